@@ -1,0 +1,357 @@
+//! Builds what members and the team see (template name, data and buttons) from core state.
+//! Pure: the wording lives in `prompts/`, the layout of buttons here.
+
+use crate::core::event::{Button, ButtonAction, Keyboard, Label, Msg};
+use crate::core::interact::{self, Draft};
+use crate::core::pairs::{shuffled, stable_seed};
+use crate::core::payload::{Action, Payload};
+use crate::core::survey::{Question, QuestionKind, ResultsVisibility, Status, Survey};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+fn button(survey: i64, label: Label, action: Action) -> Button {
+    Button {
+        label,
+        action: ButtonAction::Payload(Payload::new(survey, action).encode()),
+    }
+}
+
+fn text_button(survey: i64, text: &str, action: Action) -> Button {
+    button(survey, Label::Text(text.to_string()), action)
+}
+
+fn tpl_button(survey: i64, template: &'static str, action: Action) -> Button {
+    button(survey, Label::Template(Msg::new(template, json!({}))), action)
+}
+
+/// Lays buttons out in rows of at most `width` (never more than five, for Discord).
+fn rows(buttons: Vec<Button>, width: usize) -> Vec<Vec<Button>> {
+    let width = width.clamp(1, 5);
+    let mut out = Vec::new();
+    let mut row = Vec::new();
+    for b in buttons {
+        row.push(b);
+        if row.len() == width {
+            out.push(std::mem::take(&mut row));
+        }
+    }
+    if !row.is_empty() {
+        out.push(row);
+    }
+    out
+}
+
+/// Display order of a question's options for this member: shuffled for message tests
+/// (position bias), as defined otherwise.
+pub fn display_order(q: &Question, seed: u64) -> Vec<usize> {
+    let n = q.kind.options().len();
+    match q.kind {
+        QuestionKind::MessageTest { .. } => shuffled(n, seed),
+        _ => (0..n).collect(),
+    }
+}
+
+/// The seed that fixes a member's card schedule and shuffle for one question.
+pub fn member_seed(survey: &Survey, q: &Question, who: &str) -> u64 {
+    stable_seed(&[survey.id.as_str(), q.id.as_str(), who])
+}
+
+/// Scale buttons: 1..5 / 1..7 on one or two rows, NPS 0..10 on three rows of at most four.
+fn scale_buttons(key: i64, qi: u8, lo: u8, hi: u8) -> Vec<Vec<Button>> {
+    let buttons: Vec<Button> = (lo..=hi)
+        .map(|v| {
+            text_button(
+                key,
+                &v.to_string(),
+                Action::Choose {
+                    question: qi,
+                    value: v,
+                },
+            )
+        })
+        .collect();
+    let width = if hi - lo + 1 > 7 { 4 } else { 5 };
+    rows(buttons, width)
+}
+
+/// Short description of how to answer, as data for the templates.
+fn hint(q: &Question, inline: bool) -> &'static str {
+    match (&q.kind, inline) {
+        (QuestionKind::Single { .. }, true) => "single_inline",
+        (QuestionKind::Single { .. }, false) => "single",
+        (QuestionKind::Multi { .. }, true) => "multi_inline",
+        (QuestionKind::Multi { .. }, false) => "multi",
+        (QuestionKind::Rating { .. }, _) => "rating",
+        (QuestionKind::Nps { .. }, _) => "nps",
+        (QuestionKind::Ranking { .. }, _) => "ranking",
+        (QuestionKind::Pairwise { .. }, _) => "pairwise",
+        (QuestionKind::MessageTest { .. }, _) => "message_test",
+        (QuestionKind::OpenText { .. }, _) => "open_text",
+    }
+}
+
+fn question_data(q: &Question, inline: bool) -> Value {
+    let mut v = json!({
+        "id": q.id.as_str(),
+        "text": q.text,
+        "type": q.kind.type_name(),
+        "hint": hint(q, inline),
+        "optional": q.optional,
+    });
+    match &q.kind {
+        QuestionKind::Rating {
+            scale,
+            low_label,
+            high_label,
+        } => {
+            v["low"] = json!(1);
+            v["high"] = json!(scale);
+            v["low_label"] = json!(low_label);
+            v["high_label"] = json!(high_label);
+        }
+        QuestionKind::Nps {
+            low_label,
+            high_label,
+        } => {
+            v["low"] = json!(0);
+            v["high"] = json!(10);
+            v["low_label"] = json!(low_label);
+            v["high_label"] = json!(high_label);
+        }
+        QuestionKind::Multi { max_choices, .. } => v["max_choices"] = json!(max_choices),
+        QuestionKind::Ranking { options, top_k } => {
+            v["rank_count"] = json!(top_k.unwrap_or(options.len()))
+        }
+        QuestionKind::OpenText { max_chars } => v["max_chars"] = json!(max_chars),
+        _ => {}
+    }
+    v
+}
+
+fn when(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| json!(t.format("%Y-%m-%d %H:%M UTC").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// The message a poll or survey is posted as in a group.
+pub fn posted(
+    key: i64,
+    survey: &Survey,
+    status: Status,
+    respondents: i64,
+    results: Option<Value>,
+) -> (Msg, Keyboard) {
+    let open = status == Status::Open;
+    let show_results = results.is_some()
+        && (status == Status::Closed || survey.results == ResultsVisibility::Live);
+    let mut data = json!({
+        "title": survey.title,
+        "intro": survey.intro,
+        "respondents": respondents,
+        "closes_at": when(survey.closes_at),
+        "status": status.as_str(),
+        "open": open,
+        "questions": survey.questions.len(),
+        "results_hidden": !show_results,
+        "results": if show_results { results.unwrap_or(Value::Null) } else { Value::Null },
+    });
+    if survey.is_inline_poll() {
+        let q = &survey.questions[0];
+        data["question"] = question_data(q, true);
+        let mut kb = Keyboard::default();
+        if open {
+            kb.rows = match &q.kind {
+                QuestionKind::Rating { .. } | QuestionKind::Nps { .. } => {
+                    let (lo, hi) = q.kind.scale().unwrap_or((1, 5));
+                    scale_buttons(key, 0, lo, hi)
+                }
+                _ => {
+                    let mut r: Vec<Vec<Button>> = q
+                        .kind
+                        .options()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| {
+                            vec![text_button(
+                                key,
+                                &o.label,
+                                Action::Choose {
+                                    question: 0,
+                                    value: i as u8,
+                                },
+                            )]
+                        })
+                        .collect();
+                    if matches!(q.kind, QuestionKind::Ranking { .. }) {
+                        r.push(vec![tpl_button(key, "button_undo", Action::Undo { question: 0 })]);
+                    }
+                    r
+                }
+            };
+        }
+        (Msg::new("poll", data), kb)
+    } else {
+        let mut kb = Keyboard::default();
+        if open {
+            kb.rows.push(vec![Button {
+                label: Label::Template(Msg::new("button_take", json!({}))),
+                action: ButtonAction::DeepLink {
+                    survey: survey.id.to_string(),
+                },
+            }]);
+        }
+        (Msg::new("survey_invite", data), kb)
+    }
+}
+
+/// One step of a private flow: the question, with the member's draft so far and buttons.
+pub fn ask(
+    key: i64,
+    survey: &Survey,
+    index: usize,
+    draft: &Draft,
+    current: Option<String>,
+    seed: u64,
+) -> (Msg, Keyboard) {
+    let Some(q) = survey.question(index) else {
+        return (Msg::new("flow_done", json!({ "title": survey.title })), Keyboard::default());
+    };
+    let qi = index as u8;
+    let mut data = json!({
+        "title": survey.title,
+        "number": index + 1,
+        "total": survey.questions.len(),
+        "question": question_data(q, false),
+        "current": current,
+    });
+    let opts = q.kind.options();
+    let mut kb = Keyboard::default();
+    match &q.kind {
+        QuestionKind::Single { .. } | QuestionKind::MessageTest { .. } => {
+            for i in display_order(q, seed) {
+                if let Some(o) = opts.get(i) {
+                    kb.rows.push(vec![text_button(
+                        key,
+                        &o.label,
+                        Action::Choose {
+                            question: qi,
+                            value: i as u8,
+                        },
+                    )]);
+                }
+            }
+        }
+        QuestionKind::Multi { .. } => {
+            let selected: Vec<u8> = match draft {
+                Draft::Multi(v) => v.clone(),
+                _ => Vec::new(),
+            };
+            for (i, o) in opts.iter().enumerate() {
+                let mark = if selected.contains(&(i as u8)) { "✓ " } else { "" };
+                kb.rows.push(vec![text_button(
+                    key,
+                    &format!("{mark}{}", o.label),
+                    Action::Choose {
+                        question: qi,
+                        value: i as u8,
+                    },
+                )]);
+            }
+            data["selected"] = json!(selected
+                .iter()
+                .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
+                .collect::<Vec<_>>());
+            kb.rows
+                .push(vec![tpl_button(key, "button_done", Action::Done { question: qi })]);
+        }
+        QuestionKind::Rating { .. } | QuestionKind::Nps { .. } => {
+            let (lo, hi) = q.kind.scale().unwrap_or((1, 5));
+            kb.rows = scale_buttons(key, qi, lo, hi);
+        }
+        QuestionKind::Ranking { .. } => {
+            let ranked: Vec<u8> = match draft {
+                Draft::Ranking(v) => v.clone(),
+                _ => Vec::new(),
+            };
+            data["ranked"] = json!(ranked
+                .iter()
+                .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
+                .collect::<Vec<_>>());
+            for (i, o) in opts.iter().enumerate() {
+                if !ranked.contains(&(i as u8)) {
+                    kb.rows.push(vec![text_button(
+                        key,
+                        &o.label,
+                        Action::Choose {
+                            question: qi,
+                            value: i as u8,
+                        },
+                    )]);
+                }
+            }
+            if !ranked.is_empty() {
+                kb.rows
+                    .push(vec![tpl_button(key, "button_undo", Action::Undo { question: qi })]);
+            }
+        }
+        QuestionKind::Pairwise { .. } => {
+            let cards = interact::cards(q, seed);
+            let done = match draft {
+                Draft::Pairwise(v) => v.len(),
+                _ => 0,
+            };
+            if let Some((a, b)) = cards.get(done) {
+                let (la, lb) = (
+                    opts.get(*a).map(|o| o.label.as_str()).unwrap_or("?"),
+                    opts.get(*b).map(|o| o.label.as_str()).unwrap_or("?"),
+                );
+                data["card"] = json!({ "number": done + 1, "total": cards.len(), "a": la, "b": lb });
+                let card = done as u8;
+                kb.rows.push(vec![
+                    text_button(
+                        key,
+                        la,
+                        Action::Pair {
+                            question: qi,
+                            card,
+                            pick: 0,
+                        },
+                    ),
+                    text_button(
+                        key,
+                        lb,
+                        Action::Pair {
+                            question: qi,
+                            card,
+                            pick: 1,
+                        },
+                    ),
+                ]);
+                if done > 0 {
+                    kb.rows
+                        .push(vec![tpl_button(key, "button_undo", Action::Undo { question: qi })]);
+                }
+            }
+        }
+        QuestionKind::OpenText { .. } => {}
+    }
+    if q.optional {
+        kb.rows
+            .push(vec![tpl_button(key, "button_skip", Action::Skip { question: qi })]);
+    }
+    (Msg::new("question", data), kb)
+}
+
+/// The persona question, asked once before a member's first private survey.
+pub fn persona(key: i64, q: &Question) -> (Msg, Keyboard) {
+    let kb = Keyboard {
+        rows: q
+            .kind
+            .options()
+            .iter()
+            .enumerate()
+            .map(|(i, o)| vec![text_button(key, &o.label, Action::Persona { value: i as u8 })])
+            .collect(),
+    };
+    (Msg::new("persona", json!({ "text": q.text })), kb)
+}

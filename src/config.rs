@@ -1,0 +1,675 @@
+//! bot.toml: typed configuration. Unknown keys are rejected, errors name the key and line,
+//! optional sections switch features on, and secrets come only from environment variables.
+
+use crate::core::ids::{slugify, QuestionId, SurveyId};
+use crate::core::survey::{
+    make_choices, DefinitionError, Question, QuestionKind, ResultsVisibility, Status, Survey,
+    DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A configuration problem, phrased for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}, line {line}: {field}: {problem}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        field: String,
+        problem: String,
+    },
+    #[error("environment variable {var} (named by {key}) is not set")]
+    MissingSecret { var: String, key: String },
+}
+
+/// A secret read from the environment; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// SQLite file path (or `sqlite://path`).
+    #[serde(default = "default_database")]
+    pub database: String,
+}
+
+fn default_database() -> String {
+    "canvass.db".into()
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            database: default_database(),
+        }
+    }
+}
+
+/// Who may create, post and close surveys and read insights, per platform.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    #[serde(default)]
+    pub console: Vec<String>,
+    #[serde(default)]
+    pub telegram: Vec<i64>,
+    #[serde(default)]
+    pub discord_users: Vec<u64>,
+    #[serde(default)]
+    pub discord_roles: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentsConfig {
+    /// Segments smaller than this are never shown.
+    #[serde(default = "default_min_segment")]
+    pub min_size: usize,
+    /// Platform role id -> segment name.
+    #[serde(default)]
+    pub roles: BTreeMap<String, String>,
+    /// Chat or channel id -> segment name. Unmapped group chats get "chat: <title>".
+    #[serde(default)]
+    pub chats: BTreeMap<String, String>,
+}
+
+fn default_min_segment() -> usize {
+    10
+}
+
+impl Default for SegmentsConfig {
+    fn default() -> Self {
+        Self {
+            min_size: default_min_segment(),
+            roles: BTreeMap::new(),
+            chats: BTreeMap::new(),
+        }
+    }
+}
+
+/// The persona question, asked once per member and reused across surveys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaConfig {
+    pub question: String,
+    pub options: Vec<OptionCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The member you are when the console starts.
+    #[serde(default = "default_console_user")]
+    pub user: String,
+    /// Name of the simulated group chat.
+    #[serde(default = "default_console_chat")]
+    pub chat: String,
+}
+
+fn default_console_user() -> String {
+    "alex".into()
+}
+fn default_console_chat() -> String {
+    "community".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub token_env: String,
+    #[serde(default = "default_telegram_api")]
+    pub api_url: String,
+}
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    pub token_env: String,
+    #[serde(default = "default_discord_api")]
+    pub api_url: String,
+    /// Register commands in these guilds; empty registers them globally.
+    #[serde(default)]
+    pub guilds: Vec<u64>,
+}
+fn default_discord_api() -> String {
+    "https://discord.com".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    /// e.g. "mon 09:00"
+    pub schedule: String,
+    /// IANA zone, e.g. "Europe/Berlin".
+    pub timezone: String,
+    #[serde(default)]
+    pub telegram_chats: Vec<i64>,
+    #[serde(default)]
+    pub discord_channels: Vec<u64>,
+    /// Survey ids to include; empty means all.
+    #[serde(default)]
+    pub surveys: Vec<String>,
+}
+
+/// An option: a bare label, or an explicit id and label.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OptionCfg {
+    Label(String),
+    Full { id: String, label: String },
+}
+
+impl OptionCfg {
+    fn into_pair(self) -> (Option<String>, String) {
+        match self {
+            OptionCfg::Label(l) => (None, l),
+            OptionCfg::Full { id, label } => (Some(id), label),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    Single,
+    Multi,
+    Rating,
+    Nps,
+    Ranking,
+    Pairwise,
+    MessageTest,
+    OpenText,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionCfg {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: QuestionType,
+    pub text: String,
+    #[serde(default)]
+    pub optional: bool,
+    pub options: Option<Vec<OptionCfg>>,
+    pub max_choices: Option<usize>,
+    pub scale: Option<u8>,
+    pub low_label: Option<String>,
+    pub high_label: Option<String>,
+    pub top_k: Option<usize>,
+    pub pairs_per_member: Option<usize>,
+    pub min_per_variant: Option<usize>,
+    pub max_chars: Option<usize>,
+}
+
+/// A timestamp written either as a TOML datetime or an RFC 3339 string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TimeCfg {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+impl TimeCfg {
+    fn parse(&self) -> Result<DateTime<Utc>, String> {
+        let s = match self {
+            TimeCfg::Toml(d) => d.to_string(),
+            TimeCfg::Text(s) => s.clone(),
+        };
+        DateTime::parse_from_rfc3339(&s)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|e| format!("{s:?} is not an RFC 3339 time with offset ({e})"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyCfg {
+    pub id: String,
+    pub title: String,
+    pub intro: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Initial status; afterwards /post and /close decide.
+    #[serde(default = "default_status")]
+    pub status: String,
+    pub opens_at: Option<TimeCfg>,
+    pub closes_at: Option<TimeCfg>,
+    #[serde(default)]
+    pub results: Option<String>,
+    pub questions: Vec<Spanned<QuestionCfg>>,
+}
+
+fn default_status() -> String {
+    "open".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    storage: StorageConfig,
+    #[serde(default)]
+    team: TeamConfig,
+    #[serde(default)]
+    segments: SegmentsConfig,
+    persona: Option<Spanned<PersonaConfig>>,
+    console: Option<ConsoleConfig>,
+    telegram: Option<TelegramConfig>,
+    discord: Option<DiscordConfig>,
+    digest: Option<DigestConfig>,
+    #[serde(default)]
+    surveys: Vec<Spanned<SurveyCfg>>,
+}
+
+/// A survey from config with its initial status.
+#[derive(Debug, Clone)]
+pub struct ConfiguredSurvey {
+    pub survey: Survey,
+    pub status: Status,
+}
+
+/// The validated persona question.
+#[derive(Debug, Clone)]
+pub struct Persona {
+    pub question: Question,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub storage: StorageConfig,
+    pub team: TeamConfig,
+    pub segments: SegmentsConfig,
+    pub persona: Option<Persona>,
+    pub console: Option<ConsoleConfig>,
+    pub telegram: Option<TelegramConfig>,
+    pub discord: Option<DiscordConfig>,
+    pub digest: Option<DigestConfig>,
+    pub surveys: Vec<ConfiguredSurvey>,
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src.get(..offset.min(src.len()))
+        .map(|s| s.bytes().filter(|b| *b == b'\n').count() + 1)
+        .unwrap_or(1)
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&src, path)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(src: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(src).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let invalid = |offset: usize, e: DefinitionError| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of(src, offset),
+            field: e.field,
+            problem: e.problem,
+        };
+
+        let mut surveys = Vec::new();
+        for (i, s) in raw.surveys.into_iter().enumerate() {
+            let span = s.span().start;
+            let prefix = format!("surveys[{i}]");
+            let (survey, status) = build_survey(s.into_inner())
+                .map_err(|(off, e)| invalid(off.unwrap_or(span), e.within(&prefix)))?;
+            if surveys
+                .iter()
+                .any(|c: &ConfiguredSurvey| c.survey.id == survey.id)
+            {
+                return Err(invalid(
+                    span,
+                    DefinitionError::new(
+                        format!("{prefix}.id"),
+                        format!("survey id {:?} is used twice", survey.id.as_str()),
+                    ),
+                ));
+            }
+            surveys.push(ConfiguredSurvey { survey, status });
+        }
+
+        let persona = match raw.persona {
+            Some(p) => {
+                let span = p.span().start;
+                let p = p.into_inner();
+                let options = make_choices(p.options.into_iter().map(OptionCfg::into_pair).collect())
+                    .map_err(|e| invalid(span, e.within("persona")))?;
+                let question = Question::new(
+                    QuestionId::parse("persona").map_err(|e| {
+                        invalid(span, DefinitionError::new("persona", e.to_string()))
+                    })?,
+                    &p.question,
+                    QuestionKind::Single { options },
+                    false,
+                )
+                .map_err(|e| invalid(span, e.within("persona")))?;
+                Some(Persona { question })
+            }
+            None => None,
+        };
+
+        if raw.segments.min_size < 10 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: find_key_line(src, "min_size"),
+                field: "segments.min_size".into(),
+                problem: "must be at least 10: smaller segments are noisy and can identify people"
+                    .into(),
+            });
+        }
+        for (field, env) in [
+            ("telegram.token_env", raw.telegram.as_ref().map(|t| &t.token_env)),
+            ("discord.token_env", raw.discord.as_ref().map(|d| &d.token_env)),
+        ] {
+            if let Some(env) = env {
+                let ok = !env.is_empty()
+                    && env
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                if !ok {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: find_key_line(src, "token_env"),
+                        field: field.into(),
+                        problem: format!(
+                            "{env:?} must be the NAME of an environment variable (A-Z, 0-9, _), never the token itself"
+                        ),
+                    });
+                }
+            }
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            storage: raw.storage,
+            team: raw.team,
+            segments: raw.segments,
+            persona,
+            console: raw.console,
+            telegram: raw.telegram,
+            discord: raw.discord,
+            digest: raw.digest,
+            surveys,
+        })
+    }
+
+    /// Reads a token from the environment variable a section names.
+    pub fn secret(var: &str, key: &str) -> Result<Secret, ConfigError> {
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+            _ => Err(ConfigError::MissingSecret {
+                var: var.into(),
+                key: key.into(),
+            }),
+        }
+    }
+
+    pub fn survey(&self, id: &SurveyId) -> Option<&ConfiguredSurvey> {
+        self.surveys.iter().find(|s| &s.survey.id == id)
+    }
+}
+
+fn find_key_line(src: &str, key: &str) -> usize {
+    src.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+type BuildError = (Option<usize>, DefinitionError);
+
+fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
+    let id = SurveyId::parse(&s.id)
+        .map_err(|e| (None, DefinitionError::new("id", format!("{:?} {e}", s.id))))?;
+    let status = Status::parse(&s.status).ok_or_else(|| {
+        (
+            None,
+            DefinitionError::new(
+                "status",
+                format!("{:?} is not one of draft, open, closed", s.status),
+            ),
+        )
+    })?;
+    let results = match s.results.as_deref() {
+        None | Some("after_close") => ResultsVisibility::AfterClose,
+        Some("live") => ResultsVisibility::Live,
+        Some(other) => {
+            return Err((
+                None,
+                DefinitionError::new(
+                    "results",
+                    format!("{other:?} is not one of after_close, live"),
+                ),
+            ))
+        }
+    };
+    let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
+        t.as_ref()
+            .map(|t| t.parse().map_err(|p| (None, DefinitionError::new(field, p))))
+            .transpose()
+    };
+    let opens_at = time("opens_at", &s.opens_at)?;
+    let closes_at = time("closes_at", &s.closes_at)?;
+    let mut questions = Vec::with_capacity(s.questions.len());
+    for (i, q) in s.questions.into_iter().enumerate() {
+        let span = q.span().start;
+        let q = build_question(q.into_inner(), i)
+            .map_err(|e| (Some(span), e.within(&format!("questions[{i}]"))))?;
+        questions.push(q);
+    }
+    let survey = Survey::new(
+        id, &s.title, s.intro, questions, s.anonymous, opens_at, closes_at, results,
+    )
+    .map_err(|e| (None, e))?;
+    Ok((survey, status))
+}
+
+/// Turns one `[[surveys.questions]]` table into a validated question, rejecting settings that
+/// do not apply to its type so a typo is not silently ignored.
+pub fn build_question(q: QuestionCfg, index: usize) -> Result<Question, DefinitionError> {
+    let id_raw = q
+        .id
+        .clone()
+        .unwrap_or_else(|| slugify(&q.text, &format!("q{}", index + 1)));
+    let id = QuestionId::parse(&id_raw)
+        .map_err(|e| DefinitionError::new("id", format!("{id_raw:?} {e}")))?;
+    let t = q.kind;
+    let allowed: &[&str] = match t {
+        QuestionType::Single => &["options"],
+        QuestionType::Multi => &["options", "max_choices"],
+        QuestionType::Rating => &["scale", "low_label", "high_label"],
+        QuestionType::Nps => &["low_label", "high_label"],
+        QuestionType::Ranking => &["options", "top_k"],
+        QuestionType::Pairwise => &["options", "pairs_per_member"],
+        QuestionType::MessageTest => &["options", "min_per_variant"],
+        QuestionType::OpenText => &["max_chars"],
+    };
+    let present = [
+        ("options", q.options.is_some()),
+        ("max_choices", q.max_choices.is_some()),
+        ("scale", q.scale.is_some()),
+        ("low_label", q.low_label.is_some()),
+        ("high_label", q.high_label.is_some()),
+        ("top_k", q.top_k.is_some()),
+        ("pairs_per_member", q.pairs_per_member.is_some()),
+        ("min_per_variant", q.min_per_variant.is_some()),
+        ("max_chars", q.max_chars.is_some()),
+    ];
+    for (name, is) in present {
+        if is && !allowed.contains(&name) {
+            return Err(DefinitionError::new(
+                name,
+                format!("does not apply to a {} question", type_name(t)),
+            ));
+        }
+    }
+    let options = || -> Result<_, DefinitionError> {
+        let raw = q
+            .options
+            .clone()
+            .ok_or_else(|| DefinitionError::new("options", "is required for this type"))?;
+        make_choices(raw.into_iter().map(OptionCfg::into_pair).collect())
+    };
+    let label = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.into());
+    let kind = match t {
+        QuestionType::Single => QuestionKind::Single { options: options()? },
+        QuestionType::Multi => {
+            let options = options()?;
+            QuestionKind::Multi {
+                max_choices: q.max_choices.unwrap_or(options.len()),
+                options,
+            }
+        }
+        QuestionType::Rating => QuestionKind::Rating {
+            scale: q.scale.unwrap_or(5),
+            low_label: label(&q.low_label, "Not at all"),
+            high_label: label(&q.high_label, "Very much"),
+        },
+        QuestionType::Nps => QuestionKind::Nps {
+            low_label: label(&q.low_label, "Not at all likely"),
+            high_label: label(&q.high_label, "Extremely likely"),
+        },
+        QuestionType::Ranking => QuestionKind::Ranking {
+            options: options()?,
+            top_k: q.top_k,
+        },
+        QuestionType::Pairwise => {
+            let options = options()?;
+            let all = options.len() * options.len().saturating_sub(1) / 2;
+            QuestionKind::Pairwise {
+                pairs_per_member: q
+                    .pairs_per_member
+                    .unwrap_or(DEFAULT_PAIRS_PER_MEMBER.min(all.max(1))),
+                options,
+            }
+        }
+        QuestionType::MessageTest => QuestionKind::MessageTest {
+            options: options()?,
+            min_per_variant: q.min_per_variant.unwrap_or(DEFAULT_MIN_PER_VARIANT),
+        },
+        QuestionType::OpenText => QuestionKind::OpenText {
+            max_chars: q.max_chars.unwrap_or(DEFAULT_OPEN_TEXT_CHARS),
+        },
+    };
+    Question::new(id, &q.text, kind, q.optional)
+}
+
+fn type_name(t: QuestionType) -> &'static str {
+    match t {
+        QuestionType::Single => "single",
+        QuestionType::Multi => "multi",
+        QuestionType::Rating => "rating",
+        QuestionType::Nps => "nps",
+        QuestionType::Ranking => "ranking",
+        QuestionType::Pairwise => "pairwise",
+        QuestionType::MessageTest => "message_test",
+        QuestionType::OpenText => "open_text",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Result<Config, ConfigError> {
+        Config::parse(src, Path::new("bot.toml"))
+    }
+
+    const OK: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "next"
+title = "Next"
+
+[[surveys.questions]]
+id = "feature"
+type = "single"
+text = "Which?"
+options = ["Dark mode", { id = "sync", label = "Offline sync" }]
+"#;
+
+    #[test]
+    fn parses_a_minimal_config() {
+        let c = parse(OK).unwrap();
+        assert_eq!(c.surveys.len(), 1);
+        let q = &c.surveys[0].survey.questions[0];
+        let ids: Vec<_> = q.kind.options().iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["dark-mode", "sync"]);
+        assert!(c.telegram.is_none());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let src = OK.replace("[team]", "[team]\nconsoel = [\"x\"]");
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("consoel"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn invalid_question_names_field_and_line() {
+        let src = OK.replace("type = \"single\"", "type = \"single\"\nscale = 5");
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("surveys[0].questions[0].scale"), "{err}");
+        assert!(err.contains("line 9"), "{err}");
+        let long = OK.replace("Dark mode", &"D".repeat(81));
+        let err = parse(&long).unwrap_err().to_string();
+        assert!(err.contains("options[0].label"), "{err}");
+    }
+
+    #[test]
+    fn token_must_be_an_env_var_name() {
+        let src = format!("{OK}\n[telegram]\ntoken_env = \"123:ABC\"\n");
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("telegram.token_env"), "{err}");
+        assert!(!format!("{:?}", Secret::new("123:ABC")).contains("ABC"));
+    }
+}

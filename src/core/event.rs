@@ -1,0 +1,178 @@
+//! Platform-neutral events in and replies out. Adapters translate to and from these and
+//! nothing else crosses the boundary.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where a member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Console,
+    Telegram,
+    Discord,
+    /// Answers brought in by `canvass import`.
+    Import,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Console => "console",
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+            Platform::Import => "import",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "console" => Some(Platform::Console),
+            "telegram" => Some(Platform::Telegram),
+            "discord" => Some(Platform::Discord),
+            "import" => Some(Platform::Import),
+            _ => None,
+        }
+    }
+}
+
+/// The person behind an event, as the platform describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub platform: Platform,
+    pub user_id: String,
+    pub display_name: Option<String>,
+    /// Platform role ids (Discord); mapped to segments by config.
+    pub roles: Vec<String>,
+    /// Server administrator (Discord): counts as product team.
+    pub is_admin: bool,
+    /// Member's preferred language tag, where the platform tells.
+    pub locale: Option<String>,
+    /// When the member joined the community, where the platform tells (brigading checks).
+    pub joined_at: Option<DateTime<Utc>>,
+}
+
+impl Actor {
+    pub fn new(platform: Platform, user_id: impl Into<String>) -> Self {
+        Self {
+            platform,
+            user_id: user_id.into(),
+            display_name: None,
+            roles: Vec::new(),
+            is_admin: false,
+            locale: None,
+            joined_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Private,
+    Group,
+}
+
+/// The conversation an event came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    pub id: String,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+}
+
+/// What the member sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A message; commands start with '/'.
+    Text(String),
+    /// A tapped button's payload, untrusted until decoded.
+    Button(String),
+}
+
+/// One inbound event. `event_id` is the platform's own id (update id, interaction id) and is
+/// the idempotency key: a redelivered event changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub event_id: String,
+    pub actor: Actor,
+    pub chat: Chat,
+    pub at: DateTime<Utc>,
+    pub body: Body,
+}
+
+/// A text to render: a template name from `prompts/` and the data it needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Msg {
+    pub template: &'static str,
+    pub data: Value,
+}
+
+impl Msg {
+    pub fn new(template: &'static str, data: Value) -> Self {
+        Self { template, data }
+    }
+}
+
+/// A button's text: survey data shown as is, or a template (for "Undo", "Done", ...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Label {
+    Text(String),
+    Template(Msg),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ButtonAction {
+    /// Encoded [`super::payload::Payload`], at most 64 bytes.
+    Payload(String),
+    /// Open the private chat with the bot to take survey `survey` (its slug).
+    DeepLink { survey: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Button {
+    pub label: Label,
+    pub action: ButtonAction,
+}
+
+/// Rows of buttons; the core keeps rows at most five wide, which suits every platform.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Keyboard {
+    pub rows: Vec<Vec<Button>>,
+}
+
+impl Keyboard {
+    pub fn is_empty(&self) -> bool {
+        self.rows.iter().all(Vec::is_empty)
+    }
+    pub fn buttons(&self) -> impl Iterator<Item = &Button> {
+        self.rows.iter().flatten()
+    }
+}
+
+/// What the core asks an adapter to do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Outbound {
+    /// A short confirmation for the member who tapped (Telegram toast, Discord ephemeral).
+    Toast(Msg),
+    /// A message in the same chat.
+    Reply { msg: Msg, keyboard: Keyboard },
+    /// A message in the member's private chat.
+    Private { msg: Msg, keyboard: Keyboard },
+    /// Post survey `survey` as a new message in this chat; the adapter then records the
+    /// posting with its message id so counters can be refreshed.
+    PostPoll {
+        survey: i64,
+        msg: Msg,
+        keyboard: Keyboard,
+    },
+    /// Counters on posted messages of this survey may have changed; adapters coalesce these.
+    RefreshPolls { survey: i64 },
+    /// A file for the product team (CSV export, chart).
+    File {
+        name: String,
+        mime: &'static str,
+        bytes: Vec<u8>,
+        caption: Msg,
+    },
+}

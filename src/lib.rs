@@ -1,0 +1,8 @@
+//! canvass: polls and surveys for communities on Discord and Telegram, turned into
+//! decision-ready product insight. See ARCHITECTURE.md for the map.
+
+pub mod config;
+pub mod core;
+pub mod store;
+pub mod bot;
+pub mod render;

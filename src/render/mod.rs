@@ -1,0 +1,440 @@
+//! The renderer: handlebars templates from `prompts/`, escaped for each target (plain
+//! console text, Telegram HTML, Discord Markdown), and split to platform length limits.
+
+use crate::core::event::{Label, Msg};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason, Renderable,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where text is going; decides escaping and markup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// Terminal: no markup; control characters stripped so members cannot inject escapes.
+    Plain,
+    /// Telegram `parse_mode=HTML`.
+    Html,
+    /// Discord Markdown.
+    Markdown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read templates in {dir}: {source}")]
+    Read {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Template { file: String, message: String },
+    #[error("template {name}: {message}")]
+    Render { name: String, message: String },
+    #[error("no template named {0}")]
+    Missing(String),
+    #[error("{file}: {message}")]
+    Samples { file: String, message: String },
+}
+
+/// Escapes text for Telegram HTML: only `<`, `>` and `&` are special.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes Discord Markdown so member text renders literally.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '-' | '@'
+            | '<' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Plain text: keeps everything printable, drops terminal control sequences.
+pub fn escape_plain(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+fn escape_for(target: Target) -> fn(&str) -> String {
+    match target {
+        Target::Plain => escape_plain,
+        Target::Html => escape_html,
+        Target::Markdown => escape_markdown,
+    }
+}
+
+/// Block helper wrapping its content in target markup: `{{#bold}}...{{/bold}}`.
+struct Markup(&'static str, &'static str);
+
+impl HelperDef for Markup {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        out.write(self.0)?;
+        if let Some(t) = h.template() {
+            t.render(r, ctx, rc, out)?;
+        }
+        out.write(self.1)?;
+        Ok(())
+    }
+}
+
+/// `{{plural n "answer" "answers"}}`
+fn plural(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let n = h
+        .param(0)
+        .and_then(|p| p.value().as_f64())
+        .ok_or(RenderErrorReason::InvalidParamType("number"))?;
+    let one = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("");
+    let many = h.param(2).and_then(|p| p.value().as_str()).unwrap_or(one);
+    out.write(if (n - 1.0).abs() < f64::EPSILON { one } else { many })?;
+    Ok(())
+}
+
+/// `{{inc i}}`: 1-based numbering in lists.
+fn inc(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let n = h
+        .param(0)
+        .and_then(|p| p.value().as_i64())
+        .ok_or(RenderErrorReason::InvalidParamType("integer"))?;
+    out.write(&(n + 1).to_string())?;
+    Ok(())
+}
+
+fn registry(target: Target) -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(escape_for(target));
+    let (b, i, c) = match target {
+        Target::Plain => (("", ""), ("", ""), ("", "")),
+        Target::Html => (("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")),
+        Target::Markdown => (("**", "**"), ("*", "*"), ("`", "`")),
+    };
+    hb.register_helper("bold", Box::new(Markup(b.0, b.1)));
+    hb.register_helper("italic", Box::new(Markup(i.0, i.1)));
+    hb.register_helper("code", Box::new(Markup(c.0, c.1)));
+    hb.register_helper("plural", Box::new(plural));
+    hb.register_helper("inc", Box::new(inc));
+    hb
+}
+
+/// All templates, compiled for every target. Loaded once at start; a broken template fails
+/// the start, not the first message that needs it.
+pub struct Renderer {
+    by_target: BTreeMap<Target, Handlebars<'static>>,
+    names: Vec<String>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("dir", &self.dir)
+            .field("templates", &self.names.len())
+            .finish()
+    }
+}
+
+const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
+
+impl Renderer {
+    /// Loads every `*.hbs` in `dir` (names are file stems; subfolders give `folder/name`).
+    pub fn load(dir: &Path) -> Result<Self, RenderError> {
+        let mut files = Vec::new();
+        collect(dir, dir, &mut files)?;
+        files.sort();
+        let mut by_target: BTreeMap<Target, Handlebars<'static>> =
+            TARGETS.iter().map(|t| (*t, registry(*t))).collect();
+        let mut names = Vec::new();
+        for (name, path) in &files {
+            let src = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
+                dir: path.clone(),
+                source,
+            })?;
+            for hb in by_target.values_mut() {
+                hb.register_template_string(name, &src)
+                    .map_err(|e| RenderError::Template {
+                        file: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+            }
+            names.push(name.clone());
+        }
+        Ok(Self {
+            by_target,
+            names,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn render(&self, target: Target, msg: &Msg) -> Result<String, RenderError> {
+        self.render_value(target, msg.template, &msg.data)
+    }
+
+    pub fn render_value(&self, target: Target, name: &str, data: &Value) -> Result<String, RenderError> {
+        let hb = self
+            .by_target
+            .get(&target)
+            .ok_or_else(|| RenderError::Missing(name.into()))?;
+        if !hb.has_template(name) {
+            return Err(RenderError::Missing(name.into()));
+        }
+        hb.render(name, data)
+            .map(|s| tidy(&s))
+            .map_err(|e| RenderError::Render {
+                name: name.into(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Button text. Labels are survey data and never carry markup.
+    pub fn label(&self, label: &Label) -> Result<String, RenderError> {
+        match label {
+            Label::Text(t) => Ok(escape_plain(t)),
+            Label::Template(m) => Ok(self.render(Target::Plain, m)?.trim().to_string()),
+        }
+    }
+
+    /// Renders every template for every target with the sample data in `samples.json`
+    /// beside the templates; `canvass check` and the tests run this.
+    pub fn check_samples(&self) -> Result<usize, RenderError> {
+        let path = self.dir.join("samples.json");
+        let file = path.display().to_string();
+        let raw = std::fs::read_to_string(&path).map_err(|e| RenderError::Samples {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let samples: BTreeMap<String, Vec<Value>> =
+            serde_json::from_str(&raw).map_err(|e| RenderError::Samples {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+        let mut rendered = 0;
+        for name in &self.names {
+            let cases = samples.get(name).ok_or_else(|| RenderError::Samples {
+                file: file.clone(),
+                message: format!("no sample data for template {name}"),
+            })?;
+            for data in cases {
+                for t in TARGETS {
+                    self.render_value(t, name, data)?;
+                    rendered += 1;
+                }
+            }
+        }
+        Ok(rendered)
+    }
+}
+
+/// Collapses runs of blank lines that conditionals leave behind and trims the ends.
+fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), RenderError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| RenderError::Read {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    for e in entries {
+        let e = e.map_err(|source| RenderError::Read {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let path = e.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else if path.extension().is_some_and(|x| x == "hbs") {
+            let rel = path.strip_prefix(root).unwrap_or(&path).with_extension("");
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((name, path));
+        }
+    }
+    Ok(())
+}
+
+/// Splits text into chunks of at most `limit` characters, preferring paragraph, then line,
+/// then word boundaries. For HTML, tags open at a cut are closed and reopened so every
+/// chunk is well formed.
+pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
+    let limit = limit.max(16);
+    if text.chars().count() <= limit {
+        return vec![text.to_string()];
+    }
+    // Reserve room for closing and reopening tags in HTML.
+    let budget = if target == Target::Html { limit - 12.min(limit / 4) } else { limit };
+    let mut chunks = Vec::new();
+    let mut rest = text;
+    let mut open: Vec<String> = Vec::new();
+    while !rest.is_empty() {
+        let prefix: String = open.iter().map(|t| format!("<{t}>")).collect();
+        let room = budget.saturating_sub(prefix.chars().count()).max(8);
+        if rest.chars().count() <= room {
+            chunks.push(format!("{prefix}{rest}"));
+            break;
+        }
+        let cut_byte = rest
+            .char_indices()
+            .nth(room)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let window = &rest[..cut_byte];
+        let mut cut = window
+            .rfind("\n\n")
+            .filter(|i| *i > cut_byte / 3)
+            .or_else(|| window.rfind('\n').filter(|i| *i > cut_byte / 3))
+            .or_else(|| window.rfind(' ').filter(|i| *i > cut_byte / 3))
+            .unwrap_or(cut_byte);
+        if target == Target::Html {
+            // Never cut inside a tag or an entity.
+            if let Some(lt) = window[..cut].rfind('<') {
+                if !window[lt..cut].contains('>') {
+                    cut = lt;
+                }
+            }
+            if let Some(amp) = window[..cut].rfind('&') {
+                if !window[amp..cut].contains(';') {
+                    cut = amp;
+                }
+            }
+            if cut == 0 {
+                cut = cut_byte;
+            }
+        }
+        let piece = &rest[..cut];
+        let mut chunk = format!("{prefix}{piece}");
+        if target == Target::Html {
+            open = open_tags(&chunk);
+            for t in open.iter().rev() {
+                chunk.push_str(&format!("</{t}>"));
+            }
+        }
+        chunks.push(chunk.trim_end().to_string());
+        rest = rest[cut..].trim_start_matches([' ', '\n']);
+    }
+    chunks
+}
+
+/// Tags left open at the end of an HTML fragment, outermost first.
+fn open_tags(html: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let Some(j) = rest[i..].find('>') else { break };
+        let tag = &rest[i + 1..i + j];
+        if let Some(name) = tag.strip_prefix('/') {
+            if let Some(pos) = stack.iter().rposition(|t| t == name) {
+                stack.truncate(pos);
+            }
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            if !name.is_empty() {
+                stack.push(name.to_string());
+            }
+        }
+        rest = &rest[i + j + 1..];
+    }
+    stack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_for_each_target() {
+        assert_eq!(escape_html("<b>&</b>"), "&lt;b&gt;&amp;&lt;/b&gt;");
+        assert_eq!(escape_markdown("**@everyone**"), "\\*\\*\\@everyone\\*\\*");
+        assert_eq!(escape_plain("a\u{1b}[2Jb"), "a[2Jb");
+    }
+
+    #[test]
+    fn split_respects_limit_and_balances_html() {
+        let para = format!("<b>{}</b>\n\n", "word ".repeat(300));
+        let text = para.repeat(3);
+        let chunks = split(&text, 1000, Target::Html);
+        assert!(chunks.len() > 3);
+        for c in &chunks {
+            assert!(c.chars().count() <= 1000, "{}", c.chars().count());
+            assert_eq!(c.matches("<b>").count(), c.matches("</b>").count(), "{c}");
+        }
+        let plain = "x".repeat(5000);
+        let chunks = split(&plain, 2000, Target::Markdown);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks.concat(), plain);
+    }
+
+    #[test]
+    fn split_never_cuts_an_entity() {
+        let text = "&amp;".repeat(1000);
+        for c in split(&text, 100, Target::Html) {
+            assert!(c.starts_with("&amp;") && c.ends_with("&amp;"), "{c}");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Members, their persona, and what `/mydata` and `/forgetme` read and delete.
+
+use super::{from_ms, ms, Result, Store, StoreError, Tx};
+use crate::core::answer::AnswerValue;
+use crate::core::event::Actor;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    pub id: i64,
+    pub persona: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+/// Everything stored about one member, for `/mydata`.
+#[derive(Debug, Clone, Default)]
+pub struct MemberData {
+    pub platform: String,
+    pub user_id: String,
+    pub display_name: Option<String>,
+    pub persona: Option<String>,
+    pub first_seen_at: Option<DateTime<Utc>>,
+    /// (survey slug, survey title, question id, answer, answered at, current?)
+    pub answers: Vec<(String, String, String, AnswerValue, DateTime<Utc>, bool)>,
+    /// Surveys with a private flow in progress.
+    pub flows: Vec<String>,
+}
+
+fn member_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<MemberRow> {
+    Ok(MemberRow {
+        id: r.try_get("id")?,
+        persona: r.try_get("persona")?,
+        first_seen_at: from_ms(r.try_get("first_seen_at")?),
+    })
+}
+
+impl Tx {
+    /// Finds or creates the member behind an event, keeping the display name current.
+    /// Never called for answers to anonymous surveys.
+    pub async fn upsert_member(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<MemberRow> {
+        let row = sqlx::query(
+            "INSERT INTO members (platform, platform_user_id, display_name, locale, first_seen_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (platform, platform_user_id) DO UPDATE SET
+                display_name = COALESCE(excluded.display_name, members.display_name),
+                locale = COALESCE(excluded.locale, members.locale)
+             RETURNING id, persona, first_seen_at",
+        )
+        .bind(actor.platform.as_str())
+        .bind(&actor.user_id)
+        .bind(&actor.display_name)
+        .bind(&actor.locale)
+        .bind(ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        member_from_row(&row)
+    }
+
+    /// Looks a member up without creating one.
+    pub async fn find_member(&mut self, platform: &str, user_id: &str) -> Result<Option<MemberRow>> {
+        let row = sqlx::query(
+            "SELECT id, persona, first_seen_at FROM members WHERE platform = ? AND platform_user_id = ?",
+        )
+        .bind(platform)
+        .bind(user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    pub async fn set_persona(&mut self, member: i64, persona: &str) -> Result<()> {
+        sqlx::query("UPDATE members SET persona = ? WHERE id = ?")
+            .bind(persona)
+            .bind(member)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Remembers which survey to start once the persona question is answered.
+    pub async fn set_pending_persona(&mut self, member: i64, survey: i64, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_persona (member_id, survey_id, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (member_id) DO UPDATE SET survey_id = excluded.survey_id, created_at = excluded.created_at",
+        )
+        .bind(member)
+        .bind(survey)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn take_pending_persona(&mut self, member: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("DELETE FROM pending_persona WHERE member_id = ? RETURNING survey_id")
+                .bind(member)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Deletes the member and, by cascade, every answer, draft and flow linked to them.
+    /// Returns (survey title, number of answer rows) per survey. Anonymous answers cannot be
+    /// linked to anyone and stay.
+    pub async fn forget_member(&mut self, platform: &str, user_id: &str) -> Result<Option<Vec<(String, i64)>>> {
+        let Some(member) = self.find_member(platform, user_id).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT s.title AS title, COUNT(a.id) AS n FROM respondents r
+               JOIN surveys s ON s.id = r.survey_id
+               LEFT JOIN answers a ON a.respondent_id = r.id
+              WHERE r.member_id = ? GROUP BY s.id ORDER BY s.title",
+        )
+        .bind(member.id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let summary = rows
+            .iter()
+            .map(|r| Ok((r.try_get("title")?, r.try_get("n")?)))
+            .collect::<Result<Vec<(String, i64)>>>()?;
+        sqlx::query("DELETE FROM members WHERE id = ?")
+            .bind(member.id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(Some(summary))
+    }
+}
+
+impl Store {
+    /// Everything stored about a member, for `/mydata`.
+    pub async fn member_data(&self, platform: &str, user_id: &str) -> Result<Option<MemberData>> {
+        let Some(m) = sqlx::query(
+            "SELECT id, display_name, persona, first_seen_at FROM members
+              WHERE platform = ? AND platform_user_id = ?",
+        )
+        .bind(platform)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = m.try_get("id")?;
+        let rows = sqlx::query(
+            "SELECT s.slug AS slug, s.title AS title, a.question_id AS q, a.value AS value,
+                    a.answered_at AS at, a.superseded_at IS NULL AS current
+               FROM answers a JOIN respondents r ON r.id = a.respondent_id
+               JOIN surveys s ON s.id = r.survey_id
+              WHERE r.member_id = ? ORDER BY a.answered_at, a.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut answers = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let raw: String = r.try_get("value")?;
+            let value: AnswerValue =
+                serde_json::from_str(&raw).map_err(|source| StoreError::Corrupt {
+                    what: "answer value",
+                    source,
+                })?;
+            answers.push((
+                r.try_get("slug")?,
+                r.try_get("title")?,
+                r.try_get("q")?,
+                value,
+                from_ms(r.try_get("at")?),
+                r.try_get::<bool, _>("current")?,
+            ));
+        }
+        let flows: Vec<(String,)> = sqlx::query_as(
+            "SELECT s.slug FROM flows f JOIN respondents r ON r.id = f.respondent_id
+               JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ?",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(MemberData {
+            platform: platform.into(),
+            user_id: user_id.into(),
+            display_name: m.try_get("display_name")?,
+            persona: m.try_get("persona")?,
+            first_seen_at: Some(from_ms(m.try_get("first_seen_at")?)),
+            answers,
+            flows: flows.into_iter().map(|f| f.0).collect(),
+        }))
+    }
+}

@@ -1,0 +1,194 @@
+//! The store: every SQL statement lives here. SQLite through sqlx, with WAL, foreign keys,
+//! numbered migrations applied at start, and `BEGIN IMMEDIATE` for read-modify-write.
+
+mod members;
+mod respondents;
+mod surveys;
+
+pub use members::{MemberData, MemberRow};
+pub use respondents::{AnswerRow, Who};
+pub use surveys::{PostingRow, StoredSurvey, SurveySync};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// What went wrong in the store. Users never see these; they are logged with their cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt ({what}): {source}")]
+    Corrupt {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("could not encode {what}: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("cannot create salt: {0}")]
+    Random(String),
+}
+
+impl StoreError {
+    /// The database is full, read-only or locked for longer than the busy timeout.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Sql(sqlx::Error::Database(e)) => {
+                let m = e.message().to_ascii_lowercase();
+                m.contains("readonly")
+                    || m.contains("read-only")
+                    || m.contains("full")
+                    || m.contains("locked")
+                    || m.contains("busy")
+            }
+            StoreError::Sql(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// One read-modify-write unit, opened with `BEGIN IMMEDIATE` so concurrent writers queue
+/// instead of failing on lock upgrade. Dropping it without `commit` rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let opts = if path == ":memory:" {
+            SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else {
+            SqliteConnectOptions::new().filename(path)
+        }
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // Deleted answers (/forgetme) are overwritten on disk, not just unlinked.
+        .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if path == ":memory:" { 1 } else { 4 })
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies migrations only (the `migrate` command); `open` already does this.
+    pub async fn migrate(&self) -> Result<usize> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(MIGRATOR.iter().count())
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// `PRAGMA integrity_check`, for tests and the operator.
+    pub async fn integrity_check(&self) -> Result<String> {
+        let row: (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.0)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an inbound event id. Returns false when it was already processed, in which
+    /// case the caller must roll back and do nothing.
+    pub async fn claim_event(&mut self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// Random bytes for salts.
+pub(crate) fn random_salt() -> Result<Vec<u8>> {
+    let mut salt = vec![0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(salt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn events_are_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.claim_event("e1", now).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.claim_event("e1", now).await.unwrap());
+        assert_eq!(store.integrity_check().await.unwrap(), "ok");
+        let mode: (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode.0, "wal");
+        let fk: (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(fk.0, 1);
+    }
+}

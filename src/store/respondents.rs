@@ -1,0 +1,303 @@
+//! Respondents, the append-only answer history, drafts and private-flow state.
+
+use super::{from_ms, ms, Result, Store, StoreError, Tx};
+use crate::core::answer::AnswerValue;
+use crate::core::flow::FlowState;
+use crate::core::interact::Draft;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// Who answers: a known member, or for anonymous surveys only a salted hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Member(i64),
+    Anon(Vec<u8>),
+}
+
+/// One current answer with what the insight engine and export need.
+#[derive(Debug, Clone)]
+pub struct AnswerRow {
+    pub respondent: i64,
+    pub question_id: String,
+    pub value: AnswerValue,
+    pub segments: Vec<String>,
+    pub chat_segment: Option<String>,
+    pub new_member: bool,
+    pub shown_at: Option<DateTime<Utc>>,
+    pub answered_at: DateTime<Utc>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+fn encode<T: serde::Serialize>(v: &T, what: &'static str) -> Result<String> {
+    serde_json::to_string(v).map_err(|source| StoreError::Encode { what, source })
+}
+
+impl Tx {
+    /// The anonymous key of a person for a survey: SHA-256 over the survey's secret salt and the
+    /// platform identity. Stable per survey, so a second vote replaces the first, and
+    /// unlinkable across surveys.
+    pub async fn anon_key(&mut self, survey: i64, platform: &str, user_id: &str) -> Result<Vec<u8>> {
+        let salt = self.survey_salt(survey).await?;
+        let mut h = Sha256::new();
+        h.update(&salt);
+        h.update(platform.as_bytes());
+        h.update([0u8]);
+        h.update(user_id.as_bytes());
+        Ok(h.finalize().to_vec())
+    }
+
+    pub async fn find_respondent(&mut self, survey: i64, who: &Who) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = match who {
+            Who::Member(m) => {
+                sqlx::query_as("SELECT id FROM respondents WHERE survey_id = ? AND member_id = ?")
+                    .bind(survey)
+                    .bind(m)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+            }
+            Who::Anon(k) => {
+                sqlx::query_as("SELECT id FROM respondents WHERE survey_id = ? AND anon_key = ?")
+                    .bind(survey)
+                    .bind(k)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+            }
+        };
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Finds or creates the respondent and records their current segments.
+    pub async fn respondent(
+        &mut self,
+        survey: i64,
+        who: &Who,
+        platform: &str,
+        segments: &[String],
+        new_member: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let segs = encode(&segments, "segments")?;
+        if let Some(id) = self.find_respondent(survey, who).await? {
+            sqlx::query("UPDATE respondents SET segments = ? WHERE id = ?")
+                .bind(&segs)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+            return Ok(id);
+        }
+        let (member, anon) = match who {
+            Who::Member(m) => (Some(*m), None),
+            Who::Anon(k) => (None, Some(k.clone())),
+        };
+        let row: (i64,) = sqlx::query_as(
+            "INSERT INTO respondents (survey_id, member_id, anon_key, platform, segments, new_member, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(survey)
+        .bind(member)
+        .bind(anon)
+        .bind(platform)
+        .bind(segs)
+        .bind(new_member)
+        .bind(ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.0)
+    }
+
+    pub async fn current_answer(&mut self, respondent: i64, question: &str) -> Result<Option<AnswerValue>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT value FROM answers WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL",
+        )
+        .bind(respondent)
+        .bind(question)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(|r| decode(&r.0, "answer value")).transpose()
+    }
+
+    /// Supersedes the current answer (kept for audit and drift analysis) and stores the new one.
+    pub async fn write_answer(
+        &mut self,
+        respondent: i64,
+        question: &str,
+        value: &AnswerValue,
+        chat_segment: Option<&str>,
+        shown_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.retract_answer(respondent, question, now).await?;
+        sqlx::query(
+            "INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(respondent)
+        .bind(question)
+        .bind(encode(value, "answer value")?)
+        .bind(chat_segment)
+        .bind(shown_at.map(ms))
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn retract_answer(&mut self, respondent: i64, question: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE answers SET superseded_at = ?
+              WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(respondent)
+        .bind(question)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn draft(&mut self, respondent: i64, question: &str) -> Result<Draft> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM drafts WHERE respondent_id = ? AND question_id = ?")
+                .bind(respondent)
+                .bind(question)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(row
+            .map(|r| decode(&r.0, "draft"))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    pub async fn set_draft(&mut self, respondent: i64, question: &str, draft: &Draft, now: DateTime<Utc>) -> Result<()> {
+        if *draft == Draft::Empty {
+            sqlx::query("DELETE FROM drafts WHERE respondent_id = ? AND question_id = ?")
+                .bind(respondent)
+                .bind(question)
+                .execute(&mut *self.tx)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO drafts (respondent_id, question_id, state, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (respondent_id, question_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(respondent)
+        .bind(question)
+        .bind(encode(draft, "draft")?)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn flow(&mut self, respondent: i64) -> Result<Option<FlowState>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM flows WHERE respondent_id = ?")
+            .bind(respondent)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| decode(&r.0, "flow state")).transpose()
+    }
+
+    pub async fn set_flow(&mut self, respondent: i64, state: &FlowState, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO flows (respondent_id, state, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(respondent)
+        .bind(encode(state, "flow state")?)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The respondent of `who` with an unfinished private flow, most recent first.
+    pub async fn active_flows(&mut self, member: Option<i64>, anon_keys: &[(i64, Vec<u8>)]) -> Result<Vec<(i64, i64, FlowState, DateTime<Utc>)>> {
+        let mut out = Vec::new();
+        if let Some(m) = member {
+            let rows = sqlx::query(
+                "SELECT r.id AS rid, r.survey_id AS sid, f.state AS state, f.updated_at AS at
+                   FROM flows f JOIN respondents r ON r.id = f.respondent_id
+                  WHERE r.member_id = ?",
+            )
+            .bind(m)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for r in rows {
+                out.push((
+                    r.try_get("rid")?,
+                    r.try_get("sid")?,
+                    decode::<FlowState>(&r.try_get::<String, _>("state")?, "flow state")?,
+                    from_ms(r.try_get("at")?),
+                ));
+            }
+        }
+        for (survey, key) in anon_keys {
+            let row = sqlx::query(
+                "SELECT r.id AS rid, r.survey_id AS sid, f.state AS state, f.updated_at AS at
+                   FROM flows f JOIN respondents r ON r.id = f.respondent_id
+                  WHERE r.survey_id = ? AND r.anon_key = ?",
+            )
+            .bind(survey)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            if let Some(r) = row {
+                out.push((
+                    r.try_get("rid")?,
+                    r.try_get("sid")?,
+                    decode::<FlowState>(&r.try_get::<String, _>("state")?, "flow state")?,
+                    from_ms(r.try_get("at")?),
+                ));
+            }
+        }
+        out.retain(|f| !f.2.finished);
+        out.sort_by(|a, b| b.3.cmp(&a.3));
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Current answers of a survey, for insights and export.
+    pub async fn current_answers(&self, survey: i64) -> Result<Vec<AnswerRow>> {
+        let rows = sqlx::query(
+            "SELECT a.respondent_id AS rid, a.question_id AS q, a.value AS value, r.segments AS segs,
+                    a.chat_segment AS chat, r.new_member AS new_member, a.shown_at AS shown, a.answered_at AS at
+               FROM answers a JOIN respondents r ON r.id = a.respondent_id
+              WHERE r.survey_id = ? AND a.superseded_at IS NULL
+              ORDER BY a.answered_at, a.id",
+        )
+        .bind(survey)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AnswerRow {
+                    respondent: r.try_get("rid")?,
+                    question_id: r.try_get("q")?,
+                    value: decode(&r.try_get::<String, _>("value")?, "answer value")?,
+                    segments: decode(&r.try_get::<String, _>("segs")?, "segments")?,
+                    chat_segment: r.try_get("chat")?,
+                    new_member: r.try_get("new_member")?,
+                    shown_at: r.try_get::<Option<i64>, _>("shown")?.map(from_ms),
+                    answered_at: from_ms(r.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Count of rows in `answers` including superseded ones, for audits and tests.
+    pub async fn answer_history_len(&self, survey: i64) -> Result<i64> {
+        let n: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id WHERE r.survey_id = ?",
+        )
+        .bind(survey)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.0)
+    }
+}

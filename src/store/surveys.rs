@@ -1,0 +1,325 @@
+//! Surveys and where they were posted.
+
+use super::{from_ms, ms, random_salt, Result, Store, StoreError, Tx};
+use crate::core::survey::{Status, Survey};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+/// A survey as stored, with its store key (used in button payloads) and lifecycle status.
+#[derive(Debug, Clone)]
+pub struct StoredSurvey {
+    pub key: i64,
+    pub survey: Survey,
+    pub status: Status,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl StoredSurvey {
+    pub fn effective_status(&self, now: DateTime<Utc>) -> Status {
+        self.survey.effective_status(self.status, now)
+    }
+}
+
+/// What happened to one configured survey at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SurveySync {
+    Created(String),
+    Updated(String),
+    Unchanged(String),
+    /// The config changed question ids, types or option ids of a survey that has answers;
+    /// the stored definition is kept so old answers keep their meaning.
+    Refused { slug: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PostingRow {
+    pub platform: String,
+    pub chat_id: String,
+    pub message_id: Option<String>,
+}
+
+const SURVEY_COLS: &str = "id, definition, status, source, created_at, closed_at";
+
+fn survey_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSurvey> {
+    let def: String = row.try_get("definition")?;
+    let survey: Survey = serde_json::from_str(&def).map_err(|source| StoreError::Corrupt {
+        what: "survey definition",
+        source,
+    })?;
+    let status: String = row.try_get("status")?;
+    Ok(StoredSurvey {
+        key: row.try_get("id")?,
+        survey,
+        status: Status::parse(&status).unwrap_or(Status::Closed),
+        source: row.try_get("source")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_ms),
+    })
+}
+
+fn encode(survey: &Survey) -> Result<String> {
+    serde_json::to_string(survey).map_err(|source| StoreError::Encode {
+        what: "survey definition",
+        source,
+    })
+}
+
+impl Store {
+    /// Brings surveys from bot.toml into the store. New ones are created with their configured
+    /// status; existing ones get new wording, but never a new shape once answered.
+    pub async fn sync_surveys(
+        &self,
+        surveys: &[crate::config::ConfiguredSurvey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SurveySync>> {
+        let mut out = Vec::new();
+        for c in surveys {
+            let mut tx = self.begin().await?;
+            let slug = c.survey.id.to_string();
+            let existing = tx.survey_by_slug(&slug).await?;
+            let result = match existing {
+                None => {
+                    tx.insert_survey(&c.survey, c.status, "config", now).await?;
+                    SurveySync::Created(slug)
+                }
+                Some(s) if s.survey == c.survey => SurveySync::Unchanged(slug),
+                Some(s) => {
+                    let answered = tx.answer_count(s.key).await? > 0;
+                    if answered && s.survey.shape() != c.survey.shape() {
+                        SurveySync::Refused {
+                            slug,
+                            reason: "it already has answers and the change alters question ids, types or option ids; give the changed survey a new id".into(),
+                        }
+                    } else {
+                        sqlx::query(
+                            "UPDATE surveys SET definition = ?, title = ?, anonymous = ?, updated_at = ? WHERE id = ?",
+                        )
+                        .bind(encode(&c.survey)?)
+                        .bind(&c.survey.title)
+                        .bind(c.survey.anonymous)
+                        .bind(ms(now))
+                        .bind(s.key)
+                        .execute(&mut *tx.tx)
+                        .await?;
+                        SurveySync::Updated(slug)
+                    }
+                }
+            };
+            tx.commit().await?;
+            out.push(result);
+        }
+        Ok(out)
+    }
+
+    pub async fn survey_by_slug(&self, slug: &str) -> Result<Option<StoredSurvey>> {
+        let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE slug = ?"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(survey_from_row).transpose()
+    }
+
+    pub async fn survey_by_key(&self, key: i64) -> Result<Option<StoredSurvey>> {
+        let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(survey_from_row).transpose()
+    }
+
+    /// All surveys, newest first, with their respondent counts.
+    pub async fn list_surveys(&self) -> Result<Vec<(StoredSurvey, i64)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SURVEY_COLS},
+                (SELECT COUNT(DISTINCT a.respondent_id) FROM answers a
+                   JOIN respondents r ON r.id = a.respondent_id
+                  WHERE r.survey_id = surveys.id AND a.superseded_at IS NULL) AS n
+             FROM surveys ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((survey_from_row(r)?, r.try_get::<i64, _>("n")?)))
+            .collect()
+    }
+
+    /// Members with at least one current answer.
+    pub async fn respondent_count(&self, key: i64) -> Result<i64> {
+        let n: (i64,) = sqlx::query_as(
+            "SELECT COUNT(DISTINCT a.respondent_id) FROM answers a
+               JOIN respondents r ON r.id = a.respondent_id
+              WHERE r.survey_id = ? AND a.superseded_at IS NULL",
+        )
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.0)
+    }
+
+    pub async fn postings(&self, key: i64) -> Result<Vec<PostingRow>> {
+        let rows = sqlx::query(
+            "SELECT platform, chat_id, message_id FROM postings WHERE survey_id = ? ORDER BY id",
+        )
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PostingRow {
+                    platform: r.try_get("platform")?,
+                    chat_id: r.try_get("chat_id")?,
+                    message_id: r.try_get("message_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records the platform message id of a posted poll (after the network call succeeded).
+    pub async fn record_posting(
+        &self,
+        key: i64,
+        platform: &str,
+        chat_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO postings (survey_id, platform, chat_id, message_id, posted_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (survey_id, platform, chat_id)
+             DO UPDATE SET message_id = excluded.message_id, posted_at = excluded.posted_at",
+        )
+        .bind(key)
+        .bind(platform)
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    pub async fn survey_by_slug(&mut self, slug: &str) -> Result<Option<StoredSurvey>> {
+        let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE slug = ?"))
+            .bind(slug)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(survey_from_row).transpose()
+    }
+
+    pub async fn survey_by_key(&mut self, key: i64) -> Result<Option<StoredSurvey>> {
+        let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?"))
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(survey_from_row).transpose()
+    }
+
+    /// Inserts a survey; returns its store key.
+    pub async fn insert_survey(
+        &mut self,
+        survey: &Survey,
+        status: Status,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let row: (i64,) = sqlx::query_as(
+            "INSERT INTO surveys (slug, title, definition, anonymous, status, source, salt, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(survey.id.as_str())
+        .bind(&survey.title)
+        .bind(encode(survey)?)
+        .bind(survey.anonymous)
+        .bind(status.as_str())
+        .bind(source)
+        .bind(random_salt()?)
+        .bind(ms(now))
+        .bind(ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.0)
+    }
+
+    pub async fn slug_taken(&mut self, slug: &str) -> Result<bool> {
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM surveys WHERE slug = ?")
+            .bind(slug)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n.0 > 0)
+    }
+
+    pub async fn set_status(&mut self, key: i64, status: Status, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE surveys SET status = ?, updated_at = ?,
+                closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END
+              WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(ms(now))
+        .bind(status.as_str())
+        .bind(ms(now))
+        .bind(key)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn survey_salt(&mut self, key: i64) -> Result<Vec<u8>> {
+        let row: (Vec<u8>,) = sqlx::query_as("SELECT salt FROM surveys WHERE id = ?")
+            .bind(key)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(row.0)
+    }
+
+    /// Whether the survey was posted in this chat (taps from elsewhere are refused).
+    pub async fn posted_in(&mut self, key: i64, platform: &str, chat_id: &str) -> Result<bool> {
+        let n: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM postings WHERE survey_id = ? AND platform = ? AND chat_id = ?",
+        )
+        .bind(key)
+        .bind(platform)
+        .bind(chat_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n.0 > 0)
+    }
+
+    /// Reserves a posting row before the network call so a redelivered /post cannot post twice;
+    /// the message id is filled in by `Store::record_posting` afterwards.
+    pub async fn reserve_posting(
+        &mut self,
+        key: i64,
+        platform: &str,
+        chat_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO postings (survey_id, platform, chat_id, posted_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (survey_id, platform, chat_id) DO UPDATE SET posted_at = excluded.posted_at",
+        )
+        .bind(key)
+        .bind(platform)
+        .bind(chat_id)
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn answer_count(&mut self, key: i64) -> Result<i64> {
+        let n: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id
+              WHERE r.survey_id = ?",
+        )
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n.0)
+    }
+}
