@@ -1,8 +1,10 @@
 //! canvass: polls and surveys for communities on Discord and Telegram, turned into
 //! decision-ready product insight. See ARCHITECTURE.md for the map.
 
+pub mod app;
+pub mod bot;
 pub mod config;
 pub mod core;
-pub mod store;
-pub mod bot;
+pub mod platform;
 pub mod render;
+pub mod store;

@@ -1,1 +1,188 @@
-fn main() {}
+//! The `canvass` command line: parses arguments, loads config, starts tracing, calls the library.
+
+use anyhow::Context as _;
+use canvass::app::{prompts_dir, App, Options};
+use canvass::config::Config;
+use canvass::core::event::Msg;
+use canvass::render::{Renderer, Target};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "canvass", version, about = "Preference polls and surveys, turned into product insight")]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "bot.toml")]
+    config: PathBuf,
+    /// SQLite database path or URL; overrides [storage] database.
+    #[arg(long, global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start every enabled adapter (with the shipped config: the console).
+    Run,
+    /// A local chat with the bot in this terminal.
+    Console,
+    /// Validate the config and templates; exits non-zero with a report.
+    Check,
+    /// Apply database migrations.
+    Migrate,
+    /// List surveys, or show one.
+    Surveys {
+        /// Survey id to show.
+        id: Option<String>,
+    },
+}
+
+fn init_tracing(quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANVASS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The console shares the terminal with the log, so it only shows warnings by default.
+    init_tracing(matches!(cli.command, Cmd::Console | Cmd::Run));
+    match real_main(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("canvass: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let opts = Options {
+        database: cli.database.clone(),
+        ..Options::default()
+    };
+    if let Cmd::Check = cli.command {
+        return Ok(check(&cli.config, &opts));
+    }
+    let config = Config::load(&cli.config)?;
+    let app = App::start(config, opts).await?;
+    match cli.command {
+        Cmd::Run => app.run().await?,
+        Cmd::Console => {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                canvass::app::shutdown_signal().await;
+                let _ = tx.send(true);
+            });
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            app.console()
+                .run(stdin, tokio::io::stdout(), rx)
+                .await
+                .context("console")?;
+            app.store.close().await;
+        }
+        Cmd::Migrate => {
+            let n = app.store.migrate().await?;
+            println!("database {} is at migration {n}", app.database);
+        }
+        Cmd::Surveys { id } => {
+            let text = surveys(&app, id.as_deref()).await?;
+            println!("{text}");
+        }
+        Cmd::Check => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {
+    let now = app.bot.now();
+    let msg = match id {
+        None => {
+            let list: Vec<_> = app
+                .store
+                .list_surveys()
+                .await?
+                .iter()
+                .map(|(s, n)| {
+                    json!({
+                        "id": s.survey.id.as_str(), "title": s.survey.title,
+                        "status": s.effective_status(now).as_str(), "respondents": n,
+                        "questions": s.survey.questions.len(), "anonymous": s.survey.anonymous,
+                    })
+                })
+                .collect();
+            Msg::new("surveys", json!({ "team": true, "surveys": list }))
+        }
+        Some(id) => {
+            let Some(s) = app.store.survey_by_slug(id).await? else {
+                anyhow::bail!("no survey with id {id:?}; `canvass surveys` lists them");
+            };
+            let n = app.store.respondent_count(s.key).await?;
+            let data = json!({
+                "id": s.survey.id.as_str(), "title": s.survey.title, "intro": s.survey.intro,
+                "status": s.effective_status(now).as_str(), "anonymous": s.survey.anonymous,
+                "respondents": n,
+                "results": if s.survey.results == canvass::core::survey::ResultsVisibility::Live { "live" } else { "after_close" },
+                "opens_at": s.survey.opens_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                "closes_at": s.survey.closes_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                "questions": s.survey.questions.iter().map(|q| json!({
+                    "id": q.id.as_str(), "text": q.text, "type": q.kind.type_name(), "optional": q.optional,
+                    "options": q.kind.options().iter().map(|o| json!({"id": o.id.as_str(), "label": o.label})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            Msg::new("survey", data)
+        }
+    };
+    Ok(app.renderer.render(Target::Plain, &msg)?)
+}
+
+/// Validates config and templates without touching the database.
+fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
+    let mut problems = Vec::new();
+    let config = match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    let dir = match &config {
+        Some(c) => prompts_dir(c, opts),
+        None => path
+            .parent()
+            .map(|p| p.join("prompts"))
+            .unwrap_or_else(|| PathBuf::from("prompts")),
+    };
+    let mut rendered = 0;
+    match Renderer::load(&dir) {
+        Ok(r) => match r.check_samples() {
+            Ok(n) => rendered = n,
+            Err(e) => problems.push(e.to_string()),
+        },
+        Err(e) => problems.push(e.to_string()),
+    }
+    if problems.is_empty() {
+        let n = config.map(|c| c.surveys.len()).unwrap_or(0);
+        println!(
+            "ok: {} is valid ({n} surveys); templates in {} rendered {rendered} times without error",
+            path.display(),
+            dir.display()
+        );
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("canvass check found {} problem(s):", problems.len());
+        for p in problems {
+            eprintln!("  - {p}");
+        }
+        ExitCode::FAILURE
+    }
+}

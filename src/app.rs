@@ -1,0 +1,144 @@
+//! Builds the shared state (config, store, renderer, bot) and runs the enabled adapters.
+
+use crate::bot::{Bot, Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::platform::console::Console;
+use crate::render::{RenderError, Renderer};
+use crate::store::{Store, StoreError, SurveySync};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How to start: overrides from the command line and, in tests, a clock.
+#[derive(Clone)]
+pub struct Options {
+    pub database: Option<String>,
+    pub prompts: Option<PathBuf>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            database: None,
+            prompts: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The running application's shared state.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub bot: Bot,
+    pub renderer: Arc<Renderer>,
+    pub database: String,
+}
+
+/// `prompts/` beside the config file, unless overridden.
+pub fn prompts_dir(cfg: &Config, opts: &Options) -> PathBuf {
+    opts.prompts.clone().unwrap_or_else(|| {
+        cfg.path
+            .parent()
+            .map(|p| p.join("prompts"))
+            .unwrap_or_else(|| PathBuf::from("prompts"))
+    })
+}
+
+impl App {
+    /// Loads templates (failing on a broken one), opens the database, applies migrations and
+    /// brings configured surveys in.
+    pub async fn start(config: Config, opts: Options) -> Result<Self, AppError> {
+        let renderer = Renderer::load(&prompts_dir(&config, &opts))?;
+        let database = opts
+            .database
+            .clone()
+            .unwrap_or_else(|| config.storage.database.clone());
+        let store = Store::open(&database).await?;
+        let now = opts.clock.now();
+        for r in store.sync_surveys(&config.surveys, now).await? {
+            match r {
+                SurveySync::Refused { slug, reason } => {
+                    tracing::error!(survey = %slug, "kept the stored definition: {reason}")
+                }
+                other => tracing::debug!(?other, "survey synced"),
+            }
+        }
+        let config = Arc::new(config);
+        let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone());
+        Ok(Self {
+            config,
+            store,
+            bot,
+            renderer: Arc::new(renderer),
+            database,
+        })
+    }
+
+    pub fn console(&self) -> Console {
+        Console::new(self.bot.clone(), self.renderer.clone(), &self.database)
+    }
+
+    /// Runs every enabled adapter until they end or Ctrl-C / SIGTERM.
+    pub async fn run(self) -> Result<(), AppError> {
+        if self.config.telegram.is_some() || self.config.discord.is_some() {
+            return Err(AppError::Unsupported(
+                "this build has no Telegram or Discord adapter yet; remove the [telegram] and [discord] sections or use `canvass console`".into(),
+            ));
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = tx.send(true);
+        });
+        let console = self.console();
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        console.run(stdin, tokio::io::stdout(), rx).await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,357 @@
+//! The console adapter: a local chat in the terminal that drives the same core as the chat
+//! platforms. You act as any member (`/as NAME`) in a simulated group or your private chat.
+
+use crate::bot::{try_again, Bot, Handled};
+use crate::core::event::{
+    Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform,
+};
+use crate::render::{Renderer, Target};
+use serde_json::json;
+use std::sync::Arc;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Longest line the console accepts, matching Telegram's message limit.
+pub const MAX_LINE_CHARS: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum View {
+    Group,
+    Private(String),
+}
+
+struct Shown {
+    number: usize,
+    view: View,
+    buttons: Vec<ButtonAction>,
+}
+
+/// One console session.
+pub struct Console {
+    bot: Bot,
+    renderer: Arc<Renderer>,
+    user: String,
+    private: bool,
+    chat: String,
+    session: String,
+    seq: u64,
+    messages: Vec<Shown>,
+    database: String,
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Console {
+    pub fn new(bot: Bot, renderer: Arc<Renderer>, database: &str) -> Self {
+        let cfg = bot.config().console.clone();
+        let (user, chat) = cfg
+            .map(|c| (c.user, c.chat))
+            .unwrap_or_else(|| ("alex".into(), "community".into()));
+        Self {
+            bot,
+            renderer,
+            user,
+            private: false,
+            chat,
+            // Event ids must stay unique across sessions on the same database.
+            session: format!(
+                "{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0)
+            ),
+            seq: 0,
+            messages: Vec::new(),
+            database: database.to_string(),
+        }
+    }
+
+    fn text(&self, msg: &Msg) -> String {
+        match self.renderer.render(Target::Plain, msg) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "template failed");
+                "(this message could not be shown; see the log)".into()
+            }
+        }
+    }
+
+    fn view(&self) -> View {
+        if self.private {
+            View::Private(self.user.clone())
+        } else {
+            View::Group
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        let mut a = Actor::new(Platform::Console, self.user.clone());
+        a.display_name = Some(self.user.clone());
+        a
+    }
+
+    fn chat_ref(&self) -> Chat {
+        if self.private {
+            Chat {
+                id: format!("dm:{}", self.user),
+                kind: ChatKind::Private,
+                title: None,
+            }
+        } else {
+            Chat {
+                id: self.chat.clone(),
+                kind: ChatKind::Group,
+                title: Some(self.chat.clone()),
+            }
+        }
+    }
+
+    pub fn intro(&self) -> String {
+        self.text(&Msg::new(
+            "console_intro",
+            json!({ "database": self.database, "user": self.user, "chat": self.chat }),
+        ))
+    }
+
+    /// Handles one typed line and returns what the console prints. `None` means quit.
+    pub async fn line(&mut self, input: &str) -> Option<String> {
+        let input = input.trim_end_matches(['\r', '\n']);
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Some(String::new());
+        }
+        let n = input.chars().count();
+        if n > MAX_LINE_CHARS {
+            return Some(self.text(&Msg::new(
+                "console_error",
+                json!({ "kind": "too_long", "got": n, "max": MAX_LINE_CHARS }),
+            )));
+        }
+        let mut words = trimmed.split_whitespace();
+        match words.next().unwrap_or("") {
+            "/quit" | "/exit" => return None,
+            "/as" => {
+                let name = words.next().unwrap_or("");
+                if !valid_name(name) {
+                    return Some(self.text(&Msg::new("console_error", json!({ "kind": "bad_name" }))));
+                }
+                self.user = name.to_string();
+                return Some(self.whoami());
+            }
+            "/dm" => {
+                self.private = true;
+                return Some(self.whoami());
+            }
+            "/group" => {
+                self.private = false;
+                return Some(self.whoami());
+            }
+            "/whoami" => return Some(self.whoami()),
+            _ => {}
+        }
+        if let Some(tap) = self.find_button(trimmed) {
+            return Some(match tap {
+                Ok(ButtonAction::Payload(p)) => self.send(Body::Button(p)).await,
+                Ok(ButtonAction::DeepLink { survey }) => {
+                    // What a deep link does on a chat platform: open the private chat with /start.
+                    self.private = true;
+                    let mut out = self.whoami();
+                    out.push('\n');
+                    out.push_str(&self.send(Body::Text(format!("/start {survey}"))).await);
+                    out
+                }
+                Err(()) => self.text(&Msg::new(
+                    "console_error",
+                    json!({ "kind": "no_buttons", "input": trimmed }),
+                )),
+            });
+        }
+        Some(self.send(Body::Text(input.to_string())).await)
+    }
+
+    fn whoami(&self) -> String {
+        self.text(&Msg::new(
+            "console_whoami",
+            json!({ "user": self.user, "team": self.bot.is_team(&self.actor()),
+                    "private": self.private, "chat": self.chat }),
+        ))
+    }
+
+    /// `2` taps button 2 of the latest message with buttons here; `#3.2` taps a specific one.
+    /// Returns None when the input is not a tap at all.
+    fn find_button(&self, s: &str) -> Option<Result<ButtonAction, ()>> {
+        let view = self.view();
+        let (msg, button) = if let Some(rest) = s.strip_prefix('#') {
+            let (m, b) = rest.split_once('.')?;
+            (Some(m.parse::<usize>().ok()?), b.parse::<usize>().ok()?)
+        } else if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 3 {
+            // In a private flow, typed numbers can be answers (a rating typed as text); buttons
+            // win when the latest message has them.
+            (None, s.parse::<usize>().ok()?)
+        } else {
+            return None;
+        };
+        let shown = match msg {
+            Some(m) => self
+                .messages
+                .iter()
+                .find(|x| x.number == m && x.view == view),
+            None => self
+                .messages
+                .iter()
+                .rev()
+                .find(|x| x.view == view && !x.buttons.is_empty()),
+        };
+        match shown {
+            Some(x) => Some(
+                button
+                    .checked_sub(1)
+                    .and_then(|i| x.buttons.get(i))
+                    .cloned()
+                    .ok_or(()),
+            ),
+            None if msg.is_some() => Some(Err(())),
+            None => None,
+        }
+    }
+
+    async fn send(&mut self, body: Body) -> String {
+        self.seq += 1;
+        let ev = Inbound {
+            event_id: format!("console:{}:{}", self.session, self.seq),
+            actor: self.actor(),
+            chat: self.chat_ref(),
+            at: self.bot.now(),
+            body,
+        };
+        match self.bot.handle(&ev).await {
+            Ok(Handled::Duplicate) => String::new(),
+            Ok(Handled::Replies(out)) => self.show(out).await,
+            Err(e) => {
+                tracing::error!(error = %e, "event failed");
+                format!("  ! {}", self.text(&try_again()))
+            }
+        }
+    }
+
+    fn show_message(&mut self, view: View, header: &str, msg: &Msg, kb: &Keyboard) -> String {
+        let number = self.messages.len() + 1;
+        let mut out = format!("{header}#{number}\n{}", self.text(msg));
+        let mut buttons = Vec::new();
+        for row in &kb.rows {
+            let mut line = String::from("\n ");
+            for b in row {
+                buttons.push(b.action.clone());
+                let label = self.renderer.label(&b.label).unwrap_or_else(|_| "?".into());
+                line.push_str(&format!(" [{}] {}", buttons.len(), label));
+            }
+            out.push_str(&line);
+        }
+        self.messages.push(Shown {
+            number,
+            view,
+            buttons,
+        });
+        out
+    }
+
+    async fn show(&mut self, replies: Vec<Outbound>) -> String {
+        let mut out = Vec::new();
+        for r in replies {
+            match r {
+                Outbound::Toast(m) => out.push(format!("  (only you see) {}", self.text(&m))),
+                Outbound::Reply { msg, keyboard } => {
+                    let view = self.view();
+                    let header = if self.private { "bot → you " } else { "bot " };
+                    out.push(self.show_message(view, header, &msg, &keyboard));
+                }
+                Outbound::Private { msg, keyboard } => {
+                    let header = format!("bot → {} (private) ", self.user);
+                    let view = View::Private(self.user.clone());
+                    out.push(self.show_message(view, &header, &msg, &keyboard));
+                }
+                Outbound::PostPoll {
+                    survey,
+                    msg,
+                    keyboard,
+                } => {
+                    let text = self.show_message(View::Group, "bot (poll) ", &msg, &keyboard);
+                    let number = self.messages.len().to_string();
+                    let now = self.bot.now();
+                    if let Err(e) = self
+                        .bot
+                        .store()
+                        .record_posting(survey, "console", &self.chat, &number, now)
+                        .await
+                    {
+                        tracing::error!(error = %e, "could not record posting");
+                    }
+                    out.push(text);
+                }
+                // The console shows counters when a poll is posted; live edits are for the
+                // chat platforms, which coalesce them.
+                Outbound::RefreshPolls { .. } => {}
+                Outbound::File { name, bytes, caption, .. } => {
+                    let path = std::path::Path::new(&name)
+                        .file_name()
+                        .map(std::path::PathBuf::from)
+                        .unwrap_or_else(|| "canvass-output".into());
+                    match std::fs::write(&path, &bytes) {
+                        Ok(()) => out.push(format!(
+                            "{}\n  [file saved: {} ({} bytes)]",
+                            self.text(&caption),
+                            path.display(),
+                            bytes.len()
+                        )),
+                        Err(e) => out.push(format!("  ! could not save {}: {e}", path.display())),
+                    }
+                }
+            }
+        }
+        out.join("\n")
+    }
+
+    /// Runs the console on the given input and output until EOF, `/quit` or `shutdown`.
+    pub async fn run<R, W>(
+        mut self,
+        input: R,
+        mut output: W,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<()>
+    where
+        R: AsyncBufRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let mut lines = input.lines();
+        output
+            .write_all(format!("{}\n> ", self.intro()).as_bytes())
+            .await?;
+        output.flush().await?;
+        loop {
+            let line = tokio::select! {
+                l = lines.next_line() => l?,
+                _ = shutdown.changed() => None,
+            };
+            let Some(line) = line else { break };
+            match self.line(&line).await {
+                Some(text) => {
+                    if !text.is_empty() {
+                        output.write_all(text.as_bytes()).await?;
+                        output.write_all(b"\n").await?;
+                    }
+                    output.write_all(b"> ").await?;
+                    output.flush().await?;
+                }
+                None => break,
+            }
+        }
+        output.write_all(b"\nbye\n").await?;
+        output.flush().await?;
+        Ok(())
+    }
+}

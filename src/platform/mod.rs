@@ -1,0 +1,4 @@
+//! Platform adapters: translate platform input into core events and render core replies
+//! back. Nothing else happens here.
+
+pub mod console;
