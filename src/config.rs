@@ -378,8 +378,9 @@ impl Config {
             Some(p) => {
                 let span = p.span().start;
                 let p = p.into_inner();
-                let options = make_choices(p.options.into_iter().map(OptionCfg::into_pair).collect())
-                    .map_err(|e| invalid(span, e.within("persona")))?;
+                let options =
+                    make_choices(p.options.into_iter().map(OptionCfg::into_pair).collect())
+                        .map_err(|e| invalid(span, e.within("persona")))?;
                 let question = Question::new(
                     QuestionId::parse("persona").map_err(|e| {
                         invalid(span, DefinitionError::new("persona", e.to_string()))
@@ -404,8 +405,14 @@ impl Config {
             });
         }
         for (field, env) in [
-            ("telegram.token_env", raw.telegram.as_ref().map(|t| &t.token_env)),
-            ("discord.token_env", raw.discord.as_ref().map(|d| &d.token_env)),
+            (
+                "telegram.token_env",
+                raw.telegram.as_ref().map(|t| &t.token_env),
+            ),
+            (
+                "discord.token_env",
+                raw.discord.as_ref().map(|d| &d.token_env),
+            ),
         ] {
             if let Some(env) = env {
                 let ok = !env.is_empty()
@@ -491,7 +498,10 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
     };
     let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
         t.as_ref()
-            .map(|t| t.parse().map_err(|p| (None, DefinitionError::new(field, p))))
+            .map(|t| {
+                t.parse()
+                    .map_err(|p| (None, DefinitionError::new(field, p)))
+            })
             .transpose()
     };
     let opens_at = time("opens_at", &s.opens_at)?;
@@ -503,9 +513,17 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
             .map_err(|e| (Some(span), e.within(&format!("questions[{i}]"))))?;
         questions.push(q);
     }
-    let survey = Survey::new(
-        id, &s.title, s.intro, questions, s.anonymous, opens_at, closes_at, results,
-    )
+    let survey = Survey {
+        id,
+        title: s.title,
+        intro: s.intro,
+        questions,
+        anonymous: s.anonymous,
+        opens_at,
+        closes_at,
+        results,
+    }
+    .validated()
     .map_err(|e| (None, e))?;
     Ok((survey, status))
 }
@@ -513,10 +531,9 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
 /// Turns one `[[surveys.questions]]` table into a validated question, rejecting settings that
 /// do not apply to its type so a typo is not silently ignored.
 pub fn build_question(q: QuestionCfg, index: usize) -> Result<Question, DefinitionError> {
-    let id_raw = q
-        .id
-        .clone()
-        .unwrap_or_else(|| slugify(&q.text, &format!("q{}", index + 1)));
+    let id_raw =
+        q.id.clone()
+            .unwrap_or_else(|| slugify(&q.text, &format!("q{}", index + 1)));
     let id = QuestionId::parse(&id_raw)
         .map_err(|e| DefinitionError::new("id", format!("{id_raw:?} {e}")))?;
     let t = q.kind;
@@ -558,7 +575,9 @@ pub fn build_question(q: QuestionCfg, index: usize) -> Result<Question, Definiti
     };
     let label = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.into());
     let kind = match t {
-        QuestionType::Single => QuestionKind::Single { options: options()? },
+        QuestionType::Single => QuestionKind::Single {
+            options: options()?,
+        },
         QuestionType::Multi => {
             let options = options()?;
             QuestionKind::Multi {

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "canvass", version, about = "Preference polls and surveys, turned into product insight")]
+#[command(
+    name = "canvass",
+    version,
+    about = "Preference polls and surveys, turned into product insight"
+)]
 struct Cli {
     /// Configuration file.
     #[arg(long, global = true, default_value = "bot.toml")]

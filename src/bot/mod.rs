@@ -16,8 +16,10 @@ use crate::core::flow::{self, FlowError, Next};
 use crate::core::ids::{slugify, QuestionId, SurveyId};
 use crate::core::interact::{self, Ack, Context, Input, Mode, Outcome};
 use crate::core::payload::{Action, Payload};
-use crate::core::survey::{make_choices, Question, QuestionKind, ResultsVisibility, Status, Survey};
-use crate::store::{StoreError, StoredSurvey, Store, Tx, Who};
+use crate::core::survey::{
+    make_choices, Question, QuestionKind, ResultsVisibility, Status, Survey,
+};
+use crate::store::{Store, StoreError, StoredSurvey, Tx, Who};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -126,7 +128,7 @@ impl Bot {
     pub fn is_team(&self, a: &Actor) -> bool {
         let t = &self.cfg.team;
         match a.platform {
-            Platform::Console => t.console.iter().any(|u| *u == a.user_id),
+            Platform::Console => t.console.contains(&a.user_id),
             Platform::Telegram => a
                 .user_id
                 .parse::<i64>()
@@ -263,7 +265,10 @@ impl Bot {
                             .await?
                             .map(|s| s.survey.title)
                             .unwrap_or_default();
-                        Ok(vec![reply(Msg::new("cancelled", json!({ "title": title })))])
+                        Ok(vec![reply(Msg::new(
+                            "cancelled",
+                            json!({ "title": title }),
+                        ))])
                     }
                     None => Ok(vec![reply(err("nothing_to_cancel", json!({})))]),
                 }
@@ -273,8 +278,18 @@ impl Bot {
                     .store
                     .member_data(ev.actor.platform.as_str(), &ev.actor.user_id)
                     .await?;
+                let mut surveys = std::collections::BTreeMap::new();
+                if let Some(d) = &data {
+                    for (slug, ..) in &d.answers {
+                        if !surveys.contains_key(slug) {
+                            if let Some(s) = self.store.survey_by_slug(slug).await? {
+                                surveys.insert(slug.clone(), s.survey);
+                            }
+                        }
+                    }
+                }
                 Ok(vec![Outbound::Private {
-                    msg: Msg::new("mydata", mydata_json(data)),
+                    msg: Msg::new("mydata", mydata_json(data, &surveys)),
                     keyboard: Keyboard::default(),
                 }])
             }
@@ -404,26 +419,25 @@ impl Bot {
         let build = || -> Result<Survey, crate::core::survey::DefinitionError> {
             let options = make_choices(options.into_iter().map(|l| (None, l)).collect())?;
             let q = Question::new(
-                QuestionId::parse("q").map_err(|e| {
-                    crate::core::survey::DefinitionError::new("id", e.to_string())
-                })?,
+                QuestionId::parse("q")
+                    .map_err(|e| crate::core::survey::DefinitionError::new("id", e.to_string()))?,
                 question,
                 QuestionKind::Single { options },
                 false,
             )?;
             let title: String = question.chars().take(120).collect();
-            Survey::new(
-                SurveyId::parse("poll").map_err(|e| {
-                    crate::core::survey::DefinitionError::new("id", e.to_string())
-                })?,
-                &title,
-                None,
-                vec![q],
-                false,
-                None,
-                None,
-                ResultsVisibility::AfterClose,
-            )
+            Survey {
+                id: SurveyId::parse("poll")
+                    .map_err(|e| crate::core::survey::DefinitionError::new("id", e.to_string()))?,
+                title,
+                intro: None,
+                questions: vec![q],
+                anonymous: false,
+                opens_at: None,
+                closes_at: None,
+                results: ResultsVisibility::AfterClose,
+            }
+            .validated()
         };
         let mut survey = match build() {
             Ok(s) => s,
@@ -447,7 +461,9 @@ impl Bot {
             Ok(id) => id,
             Err(_) => return Ok(vec![reply(err("try_again", json!({})))]),
         };
-        let key = tx.insert_survey(&survey, Status::Open, "command", now).await?;
+        let key = tx
+            .insert_survey(&survey, Status::Open, "command", now)
+            .await?;
         tracing::info!(survey = %survey.id, "quick poll created");
         self.post(tx, ev, key, &survey, now).await
     }
@@ -560,7 +576,10 @@ impl Bot {
         now: DateTime<Utc>,
     ) -> Result<Vec<(i64, i64, flow::FlowState, DateTime<Utc>)>, BotError> {
         let platform = actor.platform.as_str();
-        let member = tx.find_member(platform, &actor.user_id).await?.map(|m| m.id);
+        let member = tx
+            .find_member(platform, &actor.user_id)
+            .await?
+            .map(|m| m.id);
         let mut anon = Vec::new();
         for (s, _) in self.store.list_surveys().await? {
             if s.survey.anonymous && s.effective_status(now) == Status::Open {
@@ -594,7 +613,10 @@ impl Bot {
             }
             Status::Draft => {
                 return Ok(vec![to_member(
-                    err("not_open_yet", json!({ "title": s.survey.title, "opens_at": Value::Null })),
+                    err(
+                        "not_open_yet",
+                        json!({ "title": s.survey.title, "opens_at": Value::Null }),
+                    ),
                     Keyboard::default(),
                 )])
             }
@@ -678,14 +700,13 @@ impl Bot {
             return Ok(vec![reply(err("use_buttons", json!({})))]);
         };
         let qi = state.index;
-        self.flow_step(tx, ev, &s, rid, state, qi, input, now).await
+        self.flow_step(tx, &s, rid, state, qi, input, now).await
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn flow_step(
         &self,
         tx: &mut Tx,
-        ev: &Inbound,
         s: &StoredSurvey,
         rid: i64,
         state: flow::FlowState,
@@ -705,7 +726,15 @@ impl Bot {
         let current = tx.current_answer(rid, q.id.as_str()).await?;
         let seed = views::member_seed(&s.survey, q, &rid.to_string());
         let shown_at = state.shown_at;
-        let step = match flow::advance(&s.survey, state, question, input, current.as_ref(), seed, now) {
+        let step = match flow::advance(
+            &s.survey,
+            state,
+            question,
+            input,
+            current.as_ref(),
+            seed,
+            now,
+        ) {
             Ok(step) => step,
             Err(FlowError::Answer(e)) => return Ok(vec![Outbound::Toast(answer_error(&e))]),
             Err(FlowError::NotCurrent | FlowError::AlreadyFinished) => {
@@ -721,7 +750,6 @@ impl Bot {
             out.push(Outbound::Toast(ack_msg(q, outcome)));
         }
         tx.set_flow(rid, &step.state, now).await?;
-        let _ = ev;
         match step.next {
             Next::Ask(_) | Next::Stay(_) => {
                 let (msg, kb) = self.ask_view(tx, s, rid, &step.state).await?;
@@ -784,7 +812,7 @@ impl Bot {
         let Some(state) = tx.flow(rid).await? else {
             return Ok(vec![Outbound::Toast(stale())]);
         };
-        self.flow_step(tx, ev, &s, rid, state, question, input, now)
+        self.flow_step(tx, &s, rid, state, question, input, now)
             .await
     }
 
@@ -808,24 +836,34 @@ impl Bot {
             tracing::warn!(survey = s.key, "tap refused: poll not posted in this chat");
             return Ok(vec![Outbound::Toast(stale())]);
         }
-        let Some(rid) = self.respondent(tx, s, &ev.actor, true, now).await? else {
-            return Ok(vec![Outbound::Toast(try_again())]);
+        // Look the member up without creating anything: a refused tap must leave no trace.
+        let existing = self.respondent(tx, s, &ev.actor, false, now).await?;
+        let (current, draft) = match existing {
+            Some(rid) => (
+                tx.current_answer(rid, q.id.as_str()).await?,
+                tx.draft(rid, q.id.as_str()).await?,
+            ),
+            None => (None, Default::default()),
         };
-        let current = tx.current_answer(rid, q.id.as_str()).await?;
-        let draft = tx.draft(rid, q.id.as_str()).await?;
-        let seed = views::member_seed(&s.survey, q, &rid.to_string());
+        // Inline questions have no per-member schedule, so the seed does not matter here.
         let outcome = match interact::apply(
             q,
             Context {
                 current: current.as_ref(),
-                draft,
+                draft: draft.clone(),
                 mode: Mode::Inline,
-                seed,
+                seed: 0,
             },
             input,
         ) {
             Ok(o) => o,
             Err(e) => return Ok(vec![Outbound::Toast(answer_error(&e))]),
+        };
+        if outcome.commit.is_none() && !outcome.retract && outcome.draft == draft {
+            return Ok(vec![Outbound::Toast(ack_msg(q, &outcome))]);
+        }
+        let Some(rid) = self.respondent(tx, s, &ev.actor, true, now).await? else {
+            return Ok(vec![Outbound::Toast(try_again())]);
         };
         let chat = self.chat_segment(ev);
         if let Some(v) = &outcome.commit {
@@ -834,7 +872,8 @@ impl Bot {
         } else if outcome.retract {
             tx.retract_answer(rid, q.id.as_str(), now).await?;
         }
-        tx.set_draft(rid, q.id.as_str(), &outcome.draft, now).await?;
+        tx.set_draft(rid, q.id.as_str(), &outcome.draft, now)
+            .await?;
         let mut out = vec![Outbound::Toast(ack_msg(q, &outcome))];
         if outcome.commit.is_some() || outcome.retract {
             out.push(Outbound::RefreshPolls { survey: s.key });
@@ -896,7 +935,9 @@ fn ack_msg(q: &Question, o: &Outcome) -> Msg {
             position,
             option,
             remaining,
-        } => json!({ "kind": "ranked", "position": position, "answer": label(*option), "remaining": remaining }),
+        } => {
+            json!({ "kind": "ranked", "position": position, "answer": label(*option), "remaining": remaining })
+        }
         Ack::Toggled { selected, max } => {
             json!({ "kind": "toggled", "selected": selected, "max": max })
         }
@@ -928,7 +969,17 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>) -> Value {
     })
 }
 
-fn mydata_json(data: Option<crate::store::MemberData>) -> Value {
+fn mydata_json(
+    data: Option<crate::store::MemberData>,
+    surveys: &std::collections::BTreeMap<String, Survey>,
+) -> Value {
+    let describe = |slug: &str, q: &str, v: &AnswerValue| {
+        surveys
+            .get(slug)
+            .and_then(|s| s.questions.iter().find(|x| x.id.as_str() == q))
+            .map(|q| v.describe(q))
+            .unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
+    };
     match data {
         None => json!({ "known": false, "answers": [], "flows": [] }),
         Some(d) => json!({
@@ -940,7 +991,7 @@ fn mydata_json(data: Option<crate::store::MemberData>) -> Value {
             "first_seen_at": d.first_seen_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
             "answers": d.answers.iter().map(|(slug, title, q, v, at, current)| json!({
                 "survey": slug, "title": title, "question": q,
-                "answer": match v { AnswerValue::Text(t) => t.clone(), other => serde_json::to_string(other).unwrap_or_default() },
+                "answer": describe(slug, q, v),
                 "at": at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 "current": current,
             })).collect::<Vec<_>>(),

@@ -21,7 +21,11 @@ fn text_button(survey: i64, text: &str, action: Action) -> Button {
 }
 
 fn tpl_button(survey: i64, template: &'static str, action: Action) -> Button {
-    button(survey, Label::Template(Msg::new(template, json!({}))), action)
+    button(
+        survey,
+        Label::Template(Msg::new(template, json!({}))),
+        action,
+    )
 }
 
 /// Lays buttons out in rows of at most `width` (never more than five, for Discord).
@@ -183,7 +187,11 @@ pub fn posted(
                         })
                         .collect();
                     if matches!(q.kind, QuestionKind::Ranking { .. }) {
-                        r.push(vec![tpl_button(key, "button_undo", Action::Undo { question: 0 })]);
+                        r.push(vec![tpl_button(
+                            key,
+                            "button_undo",
+                            Action::Undo { question: 0 },
+                        )]);
                     }
                     r
                 }
@@ -214,7 +222,10 @@ pub fn ask(
     seed: u64,
 ) -> (Msg, Keyboard) {
     let Some(q) = survey.question(index) else {
-        return (Msg::new("flow_done", json!({ "title": survey.title })), Keyboard::default());
+        return (
+            Msg::new("flow_done", json!({ "title": survey.title })),
+            Keyboard::default(),
+        );
     };
     let qi = index as u8;
     let mut data = json!({
@@ -247,7 +258,11 @@ pub fn ask(
                 _ => Vec::new(),
             };
             for (i, o) in opts.iter().enumerate() {
-                let mark = if selected.contains(&(i as u8)) { "✓ " } else { "" };
+                let mark = if selected.contains(&(i as u8)) {
+                    "✓ "
+                } else {
+                    ""
+                };
                 kb.rows.push(vec![text_button(
                     key,
                     &format!("{mark}{}", o.label),
@@ -261,8 +276,11 @@ pub fn ask(
                 .iter()
                 .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
                 .collect::<Vec<_>>());
-            kb.rows
-                .push(vec![tpl_button(key, "button_done", Action::Done { question: qi })]);
+            kb.rows.push(vec![tpl_button(
+                key,
+                "button_done",
+                Action::Done { question: qi },
+            )]);
         }
         QuestionKind::Rating { .. } | QuestionKind::Nps { .. } => {
             let (lo, hi) = q.kind.scale().unwrap_or((1, 5));
@@ -290,8 +308,11 @@ pub fn ask(
                 }
             }
             if !ranked.is_empty() {
-                kb.rows
-                    .push(vec![tpl_button(key, "button_undo", Action::Undo { question: qi })]);
+                kb.rows.push(vec![tpl_button(
+                    key,
+                    "button_undo",
+                    Action::Undo { question: qi },
+                )]);
             }
         }
         QuestionKind::Pairwise { .. } => {
@@ -305,7 +326,8 @@ pub fn ask(
                     opts.get(*a).map(|o| o.label.as_str()).unwrap_or("?"),
                     opts.get(*b).map(|o| o.label.as_str()).unwrap_or("?"),
                 );
-                data["card"] = json!({ "number": done + 1, "total": cards.len(), "a": la, "b": lb });
+                data["card"] =
+                    json!({ "number": done + 1, "total": cards.len(), "a": la, "b": lb });
                 let card = done as u8;
                 kb.rows.push(vec![
                     text_button(
@@ -328,16 +350,22 @@ pub fn ask(
                     ),
                 ]);
                 if done > 0 {
-                    kb.rows
-                        .push(vec![tpl_button(key, "button_undo", Action::Undo { question: qi })]);
+                    kb.rows.push(vec![tpl_button(
+                        key,
+                        "button_undo",
+                        Action::Undo { question: qi },
+                    )]);
                 }
             }
         }
         QuestionKind::OpenText { .. } => {}
     }
     if q.optional {
-        kb.rows
-            .push(vec![tpl_button(key, "button_skip", Action::Skip { question: qi })]);
+        kb.rows.push(vec![tpl_button(
+            key,
+            "button_skip",
+            Action::Skip { question: qi },
+        )]);
     }
     (Msg::new("question", data), kb)
 }
@@ -350,7 +378,13 @@ pub fn persona(key: i64, q: &Question) -> (Msg, Keyboard) {
             .options()
             .iter()
             .enumerate()
-            .map(|(i, o)| vec![text_button(key, &o.label, Action::Persona { value: i as u8 })])
+            .map(|(i, o)| {
+                vec![text_button(
+                    key,
+                    &o.label,
+                    Action::Persona { value: i as u8 },
+                )]
+            })
             .collect(),
     };
     (Msg::new("persona", json!({ "text": q.text })), kb)

@@ -12,10 +12,16 @@ pub enum Command {
     ForgetMe,
     Surveys,
     Show(SurveyId),
-    Poll { question: String, options: Vec<String> },
+    Poll {
+        question: String,
+        options: Vec<String>,
+    },
     Post(SurveyId),
     Close(SurveyId),
-    Insights { survey: SurveyId, segment: Option<String> },
+    Insights {
+        survey: SurveyId,
+        segment: Option<String>,
+    },
     Export(SurveyId),
     Digest,
     Cancel,
@@ -129,7 +135,10 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     let parts: Vec<&str> = args.split('|').map(str::trim).collect();
     let question = parts.first().copied().unwrap_or("");
     if question.is_empty() {
-        return Err(usage("poll", "write the question, then options separated by |"));
+        return Err(usage(
+            "poll",
+            "write the question, then options separated by |",
+        ));
     }
     if question.chars().count() > MAX_QUESTION_CHARS {
         return Err(usage(
@@ -194,15 +203,24 @@ mod tests {
         assert!(matches!(parse("/frobnicate"), Err(CommandError::Unknown(n)) if n == "frobnicate"));
         assert!(matches!(
             parse("/post"),
-            Err(CommandError::Usage { command: "post", .. })
+            Err(CommandError::Usage {
+                command: "post",
+                ..
+            })
         ));
         assert!(matches!(
             parse("/post ../etc"),
-            Err(CommandError::Usage { command: "post", .. })
+            Err(CommandError::Usage {
+                command: "post",
+                ..
+            })
         ));
         assert!(matches!(
             parse("/poll Only one | a"),
-            Err(CommandError::Usage { command: "poll", .. })
+            Err(CommandError::Usage {
+                command: "poll",
+                ..
+            })
         ));
         let long = format!("/poll Q | {} | b", "x".repeat(81));
         assert!(matches!(parse(&long), Err(CommandError::Usage { .. })));

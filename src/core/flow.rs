@@ -152,16 +152,17 @@ mod tests {
             true,
         )
         .unwrap();
-        Survey::new(
-            SurveyId::parse("s").unwrap(),
-            "S",
-            None,
-            vec![q1, q2],
-            false,
-            None,
-            None,
-            ResultsVisibility::AfterClose,
-        )
+        Survey {
+            id: SurveyId::parse("s").unwrap(),
+            title: "S".into(),
+            intro: None,
+            questions: vec![q1, q2],
+            anonymous: false,
+            opens_at: None,
+            closes_at: None,
+            results: ResultsVisibility::AfterClose,
+        }
+        .validated()
         .unwrap()
     }
 

@@ -25,7 +25,10 @@ pub enum Input {
     Undo,
     Done,
     Skip,
-    Pair { card: u8, pick: u8 },
+    Pair {
+        card: u8,
+        pick: u8,
+    },
     Text(String),
 }
 
@@ -52,7 +55,11 @@ pub enum Ack {
     /// The member withdrew a multi-choice answer by untoggling everything.
     Retracted,
     /// A step of a ranking: `position` (1-based) is now `option`.
-    Ranked { position: usize, option: u8, remaining: usize },
+    Ranked {
+        position: usize,
+        option: u8,
+        remaining: usize,
+    },
     /// A multi-choice toggle in a private flow.
     Toggled { selected: usize, max: usize },
     /// A pairwise card was answered; `left` cards remain.
@@ -360,9 +367,19 @@ mod tests {
         let o = apply(&q, ctx(None, Draft::Empty, Mode::Inline), Input::Choose(1)).unwrap();
         assert_eq!(o.ack, Ack::Recorded);
         let v = o.commit.unwrap();
-        let o = apply(&q, ctx(Some(&v), Draft::Empty, Mode::Inline), Input::Choose(1)).unwrap();
+        let o = apply(
+            &q,
+            ctx(Some(&v), Draft::Empty, Mode::Inline),
+            Input::Choose(1),
+        )
+        .unwrap();
         assert_eq!((o.ack, o.commit), (Ack::Unchanged, None));
-        let o = apply(&q, ctx(Some(&v), Draft::Empty, Mode::Inline), Input::Choose(2)).unwrap();
+        let o = apply(
+            &q,
+            ctx(Some(&v), Draft::Empty, Mode::Inline),
+            Input::Choose(2),
+        )
+        .unwrap();
         assert_eq!(o.ack, Ack::Changed);
         assert_eq!(
             apply(&q, ctx(None, Draft::Empty, Mode::Inline), Input::Choose(3)),
@@ -380,15 +397,28 @@ mod tests {
             .unwrap()
             .commit
             .unwrap();
-        let b = apply(&q, ctx(Some(&a), Draft::Empty, Mode::Inline), Input::Choose(1))
-            .unwrap()
-            .commit
-            .unwrap();
+        let b = apply(
+            &q,
+            ctx(Some(&a), Draft::Empty, Mode::Inline),
+            Input::Choose(1),
+        )
+        .unwrap()
+        .commit
+        .unwrap();
         assert_eq!(
-            apply(&q, ctx(Some(&b), Draft::Empty, Mode::Inline), Input::Choose(2)),
+            apply(
+                &q,
+                ctx(Some(&b), Draft::Empty, Mode::Inline),
+                Input::Choose(2)
+            ),
             Err(AnswerError::TooMany { max: 2 })
         );
-        let o = apply(&q, ctx(Some(&a), Draft::Empty, Mode::Inline), Input::Choose(0)).unwrap();
+        let o = apply(
+            &q,
+            ctx(Some(&a), Draft::Empty, Mode::Inline),
+            Input::Choose(0),
+        )
+        .unwrap();
         assert!(o.retract);
     }
 
@@ -411,7 +441,11 @@ mod tests {
         let o = apply(&q, ctx(None, o.draft, Mode::Inline), Input::Undo).unwrap();
         assert_eq!(o.draft, Draft::Ranking(vec![2]));
         assert_eq!(
-            apply(&q, ctx(None, o.draft.clone(), Mode::Inline), Input::Choose(2)),
+            apply(
+                &q,
+                ctx(None, o.draft.clone(), Mode::Inline),
+                Input::Choose(2)
+            ),
             Err(AnswerError::Repeated)
         );
         let o = apply(&q, ctx(None, o.draft, Mode::Inline), Input::Choose(3)).unwrap();

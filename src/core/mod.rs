@@ -3,10 +3,10 @@
 
 pub mod answer;
 pub mod command;
+pub mod event;
 pub mod flow;
 pub mod ids;
 pub mod interact;
 pub mod pairs;
 pub mod payload;
 pub mod survey;
-pub mod event;

@@ -132,7 +132,9 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(sorted, vec![0, 1, 2, 3, 4]);
         // Different members see different orders at least sometimes.
-        let distinct: BTreeSet<_> = (0..20).map(|s| shuffled(4, stable_seed(&[&s.to_string()]))).collect();
+        let distinct: BTreeSet<_> = (0..20)
+            .map(|s| shuffled(4, stable_seed(&[&s.to_string()])))
+            .collect();
         assert!(distinct.len() > 5);
     }
 }

@@ -59,7 +59,7 @@ impl fmt::Display for Payload {
 /// Parses a small decimal number with no sign, no leading zeros and no padding.
 fn num<T: std::str::FromStr>(s: Option<&str>) -> Result<T, PayloadError> {
     let s = s.ok_or(PayloadError("missing field"))?;
-    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(PayloadError("not a number"));
     }
     if s.len() > 1 && s.starts_with('0') {

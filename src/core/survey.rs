@@ -150,9 +150,9 @@ impl QuestionKind {
             | QuestionKind::Ranking { options, .. }
             | QuestionKind::Pairwise { options, .. }
             | QuestionKind::MessageTest { options, .. } => options,
-            QuestionKind::Rating { .. } | QuestionKind::Nps { .. } | QuestionKind::OpenText { .. } => {
-                &[]
-            }
+            QuestionKind::Rating { .. }
+            | QuestionKind::Nps { .. }
+            | QuestionKind::OpenText { .. } => &[],
         }
     }
 
@@ -231,17 +231,11 @@ pub struct Survey {
 }
 
 impl Survey {
-    pub fn new(
-        id: SurveyId,
-        title: &str,
-        intro: Option<String>,
-        questions: Vec<Question>,
-        anonymous: bool,
-        opens_at: Option<DateTime<Utc>>,
-        closes_at: Option<DateTime<Utc>>,
-        results: ResultsVisibility,
-    ) -> Result<Self, DefinitionError> {
-        let title = title.trim();
+    /// Checks a survey assembled from its parts: title, questions, ids and schedule.
+    pub fn validated(mut self) -> Result<Self, DefinitionError> {
+        self.title = self.title.trim().to_string();
+        let (title, intro, questions) = (&self.title, &self.intro, &self.questions);
+        let (opens_at, closes_at) = (self.opens_at, self.closes_at);
         check_text("title", title, MAX_TITLE_CHARS)?;
         if let Some(intro) = &intro {
             check_text("intro", intro, MAX_QUESTION_CHARS)?;
@@ -266,7 +260,10 @@ impl Survey {
             if !seen.insert(q.id.as_str()) {
                 return Err(DefinitionError::new(
                     format!("questions[{i}].id"),
-                    format!("question id {:?} is used twice in this survey", q.id.as_str()),
+                    format!(
+                        "question id {:?} is used twice in this survey",
+                        q.id.as_str()
+                    ),
                 ));
             }
         }
@@ -278,16 +275,7 @@ impl Survey {
                 ));
             }
         }
-        Ok(Self {
-            id,
-            title: title.to_string(),
-            intro,
-            questions,
-            anonymous,
-            opens_at,
-            closes_at,
-            results,
-        })
+        Ok(self)
     }
 
     pub fn is_poll(&self) -> bool {
@@ -326,11 +314,7 @@ impl Survey {
                 (
                     q.id.to_string(),
                     q.kind.type_name(),
-                    q.kind
-                        .options()
-                        .iter()
-                        .map(|o| o.id.to_string())
-                        .collect(),
+                    q.kind.options().iter().map(|o| o.id.to_string()).collect(),
                 )
             })
             .collect()
@@ -369,9 +353,8 @@ pub fn make_choices(raw: Vec<(Option<String>, String)>) -> Result<Vec<Choice>, D
                     candidate = format!("{base}-{n}");
                     n += 1;
                 }
-                OptionId::parse(&candidate).map_err(|e| {
-                    DefinitionError::new(format!("options[{i}].id"), e.to_string())
-                })?
+                OptionId::parse(&candidate)
+                    .map_err(|e| DefinitionError::new(format!("options[{i}].id"), e.to_string()))?
             }
         };
         if out.iter().any(|c| c.id == id) {
@@ -395,10 +378,7 @@ fn check_options(options: &[Choice], min: usize) -> Result<(), DefinitionError> 
     if options.len() > MAX_OPTIONS {
         return Err(DefinitionError::new(
             "options",
-            format!(
-                "has {} options; the limit is {MAX_OPTIONS}",
-                options.len()
-            ),
+            format!("has {} options; the limit is {MAX_OPTIONS}", options.len()),
         ));
     }
     Ok(())
@@ -415,7 +395,10 @@ fn check_kind(kind: &QuestionKind) -> Result<(), DefinitionError> {
             if *max_choices == 0 || *max_choices > options.len() {
                 return Err(DefinitionError::new(
                     "max_choices",
-                    format!("must be between 1 and the number of options ({})", options.len()),
+                    format!(
+                        "must be between 1 and the number of options ({})",
+                        options.len()
+                    ),
                 ));
             }
             Ok(())
@@ -447,7 +430,10 @@ fn check_kind(kind: &QuestionKind) -> Result<(), DefinitionError> {
                 if *k == 0 || *k > options.len() {
                     return Err(DefinitionError::new(
                         "top_k",
-                        format!("must be between 1 and the number of options ({})", options.len()),
+                        format!(
+                            "must be between 1 and the number of options ({})",
+                            options.len()
+                        ),
                     ));
                 }
             }
@@ -579,16 +565,17 @@ mod tests {
             false,
         )
         .unwrap();
-        let s = Survey::new(
-            SurveyId::parse("s").unwrap(),
-            "S",
-            None,
-            vec![q],
-            false,
-            Some(t0),
-            Some(t0 + chrono::Duration::days(1)),
-            ResultsVisibility::AfterClose,
-        )
+        let s = Survey {
+            id: SurveyId::parse("s").unwrap(),
+            title: "S".into(),
+            intro: None,
+            questions: vec![q],
+            anonymous: false,
+            opens_at: Some(t0),
+            closes_at: Some(t0 + chrono::Duration::days(1)),
+            results: ResultsVisibility::AfterClose,
+        }
+        .validated()
         .unwrap();
         assert_eq!(
             s.effective_status(Status::Open, t0 - chrono::Duration::hours(1)),

@@ -138,7 +138,9 @@ impl Console {
             "/as" => {
                 let name = words.next().unwrap_or("");
                 if !valid_name(name) {
-                    return Some(self.text(&Msg::new("console_error", json!({ "kind": "bad_name" }))));
+                    return Some(
+                        self.text(&Msg::new("console_error", json!({ "kind": "bad_name" }))),
+                    );
                 }
                 self.user = name.to_string();
                 return Some(self.whoami());
@@ -296,7 +298,12 @@ impl Console {
                 // The console shows counters when a poll is posted; live edits are for the
                 // chat platforms, which coalesce them.
                 Outbound::RefreshPolls { .. } => {}
-                Outbound::File { name, bytes, caption, .. } => {
+                Outbound::File {
+                    name,
+                    bytes,
+                    caption,
+                    ..
+                } => {
                     let path = std::path::Path::new(&name)
                         .file_name()
                         .map(std::path::PathBuf::from)

@@ -3,7 +3,8 @@
 
 use crate::core::event::{Label, Msg};
 use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason, Renderable,
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
+    Renderable,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -120,7 +121,11 @@ fn plural(
         .ok_or(RenderErrorReason::InvalidParamType("number"))?;
     let one = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("");
     let many = h.param(2).and_then(|p| p.value().as_str()).unwrap_or(one);
-    out.write(if (n - 1.0).abs() < f64::EPSILON { one } else { many })?;
+    out.write(if (n - 1.0).abs() < f64::EPSILON {
+        one
+    } else {
+        many
+    })?;
     Ok(())
 }
 
@@ -218,7 +223,12 @@ impl Renderer {
         self.render_value(target, msg.template, &msg.data)
     }
 
-    pub fn render_value(&self, target: Target, name: &str, data: &Value) -> Result<String, RenderError> {
+    pub fn render_value(
+        &self,
+        target: Target,
+        name: &str,
+        data: &Value,
+    ) -> Result<String, RenderError> {
         let hb = self
             .by_target
             .get(&target)
@@ -328,7 +338,11 @@ pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
         return vec![text.to_string()];
     }
     // Reserve room for closing and reopening tags in HTML.
-    let budget = if target == Target::Html { limit - 12.min(limit / 4) } else { limit };
+    let budget = if target == Target::Html {
+        limit - 12.min(limit / 4)
+    } else {
+        limit
+    };
     let mut chunks = Vec::new();
     let mut rest = text;
     let mut open: Vec<String> = Vec::new();

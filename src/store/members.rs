@@ -58,7 +58,11 @@ impl Tx {
     }
 
     /// Looks a member up without creating one.
-    pub async fn find_member(&mut self, platform: &str, user_id: &str) -> Result<Option<MemberRow>> {
+    pub async fn find_member(
+        &mut self,
+        platform: &str,
+        user_id: &str,
+    ) -> Result<Option<MemberRow>> {
         let row = sqlx::query(
             "SELECT id, persona, first_seen_at FROM members WHERE platform = ? AND platform_user_id = ?",
         )
@@ -79,7 +83,12 @@ impl Tx {
     }
 
     /// Remembers which survey to start once the persona question is answered.
-    pub async fn set_pending_persona(&mut self, member: i64, survey: i64, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_pending_persona(
+        &mut self,
+        member: i64,
+        survey: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO pending_persona (member_id, survey_id, created_at) VALUES (?, ?, ?)
              ON CONFLICT (member_id) DO UPDATE SET survey_id = excluded.survey_id, created_at = excluded.created_at",
@@ -104,7 +113,11 @@ impl Tx {
     /// Deletes the member and, by cascade, every answer, draft and flow linked to them.
     /// Returns (survey title, number of answer rows) per survey. Anonymous answers cannot be
     /// linked to anyone and stay.
-    pub async fn forget_member(&mut self, platform: &str, user_id: &str) -> Result<Option<Vec<(String, i64)>>> {
+    pub async fn forget_member(
+        &mut self,
+        platform: &str,
+        user_id: &str,
+    ) -> Result<Option<Vec<(String, i64)>>> {
         let Some(member) = self.find_member(platform, user_id).await? else {
             return Ok(None);
         };

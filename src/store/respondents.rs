@@ -40,7 +40,12 @@ impl Tx {
     /// The anonymous key of a person for a survey: SHA-256 over the survey's secret salt and the
     /// platform identity. Stable per survey, so a second vote replaces the first, and
     /// unlinkable across surveys.
-    pub async fn anon_key(&mut self, survey: i64, platform: &str, user_id: &str) -> Result<Vec<u8>> {
+    pub async fn anon_key(
+        &mut self,
+        survey: i64,
+        platform: &str,
+        user_id: &str,
+    ) -> Result<Vec<u8>> {
         let salt = self.survey_salt(survey).await?;
         let mut h = Sha256::new();
         h.update(&salt);
@@ -109,7 +114,11 @@ impl Tx {
         Ok(row.0)
     }
 
-    pub async fn current_answer(&mut self, respondent: i64, question: &str) -> Result<Option<AnswerValue>> {
+    pub async fn current_answer(
+        &mut self,
+        respondent: i64,
+        question: &str,
+    ) -> Result<Option<AnswerValue>> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT value FROM answers WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL",
         )
@@ -146,7 +155,12 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn retract_answer(&mut self, respondent: i64, question: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn retract_answer(
+        &mut self,
+        respondent: i64,
+        question: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE answers SET superseded_at = ?
               WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL",
@@ -172,7 +186,13 @@ impl Tx {
             .unwrap_or_default())
     }
 
-    pub async fn set_draft(&mut self, respondent: i64, question: &str, draft: &Draft, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_draft(
+        &mut self,
+        respondent: i64,
+        question: &str,
+        draft: &Draft,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if *draft == Draft::Empty {
             sqlx::query("DELETE FROM drafts WHERE respondent_id = ? AND question_id = ?")
                 .bind(respondent)
@@ -195,14 +215,20 @@ impl Tx {
     }
 
     pub async fn flow(&mut self, respondent: i64) -> Result<Option<FlowState>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM flows WHERE respondent_id = ?")
-            .bind(respondent)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM flows WHERE respondent_id = ?")
+                .bind(respondent)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         row.map(|r| decode(&r.0, "flow state")).transpose()
     }
 
-    pub async fn set_flow(&mut self, respondent: i64, state: &FlowState, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_flow(
+        &mut self,
+        respondent: i64,
+        state: &FlowState,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO flows (respondent_id, state, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -216,7 +242,11 @@ impl Tx {
     }
 
     /// The respondent of `who` with an unfinished private flow, most recent first.
-    pub async fn active_flows(&mut self, member: Option<i64>, anon_keys: &[(i64, Vec<u8>)]) -> Result<Vec<(i64, i64, FlowState, DateTime<Utc>)>> {
+    pub async fn active_flows(
+        &mut self,
+        member: Option<i64>,
+        anon_keys: &[(i64, Vec<u8>)],
+    ) -> Result<Vec<(i64, i64, FlowState, DateTime<Utc>)>> {
         let mut out = Vec::new();
         if let Some(m) = member {
             let rows = sqlx::query(
@@ -256,7 +286,7 @@ impl Tx {
             }
         }
         out.retain(|f| !f.2.finished);
-        out.sort_by(|a, b| b.3.cmp(&a.3));
+        out.sort_by_key(|f| std::cmp::Reverse(f.3));
         Ok(out)
     }
 }

@@ -30,7 +30,10 @@ pub enum SurveySync {
     Unchanged(String),
     /// The config changed question ids, types or option ids of a survey that has answers;
     /// the stored definition is kept so old answers keep their meaning.
-    Refused { slug: String, reason: String },
+    Refused {
+        slug: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]

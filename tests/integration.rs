@@ -1,0 +1,13 @@
+//! Integration tests: the app booted on a temp SQLite file, driven through the core and the
+//! console adapter, asserting on replies and rows.
+
+mod support;
+
+#[path = "integration/answering.rs"]
+mod answering;
+#[path = "integration/bad_input.rs"]
+mod bad_input;
+#[path = "integration/console.rs"]
+mod console;
+#[path = "integration/privacy.rs"]
+mod privacy;

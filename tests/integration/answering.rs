@@ -1,0 +1,264 @@
+//! Members answering polls and surveys: several members, changes, redelivery, restart, concurrency.
+
+use crate::support::*;
+use canvass::bot::Handled;
+use canvass::core::event::{Body, Outbound};
+
+#[tokio::test]
+async fn several_members_answer_a_poll_in_the_group() {
+    let t = spawn_app().await;
+    let kb = t.post("lunch").await;
+    let p = payloads(&kb);
+    assert_eq!(p.len(), 3, "one button per option");
+    for (user, i) in [("alice", 0), ("bob", 1), ("carol", 1), ("dan", 2)] {
+        let out = t.tap(user, group(), &p[i]).await;
+        assert!(t.text(&out).starts_with("Saved: "), "{}", t.text(&out));
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Outbound::RefreshPolls { .. })));
+    }
+    let cur = t.current("lunch", "food").await;
+    assert_eq!(cur.len(), 4);
+    assert_eq!(cur.iter().filter(|v| v.contains("\"sushi\"")).count(), 2);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM members").await, 4);
+    // The refreshed poll message shows how many answered, not the tally (results hidden).
+    let key = t
+        .scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
+        .await;
+    let (msg, _) = t.app.bot.poll_view(key).await.unwrap().unwrap();
+    let text = t
+        .app
+        .renderer
+        .render(canvass::render::Target::Plain, &msg)
+        .unwrap();
+    assert!(text.contains("4 people have answered"), "{text}");
+    assert!(
+        text.contains("Results are shown when the poll closes"),
+        "{text}"
+    );
+    assert!(!text.contains("Sushi"), "tallies must stay hidden: {text}");
+}
+
+#[tokio::test]
+async fn a_member_changes_an_answer_and_history_is_kept() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("lunch").await);
+    t.tap("alice", group(), &p[0]).await;
+    let out = t.tap("alice", group(), &p[2]).await;
+    assert_eq!(t.text(&out), "Changed to: Salad");
+    let out = t.tap("alice", group(), &p[2]).await;
+    assert_eq!(t.text(&out), "That is already your answer.");
+    assert_eq!(
+        t.current("lunch", "food").await,
+        vec![r#"{"kind":"choice","value":"salad"}"#]
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 2);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM answers WHERE superseded_at IS NOT NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn multi_choice_toggles_inline_within_the_limit() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("tools").await);
+    t.tap("alice", group(), &p[0]).await;
+    t.tap("alice", group(), &p[2]).await;
+    let out = t.tap("alice", group(), &p[3]).await;
+    assert_eq!(
+        t.text(&out),
+        "You can pick up to 2. Tap one of your choices to remove it first."
+    );
+    t.tap("alice", group(), &p[0]).await;
+    assert_eq!(
+        t.current("tools", "use").await,
+        vec![r#"{"kind":"choices","value":["telegram"]}"#]
+    );
+    let out = t.tap("alice", group(), &p[2]).await;
+    assert_eq!(t.text(&out), "Answer withdrawn.");
+    assert!(t.current("tools", "use").await.is_empty());
+}
+
+#[tokio::test]
+async fn ranking_by_successive_taps_with_undo() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("rank").await);
+    assert_eq!(p.len(), 5, "four options and undo");
+    let out = t.tap("alice", group(), &p[3]).await;
+    assert_eq!(t.text(&out), "#1: SSO. 3 more to go.");
+    t.tap("alice", group(), &p[0]).await;
+    let out = t.tap("alice", group(), &p[4]).await;
+    assert_eq!(t.text(&out), "Undone.");
+    t.tap("alice", group(), &p[1]).await;
+    assert!(
+        t.current("rank", "order").await.is_empty(),
+        "not complete yet"
+    );
+    let out = t.tap("alice", group(), &p[2]).await;
+    assert!(t
+        .text(&out)
+        .starts_with("Saved: SSO > Offline sync > CSV export > Dark mode"));
+    assert_eq!(
+        t.current("rank", "order").await,
+        vec![r#"{"kind":"ranking","value":["sso","offline-sync","csv-export","dark-mode"]}"#]
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM drafts").await, 0);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_changes_nothing() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("lunch").await);
+    let ev = t.event("alice", group(), Body::Button(p[0].clone()));
+    assert!(matches!(t.send(&ev).await, Handled::Replies(_)));
+    let change = t.event("alice", group(), Body::Button(p[1].clone()));
+    t.send(&change).await;
+    // The first tap arrives again (platform redelivery): it must not undo the change.
+    assert_eq!(t.send(&ev).await, Handled::Duplicate);
+    assert_eq!(
+        t.current("lunch", "food").await,
+        vec![r#"{"kind":"choice","value":"sushi"}"#]
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 2);
+    // A redelivered /poll does not create or post a second poll.
+    let poll = t.event(
+        "pm",
+        group(),
+        Body::Text("/poll Tea or coffee? | Tea | Coffee".into()),
+    );
+    let first = t.send(&poll).await;
+    assert!(matches!(
+        first.replies().first(),
+        Some(Outbound::PostPoll { .. })
+    ));
+    assert_eq!(t.send(&poll).await, Handled::Duplicate);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM surveys WHERE source = 'command'")
+            .await,
+        1
+    );
+}
+
+/// Walks the private flow of `deep` up to the given number of answered questions.
+async fn answer_deep(t: &TestApp, user: &str, upto: usize) -> Vec<Outbound> {
+    let mut out = t.say(user, dm(user), "/start deep").await;
+    assert!(t.text(&out).contains("Deep dive · 1/5"), "{}", t.text(&out));
+    for step in 0..upto {
+        let kb = last_keyboard(&out);
+        let p = payloads(&kb);
+        out = match step {
+            0 => t.tap(user, dm(user), &p[1]).await,     // Pro
+            1 => t.tap(user, dm(user), &p[9]).await,     // NPS 9 (buttons 0..10)
+            2..=4 => t.tap(user, dm(user), &p[0]).await, // pairwise cards, left side
+            5 => t.tap(user, dm(user), &p[0]).await,     // message test
+            _ => unreachable!(),
+        };
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_restart_mid_survey_resumes_where_the_member_was() {
+    let t = spawn_app().await;
+    let out = answer_deep(&t, "alice", 2).await;
+    assert!(t.text(&out).contains("Deep dive · 3/5"), "{}", t.text(&out));
+    let old = payloads(&last_keyboard(&out));
+
+    let t = t.restart().await;
+    let out = t.say("alice", dm("alice"), "/start deep").await;
+    let text = t.text(&out);
+    assert!(
+        text.contains("Deep dive · 3/5"),
+        "resumed at question 3: {text}"
+    );
+    assert!(text.contains("Which is better? (1 of 3)"), "{text}");
+    // Buttons from before the restart still work: the schedule is derived, not in memory.
+    assert_eq!(old, payloads(&last_keyboard(&out)));
+    let mut out = out;
+    for _ in 0..3 {
+        out = t
+            .tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+            .await;
+    }
+    assert!(t.text(&out).contains("Deep dive · 4/5"), "{}", t.text(&out));
+    out = t
+        .tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[1])
+        .await;
+    assert!(
+        t.text(&out).contains("Type your answer"),
+        "{}",
+        t.text(&out)
+    );
+    let out = t.say("alice", dm("alice"), "Great <b>tool</b>!").await;
+    assert!(
+        t.text(&out).contains("that's all for \"Deep dive\""),
+        "{}",
+        t.text(&out)
+    );
+    assert_eq!(
+        t.current("deep", "why").await,
+        vec![r#"{"kind":"text","value":"Great <b>tool</b>!"}"#]
+    );
+    assert_eq!(t.current("deep", "compare").await.len(), 1);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM answers WHERE superseded_at IS NULL")
+            .await,
+        5
+    );
+    // Answer timing is stored for speeder checks.
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM answers WHERE shown_at IS NULL OR shown_at > answered_at")
+            .await,
+        0
+    );
+    // A tap on a question already behind the member changes nothing.
+    let stale = t.tap("alice", dm("alice"), &old[0]).await;
+    assert_eq!(
+        t.text(&stale),
+        "This button is no longer valid. Nothing was changed."
+    );
+}
+
+#[tokio::test]
+async fn concurrent_taps_are_each_counted_exactly_once() {
+    let t = std::sync::Arc::new(spawn_app().await);
+    let p = payloads(&t.post("lunch").await);
+    let members = 300;
+    let mut tasks = Vec::new();
+    for m in 0..members {
+        let t = t.clone();
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = format!("member{m}");
+            // Everyone taps Pizza, then a third change their mind to Salad.
+            t.tap(&user, group(), &p[0]).await;
+            if m % 3 == 0 {
+                t.tap(&user, group(), &p[2]).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let cur = t.current("lunch", "food").await;
+    assert_eq!(cur.len(), members);
+    assert_eq!(
+        cur.iter().filter(|v| v.contains("salad")).count(),
+        members / 3
+    );
+    assert_eq!(
+        cur.iter().filter(|v| v.contains("pizza")).count(),
+        members - members / 3
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM members").await,
+        members as i64
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM answers").await,
+        (members + members / 3) as i64
+    );
+    assert_eq!(t.app.store.integrity_check().await.unwrap(), "ok");
+}

@@ -1,0 +1,298 @@
+//! Test support: `spawn_app()` on a temp database, a stepping clock, and event helpers.
+#![allow(dead_code)]
+
+use canvass::app::{App, Options};
+use canvass::bot::{Clock, Handled};
+use canvass::config::Config;
+use canvass::core::event::{
+    Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Outbound, Platform,
+};
+use canvass::render::Target;
+use chrono::{DateTime, TimeZone, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A clock that starts at a fixed instant and moves one second per reading.
+pub struct StepClock(AtomicI64);
+impl StepClock {
+    pub fn at(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(AtomicI64::new(t.timestamp())))
+    }
+}
+impl Clock for StepClock {
+    fn now(&self) -> DateTime<Utc> {
+        let s = self.0.fetch_add(1, Ordering::SeqCst);
+        Utc.timestamp_opt(s, 0).single().unwrap_or_default()
+    }
+}
+
+pub const CONFIG: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "lunch"
+title = "Lunch"
+[[surveys.questions]]
+id = "food"
+type = "single"
+text = "What should we order?"
+options = ["Pizza", "Sushi", "Salad"]
+
+[[surveys]]
+id = "tools"
+title = "Tools"
+[[surveys.questions]]
+id = "use"
+type = "multi"
+text = "Which do you use?"
+options = ["Slack", "Discord", "Telegram", "Email"]
+max_choices = 2
+
+[[surveys]]
+id = "rank"
+title = "Roadmap ranking"
+[[surveys.questions]]
+id = "order"
+type = "ranking"
+text = "Rank these"
+options = ["Dark mode", "Offline sync", "CSV export", "SSO"]
+
+[[surveys]]
+id = "deep"
+title = "Deep dive"
+[[surveys.questions]]
+id = "plan"
+type = "single"
+text = "Which plan are you on?"
+options = ["Free", "Pro"]
+[[surveys.questions]]
+id = "nps"
+type = "nps"
+text = "How likely are you to recommend us?"
+[[surveys.questions]]
+id = "compare"
+type = "pairwise"
+text = "Which matters more?"
+options = ["Speed", "Price", "Support"]
+pairs_per_member = 3
+[[surveys.questions]]
+id = "tagline"
+type = "message_test"
+text = "Which line speaks to you?"
+options = ["Fast and simple", "Honest numbers"]
+[[surveys.questions]]
+id = "why"
+type = "open_text"
+text = "Anything else?"
+max_chars = 20
+optional = true
+
+[[surveys]]
+id = "secret"
+title = "Secret ballot"
+anonymous = true
+[[surveys.questions]]
+id = "vote"
+type = "single"
+text = "Who should lead?"
+options = ["Ada", "Grace"]
+
+[[surveys]]
+id = "secret-deep"
+title = "Anonymous check-in"
+anonymous = true
+[[surveys.questions]]
+id = "mood"
+type = "rating"
+text = "How are you?"
+scale = 5
+low_label = "Bad"
+high_label = "Great"
+[[surveys.questions]]
+id = "note"
+type = "open_text"
+text = "Tell us more"
+max_chars = 100
+"#;
+
+pub struct TestApp {
+    pub app: App,
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub config: String,
+    seq: AtomicU64,
+}
+
+pub fn prompts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(CONFIG).await
+}
+
+pub async fn spawn_app_with(config: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("canvass.db");
+    let app = boot(config, &db, 0).await;
+    TestApp {
+        app,
+        dir,
+        db,
+        config: config.to_string(),
+        seq: AtomicU64::new(0),
+    }
+}
+
+async fn boot(config: &str, db: &Path, offset_hours: i64) -> App {
+    let cfg = Config::parse(config, Path::new("test.toml")).expect("test config parses");
+    App::start(
+        cfg,
+        Options {
+            database: Some(db.display().to_string()),
+            prompts: Some(prompts()),
+            clock: StepClock::at(t0() + chrono::Duration::hours(offset_hours)),
+        },
+    )
+    .await
+    .expect("app starts")
+}
+
+pub fn group() -> Chat {
+    Chat {
+        id: "community".into(),
+        kind: ChatKind::Group,
+        title: Some("community".into()),
+    }
+}
+
+pub fn dm(user: &str) -> Chat {
+    Chat {
+        id: format!("dm:{user}"),
+        kind: ChatKind::Private,
+        title: None,
+    }
+}
+
+pub fn actor(user: &str) -> Actor {
+    let mut a = Actor::new(Platform::Console, user);
+    a.display_name = Some(format!("{user} display"));
+    a
+}
+
+impl TestApp {
+    /// Stops the app and boots a new one on the same database file, as after a restart.
+    pub async fn restart(self) -> TestApp {
+        self.app.store.close().await;
+        let app = boot(&self.config, &self.db, 1).await;
+        TestApp { app, ..self }
+    }
+
+    pub fn next_id(&self) -> String {
+        format!("test:{}", self.seq.fetch_add(1, Ordering::SeqCst))
+    }
+
+    pub fn event(&self, user: &str, chat: Chat, body: Body) -> Inbound {
+        Inbound {
+            event_id: self.next_id(),
+            actor: actor(user),
+            chat,
+            at: t0(),
+            body,
+        }
+    }
+
+    pub async fn send(&self, ev: &Inbound) -> Handled {
+        self.app.bot.handle(ev).await.expect("event handled")
+    }
+
+    pub async fn say(&self, user: &str, chat: Chat, text: &str) -> Vec<Outbound> {
+        let ev = self.event(user, chat, Body::Text(text.into()));
+        self.send(&ev).await.replies().to_vec()
+    }
+
+    pub async fn tap(&self, user: &str, chat: Chat, payload: &str) -> Vec<Outbound> {
+        let ev = self.event(user, chat, Body::Button(payload.into()));
+        self.send(&ev).await.replies().to_vec()
+    }
+
+    /// Posts a survey in the group as the product team and returns its poll keyboard.
+    pub async fn post(&self, survey: &str) -> Keyboard {
+        let out = self.say("pm", group(), &format!("/post {survey}")).await;
+        match out.first() {
+            Some(Outbound::PostPoll { keyboard, .. }) => keyboard.clone(),
+            other => panic!("expected a posted poll, got {other:?}"),
+        }
+    }
+
+    /// Renders replies as plain text, one per line, for assertions.
+    pub fn text(&self, out: &[Outbound]) -> String {
+        let r = &self.app.renderer;
+        out.iter()
+            .filter_map(|o| match o {
+                Outbound::Toast(m) => Some(r.render(Target::Plain, m)),
+                Outbound::Reply { msg, .. }
+                | Outbound::Private { msg, .. }
+                | Outbound::PostPoll { msg, .. } => Some(r.render(Target::Plain, msg)),
+                Outbound::File { caption, .. } => Some(r.render(Target::Plain, caption)),
+                Outbound::RefreshPolls { .. } => None,
+            })
+            .map(|t| t.expect("renders"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row: (i64,) = sqlx::query_as(sql)
+            .fetch_one(self.app.store.pool())
+            .await
+            .expect("query");
+        row.0
+    }
+
+    /// Current answer values (JSON) for a survey question, sorted.
+    pub async fn current(&self, survey: &str, question: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT a.value FROM answers a JOIN respondents r ON r.id = a.respondent_id
+               JOIN surveys s ON s.id = r.survey_id
+              WHERE s.slug = ? AND a.question_id = ? AND a.superseded_at IS NULL ORDER BY a.value",
+        )
+        .bind(survey)
+        .bind(question)
+        .fetch_all(self.app.store.pool())
+        .await
+        .expect("query");
+        rows.into_iter().map(|r| r.0).collect()
+    }
+}
+
+/// The payloads of a keyboard's buttons, in order.
+pub fn payloads(kb: &Keyboard) -> Vec<String> {
+    kb.buttons()
+        .filter_map(|b| match &b.action {
+            ButtonAction::Payload(p) => Some(p.clone()),
+            ButtonAction::DeepLink { .. } => None,
+        })
+        .collect()
+}
+
+/// The keyboard of the last message-like reply.
+pub fn last_keyboard(out: &[Outbound]) -> Keyboard {
+    out.iter()
+        .rev()
+        .find_map(|o| match o {
+            Outbound::Reply { keyboard, .. }
+            | Outbound::Private { keyboard, .. }
+            | Outbound::PostPoll { keyboard, .. } => Some(keyboard.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
