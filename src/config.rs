@@ -1,10 +1,10 @@
 //! bot.toml: typed configuration. Unknown keys are rejected, errors name the key and line,
 //! optional sections switch features on, and secrets come only from environment variables.
 
-use crate::core::ids::{slugify, QuestionId, SurveyId};
+use crate::core::ids::{QuestionId, SurveyId, slugify};
 use crate::core::survey::{
-    make_choices, DefinitionError, Question, QuestionKind, ResultsVisibility, Status, Survey,
-    DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER,
+    DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER, DefinitionError,
+    Question, QuestionKind, ResultsVisibility, Status, Survey, make_choices,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -271,6 +271,8 @@ pub struct SurveyCfg {
     pub closes_at: Option<TimeCfg>,
     #[serde(default)]
     pub results: Option<String>,
+    /// Id of the previous run of a recurring survey, for "what changed".
+    pub follows: Option<String>,
     pub questions: Vec<Spanned<QuestionCfg>>,
 }
 
@@ -493,7 +495,7 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
                     "results",
                     format!("{other:?} is not one of after_close, live"),
                 ),
-            ))
+            ));
         }
     };
     let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
@@ -504,6 +506,14 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
             })
             .transpose()
     };
+    let follows = s
+        .follows
+        .as_deref()
+        .map(|f| {
+            SurveyId::parse(f)
+                .map_err(|e| (None, DefinitionError::new("follows", format!("{f:?} {e}"))))
+        })
+        .transpose()?;
     let opens_at = time("opens_at", &s.opens_at)?;
     let closes_at = time("closes_at", &s.closes_at)?;
     let mut questions = Vec::with_capacity(s.questions.len());
@@ -522,6 +532,7 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
         opens_at,
         closes_at,
         results,
+        follows,
     }
     .validated()
     .map_err(|e| (None, e))?;

@@ -1,7 +1,7 @@
 //! The `canvass` command line: parses arguments, loads config, starts tracing, calls the library.
 
 use anyhow::Context as _;
-use canvass::app::{prompts_dir, App, Options};
+use canvass::app::{App, Options, prompts_dir};
 use canvass::config::Config;
 use canvass::core::event::Msg;
 use canvass::render::{Renderer, Target};
@@ -168,7 +168,7 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
     };
     let mut rendered = 0;
     match Renderer::load(&dir) {
-        Ok(r) => match r.check_samples() {
+        Ok(r) => match r.check_samples().and_then(|n| Ok(n + r.check_reports()?)) {
             Ok(n) => rendered = n,
             Err(e) => problems.push(e.to_string()),
         },

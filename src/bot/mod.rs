@@ -2,6 +2,7 @@
 //! replies. Every event runs in one `BEGIN IMMEDIATE` transaction that also records its event
 //! id, so a redelivered event changes nothing and an acknowledged answer is committed.
 
+pub mod insights;
 mod views;
 
 pub use views::{ask, posted};
@@ -13,15 +14,15 @@ use crate::core::event::{
     Actor, Body, Button, ButtonAction, ChatKind, Inbound, Keyboard, Label, Msg, Outbound, Platform,
 };
 use crate::core::flow::{self, FlowError, Next};
-use crate::core::ids::{slugify, QuestionId, SurveyId};
+use crate::core::ids::{QuestionId, SurveyId, slugify};
 use crate::core::interact::{self, Ack, Context, Input, Mode, Outcome};
 use crate::core::payload::{Action, Payload};
 use crate::core::survey::{
-    make_choices, Question, QuestionKind, ResultsVisibility, Status, Survey,
+    Question, QuestionKind, ResultsVisibility, Status, Survey, make_choices,
 };
 use crate::store::{Store, StoreError, StoredSurvey, Tx, Who};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Source of the current time; tests inject a fixed or stepping clock.
@@ -358,13 +359,13 @@ impl Bot {
                         return Ok(vec![reply(err(
                             "survey_closed",
                             json!({ "title": s.survey.title }),
-                        ))])
+                        ))]);
                     }
                     Status::Draft if s.survey.opens_at.is_some_and(|o| now < o) => {
                         return Ok(vec![reply(err(
                             "not_open_yet",
                             json!({ "title": s.survey.title, "opens_at": s.survey.opens_at.map(|o| o.format("%Y-%m-%d %H:%M UTC").to_string()) }),
-                        ))])
+                        ))]);
                     }
                     Status::Draft => tx.set_status(s.key, Status::Open, now).await?,
                     Status::Open => {}
@@ -391,9 +392,35 @@ impl Bot {
                     Outbound::RefreshPolls { survey: s.key },
                 ])
             }
-            Command::Insights { .. } | Command::Export(_) | Command::Digest => Ok(vec![reply(
-                err("not_available", json!({ "command": cmd.name() })),
-            )]),
+            Command::Insights { survey, segment } => {
+                let Some(s) = tx.survey_by_slug(survey.as_str()).await? else {
+                    return Ok(vec![reply(unknown_survey(&survey))]);
+                };
+                let report = insights::report(
+                    &self.store,
+                    &s,
+                    segment.as_deref(),
+                    self.cfg.segments.min_size,
+                    now,
+                )
+                .await?;
+                let chart_png = match crate::render::report::chart_png(&report) {
+                    Some(Ok(png)) => Some(png),
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "chart failed; sending the summary without it");
+                        None
+                    }
+                    None => None,
+                };
+                Ok(vec![Outbound::Report {
+                    report: Box::new(report),
+                    chart_png,
+                }])
+            }
+            Command::Export(_) | Command::Digest => Ok(vec![reply(err(
+                "not_available",
+                json!({ "command": cmd.name() }),
+            ))]),
         }
     }
 
@@ -436,6 +463,7 @@ impl Bot {
                 opens_at: None,
                 closes_at: None,
                 results: ResultsVisibility::AfterClose,
+                follows: None,
             }
             .validated()
         };
@@ -445,7 +473,7 @@ impl Bot {
                 return Ok(vec![reply(err(
                     "usage",
                     json!({ "command": "poll", "problem": e.to_string() }),
-                ))])
+                ))]);
             }
         };
         // A readable, unique id: the question's first words plus a counter if taken.
@@ -609,7 +637,7 @@ impl Bot {
                 return Ok(vec![to_member(
                     err("survey_closed", json!({ "title": s.survey.title })),
                     Keyboard::default(),
-                )])
+                )]);
             }
             Status::Draft => {
                 return Ok(vec![to_member(
@@ -618,7 +646,7 @@ impl Bot {
                         json!({ "title": s.survey.title, "opens_at": Value::Null }),
                     ),
                     Keyboard::default(),
-                )])
+                )]);
             }
         }
         // Ask the persona question once, before the member's first non-anonymous survey.
@@ -738,7 +766,7 @@ impl Bot {
             Ok(step) => step,
             Err(FlowError::Answer(e)) => return Ok(vec![Outbound::Toast(answer_error(&e))]),
             Err(FlowError::NotCurrent | FlowError::AlreadyFinished) => {
-                return Ok(vec![Outbound::Toast(stale())])
+                return Ok(vec![Outbound::Toast(stale())]);
             }
         };
         let mut out = Vec::new();

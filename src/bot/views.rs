@@ -7,7 +7,7 @@ use crate::core::pairs::{shuffled, stable_seed};
 use crate::core::payload::{Action, Payload};
 use crate::core::survey::{Question, QuestionKind, ResultsVisibility, Status, Survey};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn button(survey: i64, label: Label, action: Action) -> Button {
     Button {
@@ -272,10 +272,12 @@ pub fn ask(
                     },
                 )]);
             }
-            data["selected"] = json!(selected
-                .iter()
-                .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
-                .collect::<Vec<_>>());
+            data["selected"] = json!(
+                selected
+                    .iter()
+                    .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
+                    .collect::<Vec<_>>()
+            );
             kb.rows.push(vec![tpl_button(
                 key,
                 "button_done",
@@ -291,10 +293,12 @@ pub fn ask(
                 Draft::Ranking(v) => v.clone(),
                 _ => Vec::new(),
             };
-            data["ranked"] = json!(ranked
-                .iter()
-                .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
-                .collect::<Vec<_>>());
+            data["ranked"] = json!(
+                ranked
+                    .iter()
+                    .filter_map(|i| opts.get(usize::from(*i)).map(|o| o.label.clone()))
+                    .collect::<Vec<_>>()
+            );
             for (i, o) in opts.iter().enumerate() {
                 if !ranked.contains(&(i as u8)) {
                     kb.rows.push(vec![text_button(

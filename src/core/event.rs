@@ -168,6 +168,12 @@ pub enum Outbound {
     },
     /// Counters on posted messages of this survey may have changed; adapters coalesce these.
     RefreshPolls { survey: i64 },
+    /// An insight report for the product team, rendered by the adapter for its platform,
+    /// with the chart as a PNG when there is one.
+    Report {
+        report: Box<crate::insight::Report>,
+        chart_png: Option<Vec<u8>>,
+    },
     /// A file for the product team (CSV export, chart).
     File {
         name: String,

@@ -133,7 +133,7 @@ pub fn text_input(q: &Question, text: &str) -> Option<Input> {
 mod tests {
     use super::*;
     use crate::core::ids::{QuestionId, SurveyId};
-    use crate::core::survey::{make_choices, ResultsVisibility};
+    use crate::core::survey::{ResultsVisibility, make_choices};
 
     fn survey() -> Survey {
         let q1 = Question::new(
@@ -161,6 +161,7 @@ mod tests {
             opens_at: None,
             closes_at: None,
             results: ResultsVisibility::AfterClose,
+            follows: None,
         }
         .validated()
         .unwrap()

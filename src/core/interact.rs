@@ -3,7 +3,7 @@
 //! Pure: the caller loads the member's current answer and draft, applies one input, and
 //! stores what comes back, all in one transaction.
 
-use super::answer::{char_len, clean_text, AnswerError, AnswerValue};
+use super::answer::{AnswerError, AnswerValue, char_len, clean_text};
 use super::pairs::cards_for;
 use super::survey::{Question, QuestionKind};
 use serde::{Deserialize, Serialize};

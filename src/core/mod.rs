@@ -2,6 +2,7 @@
 //! no I/O, and no platform, SQL or template crates (see ARCHITECTURE.md).
 
 pub mod answer;
+pub mod cells;
 pub mod command;
 pub mod event;
 pub mod flow;

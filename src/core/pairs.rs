@@ -78,11 +78,7 @@ pub fn cards_for(m: usize, k: usize, seed: u64) -> Vec<(usize, usize)> {
     (0..k.min(all.len()))
         .map(|i| {
             let (a, b) = all[(start + i) % all.len()];
-            if rng.next() & 1 == 0 {
-                (a, b)
-            } else {
-                (b, a)
-            }
+            if rng.next() & 1 == 0 { (a, b) } else { (b, a) }
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! Surveys and questions: the validated definition every other layer relies on.
 
-use super::ids::{slugify, OptionId, QuestionId, SurveyId};
+use super::ids::{OptionId, QuestionId, SurveyId, slugify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -228,6 +228,9 @@ pub struct Survey {
     pub closes_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub results: ResultsVisibility,
+    /// The previous run of a recurring survey, for "what changed".
+    #[serde(default)]
+    pub follows: Option<SurveyId>,
 }
 
 impl Survey {
@@ -529,27 +532,35 @@ mod tests {
     fn type_specific_rules() {
         let options = make_choices(labels(&["a", "b", "c"])).unwrap();
         let q = |kind| Question::new(QuestionId::parse("q").unwrap(), "Q?", kind, false);
-        assert!(q(QuestionKind::Multi {
-            options: options.clone(),
-            max_choices: 4
-        })
-        .is_err());
-        assert!(q(QuestionKind::Rating {
-            scale: 6,
-            low_label: "a".into(),
-            high_label: "b".into()
-        })
-        .is_err());
-        assert!(q(QuestionKind::Pairwise {
-            options: options.clone(),
-            pairs_per_member: 4
-        })
-        .is_err());
-        assert!(q(QuestionKind::Pairwise {
-            options,
-            pairs_per_member: 3
-        })
-        .is_ok());
+        assert!(
+            q(QuestionKind::Multi {
+                options: options.clone(),
+                max_choices: 4
+            })
+            .is_err()
+        );
+        assert!(
+            q(QuestionKind::Rating {
+                scale: 6,
+                low_label: "a".into(),
+                high_label: "b".into()
+            })
+            .is_err()
+        );
+        assert!(
+            q(QuestionKind::Pairwise {
+                options: options.clone(),
+                pairs_per_member: 4
+            })
+            .is_err()
+        );
+        assert!(
+            q(QuestionKind::Pairwise {
+                options,
+                pairs_per_member: 3
+            })
+            .is_ok()
+        );
         assert!(q(QuestionKind::OpenText { max_chars: 0 }).is_err());
     }
 
@@ -574,6 +585,7 @@ mod tests {
             opens_at: Some(t0),
             closes_at: Some(t0 + chrono::Duration::days(1)),
             results: ResultsVisibility::AfterClose,
+            follows: None,
         }
         .validated()
         .unwrap();

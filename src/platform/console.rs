@@ -1,10 +1,11 @@
 //! The console adapter: a local chat in the terminal that drives the same core as the chat
 //! platforms. You act as any member (`/as NAME`) in a simulated group or your private chat.
 
-use crate::bot::{try_again, Bot, Handled};
+use crate::bot::{Bot, Handled, try_again};
 use crate::core::event::{
     Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform,
 };
+use crate::render::report::Format;
 use crate::render::{Renderer, Target};
 use serde_json::json;
 use std::sync::Arc;
@@ -262,6 +263,32 @@ impl Console {
         out
     }
 
+    /// Prints an insight report and saves its chart next to the database.
+    fn show_report(&mut self, report: &crate::insight::Report, chart: Option<&[u8]>) -> String {
+        let number = self.messages.len() + 1;
+        self.messages.push(Shown {
+            number,
+            view: self.view(),
+            buttons: Vec::new(),
+        });
+        let text = self
+            .renderer
+            .report(Format::Chat(Target::Plain), report)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "report template failed");
+                "(the summary could not be shown; see the log)".into()
+            });
+        let mut block = format!("bot #{number}\n{text}");
+        if let Some(png) = chart {
+            let name = format!("insights-{}.png", report.survey.id);
+            match std::fs::write(&name, png) {
+                Ok(()) => block.push_str(&format!("\n  [chart saved: {name}]")),
+                Err(e) => block.push_str(&format!("\n  ! could not save {name}: {e}")),
+            }
+        }
+        block
+    }
+
     async fn show(&mut self, replies: Vec<Outbound>) -> String {
         let mut out = Vec::new();
         for r in replies {
@@ -298,6 +325,9 @@ impl Console {
                 // The console shows counters when a poll is posted; live edits are for the
                 // chat platforms, which coalesce them.
                 Outbound::RefreshPolls { .. } => {}
+                Outbound::Report { report, chart_png } => {
+                    out.push(self.show_report(&report, chart_png.as_deref()));
+                }
                 Outbound::File {
                     name,
                     bytes,

@@ -1,6 +1,9 @@
 //! The renderer: handlebars templates from `prompts/`, escaped for each target (plain
 //! console text, Telegram HTML, Discord Markdown), and split to platform length limits.
 
+pub mod chart;
+pub mod report;
+
 use crate::core::event::{Label, Msg};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
@@ -267,7 +270,8 @@ impl Renderer {
                 message: e.to_string(),
             })?;
         let mut rendered = 0;
-        for name in &self.names {
+        // Report templates are checked on a generated report instead (`check_reports`).
+        for name in self.names.iter().filter(|n| !n.starts_with("insight/")) {
             let cases = samples.get(name).ok_or_else(|| RenderError::Samples {
                 file: file.clone(),
                 message: format!("no sample data for template {name}"),
@@ -277,6 +281,31 @@ impl Renderer {
                     self.render_value(t, name, data)?;
                     rendered += 1;
                 }
+            }
+        }
+        Ok(rendered)
+    }
+}
+
+impl Renderer {
+    /// Renders the report templates in every format on the built-in demo report, at three
+    /// sample sizes (empty, counts only, full).
+    pub fn check_reports(&self) -> Result<usize, RenderError> {
+        use report::Format;
+        let mut rendered = 0;
+        for n in [0, 6, 240] {
+            let r = crate::insight::demo::report(n)
+                .ok_or_else(|| RenderError::Missing("demo report".into()))?;
+            for f in [
+                Format::Chat(Target::Plain),
+                Format::Chat(Target::Html),
+                Format::Chat(Target::Markdown),
+                Format::Markdown,
+                Format::Html,
+                Format::Json,
+            ] {
+                self.report(f, &r)?;
+                rendered += 1;
             }
         }
         Ok(rendered)

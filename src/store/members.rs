@@ -1,6 +1,6 @@
 //! Members, their persona, and what `/mydata` and `/forgetme` read and delete.
 
-use super::{from_ms, ms, Result, Store, StoreError, Tx};
+use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::event::Actor;
 use chrono::{DateTime, Utc};

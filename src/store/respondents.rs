@@ -1,6 +1,6 @@
 //! Respondents, the append-only answer history, drafts and private-flow state.
 
-use super::{from_ms, ms, Result, Store, StoreError, Tx};
+use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::flow::FlowState;
 use crate::core::interact::Draft;

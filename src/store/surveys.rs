@@ -1,6 +1,6 @@
 //! Surveys and where they were posted.
 
-use super::{from_ms, ms, random_salt, Result, Store, StoreError, Tx};
+use super::{Result, Store, StoreError, Tx, from_ms, ms, random_salt};
 use crate::core::survey::{Status, Survey};
 use chrono::{DateTime, Utc};
 use sqlx::Row;

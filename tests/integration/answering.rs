@@ -13,9 +13,10 @@ async fn several_members_answer_a_poll_in_the_group() {
     for (user, i) in [("alice", 0), ("bob", 1), ("carol", 1), ("dan", 2)] {
         let out = t.tap(user, group(), &p[i]).await;
         assert!(t.text(&out).starts_with("Saved: "), "{}", t.text(&out));
-        assert!(out
-            .iter()
-            .any(|o| matches!(o, Outbound::RefreshPolls { .. })));
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Outbound::RefreshPolls { .. }))
+        );
     }
     let cur = t.current("lunch", "food").await;
     assert_eq!(cur.len(), 4);
@@ -97,9 +98,10 @@ async fn ranking_by_successive_taps_with_undo() {
         "not complete yet"
     );
     let out = t.tap("alice", group(), &p[2]).await;
-    assert!(t
-        .text(&out)
-        .starts_with("Saved: SSO > Offline sync > CSV export > Dark mode"));
+    assert!(
+        t.text(&out)
+            .starts_with("Saved: SSO > Offline sync > CSV export > Dark mode")
+    );
     assert_eq!(
         t.current("rank", "order").await,
         vec![r#"{"kind":"ranking","value":["sso","offline-sync","csv-export","dark-mode"]}"#]

@@ -10,11 +10,26 @@ fn malformed_config_is_reported_with_key_and_line() {
     let cases = [
         ("[team\nconsole = []", "line 1"),
         ("[team]\nconsoel = [\"pm\"]", "consoel"),
-        ("[[surveys]]\nid = \"Bad Id\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"nps\"\ntext = \"?\"", "surveys[0].id"),
-        ("[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"rating\"\nscale = 6\ntext = \"?\"", "surveys[0].questions[0].scale: must be 5 or 7"),
-        ("[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"?\"\noptions = [\"only one\"]", "needs at least 2 options"),
-        ("[[surveys]]\nid = \"s\"\ntitle = \"x\"\nquestions = []", "at least one question"),
-        ("[telegram]\ntoken_env = \"123456:SECRET\"", "never the token itself"),
+        (
+            "[[surveys]]\nid = \"Bad Id\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"nps\"\ntext = \"?\"",
+            "surveys[0].id",
+        ),
+        (
+            "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"rating\"\nscale = 6\ntext = \"?\"",
+            "surveys[0].questions[0].scale: must be 5 or 7",
+        ),
+        (
+            "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"?\"\noptions = [\"only one\"]",
+            "needs at least 2 options",
+        ),
+        (
+            "[[surveys]]\nid = \"s\"\ntitle = \"x\"\nquestions = []",
+            "at least one question",
+        ),
+        (
+            "[telegram]\ntoken_env = \"123456:SECRET\"",
+            "never the token itself",
+        ),
         ("[segments]\nmin_size = 3", "segments.min_size"),
     ];
     for (src, expected) in cases {
@@ -25,7 +40,11 @@ fn malformed_config_is_reported_with_key_and_line() {
         assert!(err.contains("bot.toml"), "names the file: {err}");
     }
     // Line numbers point at the offending question.
-    let src = format!("{}\n[[surveys]]\nid = \"late\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"{}\"\noptions = [\"a\", \"b\"]\n", CONFIG, "?".repeat(301));
+    let src = format!(
+        "{}\n[[surveys]]\nid = \"late\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"{}\"\noptions = [\"a\", \"b\"]\n",
+        CONFIG,
+        "?".repeat(301)
+    );
     let err = Config::parse(&src, Path::new("bot.toml"))
         .expect_err("too long")
         .to_string();

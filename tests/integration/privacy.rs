@@ -15,13 +15,15 @@ async fn an_anonymous_survey_leaves_no_platform_id_in_the_database() {
     let t = spawn_app().await;
     let user = "zq7731-unique-person";
     let p = payloads(&t.post("secret").await);
-    assert!(t
-        .text(&t.tap(user, group(), &p[0]).await)
-        .starts_with("Saved"));
+    assert!(
+        t.text(&t.tap(user, group(), &p[0]).await)
+            .starts_with("Saved")
+    );
     // A second vote replaces the first: the salted hash is stable within the survey.
-    assert!(t
-        .text(&t.tap(user, group(), &p[1]).await)
-        .starts_with("Changed"));
+    assert!(
+        t.text(&t.tap(user, group(), &p[1]).await)
+            .starts_with("Changed")
+    );
     // And a private anonymous survey, with free text.
     let out = t.say(user, dm(user), "/start secret-deep").await;
     assert!(t.text(&out).contains("anonymous"), "{}", t.text(&out));

@@ -10,8 +10,8 @@ use canvass::core::event::{
 use canvass::render::Target;
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A clock that starts at a fixed instant and moves one second per reading.
 pub struct StepClock(AtomicI64);

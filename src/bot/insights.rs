@@ -1,0 +1,79 @@
+//! Loads a survey's answers from the store and runs the insight engine on them.
+
+use super::BotError;
+use crate::insight::{self, Previous, Report, Response};
+use crate::store::{AnswerRow, Store, StoredSurvey};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Groups current answer rows into one response per respondent.
+pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
+    let mut by: BTreeMap<i64, Response> = BTreeMap::new();
+    for row in rows {
+        let r = by.entry(row.respondent).or_insert_with(|| Response {
+            respondent: row.respondent,
+            answers: BTreeMap::new(),
+            segments: row.segments.iter().cloned().collect(),
+            new_member: row.new_member,
+            first_at: row.answered_at,
+            seconds: None,
+        });
+        r.answers.insert(row.question_id.clone(), row.value.clone());
+        if let Some(c) = &row.chat_segment {
+            r.segments.insert(c.clone());
+        }
+        r.first_at = r.first_at.min(row.answered_at);
+        if let Some(shown) = row.shown_at {
+            let secs = (row.answered_at - shown).num_milliseconds().max(0) as f64 / 1000.0;
+            r.seconds = Some(r.seconds.unwrap_or(0.0) + secs);
+        }
+    }
+    by.into_values().collect()
+}
+
+async fn plain_report(
+    store: &Store,
+    s: &StoredSurvey,
+    segment: Option<&str>,
+    min_segment: usize,
+    now: DateTime<Utc>,
+    previous: Option<Previous<'_>>,
+) -> Result<Report, BotError> {
+    let rows = store.current_answers(s.key).await?;
+    let rs = responses(&rows);
+    Ok(insight::analyse(&insight::Input {
+        survey: &s.survey,
+        status: s.effective_status(now),
+        responses: &rs,
+        min_segment,
+        segment,
+        previous,
+        members_reached: None,
+    }))
+}
+
+/// The report for a survey, compared with the survey it follows (a recurring survey's
+/// previous run), if configured.
+pub async fn report(
+    store: &Store,
+    s: &StoredSurvey,
+    segment: Option<&str>,
+    min_segment: usize,
+    now: DateTime<Utc>,
+) -> Result<Report, BotError> {
+    let before = match &s.survey.follows {
+        Some(id) => match store.survey_by_slug(id.as_str()).await? {
+            Some(p) if p.key != s.key => Some((
+                p.survey.title.clone(),
+                plain_report(store, &p, segment, min_segment, now, None).await?,
+            )),
+            _ => None,
+        },
+        None => None,
+    };
+    let previous = before.as_ref().map(|(label, report)| Previous {
+        label: label.clone(),
+        report,
+    });
+    plain_report(store, s, segment, min_segment, now, previous).await
+}

@@ -1,0 +1,1169 @@
+//! Builds the report model from answers: per-question statistics, segments with one
+//! Benjamini-Hochberg correction, quality checks, change since a previous run, and the
+//! headline, confidence badge and recommendation from written rules.
+
+use super::report::*;
+use super::text::themes::{self, TextAnswer, ThemeOptions};
+use super::{bradley_terry, stats, voting};
+use crate::core::answer::AnswerValue;
+use crate::core::survey::{Question, QuestionKind, Status, Survey};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// False discovery rate for segment findings.
+pub const FDR_Q: f64 = 0.10;
+/// Segment claims need this many respondents in the segment (and outside it).
+pub const CLAIM_MIN: usize = 30;
+
+/// One respondent's current answers and context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub respondent: i64,
+    pub answers: BTreeMap<String, AnswerValue>,
+    pub segments: BTreeSet<String>,
+    pub new_member: bool,
+    pub first_at: DateTime<Utc>,
+    /// Total seconds between questions being shown and answered, where known.
+    pub seconds: Option<f64>,
+}
+
+/// A previous report to compare against (an earlier run of a recurring survey, or the last digest).
+#[derive(Debug, Clone)]
+pub struct Previous<'a> {
+    pub label: String,
+    pub report: &'a Report,
+}
+
+pub struct Input<'a> {
+    pub survey: &'a Survey,
+    pub status: Status,
+    pub responses: &'a [Response],
+    /// Segments smaller than this are never shown.
+    pub min_segment: usize,
+    /// Restrict the report to one segment.
+    pub segment: Option<&'a str>,
+    pub previous: Option<Previous<'a>>,
+    /// Members the survey reached, where the platform tells.
+    pub members_reached: Option<usize>,
+}
+
+fn ci(i: Option<stats::Interval>) -> [f64; 2] {
+    i.map(|i| [i.low, i.high]).unwrap_or([0.0, 1.0])
+}
+
+fn share(x: u64, n: usize) -> f64 {
+    if n == 0 { 0.0 } else { x as f64 / n as f64 }
+}
+
+fn pct(x: f64) -> f64 {
+    (x * 1000.0).round() / 10.0
+}
+
+/// Counts per option among respondents who answered a choice question.
+fn choice_counts(q: &Question, rs: &[&Response]) -> (Vec<u64>, usize) {
+    let opts = q.kind.options();
+    let mut counts = vec![0u64; opts.len()];
+    let mut n = 0;
+    for r in rs {
+        match r.answers.get(q.id.as_str()) {
+            Some(AnswerValue::Choice(id)) => {
+                if let Some(i) = q.option_index(id) {
+                    counts[i] += 1;
+                    n += 1;
+                }
+            }
+            Some(AnswerValue::Choices(ids)) => {
+                let mut any = false;
+                for id in ids {
+                    if let Some(i) = q.option_index(id) {
+                        counts[i] += 1;
+                        any = true;
+                    }
+                }
+                n += usize::from(any);
+            }
+            _ => {}
+        }
+    }
+    (counts, n)
+}
+
+fn option_stats(q: &Question, counts: &[u64], n: usize, multi: bool) -> Vec<OptionStat> {
+    let best = if multi {
+        stats::prob_best_independent(counts, n as u64).unwrap_or_default()
+    } else {
+        stats::prob_best(counts)
+    };
+    q.kind
+        .options()
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .map(|(i, (o, c))| OptionStat {
+            id: o.id.to_string(),
+            label: o.label.clone(),
+            count: *c,
+            share: share(*c, n),
+            ci95: ci(stats::wilson(*c, n as u64)),
+            prob_best: best.get(i).copied().unwrap_or(0.0),
+        })
+        .collect()
+}
+
+fn leader(q: &Question, counts: &[u64], n: usize, multi: bool) -> Option<Leader> {
+    let opts = q.kind.options();
+    if n == 0 {
+        return None;
+    }
+    if multi {
+        // Options are not exclusive: call the leader clear only when intervals do not overlap.
+        let mut idx: Vec<usize> = (0..counts.len()).collect();
+        idx.sort_by_key(|i| std::cmp::Reverse(counts[*i]));
+        let (a, b) = (idx.first().copied()?, idx.get(1).copied()?);
+        if counts[a] == counts[b] {
+            return None;
+        }
+        let (ia, ib) = (
+            stats::wilson(counts[a], n as u64)?,
+            stats::wilson(counts[b], n as u64)?,
+        );
+        let z = stats::two_proportion_z(counts[a], n as u64, counts[b], n as u64);
+        return Some(Leader {
+            id: opts[a].id.to_string(),
+            label: opts[a].label.clone(),
+            runner_up: Some(opts[b].label.clone()),
+            margin: share(counts[a] - counts[b], n),
+            margin_ci95: [ia.low - ib.high, ia.high - ib.low],
+            p_value: z.map(|z| z.p_value).unwrap_or(1.0),
+            clearly_ahead: ia.low > ib.high,
+        });
+    }
+    let t = stats::leader_test(counts, n as u64)?;
+    let l = t.leader?;
+    Some(Leader {
+        id: opts.get(l)?.id.to_string(),
+        label: opts.get(l)?.label.clone(),
+        runner_up: opts.get(t.runner_up).map(|o| o.label.clone()),
+        margin: t.diff,
+        margin_ci95: [t.low, t.high],
+        p_value: t.p_value,
+        clearly_ahead: t.clearly_ahead,
+    })
+}
+
+/// A pending segment test: which question, which segment, raw p, and what it found.
+struct Pending {
+    question: usize,
+    finding: SegmentFinding,
+}
+
+/// Tests one segment against its complement on a table of categories.
+fn segment_test(
+    name: &str,
+    seg: &[u64],
+    rest: &[u64],
+    labels: &[String],
+    n_seg: usize,
+    n_rest: usize,
+) -> Option<SegmentFinding> {
+    let table = vec![seg.to_vec(), rest.to_vec()];
+    let chi = stats::chi_square_independence(&table)?;
+    let gap = (0..labels.len())
+        .map(|i| (i, share(seg[i], n_seg), share(rest[i], n_rest)))
+        .max_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()))
+        .map(|(i, s, o)| Gap {
+            option: labels[i].clone(),
+            segment_share: s,
+            others_share: o,
+        });
+    Some(SegmentFinding {
+        segment: name.to_string(),
+        n: n_seg,
+        test: match chi.method {
+            stats::ChiSquareMethod::FisherExact => "fisher_exact",
+            stats::ChiSquareMethod::PearsonMerged => "chi_square_merged",
+            _ => "chi_square",
+        },
+        p_value: chi.p_value,
+        p_adjusted: chi.p_value,
+        differs: false,
+        cramers_v: Some(chi.cramers_v),
+        largest_gap: gap,
+    })
+}
+
+/// Category counts used for segment tests, or None when a question is not tested.
+fn categories(q: &Question, r: &Response) -> Option<Vec<usize>> {
+    let v = r.answers.get(q.id.as_str())?;
+    match (&q.kind, v) {
+        (
+            QuestionKind::Single { .. } | QuestionKind::MessageTest { .. },
+            AnswerValue::Choice(id),
+        ) => q.option_index(id).map(|i| vec![i]),
+        (QuestionKind::Multi { .. }, AnswerValue::Choices(ids)) => {
+            Some(ids.iter().filter_map(|id| q.option_index(id)).collect())
+        }
+        (QuestionKind::Ranking { .. }, AnswerValue::Ranking(ids)) => ids
+            .first()
+            .and_then(|id| q.option_index(id))
+            .map(|i| vec![i]),
+        (QuestionKind::Nps { .. }, AnswerValue::Scale(s)) => Some(vec![match s {
+            0..=6 => 0,
+            7..=8 => 1,
+            _ => 2,
+        }]),
+        (QuestionKind::Rating { scale, .. }, AnswerValue::Scale(s)) => {
+            // Low / middle / top-2 box, so sparse scale points do not break the test.
+            let top = scale.saturating_sub(1);
+            Some(vec![if *s >= top {
+                2
+            } else if *s <= 2 {
+                0
+            } else {
+                1
+            }])
+        }
+        _ => None,
+    }
+}
+
+fn category_labels(q: &Question) -> Vec<String> {
+    match &q.kind {
+        QuestionKind::Nps { .. } => {
+            vec!["detractors".into(), "passives".into(), "promoters".into()]
+        }
+        QuestionKind::Rating { .. } => vec!["low (1-2)".into(), "middle".into(), "top 2".into()],
+        k => k.options().iter().map(|o| o.label.clone()).collect(),
+    }
+}
+
+fn question_segments(
+    qi: usize,
+    q: &Question,
+    rs: &[&Response],
+    segs: &[(String, usize)],
+    out: &mut Vec<Pending>,
+) {
+    let labels = category_labels(q);
+    if labels.len() < 2 {
+        return;
+    }
+    for (name, _) in segs {
+        let mut seg = vec![0u64; labels.len()];
+        let mut rest = vec![0u64; labels.len()];
+        let (mut n_seg, mut n_rest) = (0, 0);
+        for r in rs {
+            let Some(cats) = categories(q, r) else {
+                continue;
+            };
+            let (t, n) = if r.segments.contains(name) {
+                (&mut seg, &mut n_seg)
+            } else {
+                (&mut rest, &mut n_rest)
+            };
+            *n += 1;
+            for c in cats {
+                if let Some(x) = t.get_mut(c) {
+                    *x += 1;
+                }
+            }
+        }
+        if n_seg == 0 || n_rest == 0 {
+            continue;
+        }
+        if let Some(f) = segment_test(name, &seg, &rest, &labels, n_seg, n_rest) {
+            out.push(Pending {
+                question: qi,
+                finding: f,
+            });
+        }
+    }
+}
+
+fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
+    let mut rep = QuestionReport {
+        id: q.id.to_string(),
+        kind: q.kind.type_name(),
+        text: q.text.clone(),
+        n: 0,
+        options: None,
+        leader: None,
+        rating: None,
+        nps: None,
+        ranking: None,
+        pairwise: None,
+        message_test: None,
+        themes: None,
+        text_summary: None,
+        segments: Vec::new(),
+        change: None,
+        finding: Statement::new("no_answers", json!({})),
+    };
+    match &q.kind {
+        QuestionKind::Single { .. }
+        | QuestionKind::Multi { .. }
+        | QuestionKind::MessageTest { .. } => {
+            let multi = matches!(q.kind, QuestionKind::Multi { .. });
+            let (counts, n) = choice_counts(q, rs);
+            rep.n = n;
+            rep.options = Some(option_stats(q, &counts, n, multi));
+            rep.leader = leader(q, &counts, n, multi);
+            if let QuestionKind::MessageTest {
+                min_per_variant, ..
+            } = &q.kind
+            {
+                let two = counts.len() == 2;
+                rep.message_test = Some(MessageTestStat {
+                    min_per_variant: *min_per_variant,
+                    keep_collecting: n < *min_per_variant,
+                    prob_a_better: two.then(|| stats::prob_a_preferred(counts[0], counts[1])),
+                    p_value: rep.leader.as_ref().map(|l| l.p_value),
+                });
+            }
+            rep.finding = choice_finding(&rep, n);
+        }
+        QuestionKind::Rating { scale, .. } => {
+            let vals: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| match r.answers.get(q.id.as_str()) {
+                    Some(AnswerValue::Scale(v)) if (1..=*scale).contains(v) => Some(f64::from(*v)),
+                    _ => None,
+                })
+                .collect();
+            let n = vals.len();
+            rep.n = n;
+            if let Some(m) = stats::mean_t_interval(&vals) {
+                let mut dist = vec![0u64; usize::from(*scale)];
+                for v in &vals {
+                    if let Some(x) = dist.get_mut(*v as usize - 1) {
+                        *x += 1;
+                    }
+                }
+                let top = vals
+                    .iter()
+                    .filter(|v| **v >= f64::from(*scale) - 1.0)
+                    .count() as u64;
+                rep.rating = Some(RatingStat {
+                    scale: *scale,
+                    mean: m.mean,
+                    ci95: m.interval().map(|i| [i.low, i.high]),
+                    top2_share: share(top, n),
+                    top2_ci95: ci(stats::wilson(top, n as u64)),
+                    distribution: dist,
+                });
+                rep.finding = Statement::new(
+                    if n < 10 { "rating_counts" } else { "rating" },
+                    json!({ "mean": (m.mean * 10.0).round() / 10.0, "scale": scale, "n": n,
+                            "low": m.interval().map(|i| (i.low * 10.0).round() / 10.0),
+                            "high": m.interval().map(|i| (i.high * 10.0).round() / 10.0),
+                            "top2": pct(share(top, n)), "top2_count": top }),
+                );
+            }
+        }
+        QuestionKind::Nps { .. } => {
+            let mut by = [0u64; 11];
+            for r in rs {
+                if let Some(AnswerValue::Scale(v)) = r.answers.get(q.id.as_str()) {
+                    if let Some(x) = by.get_mut(usize::from(*v)) {
+                        *x += 1;
+                    }
+                }
+            }
+            if let Some(s) = stats::nps(&by) {
+                rep.n = s.n as usize;
+                rep.nps = Some(NpsStat {
+                    score: s.score,
+                    ci95: [s.low, s.high],
+                    promoters: s.promoters,
+                    passives: s.passives,
+                    detractors: s.detractors,
+                });
+                rep.finding = Statement::new(
+                    if s.n < 10 { "nps_counts" } else { "nps" },
+                    json!({ "score": s.score.round(), "low": s.low.round(), "high": s.high.round(),
+                            "n": s.n, "promoters": s.promoters, "passives": s.passives, "detractors": s.detractors }),
+                );
+            }
+        }
+        QuestionKind::Ranking { options, .. } => {
+            let m = options.len();
+            let ballots: Vec<Vec<usize>> = rs
+                .iter()
+                .filter_map(|r| match r.answers.get(q.id.as_str()) {
+                    Some(AnswerValue::Ranking(ids)) => {
+                        Some(ids.iter().filter_map(|id| q.option_index(id)).collect())
+                    }
+                    _ => None,
+                })
+                .filter(|b: &Vec<usize>| !b.is_empty())
+                .collect();
+            rep.n = ballots.len();
+            if !ballots.is_empty() {
+                let id = |i: usize| options[i].id.to_string();
+                let borda = voting::borda(&ballots, m);
+                let matrix = voting::pairwise_matrix(&ballots, m);
+                let order = voting::schulze_order(&matrix);
+                let irv = voting::instant_runoff(&ballots, m);
+                let plur = voting::plurality(&ballots, m);
+                let cond = voting::condorcet_winner(&matrix);
+                let mut b_idx: Vec<usize> = (0..m).collect();
+                b_idx.sort_by(|a, b| borda[*b].total_cmp(&borda[*a]).then(a.cmp(b)));
+                let borda_top =
+                    (b_idx.len() < 2 || borda[b_idx[0]] > borda[b_idx[1]]).then(|| b_idx[0]);
+                let candidates = [borda_top, order.first().copied(), irv, plur.winner, cond];
+                let robust = match candidates[0] {
+                    Some(w) if candidates.iter().all(|c| *c == Some(w)) => Some(w),
+                    _ => None,
+                };
+                let top3: Vec<usize> = order.iter().take(3).copied().collect();
+                let mut h2h = Vec::new();
+                for (i, a) in top3.iter().enumerate() {
+                    for b in &top3[i + 1..] {
+                        h2h.push(HeadToHead {
+                            a: options[*a].label.clone(),
+                            b: options[*b].label.clone(),
+                            a_over_b: matrix[*a][*b],
+                            b_over_a: matrix[*b][*a],
+                        });
+                    }
+                }
+                let partial = ballots.iter().filter(|b| b.len() < m).count();
+                rep.ranking = Some(RankingStat {
+                    borda: b_idx
+                        .iter()
+                        .map(|i| Points {
+                            option: id(*i),
+                            points: borda[*i],
+                        })
+                        .collect(),
+                    schulze_order: order.iter().map(|i| id(*i)).collect(),
+                    irv_winner: irv.map(id),
+                    plurality_winner: plur.winner.map(id),
+                    condorcet_winner: cond.map(id),
+                    robust_winner: robust.map(id),
+                    head_to_head: h2h,
+                    partial_ballots: partial,
+                });
+                rep.finding = match robust {
+                    Some(w) => Statement::new(
+                        "robust_winner",
+                        json!({ "label": options[w].label, "n": ballots.len() }),
+                    ),
+                    None => Statement::new(
+                        "no_robust_winner",
+                        json!({
+                            "n": ballots.len(),
+                            "borda": borda_top.map(|i| options[i].label.clone()),
+                            "schulze": order.first().map(|i| options[*i].label.clone()),
+                            "irv": irv.map(|i| options[i].label.clone()),
+                            "plurality": plur.winner.map(|i| options[i].label.clone()),
+                        }),
+                    ),
+                };
+            }
+        }
+        QuestionKind::Pairwise { options, .. } => {
+            let mut judgements = Vec::new();
+            let mut people = 0;
+            for r in rs {
+                if let Some(AnswerValue::Pairwise(js)) = r.answers.get(q.id.as_str()) {
+                    people += 1;
+                    for (w, l) in js {
+                        if let (Some(w), Some(l)) = (q.option_index(w), q.option_index(l)) {
+                            judgements.push((w, l));
+                        }
+                    }
+                }
+            }
+            rep.n = people;
+            if !judgements.is_empty() {
+                let bt = bradley_terry::bradley_terry(&judgements, options.len());
+                let mut idx: Vec<usize> = (0..options.len()).collect();
+                idx.sort_by(|a, b| bt.strengths[*b].total_cmp(&bt.strengths[*a]));
+                let top = idx.first().copied();
+                let second = idx.get(1).copied();
+                let p = match (top, second) {
+                    (Some(a), Some(b)) => bt.prob_beats(a, b),
+                    _ => None,
+                };
+                rep.pairwise = Some(PairwiseStat {
+                    bradley_terry: idx
+                        .iter()
+                        .map(|i| Strength {
+                            option: options[*i].id.to_string(),
+                            label: options[*i].label.clone(),
+                            strength: bt.strengths[*i],
+                            comparisons: bt.comparisons.get(*i).copied().unwrap_or(0),
+                        })
+                        .collect(),
+                    wins: bt.wins.clone(),
+                    judgements: judgements.len(),
+                    top_beats_second: p,
+                });
+                if let Some(t) = top {
+                    rep.finding = Statement::new(
+                        "pairwise_top",
+                        json!({ "label": options[t].label, "strength": pct(bt.strengths[t]),
+                                "prob": p.map(pct), "n": people, "judgements": judgements.len(),
+                                "second": second.map(|s| options[s].label.clone()) }),
+                    );
+                }
+            }
+        }
+        QuestionKind::OpenText { .. } => {
+            let texts: Vec<(u64, &str)> = rs
+                .iter()
+                .filter_map(|r| match r.answers.get(q.id.as_str()) {
+                    Some(AnswerValue::Text(t)) => Some((r.respondent as u64, t.as_str())),
+                    _ => None,
+                })
+                .collect();
+            rep.n = texts.len();
+            if !texts.is_empty() {
+                let answers: Vec<TextAnswer> = texts
+                    .iter()
+                    .map(|(r, t)| TextAnswer {
+                        respondent: *r,
+                        text: t,
+                    })
+                    .collect();
+                let a = themes::analyse(&answers, &ThemeOptions::default());
+                rep.themes = Some(
+                    a.themes
+                        .iter()
+                        .map(|t| ThemeStat {
+                            label: t.label.clone(),
+                            count: t.count,
+                            share: t.share,
+                            quotes: t.quotes.clone(),
+                            sentiment: format!("{:?}", t.sentiment.label).to_lowercase(),
+                            sentiment_score: t.sentiment.compound,
+                        })
+                        .collect(),
+                );
+                rep.text_summary = Some(TextStat {
+                    unclassified: a.unclassified,
+                    unclassified_share: a.unclassified_share,
+                    phrases: a
+                        .phrases
+                        .iter()
+                        .map(|p| PhraseStat {
+                            text: p.text.clone(),
+                            respondents: p.respondents,
+                        })
+                        .collect(),
+                    overall_sentiment: format!("{:?}", a.overall_sentiment.label).to_lowercase(),
+                });
+                rep.finding = match a.themes.first() {
+                    Some(t) => Statement::new(
+                        "top_theme",
+                        json!({ "label": t.label, "count": t.count, "n": a.n,
+                                "themes": a.themes.len(), "unclassified": a.unclassified }),
+                    ),
+                    None => Statement::new("no_themes", json!({ "n": a.n })),
+                };
+            }
+        }
+    }
+    rep
+}
+
+fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
+    let opts = rep.options.as_deref().unwrap_or(&[]);
+    if n == 0 {
+        return Statement::new("no_answers", json!({}));
+    }
+    if let Some(mt) = &rep.message_test {
+        if mt.keep_collecting {
+            return Statement::new(
+                "keep_collecting",
+                json!({ "n": n, "min": mt.min_per_variant,
+                        "leader": rep.leader.as_ref().map(|l| l.label.clone()) }),
+            );
+        }
+    }
+    if n < 10 {
+        let counts: Vec<_> = opts
+            .iter()
+            .map(|o| json!({ "label": o.label, "count": o.count }))
+            .collect();
+        return Statement::new("counts_only", json!({ "n": n, "counts": counts }));
+    }
+    match &rep.leader {
+        Some(l) if l.clearly_ahead => {
+            let o = opts.iter().find(|o| o.id == l.id);
+            Statement::new(
+                "leader_clear",
+                json!({ "label": l.label, "n": n, "runner_up": l.runner_up,
+                        "share": o.map(|o| pct(o.share)), "low": o.map(|o| pct(o.ci95[0])),
+                        "high": o.map(|o| pct(o.ci95[1])), "margin": pct(l.margin) }),
+            )
+        }
+        Some(l) => {
+            let a = opts.iter().find(|o| o.id == l.id);
+            let b = opts.iter().filter(|o| o.id != l.id).max_by_key(|o| o.count);
+            // Members needed for the current margin to become clear: n' = n * (z*se/margin)^2 / se^2.
+            let needed = if l.margin > 0.0 {
+                let half = (l.margin_ci95[1] - l.margin_ci95[0]) / 2.0;
+                let factor = (half / l.margin).powi(2);
+                Some(((n as f64) * factor).ceil() as usize)
+            } else {
+                None
+            };
+            Statement::new(
+                "leader_unclear",
+                json!({ "a": l.label, "b": b.map(|o| o.label.clone()), "n": n,
+                        "share_a": a.map(|o| pct(o.share)), "share_b": b.map(|o| pct(o.share)),
+                        "needed": needed }),
+            )
+        }
+        None => {
+            let top = opts.iter().map(|o| o.count).max().unwrap_or(0);
+            let tied: Vec<_> = opts
+                .iter()
+                .filter(|o| o.count == top)
+                .map(|o| o.label.clone())
+                .collect();
+            Statement::new(
+                "tie",
+                json!({ "labels": tied, "n": n, "share": pct(share(top, n)) }),
+            )
+        }
+    }
+}
+
+/// The question the headline is about: the first one that is not open text.
+fn primary(report: &[QuestionReport]) -> Option<usize> {
+    report
+        .iter()
+        .position(|q| q.kind != "open_text" && q.n > 0)
+        .or_else(|| report.iter().position(|q| q.n > 0))
+}
+
+fn change(before: &QuestionReport, after: &QuestionReport, since: &str) -> Option<Change> {
+    let z_p = |d: f64, se: f64| {
+        if se > 0.0 {
+            Some(super::special::normal_two_sided_p(d / se))
+        } else {
+            None
+        }
+    };
+    // Half-width of a 95% interval back to a standard error.
+    let se = |ci: [f64; 2]| (ci[1] - ci[0]) / (2.0 * stats::Z95);
+    if let (Some(b), Some(a)) = (&before.nps, &after.nps) {
+        let d = a.score - b.score;
+        let p = z_p(d, (se(a.ci95).powi(2) + se(b.ci95).powi(2)).sqrt());
+        return Some(Change {
+            since: since.into(),
+            metric: "nps",
+            before: b.score,
+            after: a.score,
+            difference: d,
+            p_value: p,
+            within_noise: p.is_none_or(|p| p >= 0.05),
+        });
+    }
+    if let (Some(b), Some(a)) = (&before.rating, &after.rating) {
+        let (sb, sa) = (b.ci95.map(se)?, a.ci95.map(se)?);
+        let d = a.mean - b.mean;
+        let p = z_p(d, (sa * sa + sb * sb).sqrt());
+        return Some(Change {
+            since: since.into(),
+            metric: "mean_rating",
+            before: b.mean,
+            after: a.mean,
+            difference: d,
+            p_value: p,
+            within_noise: p.is_none_or(|p| p >= 0.05),
+        });
+    }
+    // Choice questions: the current leader's share, then and now.
+    let (ob, oa) = (before.options.as_ref()?, after.options.as_ref()?);
+    let lead = after.leader.as_ref()?;
+    let a = oa.iter().find(|o| o.id == lead.id)?;
+    let b = ob.iter().find(|o| o.id == lead.id)?;
+    let t = stats::two_proportion_z(a.count, after.n as u64, b.count, before.n as u64);
+    let p = t.map(|t| t.p_value);
+    Some(Change {
+        since: since.into(),
+        metric: "leader_share",
+        before: b.share,
+        after: a.share,
+        difference: a.share - b.share,
+        p_value: p,
+        within_noise: p.is_none_or(|p| p >= 0.05),
+    })
+}
+
+/// Builds the report.
+pub fn analyse(input: &Input<'_>) -> Report {
+    let survey = input.survey;
+    let all: Vec<&Response> = input
+        .responses
+        .iter()
+        .filter(|r| !r.answers.is_empty())
+        .collect();
+    let rs: Vec<&Response> = match input.segment {
+        Some(s) => all
+            .iter()
+            .copied()
+            .filter(|r| r.segments.contains(s))
+            .collect(),
+        None => all.clone(),
+    };
+    let n = rs.len();
+    let info = SurveyInfo {
+        id: survey.id.to_string(),
+        title: survey.title.clone(),
+        status: input.status.as_str().to_string(),
+        respondents: n,
+    };
+    let mut caveats = vec![Statement::new("self_selected", json!({}))];
+
+    if let Some(seg) = input.segment {
+        if n < input.min_segment {
+            // Never reveal how small the segment is: report the survey's total instead.
+            return Report {
+                survey: SurveyInfo {
+                    respondents: all.len(),
+                    ..info
+                },
+                segment_filter: Some(seg.to_string()),
+                questions: Vec::new(),
+                quality: quality_empty(n),
+                confidence: Confidence::Directional,
+                confidence_reasons: vec![Statement::new("reason_segment_too_small", json!({}))],
+                headline: Statement::new(
+                    "segment_too_small",
+                    json!({ "segment": seg, "min": input.min_segment }),
+                ),
+                recommendation: Recommendation {
+                    next_step: Statement::new(
+                        "collect_more",
+                        json!({ "target": input.min_segment }),
+                    ),
+                    would_change: Statement::new(
+                        "n_reaches",
+                        json!({ "target": input.min_segment }),
+                    ),
+                },
+                caveats,
+                fdr_q: FDR_Q,
+                tests: 0,
+            };
+        }
+    }
+
+    let mut questions: Vec<QuestionReport> = survey
+        .questions
+        .iter()
+        .map(|q| analyse_question(q, &rs))
+        .collect();
+
+    // Segments: only those large enough to show, inside and outside.
+    let mut seg_sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &rs {
+        for s in &r.segments {
+            *seg_sizes.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    let segs: Vec<(String, usize)> = seg_sizes
+        .into_iter()
+        .filter(|(_, c)| *c >= input.min_segment && n - *c >= input.min_segment)
+        .map(|(s, c)| (s.to_string(), c))
+        .collect();
+    let mut pending = Vec::new();
+    if input.segment.is_none() {
+        for (qi, q) in survey.questions.iter().enumerate() {
+            question_segments(qi, q, &rs, &segs, &mut pending);
+        }
+    }
+    let ps: Vec<f64> = pending.iter().map(|p| p.finding.p_value).collect();
+    let adjusted = stats::benjamini_hochberg(&ps);
+    for (p, adj) in pending.into_iter().zip(adjusted) {
+        let mut f = p.finding;
+        f.p_adjusted = adj;
+        let claimable = f.n >= CLAIM_MIN && n - f.n >= CLAIM_MIN;
+        f.differs = adj <= FDR_Q && claimable;
+        if let Some(q) = questions.get_mut(p.question) {
+            q.segments.push(f);
+        }
+    }
+    let tests = ps.len();
+
+    // Change since the previous run.
+    if let Some(prev) = &input.previous {
+        for q in &mut questions {
+            if let Some(b) = prev
+                .report
+                .questions
+                .iter()
+                .find(|b| b.id == q.id && b.kind == q.kind)
+            {
+                q.change = change(b, q, &prev.label);
+            }
+        }
+    }
+
+    let quality = quality(input, &rs, &questions, survey);
+    let prim = primary(&questions);
+    let tier = Tier::of(n);
+
+    // Confidence from written rules (documented in the method footer).
+    let mut reasons = Vec::new();
+    let mut conf = match tier {
+        Tier::CountsOnly | Tier::Directional => {
+            reasons.push(Statement::new("small_sample", json!({ "n": n })));
+            Confidence::Directional
+        }
+        Tier::NoSegmentClaims => {
+            reasons.push(Statement::new("moderate_sample", json!({ "n": n })));
+            Confidence::Medium
+        }
+        Tier::Full => Confidence::High,
+    };
+    let cap = |c: &mut Confidence, to: Confidence| {
+        let rank = |c: Confidence| match c {
+            Confidence::High => 2,
+            Confidence::Medium => 1,
+            Confidence::Directional => 0,
+        };
+        if rank(to) < rank(*c) {
+            *c = to;
+        }
+    };
+    if let Some(p) = prim.and_then(|i| questions.get(i)) {
+        if !finding_is_clear(p) {
+            reasons.push(Statement::new("not_clear", json!({})));
+            cap(&mut conf, Confidence::Medium);
+        }
+    }
+    if quality.burst_flagged * 10 > n.max(1) {
+        reasons.push(Statement::new(
+            "reason_burst",
+            json!({ "count": quality.burst_flagged }),
+        ));
+        cap(&mut conf, Confidence::Directional);
+    }
+    if quality.drift {
+        reasons.push(Statement::new("reason_drift", json!({})));
+        cap(&mut conf, Confidence::Medium);
+    }
+    if quality.speeders * 5 > n.max(1) {
+        reasons.push(Statement::new(
+            "reason_speeders",
+            json!({ "count": quality.speeders }),
+        ));
+        cap(&mut conf, Confidence::Medium);
+    }
+
+    // Caveats.
+    match tier {
+        Tier::CountsOnly => caveats.push(Statement::new("counts_only_caveat", json!({ "n": n }))),
+        Tier::Directional => caveats.push(Statement::new("directional", json!({ "n": n }))),
+        Tier::NoSegmentClaims => {
+            caveats.push(Statement::new("no_segment_claims", json!({ "n": n })))
+        }
+        Tier::Full => {}
+    }
+    if input.status == Status::Open {
+        caveats.push(Statement::new("still_open", json!({})));
+    }
+    if quality.speeders > 0 {
+        caveats.push(Statement::new(
+            "speeders",
+            json!({ "count": quality.speeders }),
+        ));
+    }
+    if quality.burst_flagged > 0 {
+        caveats.push(Statement::new(
+            "burst",
+            json!({ "count": quality.burst_flagged,
+                    "without": quality.headline_without_flagged.map(pct) }),
+        ));
+    }
+    if quality.drift {
+        caveats.push(Statement::new(
+            "drift",
+            json!({ "p": quality.drift_p_value }),
+        ));
+    }
+    match quality.coverage {
+        Some(c) => caveats.push(Statement::new("coverage", json!({ "share": pct(c) }))),
+        None => caveats.push(Statement::new("coverage_unknown", json!({}))),
+    }
+    if input.segment.is_none() {
+        caveats.push(Statement::new(
+            "small_segments_hidden",
+            json!({ "min": input.min_segment }),
+        ));
+    }
+
+    let headline = match prim.and_then(|i| questions.get(i)) {
+        None => Statement::new("no_answers", json!({ "title": survey.title })),
+        Some(_) if n < 10 => Statement::new("too_few", json!({ "n": n })),
+        Some(q) => q.finding.clone(),
+    };
+    let recommendation = recommend(prim.and_then(|i| questions.get(i)), n, &quality, &questions);
+
+    Report {
+        survey: info,
+        segment_filter: input.segment.map(str::to_string),
+        questions,
+        quality,
+        confidence: conf,
+        confidence_reasons: reasons,
+        headline,
+        recommendation,
+        caveats,
+        fdr_q: FDR_Q,
+        tests,
+    }
+}
+
+fn finding_is_clear(q: &QuestionReport) -> bool {
+    if let Some(r) = &q.ranking {
+        return r.robust_winner.is_some();
+    }
+    if let Some(mt) = &q.message_test {
+        if mt.keep_collecting {
+            return false;
+        }
+    }
+    if let Some(l) = &q.leader {
+        return l.clearly_ahead;
+    }
+    if let Some(p) = &q.pairwise {
+        return p.top_beats_second.is_some_and(|p| p >= 0.8);
+    }
+    if let Some(n) = &q.nps {
+        return n.ci95[1] - n.ci95[0] <= 30.0;
+    }
+    if let Some(r) = &q.rating {
+        return r.ci95.is_some_and(|c| c[1] - c[0] <= 0.6);
+    }
+    q.themes.is_some()
+}
+
+fn recommend(
+    prim: Option<&QuestionReport>,
+    n: usize,
+    quality: &Quality,
+    questions: &[QuestionReport],
+) -> Recommendation {
+    let target = if n < 30 { 30 } else { 100 };
+    let differs: Vec<String> = questions
+        .iter()
+        .flat_map(|q| {
+            q.segments
+                .iter()
+                .filter(|s| s.differs)
+                .map(|s| s.segment.clone())
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let Some(q) = prim else {
+        return Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": 30 })),
+            would_change: Statement::new("n_reaches", json!({ "target": 30 })),
+        };
+    };
+    if quality.burst_flagged * 10 > n.max(1) {
+        return Recommendation {
+            next_step: Statement::new("check_burst", json!({ "count": quality.burst_flagged })),
+            would_change: Statement::new("burst_explained", json!({})),
+        };
+    }
+    if n < 30 {
+        return Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
+            would_change: Statement::new("n_reaches", json!({ "target": target })),
+        };
+    }
+    if let Some(mt) = &q.message_test {
+        if mt.keep_collecting {
+            return Recommendation {
+                next_step: Statement::new(
+                    "keep_test_running",
+                    json!({ "min": mt.min_per_variant, "n": q.n }),
+                ),
+                would_change: Statement::new("variant_pulls_ahead", json!({})),
+            };
+        }
+    }
+    if let Some(r) = &q.ranking {
+        return match &r.robust_winner {
+            Some(w) => Recommendation {
+                next_step: Statement::new(
+                    "act_on",
+                    json!({ "label": label_for(q, w), "segments": differs }),
+                ),
+                would_change: Statement::new("methods_disagree", json!({})),
+            },
+            None => Recommendation {
+                next_step: Statement::new(
+                    "follow_up_pairwise",
+                    json!({ "options": r.schulze_order.iter().take(2).map(|id| label_for(q, id)).collect::<Vec<_>>() }),
+                ),
+                would_change: Statement::new("methods_agree", json!({})),
+            },
+        };
+    }
+    match &q.leader {
+        Some(l) if l.clearly_ahead => {
+            let low = q
+                .options
+                .as_ref()
+                .and_then(|o| o.iter().find(|o| o.id == l.id))
+                .map(|o| pct(o.ci95[0]));
+            Recommendation {
+                next_step: Statement::new(
+                    "act_on",
+                    json!({ "label": l.label, "segments": differs }),
+                ),
+                would_change: Statement::new(
+                    "leader_falls",
+                    json!({ "label": l.label, "low": low, "runner_up": l.runner_up }),
+                ),
+            }
+        }
+        Some(l) => Recommendation {
+            next_step: Statement::new(
+                "follow_up_between",
+                json!({ "a": l.label, "b": l.runner_up }),
+            ),
+            would_change: Statement::new("gap_opens", json!({ "a": l.label, "b": l.runner_up })),
+        },
+        None if q.nps.is_some() || q.rating.is_some() => Recommendation {
+            next_step: Statement::new("read_detractors", json!({})),
+            would_change: Statement::new("score_moves", json!({})),
+        },
+        None => Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
+            would_change: Statement::new("n_reaches", json!({ "target": target })),
+        },
+    }
+}
+
+fn label_for(q: &QuestionReport, id: &str) -> String {
+    q.options
+        .as_ref()
+        .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
+        .or_else(|| {
+            q.pairwise.as_ref().and_then(|p| {
+                p.bradley_terry
+                    .iter()
+                    .find(|s| s.option == id)
+                    .map(|s| s.label.clone())
+            })
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn quality_empty(n: usize) -> Quality {
+    Quality {
+        tier: Tier::of(n),
+        respondents: n,
+        speeders: 0,
+        new_members: 0,
+        burst_flagged: 0,
+        headline_without_flagged: None,
+        drift_p_value: None,
+        drift: false,
+        coverage: None,
+    }
+}
+
+fn quality(
+    input: &Input<'_>,
+    rs: &[&Response],
+    questions: &[QuestionReport],
+    survey: &Survey,
+) -> Quality {
+    let n = rs.len();
+    let mut q = quality_empty(n);
+    q.coverage = input
+        .members_reached
+        .filter(|m| *m > 0)
+        .map(|m| share(n as u64, m).min(1.0));
+    // Speeders: under a third of the median answering time, once n >= 30.
+    let mut secs: Vec<f64> = rs.iter().filter_map(|r| r.seconds).collect();
+    if secs.len() >= 30 {
+        secs.sort_by(f64::total_cmp);
+        let median = secs[secs.len() / 2];
+        q.speeders = secs.iter().filter(|s| **s < median / 3.0).count();
+    }
+    // Bursts: five or more accounts new to the community answering within an hour.
+    let mut new: Vec<(DateTime<Utc>, i64)> = rs
+        .iter()
+        .filter(|r| r.new_member)
+        .map(|r| (r.first_at, r.respondent))
+        .collect();
+    q.new_members = new.len();
+    new.sort();
+    let mut flagged = BTreeSet::new();
+    let mut start = 0;
+    for end in 0..new.len() {
+        while new[end].0 - new[start].0 > chrono::Duration::hours(1) {
+            start += 1;
+        }
+        if end + 1 - start >= 5 {
+            for x in &new[start..=end] {
+                flagged.insert(x.1);
+            }
+        }
+    }
+    q.burst_flagged = flagged.len();
+    let prim = primary(questions);
+    if !flagged.is_empty() {
+        if let Some(pq) = prim.and_then(|i| survey.questions.get(i)) {
+            let kept: Vec<&Response> = rs
+                .iter()
+                .copied()
+                .filter(|r| !flagged.contains(&r.respondent))
+                .collect();
+            if let Some(lead) = questions
+                .get(prim.unwrap_or(0))
+                .and_then(|x| x.leader.as_ref())
+            {
+                let (counts, m) = choice_counts(pq, &kept);
+                if let Some(i) = pq
+                    .kind
+                    .options()
+                    .iter()
+                    .position(|o| o.id.as_str() == lead.id)
+                {
+                    q.headline_without_flagged = Some(share(counts[i], m));
+                }
+            }
+        }
+    }
+    // Drift: first third against last third of respondents by time, on the primary question.
+    if n >= 30 {
+        if let Some(pq) = prim.and_then(|i| survey.questions.get(i)) {
+            let mut ordered: Vec<&Response> = rs.to_vec();
+            ordered.sort_by_key(|r| r.first_at);
+            let third = n / 3;
+            let labels = category_labels(pq);
+            let tally = |part: &[&Response]| {
+                let mut t = vec![0u64; labels.len()];
+                for r in part {
+                    for c in categories(pq, r).unwrap_or_default() {
+                        if let Some(x) = t.get_mut(c) {
+                            *x += 1;
+                        }
+                    }
+                }
+                t
+            };
+            let (early, late) = (tally(&ordered[..third]), tally(&ordered[n - third..]));
+            if let Some(chi) = stats::chi_square_independence(&[early, late]) {
+                q.drift_p_value = Some(chi.p_value);
+                q.drift = chi.p_value < 0.01;
+            }
+        }
+    }
+    q
+}

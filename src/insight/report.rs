@@ -1,0 +1,285 @@
+//! The report model: everything a summary says, as data. Serialised as the documented JSON
+//! format (docs/report-json.md) and rendered to text, Markdown and HTML by `render`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A sentence as data: a code the templates turn into words, and its parameters. The engine
+/// never writes prose, so teams can reword every statement in `prompts/`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub code: &'static str,
+    pub params: Value,
+}
+
+impl Statement {
+    pub fn new(code: &'static str, params: Value) -> Self {
+        Self { code, params }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    High,
+    Medium,
+    Directional,
+}
+
+/// Sample-size tier, from the written rules in insight-methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// n < 10: counts only, no percentages.
+    CountsOnly,
+    /// 10..=29
+    Directional,
+    /// 30..=99: intervals, but no segment claims.
+    NoSegmentClaims,
+    /// n >= 100
+    Full,
+}
+
+impl Tier {
+    pub fn of(n: usize) -> Self {
+        match n {
+            0..=9 => Tier::CountsOnly,
+            10..=29 => Tier::Directional,
+            30..=99 => Tier::NoSegmentClaims,
+            _ => Tier::Full,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurveyInfo {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub respondents: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionStat {
+    pub id: String,
+    pub label: String,
+    pub count: u64,
+    /// Fraction 0..1 of the question's respondents.
+    pub share: f64,
+    pub ci95: [f64; 2],
+    /// Posterior probability that this option is truly the most preferred.
+    pub prob_best: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Leader {
+    pub id: String,
+    pub label: String,
+    pub runner_up: Option<String>,
+    /// Leader share minus runner-up share, with its 95% interval.
+    pub margin: f64,
+    pub margin_ci95: [f64; 2],
+    pub p_value: f64,
+    pub clearly_ahead: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatingStat {
+    pub scale: u8,
+    pub mean: f64,
+    pub ci95: Option<[f64; 2]>,
+    pub top2_share: f64,
+    pub top2_ci95: [f64; 2],
+    /// Count per scale point, lowest first.
+    pub distribution: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NpsStat {
+    /// -100..100
+    pub score: f64,
+    pub ci95: [f64; 2],
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Points {
+    pub option: String,
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadToHead {
+    pub a: String,
+    pub b: String,
+    pub a_over_b: u64,
+    pub b_over_a: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankingStat {
+    pub borda: Vec<Points>,
+    pub schulze_order: Vec<String>,
+    pub irv_winner: Option<String>,
+    pub plurality_winner: Option<String>,
+    pub condorcet_winner: Option<String>,
+    /// Set only when every method agrees.
+    pub robust_winner: Option<String>,
+    pub head_to_head: Vec<HeadToHead>,
+    pub partial_ballots: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Strength {
+    pub option: String,
+    pub label: String,
+    pub strength: f64,
+    pub comparisons: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairwiseStat {
+    pub bradley_terry: Vec<Strength>,
+    /// wins[i][j]: times option i beat option j, in option order.
+    pub wins: Vec<Vec<u64>>,
+    pub judgements: usize,
+    /// P(strongest beats the second strongest) under the fitted model.
+    pub top_beats_second: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageTestStat {
+    pub min_per_variant: usize,
+    pub keep_collecting: bool,
+    /// For two variants: P(the first variant is preferred by most members).
+    pub prob_a_better: Option<f64>,
+    pub p_value: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThemeStat {
+    pub label: String,
+    pub count: usize,
+    pub share: f64,
+    pub quotes: Vec<String>,
+    pub sentiment: String,
+    pub sentiment_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhraseStat {
+    pub text: String,
+    pub respondents: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextStat {
+    pub unclassified: usize,
+    pub unclassified_share: f64,
+    pub phrases: Vec<PhraseStat>,
+    pub overall_sentiment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentFinding {
+    pub segment: String,
+    pub n: usize,
+    pub test: &'static str,
+    pub p_value: f64,
+    /// Benjamini-Hochberg adjusted over every test in the report.
+    pub p_adjusted: f64,
+    /// Adjusted p <= q and the segment is large enough for claims.
+    pub differs: bool,
+    pub cramers_v: Option<f64>,
+    /// The option where the segment departs most from everyone else.
+    pub largest_gap: Option<Gap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub option: String,
+    pub segment_share: f64,
+    pub others_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub since: String,
+    pub metric: &'static str,
+    pub before: f64,
+    pub after: f64,
+    pub difference: f64,
+    pub p_value: Option<f64>,
+    pub within_noise: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuestionReport {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: String,
+    pub n: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<OptionStat>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<Leader>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nps: Option<NpsStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<RankingStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairwise: Option<PairwiseStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_test: Option<MessageTestStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub themes: Option<Vec<ThemeStat>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_summary: Option<TextStat>,
+    pub segments: Vec<SegmentFinding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    pub finding: Statement,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quality {
+    pub tier: Tier,
+    pub respondents: usize,
+    pub speeders: usize,
+    pub new_members: usize,
+    /// Respondents flagged as a burst of accounts new to the community.
+    pub burst_flagged: usize,
+    /// Headline share without the flagged answers, when any were flagged.
+    pub headline_without_flagged: Option<f64>,
+    pub drift_p_value: Option<f64>,
+    pub drift: bool,
+    /// Respondents over members reached, where the platform tells.
+    pub coverage: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub next_step: Statement,
+    pub would_change: Statement,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub survey: SurveyInfo,
+    pub segment_filter: Option<String>,
+    pub questions: Vec<QuestionReport>,
+    pub quality: Quality,
+    pub confidence: Confidence,
+    pub confidence_reasons: Vec<Statement>,
+    pub headline: Statement,
+    pub recommendation: Recommendation,
+    pub caveats: Vec<Statement>,
+    pub fdr_q: f64,
+    pub tests: usize,
+}

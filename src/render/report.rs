@@ -1,0 +1,321 @@
+//! Turns the insight report model into what people read: chat text, Markdown, an HTML page,
+//! the documented JSON, and the chart. Statements become words through `prompts/insight/`.
+
+use super::chart::{self, Bar, ChartSpec};
+use super::{RenderError, Renderer, Target};
+use crate::insight::report::{QuestionReport, Report, Statement, Tier};
+use serde_json::{Value, json};
+
+/// Output formats of `canvass insights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Chat text for a target (plain for the console, HTML for Telegram, Markdown for Discord).
+    Chat(Target),
+    Markdown,
+    Html,
+    Json,
+}
+
+fn pct(x: f64) -> String {
+    let v = x * 100.0;
+    if v > 0.0 && v < 0.5 {
+        "<1%".into()
+    } else {
+        format!("{:.0}%", v)
+    }
+}
+
+fn pct1(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn range(ci: [f64; 2]) -> String {
+    format!("{:.0}–{:.0}%", ci[0] * 100.0, ci[1] * 100.0)
+}
+
+fn signed(x: f64) -> String {
+    if x > 0.0 {
+        format!("+{x:.0}")
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+impl Renderer {
+    /// One statement as a sentence for a target.
+    pub fn statement(&self, target: Target, s: &Statement) -> Result<String, RenderError> {
+        let mut data = match &s.params {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        data["code"] = json!(s.code);
+        self.render_value(target, "insight/statement", &data)
+    }
+
+    fn statements(&self, target: Target, xs: &[Statement]) -> Result<Vec<String>, RenderError> {
+        xs.iter().map(|s| self.statement(target, s)).collect()
+    }
+
+    fn question_view(
+        &self,
+        target: Target,
+        q: &QuestionReport,
+        counts_only: bool,
+    ) -> Result<Value, RenderError> {
+        let mut v = json!({
+            "id": q.id, "type": q.kind, "text": q.text, "n": q.n,
+            "finding": self.statement(target, &q.finding)?,
+            "counts_only": counts_only || q.n < 10,
+        });
+        if let Some(opts) = &q.options {
+            let mut sorted: Vec<_> = opts.iter().collect();
+            sorted.sort_by(|a, b| b.count.cmp(&a.count));
+            v["options"] = json!(
+                sorted
+                    .iter()
+                    .map(|o| json!({
+                        "label": o.label, "id": o.id, "count": o.count,
+                        "pct": pct1(o.share), "ci": range(o.ci95), "best": pct(o.prob_best),
+                    }))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if let Some(r) = &q.rating {
+            v["rating"] = json!({
+                "mean": format!("{:.1}", r.mean),
+                "ci": r.ci95.map(|c| format!("{:.1}–{:.1}", c[0], c[1])),
+                "top2": pct(r.top2_share), "top2_ci": range(r.top2_ci95), "scale": r.scale,
+                "distribution": r.distribution.iter().enumerate().map(|(i, c)| json!({"point": i + 1, "count": c})).collect::<Vec<_>>(),
+            });
+        }
+        if let Some(n) = &q.nps {
+            v["nps"] = json!({
+                "score": signed(n.score), "ci": format!("{} to {}", signed(n.ci95[0]), signed(n.ci95[1])),
+                "promoters": n.promoters, "passives": n.passives, "detractors": n.detractors,
+            });
+        }
+        if let Some(r) = &q.ranking {
+            let label = |id: &str| {
+                q.options
+                    .as_ref()
+                    .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
+                    .unwrap_or_else(|| id.to_string())
+            };
+            v["ranking"] = json!({
+                "borda": r.borda.iter().map(|p| json!({"label": label(&p.option), "points": format!("{:.1}", p.points)})).collect::<Vec<_>>(),
+                "schulze": r.schulze_order.iter().map(|id| label(id)).collect::<Vec<_>>(),
+                "irv": r.irv_winner.as_deref().map(label),
+                "plurality": r.plurality_winner.as_deref().map(label),
+                "robust": r.robust_winner.as_deref().map(label),
+                "head_to_head": r.head_to_head,
+                "partial": r.partial_ballots,
+            });
+        }
+        if let Some(p) = &q.pairwise {
+            v["pairwise"] = json!({
+                "strengths": p.bradley_terry.iter().map(|s| json!({"label": s.label, "pct": pct(s.strength), "comparisons": s.comparisons})).collect::<Vec<_>>(),
+                "judgements": p.judgements,
+            });
+        }
+        if let Some(m) = &q.message_test {
+            v["message_test"] = json!({
+                "keep_collecting": m.keep_collecting, "min": m.min_per_variant,
+                "prob_a_better": m.prob_a_better.map(pct),
+            });
+        }
+        if let Some(themes) = &q.themes {
+            v["themes"] = json!(themes
+                .iter()
+                .map(|t| json!({"label": t.label, "count": t.count, "pct": pct(t.share), "quotes": t.quotes, "sentiment": t.sentiment}))
+                .collect::<Vec<_>>());
+        }
+        if let Some(t) = &q.text_summary {
+            v["text"] = json!({
+                "unclassified": t.unclassified, "unclassified_pct": pct(t.unclassified_share),
+                "phrases": t.phrases.iter().take(8).map(|p| json!({"text": p.text, "respondents": p.respondents})).collect::<Vec<_>>(),
+                "sentiment": t.overall_sentiment,
+            });
+        }
+        let differs: Vec<Value> = q
+            .segments
+            .iter()
+            .filter(|s| s.differs)
+            .map(|s| json!({
+                "segment": s.segment, "n": s.n, "p_adjusted": format!("{:.3}", s.p_adjusted),
+                "gap": s.largest_gap.as_ref().map(|g| json!({"option": g.option, "segment": pct(g.segment_share), "others": pct(g.others_share)})),
+            }))
+            .collect();
+        v["segments_differ"] = json!(differs);
+        v["segments_tested"] = json!(q.segments.len());
+        if let Some(c) = &q.change {
+            let fmt = |x: f64| {
+                if c.metric == "leader_share" {
+                    pct(x)
+                } else {
+                    format!("{x:.1}")
+                }
+            };
+            v["change"] = json!({
+                "since": c.since, "before": fmt(c.before), "after": fmt(c.after),
+                "within_noise": c.within_noise, "metric": c.metric,
+                "p": c.p_value.map(|p| format!("{p:.3}")),
+            });
+        }
+        Ok(v)
+    }
+
+    /// The data every report template receives.
+    pub fn report_view(&self, target: Target, r: &Report) -> Result<Value, RenderError> {
+        let counts_only = r.quality.tier == Tier::CountsOnly;
+        let questions = r
+            .questions
+            .iter()
+            .map(|q| self.question_view(target, q, counts_only))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!({
+            "survey": r.survey,
+            "segment": r.segment_filter,
+            "headline": self.statement(target, &r.headline)?,
+            "confidence": r.confidence,
+            "confidence_reasons": self.statements(target, &r.confidence_reasons)?,
+            "next_step": self.statement(target, &r.recommendation.next_step)?,
+            "would_change": self.statement(target, &r.recommendation.would_change)?,
+            "caveats": self.statements(target, &r.caveats)?,
+            "questions": questions,
+            "quality": r.quality,
+            "tests": r.tests,
+            "fdr_q": r.fdr_q,
+        }))
+    }
+
+    /// Renders a report in one of the output formats.
+    pub fn report(&self, format: Format, r: &Report) -> Result<String, RenderError> {
+        match format {
+            Format::Chat(t) => self.render_value(t, "insight/report", &self.report_view(t, r)?),
+            Format::Markdown => self.render_value(
+                Target::Markdown,
+                "insight/report_markdown",
+                &self.report_view(Target::Markdown, r)?,
+            ),
+            Format::Html => self.render_value(
+                Target::Html,
+                "insight/report_page",
+                &self.report_view(Target::Html, r)?,
+            ),
+            Format::Json => {
+                let v = self.report_json(r)?;
+                serde_json::to_string_pretty(&v).map_err(|e| RenderError::Render {
+                    name: "json".into(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The stable JSON format (docs/report-json.md): the model, with statements as plain text.
+    pub fn report_json(&self, r: &Report) -> Result<Value, RenderError> {
+        let t = Target::Plain;
+        let mut v = serde_json::to_value(r).map_err(|e| RenderError::Render {
+            name: "json".into(),
+            message: e.to_string(),
+        })?;
+        v["headline"] = json!(self.statement(t, &r.headline)?);
+        v["headline_code"] = json!(r.headline.code);
+        v["recommendation"] = json!({
+            "next_step": self.statement(t, &r.recommendation.next_step)?,
+            "would_change": self.statement(t, &r.recommendation.would_change)?,
+        });
+        v["caveats"] = json!(self.statements(t, &r.caveats)?);
+        v["confidence_reasons"] = json!(self.statements(t, &r.confidence_reasons)?);
+        if let Some(qs) = v["questions"].as_array_mut() {
+            for (qv, q) in qs.iter_mut().zip(&r.questions) {
+                qv["finding"] = json!(self.statement(t, &q.finding)?);
+            }
+        }
+        Ok(v)
+    }
+}
+
+/// The report's main chart: the first question with shares, a bar per option with its
+/// interval as a whisker. None when there is nothing to draw.
+pub fn chart_png(r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
+    let q = r.questions.iter().find(|q| {
+        q.n > 0
+            && (q.options.is_some()
+                || q.nps.is_some()
+                || q.pairwise.is_some()
+                || q.rating.is_some())
+    })?;
+    let n = q.n as u64;
+    let bars: Vec<Bar> = if let Some(opts) = &q.options {
+        let mut o: Vec<_> = opts.iter().collect();
+        o.sort_by(|a, b| b.count.cmp(&a.count));
+        o.iter()
+            .map(|o| Bar {
+                label: o.label.clone(),
+                value: o.share,
+                low: Some(o.ci95[0]),
+                high: Some(o.ci95[1]),
+            })
+            .collect()
+    } else if let Some(s) = &q.nps {
+        [
+            ("Promoters (9-10)", s.promoters),
+            ("Passives (7-8)", s.passives),
+            ("Detractors (0-6)", s.detractors),
+        ]
+        .iter()
+        .map(|(l, c)| {
+            let i = crate::insight::stats::wilson(*c, n);
+            Bar {
+                label: (*l).into(),
+                value: *c as f64 / n as f64,
+                low: i.map(|i| i.low),
+                high: i.map(|i| i.high),
+            }
+        })
+        .collect()
+    } else if let Some(rt) = &q.rating {
+        rt.distribution
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let w = crate::insight::stats::wilson(*c, n);
+                Bar {
+                    label: format!("{} of {}", i + 1, rt.scale),
+                    value: *c as f64 / n as f64,
+                    low: w.map(|w| w.low),
+                    high: w.map(|w| w.high),
+                }
+            })
+            .collect()
+    } else {
+        q.pairwise
+            .as_ref()?
+            .bradley_terry
+            .iter()
+            .map(|s| Bar {
+                label: s.label.clone(),
+                value: s.strength,
+                low: None,
+                high: None,
+            })
+            .collect()
+    };
+    let subtitle = format!(
+        "n = {} · whiskers: 95% interval among those who answered{}",
+        q.n,
+        if q.n < 10 {
+            " · too few for firm shares"
+        } else {
+            ""
+        }
+    );
+    Some(chart::render_png(&ChartSpec {
+        title: q.text.chars().take(90).collect(),
+        subtitle: Some(subtitle),
+        bars,
+        percent_axis: true,
+        highlight: Some(0),
+    }))
+}
