@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use canvass::app::{App, Options, prompts_dir};
 use canvass::config::Config;
 use canvass::core::event::Msg;
+use canvass::render::report::Format;
 use canvass::render::{Renderer, Target};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -42,6 +43,27 @@ enum Cmd {
         /// Survey id to show.
         id: Option<String>,
     },
+    /// What a survey's answers mean: preferences, certainty, segments, next step.
+    Insights {
+        /// Survey id.
+        survey: String,
+        /// Only respondents in this segment (hidden if smaller than segments.min_size).
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+        /// Also write the chart as a PNG here.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Text,
+    Markdown,
+    Json,
+    Html,
 }
 
 fn init_tracing(quiet: bool) {
@@ -101,6 +123,41 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Surveys { id } => {
             let text = surveys(&app, id.as_deref()).await?;
             println!("{text}");
+        }
+        Cmd::Insights {
+            survey,
+            segment,
+            format,
+            chart,
+        } => {
+            let Some(s) = app.store.survey_by_slug(&survey).await? else {
+                anyhow::bail!("no survey with id {survey:?}; `canvass surveys` lists them");
+            };
+            let report = canvass::bot::insights::report(
+                &app.store,
+                &s,
+                segment.as_deref(),
+                app.config.segments.min_size,
+                app.bot.now(),
+            )
+            .await?;
+            let f = match format {
+                OutputFormat::Text => Format::Chat(Target::Plain),
+                OutputFormat::Markdown => Format::Markdown,
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Html => Format::Html,
+            };
+            println!("{}", app.renderer.report(f, &report)?);
+            if let Some(path) = chart {
+                match canvass::render::report::chart_png(&report) {
+                    Some(png) => {
+                        std::fs::write(&path, png?)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                        eprintln!("chart written to {}", path.display());
+                    }
+                    None => eprintln!("no chart: the survey has no answers to draw yet"),
+                }
+            }
         }
         Cmd::Check => unreachable!("handled above"),
     }

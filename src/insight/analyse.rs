@@ -880,7 +880,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
         caveats.push(Statement::new(
             "burst",
             json!({ "count": quality.burst_flagged,
-                    "without": quality.headline_without_flagged.map(pct) }),
+                    "without": quality.headline_without_flagged.map(pct), "leader": quality.leader_without_flagged }),
         ));
     }
     if quality.drift {
@@ -1070,6 +1070,7 @@ fn quality_empty(n: usize) -> Quality {
         new_members: 0,
         burst_flagged: 0,
         headline_without_flagged: None,
+        leader_without_flagged: None,
         drift_p_value: None,
         drift: false,
         coverage: None,
@@ -1124,18 +1125,15 @@ fn quality(
                 .copied()
                 .filter(|r| !flagged.contains(&r.respondent))
                 .collect();
-            if let Some(lead) = questions
-                .get(prim.unwrap_or(0))
-                .and_then(|x| x.leader.as_ref())
-            {
+            if pq.kind.options().len() >= 2 {
                 let (counts, m) = choice_counts(pq, &kept);
-                if let Some(i) = pq
-                    .kind
-                    .options()
+                let top = counts
                     .iter()
-                    .position(|o| o.id.as_str() == lead.id)
-                {
-                    q.headline_without_flagged = Some(share(counts[i], m));
+                    .enumerate()
+                    .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)));
+                if let (Some((i, c)), true) = (top, m > 0) {
+                    q.headline_without_flagged = Some(share(*c, m));
+                    q.leader_without_flagged = pq.kind.options().get(i).map(|o| o.label.clone());
                 }
             }
         }
@@ -1166,4 +1164,329 @@ fn quality(
         }
     }
     q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::{OptionId, QuestionId, SurveyId};
+    use crate::core::survey::{ResultsVisibility, make_choices};
+    use chrono::TimeZone;
+
+    fn survey(kinds: Vec<(&str, QuestionKind)>) -> Survey {
+        Survey {
+            id: SurveyId::parse("s").unwrap(),
+            title: "S".into(),
+            intro: None,
+            questions: kinds
+                .into_iter()
+                .map(|(id, k)| {
+                    Question::new(QuestionId::parse(id).unwrap(), "Q?", k, false).unwrap()
+                })
+                .collect(),
+            anonymous: false,
+            opens_at: None,
+            closes_at: None,
+            results: ResultsVisibility::AfterClose,
+            follows: None,
+        }
+        .validated()
+        .unwrap()
+    }
+
+    fn single(labels: &[&str]) -> QuestionKind {
+        QuestionKind::Single {
+            options: make_choices(labels.iter().map(|l| (None, l.to_string())).collect()).unwrap(),
+        }
+    }
+
+    fn resp(i: i64, q: &str, v: AnswerValue, segs: &[&str]) -> Response {
+        Response {
+            respondent: i,
+            answers: [(q.to_string(), v)].into_iter().collect(),
+            segments: segs.iter().map(|s| s.to_string()).collect(),
+            new_member: false,
+            first_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::minutes(i),
+            seconds: None,
+        }
+    }
+
+    fn choice(s: &str) -> AnswerValue {
+        AnswerValue::Choice(OptionId::parse(s).unwrap())
+    }
+
+    fn run(s: &Survey, rs: &[Response], segment: Option<&str>) -> Report {
+        analyse(&Input {
+            survey: s,
+            status: Status::Closed,
+            responses: rs,
+            min_segment: 10,
+            segment,
+            previous: None,
+            members_reached: None,
+        })
+    }
+
+    #[test]
+    fn zero_and_one_answer() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let r = run(&s, &[], None);
+        assert_eq!(r.headline.code, "no_answers");
+        assert_eq!(r.confidence, Confidence::Directional);
+        let r = run(&s, &[resp(1, "q", choice("a"), &[])], None);
+        assert_eq!(r.headline.code, "too_few");
+        assert_eq!(r.questions[0].finding.code, "counts_only");
+        assert_eq!(r.quality.tier, Tier::CountsOnly);
+    }
+
+    #[test]
+    fn clear_leader_and_known_interval() {
+        // 71 of 214 choose A: 33.2% [27.2, 39.7] (insight-methods check value).
+        let s = survey(vec![("q", single(&["A", "B", "C"]))]);
+        let mut rs = Vec::new();
+        for i in 0..214 {
+            let o = if i < 71 {
+                "a"
+            } else if i < 71 + 80 {
+                "b"
+            } else {
+                "c"
+            };
+            rs.push(resp(i, "q", choice(o), &[]));
+        }
+        let r = run(&s, &rs, None);
+        let a = &r.questions[0].options.as_ref().unwrap()[0];
+        assert_eq!((a.count, r.questions[0].n), (71, 214));
+        assert!(
+            (a.ci95[0] - 0.272).abs() < 0.001 && (a.ci95[1] - 0.397).abs() < 0.001,
+            "{:?}",
+            a.ci95
+        );
+        // B (80) vs A (71) is not a clear lead.
+        assert_eq!(r.headline.code, "leader_unclear");
+        assert_ne!(r.confidence, Confidence::High);
+        assert_eq!(r.recommendation.next_step.code, "follow_up_between");
+    }
+
+    #[test]
+    fn everyone_picks_the_same_option() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let rs: Vec<_> = (0..150).map(|i| resp(i, "q", choice("b"), &[])).collect();
+        let r = run(&s, &rs, None);
+        assert_eq!(r.headline.code, "leader_clear");
+        assert_eq!(r.confidence, Confidence::High);
+        let o = &r.questions[0].options.as_ref().unwrap()[1];
+        assert_eq!(o.share, 1.0);
+        assert!(o.ci95[0] <= 1.0 && o.ci95[1] <= 1.0 && o.ci95[0] > 0.9);
+        assert!(o.prob_best > 0.99);
+    }
+
+    #[test]
+    fn ties_are_named_as_ties() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let rs: Vec<_> = (0..40)
+            .map(|i| resp(i, "q", choice(if i % 2 == 0 { "a" } else { "b" }), &[]))
+            .collect();
+        let r = run(&s, &rs, None);
+        assert_eq!(r.headline.code, "tie");
+        assert!(r.questions[0].leader.is_none());
+    }
+
+    #[test]
+    fn small_segments_are_never_shown_and_differences_are_corrected() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let mut rs = Vec::new();
+        // 3 members of "tiny"; 60 of "big" who prefer B; 90 others who prefer A.
+        for i in 0..3 {
+            rs.push(resp(i, "q", choice("a"), &["tiny"]));
+        }
+        for i in 3..63 {
+            rs.push(resp(
+                i,
+                "q",
+                choice(if i % 5 == 0 { "a" } else { "b" }),
+                &["big"],
+            ));
+        }
+        for i in 63..153 {
+            rs.push(resp(
+                i,
+                "q",
+                choice(if i % 5 == 0 { "b" } else { "a" }),
+                &[],
+            ));
+        }
+        let r = run(&s, &rs, None);
+        let segs = &r.questions[0].segments;
+        assert!(segs.iter().all(|f| f.segment != "tiny"), "{segs:?}");
+        let big = segs.iter().find(|f| f.segment == "big").unwrap();
+        assert!(big.differs && big.p_adjusted <= FDR_Q && big.p_adjusted >= big.p_value);
+        let r = run(&s, &rs, Some("tiny"));
+        assert_eq!(r.headline.code, "segment_too_small");
+        assert!(r.questions.is_empty());
+        assert_eq!(
+            r.survey.respondents,
+            rs.len(),
+            "the segment's size is not revealed"
+        );
+    }
+
+    #[test]
+    fn ranking_methods_and_robust_winner() {
+        let opts = make_choices(
+            ["A", "B", "C", "D"]
+                .iter()
+                .map(|l| (None, l.to_string()))
+                .collect(),
+        )
+        .unwrap();
+        let s = survey(vec![(
+            "r",
+            QuestionKind::Ranking {
+                options: opts,
+                top_k: None,
+            },
+        )]);
+        let id = |c: char| OptionId::parse(&c.to_ascii_lowercase().to_string()).unwrap();
+        let mut rs = Vec::new();
+        // The notes' 40-ballot check: methods disagree, so no robust winner.
+        for (count, order) in [
+            (12, "ABCD"),
+            (10, "BCAD"),
+            (8, "CBAD"),
+            (6, "DCBA"),
+            (4, "ABDC"),
+        ] {
+            for _ in 0..count {
+                let i = rs.len() as i64;
+                rs.push(resp(
+                    i,
+                    "r",
+                    AnswerValue::Ranking(order.chars().map(id).collect()),
+                    &[],
+                ));
+            }
+        }
+        let r = run(&s, &rs, None);
+        let k = r.questions[0].ranking.as_ref().unwrap();
+        assert_eq!(k.plurality_winner.as_deref(), Some("a"));
+        assert_eq!(k.irv_winner.as_deref(), Some("c"));
+        assert_eq!(k.schulze_order.first().map(String::as_str), Some("b"));
+        assert_eq!(k.borda[0].option, "b");
+        assert_eq!(k.borda[0].points, 84.0);
+        assert_eq!(k.robust_winner, None);
+        assert_eq!(r.headline.code, "no_robust_winner");
+        assert!(!k.head_to_head.is_empty());
+    }
+
+    #[test]
+    fn ten_thousand_open_text_answers_in_many_scripts() {
+        let s = survey(vec![("t", QuestionKind::OpenText { max_chars: 500 })]);
+        let texts = [
+            "Dark mode please, my eyes 😵",
+            "Offline sync keeps failing",
+            "Bitte einen dunklen Modus",
+            "El precio es demasiado alto",
+            "ダークモードが欲しい",
+            "الوضع الليلي من فضلك",
+            "🔥🔥🔥",
+        ];
+        let rs: Vec<_> = (0..10_000)
+            .map(|i| {
+                resp(
+                    i,
+                    "t",
+                    AnswerValue::Text(texts[i as usize % texts.len()].into()),
+                    &[],
+                )
+            })
+            .collect();
+        let r = run(&s, &rs, None);
+        let q = &r.questions[0];
+        assert_eq!(q.n, 10_000);
+        let themes = q.themes.as_ref().unwrap();
+        let classified: usize = themes.iter().map(|t| t.count).sum();
+        assert_eq!(
+            classified + q.text_summary.as_ref().unwrap().unclassified,
+            10_000
+        );
+    }
+
+    #[test]
+    fn change_since_previous_run_is_judged_against_noise() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let before: Vec<_> = (0..100)
+            .map(|i| resp(i, "q", choice(if i < 60 { "a" } else { "b" }), &[]))
+            .collect();
+        let prev = run(&s, &before, None);
+        let same: Vec<_> = (0..100)
+            .map(|i| resp(i, "q", choice(if i < 62 { "a" } else { "b" }), &[]))
+            .collect();
+        let r = analyse(&Input {
+            survey: &s,
+            status: Status::Closed,
+            responses: &same,
+            min_segment: 10,
+            segment: None,
+            previous: Some(Previous {
+                label: "Q3".into(),
+                report: &prev,
+            }),
+            members_reached: None,
+        });
+        let c = r.questions[0].change.as_ref().unwrap();
+        assert!(c.within_noise, "{c:?}");
+        let moved: Vec<_> = (0..100)
+            .map(|i| resp(i, "q", choice(if i < 85 { "a" } else { "b" }), &[]))
+            .collect();
+        let r = analyse(&Input {
+            survey: &s,
+            status: Status::Closed,
+            responses: &moved,
+            min_segment: 10,
+            segment: None,
+            previous: Some(Previous {
+                label: "Q3".into(),
+                report: &prev,
+            }),
+            members_reached: None,
+        });
+        assert!(!r.questions[0].change.as_ref().unwrap().within_noise);
+    }
+
+    #[test]
+    fn intervals_contain_their_estimates() {
+        for n in 1..=120u64 {
+            for x in 0..=n {
+                let i = stats::wilson(x, n).unwrap();
+                let p = x as f64 / n as f64;
+                assert!(i.low <= p + 1e-12 && p <= i.high + 1e-12, "{x}/{n}");
+            }
+        }
+        let mut by = [0u64; 11];
+        for (i, c) in [3, 0, 1, 4, 2, 5, 7, 9, 11, 13, 6].iter().enumerate() {
+            by[i] = *c;
+            let s = stats::nps(&by).unwrap();
+            assert!(s.low <= s.score && s.score <= s.high);
+        }
+    }
+
+    #[test]
+    fn a_burst_of_new_accounts_lowers_confidence() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let mut rs: Vec<_> = (0..120)
+            .map(|i| resp(i * 60, "q", choice(if i % 3 == 0 { "b" } else { "a" }), &[]))
+            .collect();
+        for i in 0..40 {
+            let mut r = resp(10_000 + i, "q", choice("b"), &[]);
+            r.new_member = true;
+            rs.push(r);
+        }
+        let r = run(&s, &rs, None);
+        assert_eq!(r.quality.burst_flagged, 40);
+        assert_eq!(r.confidence, Confidence::Directional);
+        assert!(r.quality.headline_without_flagged.is_some());
+        assert_eq!(r.recommendation.next_step.code, "check_burst");
+    }
 }

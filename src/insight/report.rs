@@ -256,6 +256,8 @@ pub struct Quality {
     pub burst_flagged: usize,
     /// Headline share without the flagged answers, when any were flagged.
     pub headline_without_flagged: Option<f64>,
+    /// The option that leads without the flagged answers.
+    pub leader_without_flagged: Option<String>,
     pub drift_p_value: Option<f64>,
     pub drift: bool,
     /// Respondents over members reached, where the platform tells.
