@@ -9,5 +9,7 @@ mod answering;
 mod bad_input;
 #[path = "integration/console.rs"]
 mod console;
+#[path = "integration/insights.rs"]
+mod insights;
 #[path = "integration/privacy.rs"]
 mod privacy;

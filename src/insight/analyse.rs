@@ -381,7 +381,7 @@ fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
                 });
                 rep.finding = Statement::new(
                     if s.n < 10 { "nps_counts" } else { "nps" },
-                    json!({ "score": s.score.round(), "low": s.low.round(), "high": s.high.round(),
+                    json!({ "score": s.score.round() as i64, "low": s.low.round() as i64, "high": s.high.round() as i64,
                             "n": s.n, "promoters": s.promoters, "passives": s.passives, "detractors": s.detractors }),
                 );
             }
@@ -434,6 +434,7 @@ fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
                         .iter()
                         .map(|i| Points {
                             option: id(*i),
+                            label: options[*i].label.clone(),
                             points: borda[*i],
                         })
                         .collect(),
@@ -768,11 +769,29 @@ pub fn analyse(input: &Input<'_>) -> Report {
             *seg_sizes.entry(s.as_str()).or_default() += 1;
         }
     }
-    let segs: Vec<(String, usize)> = seg_sizes
-        .into_iter()
-        .filter(|(_, c)| *c >= input.min_segment && n - *c >= input.min_segment)
-        .map(|(s, c)| (s.to_string(), c))
-        .collect();
+    let mut segs: Vec<(String, usize)> = Vec::new();
+    let mut seen_sets: Vec<BTreeSet<i64>> = Vec::new();
+    for (name, c) in seg_sizes {
+        if c < input.min_segment || n - c < input.min_segment {
+            continue;
+        }
+        // A segment that is exactly the complement of one already tested adds no test.
+        let members: BTreeSet<i64> = rs
+            .iter()
+            .filter(|r| r.segments.contains(name))
+            .map(|r| r.respondent)
+            .collect();
+        let complement: BTreeSet<i64> = rs
+            .iter()
+            .map(|r| r.respondent)
+            .filter(|id| !members.contains(id))
+            .collect();
+        if seen_sets.contains(&complement) {
+            continue;
+        }
+        seen_sets.push(members);
+        segs.push((name.to_string(), c));
+    }
     let mut pending = Vec::new();
     if input.segment.is_none() {
         for (qi, q) in survey.questions.iter().enumerate() {

@@ -107,6 +107,7 @@ pub struct NpsStat {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Points {
     pub option: String,
+    pub label: String,
     pub points: f64,
 }
 

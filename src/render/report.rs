@@ -69,7 +69,7 @@ impl Renderer {
         });
         if let Some(opts) = &q.options {
             let mut sorted: Vec<_> = opts.iter().collect();
-            sorted.sort_by(|a, b| b.count.cmp(&a.count));
+            sorted.sort_by_key(|o| std::cmp::Reverse(o.count));
             v["options"] = json!(
                 sorted
                     .iter()
@@ -96,13 +96,14 @@ impl Renderer {
         }
         if let Some(r) = &q.ranking {
             let label = |id: &str| {
-                q.options
-                    .as_ref()
-                    .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
+                r.borda
+                    .iter()
+                    .find(|p| p.option == id)
+                    .map(|p| p.label.clone())
                     .unwrap_or_else(|| id.to_string())
             };
             v["ranking"] = json!({
-                "borda": r.borda.iter().map(|p| json!({"label": label(&p.option), "points": format!("{:.1}", p.points)})).collect::<Vec<_>>(),
+                "borda": r.borda.iter().map(|p| json!({"label": p.label, "points": format!("{:.1}", p.points)})).collect::<Vec<_>>(),
                 "schulze": r.schulze_order.iter().map(|id| label(id)).collect::<Vec<_>>(),
                 "irv": r.irv_winner.as_deref().map(label),
                 "plurality": r.plurality_winner.as_deref().map(label),
@@ -130,7 +131,7 @@ impl Renderer {
                 .collect::<Vec<_>>());
         }
         if let Some(t) = &q.text_summary {
-            v["text"] = json!({
+            v["text_summary"] = json!({
                 "unclassified": t.unclassified, "unclassified_pct": pct(t.unclassified_share),
                 "phrases": t.phrases.iter().take(8).map(|p| json!({"text": p.text, "respondents": p.respondents})).collect::<Vec<_>>(),
                 "sentiment": t.overall_sentiment,
@@ -249,7 +250,7 @@ pub fn chart_png(r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
     let n = q.n as u64;
     let bars: Vec<Bar> = if let Some(opts) = &q.options {
         let mut o: Vec<_> = opts.iter().collect();
-        o.sort_by(|a, b| b.count.cmp(&a.count));
+        o.sort_by_key(|o| std::cmp::Reverse(o.count));
         o.iter()
             .map(|o| Bar {
                 label: o.label.clone(),

@@ -243,6 +243,9 @@ impl TestApp {
                 | Outbound::Private { msg, .. }
                 | Outbound::PostPoll { msg, .. } => Some(r.render(Target::Plain, msg)),
                 Outbound::File { caption, .. } => Some(r.render(Target::Plain, caption)),
+                Outbound::Report { report, .. } => {
+                    Some(r.report(canvass::render::report::Format::Chat(Target::Plain), report))
+                }
                 Outbound::RefreshPolls { .. } => None,
             })
             .map(|t| t.expect("renders"))
