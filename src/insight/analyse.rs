@@ -172,10 +172,18 @@ fn segment_test(
     let gap = (0..labels.len())
         .map(|i| (i, share(seg[i], n_seg), share(rest[i], n_rest)))
         .max_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()))
-        .map(|(i, s, o)| Gap {
-            option: labels[i].clone(),
-            segment_share: s,
-            others_share: o,
+        .map(|(i, s, o)| {
+            // The per-option two-proportion test joins the report's BH family too.
+            let p = stats::two_proportion_z(seg[i], n_seg as u64, rest[i], n_rest as u64)
+                .map(|z| z.p_value)
+                .unwrap_or(1.0);
+            Gap {
+                option: labels[i].clone(),
+                segment_share: s,
+                others_share: o,
+                p_value: p,
+                p_adjusted: p,
+            }
         });
     Some(SegmentFinding {
         segment: name.to_string(),
@@ -798,13 +806,26 @@ pub fn analyse(input: &Input<'_>) -> Report {
             question_segments(qi, q, &rs, &segs, &mut pending);
         }
     }
-    let ps: Vec<f64> = pending.iter().map(|p| p.finding.p_value).collect();
+    // One Benjamini-Hochberg family: every chi-square and every per-option test in the report.
+    let mut ps: Vec<f64> = Vec::new();
+    for p in &pending {
+        ps.push(p.finding.p_value);
+        if let Some(g) = &p.finding.largest_gap {
+            ps.push(g.p_value);
+        }
+    }
     let adjusted = stats::benjamini_hochberg(&ps);
-    for (p, adj) in pending.into_iter().zip(adjusted) {
+    let mut k = 0;
+    for p in pending {
         let mut f = p.finding;
-        f.p_adjusted = adj;
+        f.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
+        k += 1;
+        if let Some(g) = &mut f.largest_gap {
+            g.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
+            k += 1;
+        }
         let claimable = f.n >= CLAIM_MIN && n - f.n >= CLAIM_MIN;
-        f.differs = adj <= FDR_Q && claimable;
+        f.differs = f.p_adjusted <= FDR_Q && claimable;
         if let Some(q) = questions.get_mut(p.question) {
             q.segments.push(f);
         }

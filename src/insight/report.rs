@@ -203,6 +203,9 @@ pub struct Gap {
     pub option: String,
     pub segment_share: f64,
     pub others_share: f64,
+    /// Two-proportion z test of this option, segment against everyone else.
+    pub p_value: f64,
+    pub p_adjusted: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
