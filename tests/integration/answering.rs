@@ -264,3 +264,41 @@ async fn concurrent_taps_are_each_counted_exactly_once() {
     );
     assert_eq!(t.app.store.integrity_check().await.unwrap(), "ok");
 }
+
+#[tokio::test]
+async fn the_persona_question_is_asked_once_and_becomes_a_segment() {
+    let config = format!(
+        "{CONFIG}\n[persona]\nquestion = \"Which best describes you?\"\noptions = [\"Customer\", \"Just curious\"]\n"
+    );
+    let t = spawn_app_with(&config).await;
+    let out = t.say("alice", dm("alice"), "/start deep").await;
+    assert!(
+        t.text(&out).contains("Which best describes you?"),
+        "{}",
+        t.text(&out)
+    );
+    let out = t
+        .tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+    let text = t.text(&out);
+    assert!(text.contains("Noted: Customer"), "{text}");
+    assert!(
+        text.contains("Deep dive · 1/5"),
+        "the survey starts right after: {text}"
+    );
+    t.tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+    // Not asked again for another survey.
+    let p = payloads(&t.post("lunch").await);
+    t.tap("alice", group(), &p[0]).await;
+    let segs: Vec<(String,)> = sqlx::query_as("SELECT segments FROM respondents ORDER BY id")
+        .fetch_all(t.app.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        segs.iter().all(|s| s.0.contains("persona: Customer")),
+        "{segs:?}"
+    );
+    let out = t.say("alice", dm("alice"), "/start rank").await;
+    assert!(!t.text(&out).contains("Which best describes you?"));
+}
