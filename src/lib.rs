@@ -9,3 +9,4 @@ pub mod insight;
 pub mod platform;
 pub mod render;
 pub mod store;
+pub mod transfer;

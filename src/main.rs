@@ -56,6 +56,31 @@ enum Cmd {
         #[arg(long)]
         chart: Option<PathBuf>,
     },
+    /// Import answers collected elsewhere, from a survey file and a CSV of responses.
+    Import {
+        /// TOML file with one or more [[surveys]], in the bot.toml schema.
+        #[arg(long)]
+        survey: PathBuf,
+        /// CSV: respondent, submitted_at (RFC 3339), optional segment, one column per question id.
+        #[arg(long)]
+        responses: PathBuf,
+        /// Which survey of the file, when it holds several.
+        #[arg(long)]
+        survey_id: Option<String>,
+        /// Import the good rows and list the bad ones, instead of importing nothing.
+        #[arg(long)]
+        skip_bad: bool,
+    },
+    /// Export a survey's current answers as CSV (the import format) or JSON.
+    Export {
+        /// Survey id.
+        survey: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -98,6 +123,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     if let Cmd::Check = cli.command {
         return Ok(check(&cli.config, &opts));
+    }
+    if let Cmd::Import { .. } | Cmd::Export { .. } = cli.command {
+        return transfer(cli).await;
     }
     let config = Config::load(&cli.config)?;
     let app = App::start(config, opts).await?;
@@ -159,7 +187,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Cmd::Check => unreachable!("handled above"),
+        Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -246,4 +274,63 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// `import` and `export`: they need only the database, so with `--database` no bot.toml (and
+/// no templates) is read.
+async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
+    use canvass::transfer;
+    let database = match cli.database {
+        Some(d) => d,
+        None => Config::load(&cli.config)?.storage.database,
+    };
+    match cli.command {
+        Cmd::Import {
+            survey,
+            responses,
+            survey_id,
+            skip_bad,
+        } => {
+            let file = Config::load(&survey)?;
+            let source = transfer::pick_survey(&file.surveys, survey_id.as_deref())?;
+            let csv = std::fs::read(&responses)
+                .with_context(|| format!("cannot read {}", responses.display()))?;
+            let store = canvass::store::Store::open(&database).await?;
+            let opts = transfer::ImportOptions { skip_bad };
+            let result = transfer::import(&store, source, &csv, opts, chrono::Utc::now()).await;
+            store.close().await;
+            println!("{}", result?.summary());
+        }
+        Cmd::Export {
+            survey,
+            format,
+            output,
+        } => {
+            let store = canvass::store::Store::open(&database).await?;
+            let result = match format {
+                ExportFormat::Csv => transfer::export_csv(&store, &survey).await,
+                ExportFormat::Json => transfer::export_json(&store, &survey).await,
+            };
+            store.close().await;
+            let bytes = result?;
+            match output {
+                Some(path) => std::fs::write(&path, &bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&bytes)?;
+                    out.flush()?;
+                }
+            }
+        }
+        _ => unreachable!("only import and export come here"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

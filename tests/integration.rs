@@ -13,3 +13,5 @@ mod console;
 mod insights;
 #[path = "integration/privacy.rs"]
 mod privacy;
+#[path = "integration/transfer.rs"]
+mod transfer;

@@ -4,10 +4,12 @@
 mod members;
 mod respondents;
 mod surveys;
+mod transfer;
 
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};
+pub use transfer::ExportAnswer;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,0 +1,915 @@
+//! Answer import and export (`canvass import`, `canvass export`, and later the chat `/export`):
+//! CSV files whose cells are written as in `core::cells`, and a JSON export.
+//!
+//! CSV layout: a header row, then one row per submission. Columns: `respondent`,
+//! `submitted_at` (RFC 3339), optional `segment` (segments joined by `|`), then one column per
+//! question id, in any order; question columns may be left out. Lines are counted as in a text
+//! editor, the header being line 1.
+//!
+//! Import rules, where a choice had to be made:
+//! - Any bad row means nothing is imported, unless `skip_bad` is set. Header problems (unknown,
+//!   repeated or missing columns) always refuse the whole file: an unknown column is usually a
+//!   misspelt question id, and skipping it would silently drop those answers.
+//! - Rows are applied in `submitted_at` order (file order for equal times). A row supersedes
+//!   its respondent's current answers to the questions it answers; empty cells and absent
+//!   columns keep earlier answers (history is always kept). So when a respondent appears twice,
+//!   the later submission wins, and the report says so.
+//! - A row whose survey, respondent and `submitted_at` were imported before is skipped, which
+//!   makes importing the same file twice change nothing. The event id recorded for this holds
+//!   the survey's salted hash of the respondent, not the respondent itself: processed event ids
+//!   must hold no personal data, and outlive `/forgetme`.
+//! - A row that answers no question is skipped.
+
+use crate::config::ConfiguredSurvey;
+use crate::core::answer::{AnswerValue, char_len, clean_text};
+use crate::core::cells::{MULTI_SEP, format_cell, parse_cell};
+use crate::core::survey::{Status, Survey};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+/// Column names besides the question ids.
+pub const RESPONDENT: &str = "respondent";
+pub const SUBMITTED_AT: &str = "submitted_at";
+pub const SEGMENT: &str = "segment";
+/// Longest respondent id accepted, in characters: ids, not free text.
+pub const MAX_RESPONDENT_CHARS: usize = 200;
+
+/// One problem in an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// CSV line; the header is line 1.
+    pub line: u64,
+    /// The column it is about, when it is about one.
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// Why an import or export did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no survey with id {0:?}; `canvass surveys` lists them")]
+    UnknownSurvey(String),
+    /// The survey file holds no survey, or not the one asked for, or several and none chosen.
+    #[error("{0}")]
+    SurveyChoice(String),
+    #[error(
+        "survey {slug:?} already exists with a different shape ({detail}); nothing imported. Import into a new survey id, or fix the survey file"
+    )]
+    ShapeMismatch { slug: String, detail: String },
+    #[error("{}", rejected(*rows_read, *bad_rows, *skippable, errors))]
+    Rejected {
+        rows_read: usize,
+        bad_rows: usize,
+        /// False when the header itself is wrong, which `skip_bad` cannot fix.
+        skippable: bool,
+        errors: Vec<RowError>,
+    },
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn rejected(rows_read: usize, bad_rows: usize, skippable: bool, errors: &[RowError]) -> String {
+    let head = if skippable {
+        format!(
+            "nothing imported: {bad_rows} of {rows_read} rows have errors (--skip-bad imports the other rows)"
+        )
+    } else {
+        "nothing imported: the file's header has errors".to_string()
+    };
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    format!("{head}:\n{}", lines.join("\n"))
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Import the good rows and report the bad ones, instead of importing nothing.
+    pub skip_bad: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub survey: String,
+    /// The survey was created by this import (source `import`).
+    pub created: bool,
+    pub rows_read: usize,
+    pub rows_imported: usize,
+    pub rows_skipped: usize,
+    /// Why rows were skipped, by line: bad cells (with `skip_bad`), already imported, empty.
+    pub skipped: Vec<RowError>,
+    /// Respondents on more than one row, with their lines; the later submission wins.
+    pub repeated: Vec<(String, Vec<u64>)>,
+    /// Distinct respondents with an imported row.
+    pub respondents: usize,
+    pub answers: usize,
+}
+
+impl ImportReport {
+    /// A plain-text summary for the operator.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "survey {}{}\nrows read: {}, imported: {}, skipped: {}\n",
+            self.survey,
+            if self.created {
+                " (created, source import)"
+            } else {
+                ""
+            },
+            self.rows_read,
+            self.rows_imported,
+            self.rows_skipped
+        );
+        // Row-level reasons (already imported, no answers) are grouped: a re-import of a big
+        // file would otherwise print one line per row.
+        let mut grouped: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        for s in &self.skipped {
+            match s.column {
+                Some(_) => out.push_str(&format!("  skipped {s}\n")),
+                None => grouped.entry(&s.reason).or_default().push(s.line),
+            }
+        }
+        for (reason, lines) in grouped {
+            let word = if lines.len() == 1 { "line" } else { "lines" };
+            out.push_str(&format!("  skipped {word} {}: {reason}\n", ranges(&lines)));
+        }
+        for (who, lines) in &self.repeated {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            out.push_str(&format!(
+                "respondent {who:?} is on lines {}: the later submission wins\n",
+                lines.join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "respondents: {}, answers: {}",
+            self.respondents, self.answers
+        ));
+        out
+    }
+}
+
+/// "2-5, 7, 9-10" for sorted line numbers.
+fn ranges(lines: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        let mut end = start;
+        while i + 1 < lines.len() && lines[i + 1] == end + 1 {
+            i += 1;
+            end = lines[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+/// Picks the survey to import from a survey file: the one named, or the only one.
+pub fn pick_survey<'a>(
+    surveys: &'a [ConfiguredSurvey],
+    id: Option<&str>,
+) -> Result<&'a ConfiguredSurvey, TransferError> {
+    let ids = || {
+        surveys
+            .iter()
+            .map(|c| c.survey.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (id, surveys) {
+        (_, []) => Err(TransferError::SurveyChoice(
+            "the survey file has no [[surveys]]".into(),
+        )),
+        (None, [one]) => Ok(one),
+        (None, _) => Err(TransferError::SurveyChoice(format!(
+            "the survey file holds several surveys ({}); choose one with --survey-id",
+            ids()
+        ))),
+        (Some(id), _) => surveys
+            .iter()
+            .find(|c| c.survey.id.as_str() == id)
+            .ok_or_else(|| {
+                TransferError::SurveyChoice(format!(
+                    "the survey file has no survey {id:?}; it holds {}",
+                    ids()
+                ))
+            }),
+    }
+}
+
+/// Imports a CSV of responses into `source`'s survey, creating the survey if it is new, all
+/// in one transaction. See the module documentation for the rules.
+pub async fn import(
+    store: &Store,
+    source: &ConfiguredSurvey,
+    csv: &[u8],
+    opts: ImportOptions,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, TransferError> {
+    let slug = source.survey.id.to_string();
+    let mut tx = store.begin().await?;
+    let stored = tx.survey_by_slug(&slug).await?;
+    if let Some(s) = &stored {
+        if let Some(detail) = shape_difference(&s.survey, &source.survey) {
+            return Err(TransferError::ShapeMismatch { slug, detail });
+        }
+    }
+    // The stored definition is authoritative for limits the shape does not cover.
+    let survey = stored.as_ref().map_or(&source.survey, |s| &s.survey);
+    let parsed = parse_file(survey, csv);
+    let header_ok = parsed.header_errors.is_empty();
+    if !header_ok || (parsed.bad_rows > 0 && !opts.skip_bad) {
+        let mut errors = parsed.header_errors;
+        errors.extend(parsed.bad);
+        return Err(TransferError::Rejected {
+            rows_read: parsed.rows_read,
+            bad_rows: parsed.bad_rows,
+            skippable: header_ok,
+            errors,
+        });
+    }
+
+    let (key, created) = match &stored {
+        Some(s) => (s.key, false),
+        None => {
+            let key = tx
+                .insert_survey(&source.survey, source.status, "import", now)
+                .await?;
+            if source.status == Status::Closed {
+                // Records closed_at as well.
+                tx.set_status(key, Status::Closed, now).await?;
+            }
+            (key, true)
+        }
+    };
+
+    let mut report = ImportReport {
+        survey: slug.clone(),
+        created,
+        rows_read: parsed.rows_read,
+        rows_skipped: parsed.bad_rows,
+        skipped: parsed.bad,
+        ..ImportReport::default()
+    };
+    let mut rows = parsed.rows;
+    let mut lines_of: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for r in &rows {
+        lines_of.entry(&r.respondent).or_default().push(r.line);
+    }
+    report.repeated = lines_of
+        .into_iter()
+        .filter(|(_, lines)| lines.len() > 1)
+        .map(|(who, lines)| (who.to_string(), lines))
+        .collect();
+    rows.sort_by_key(|r| (r.submitted_at, r.line));
+
+    let mut events: HashMap<String, u64> = HashMap::new();
+    let mut respondents = BTreeSet::new();
+    let skip = |report: &mut ImportReport, line: u64, reason: String| {
+        report.rows_skipped += 1;
+        report.skipped.push(RowError {
+            line,
+            column: None,
+            reason,
+        });
+    };
+    for row in &rows {
+        if row.answers.is_empty() {
+            skip(&mut report, row.line, "answers no question".into());
+            continue;
+        }
+        let hash = tx.anon_key(key, "import", &row.respondent).await?;
+        let event = format!(
+            "import:{slug}:{}:{}",
+            hex(&hash),
+            row.submitted_at
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        );
+        if let Some(first) = events.get(&event) {
+            let reason = format!("same respondent and submitted_at as line {first}");
+            skip(&mut report, row.line, reason);
+            continue;
+        }
+        events.insert(event.clone(), row.line);
+        if !tx.claim_event(&event, now).await? {
+            let reason = "already imported (same respondent and submitted_at)".into();
+            skip(&mut report, row.line, reason);
+            continue;
+        }
+        let rid = tx
+            .import_respondent(
+                key,
+                survey.anonymous,
+                &row.respondent,
+                row.segments.as_deref(),
+                now,
+            )
+            .await?;
+        for (q, value) in &row.answers {
+            tx.import_answer(rid, q, value, row.submitted_at, now)
+                .await?;
+            report.answers += 1;
+        }
+        report.rows_imported += 1;
+        respondents.insert(rid);
+    }
+    tx.commit().await?;
+    report.respondents = respondents.len();
+    report.skipped.sort_by_key(|e| e.line);
+    Ok(report)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What differs between a stored survey and the file's, in the parts answers depend on.
+pub fn shape_difference(stored: &Survey, file: &Survey) -> Option<String> {
+    let yes_no = |b: bool| if b { "anonymous" } else { "not anonymous" };
+    if stored.anonymous != file.anonymous {
+        return Some(format!(
+            "it is {} in the store but {} in the file",
+            yes_no(stored.anonymous),
+            yes_no(file.anonymous)
+        ));
+    }
+    let (a, b) = (stored.shape(), file.shape());
+    if a == b {
+        return None;
+    }
+    for (i, (s, f)) in a.iter().zip(&b).enumerate() {
+        if s.0 != f.0 {
+            return Some(format!(
+                "question {} is {:?} in the store but {:?} in the file",
+                i + 1,
+                s.0,
+                f.0
+            ));
+        }
+        if s.1 != f.1 {
+            return Some(format!(
+                "question {:?} is {} in the store but {} in the file",
+                s.0, s.1, f.1
+            ));
+        }
+        if s.2 != f.2 {
+            return Some(format!(
+                "question {:?} has options {} in the store but {} in the file",
+                s.0,
+                s.2.join(", "),
+                f.2.join(", ")
+            ));
+        }
+    }
+    Some(format!(
+        "the store has {} questions, the file {}",
+        a.len(),
+        b.len()
+    ))
+}
+
+/// A good row, ready to write.
+#[derive(Debug)]
+struct Row {
+    line: u64,
+    respondent: String,
+    submitted_at: DateTime<Utc>,
+    /// `None` when the file has no segment column.
+    segments: Option<Vec<String>>,
+    answers: Vec<(String, AnswerValue)>,
+}
+
+#[derive(Debug, Default)]
+struct Parsed {
+    rows_read: usize,
+    header_errors: Vec<RowError>,
+    rows: Vec<Row>,
+    bad: Vec<RowError>,
+    bad_rows: usize,
+}
+
+/// Where each known column is.
+struct Columns {
+    respondent: Option<usize>,
+    submitted_at: Option<usize>,
+    segment: Option<usize>,
+    /// (column index, question index)
+    questions: Vec<(usize, usize)>,
+    width: usize,
+}
+
+fn read_header(survey: &Survey, header: &csv::StringRecord) -> (Columns, Vec<RowError>) {
+    let mut cols = Columns {
+        respondent: None,
+        submitted_at: None,
+        segment: None,
+        questions: Vec::new(),
+        width: header.len(),
+    };
+    let mut errors = Vec::new();
+    let mut unknown = Vec::new();
+    let mut seen = BTreeSet::new();
+    let err = |column: &str, reason: String| RowError {
+        line: 1,
+        column: Some(column.to_string()),
+        reason,
+    };
+    for (i, raw) in header.iter().enumerate() {
+        // Spreadsheets often start UTF-8 files with a byte-order mark.
+        let name = raw.trim_start_matches('\u{feff}').trim();
+        if name.is_empty() {
+            errors.push(RowError {
+                line: 1,
+                column: None,
+                reason: format!("column {} has no name", i + 1),
+            });
+            continue;
+        }
+        if !seen.insert(name) {
+            errors.push(err(name, "appears twice in the header".into()));
+            continue;
+        }
+        match name {
+            RESPONDENT => cols.respondent = Some(i),
+            SUBMITTED_AT => cols.submitted_at = Some(i),
+            SEGMENT => cols.segment = Some(i),
+            _ => match survey.questions.iter().position(|q| q.id.as_str() == name) {
+                Some(q) => cols.questions.push((i, q)),
+                None => unknown.push(name),
+            },
+        }
+    }
+    let known = survey
+        .questions
+        .iter()
+        .map(|q| q.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for name in unknown {
+        errors.push(err(
+            name,
+            format!("unknown column; survey {} has questions {known}", survey.id),
+        ));
+    }
+    for (name, at) in [
+        (RESPONDENT, cols.respondent),
+        (SUBMITTED_AT, cols.submitted_at),
+    ] {
+        if at.is_none() {
+            errors.push(err(name, "missing: this column is required".into()));
+        }
+    }
+    (cols, errors)
+}
+
+fn parse_file(survey: &Survey, data: &[u8]) -> Parsed {
+    let mut out = Parsed::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut records = reader.byte_records();
+    let header = match records.next() {
+        Some(Ok(h)) => csv::StringRecord::from_byte_record_lossy(h),
+        Some(Err(e)) => {
+            out.header_errors.push(RowError {
+                line: 1,
+                column: None,
+                reason: e.to_string(),
+            });
+            return out;
+        }
+        None => {
+            out.header_errors.push(RowError {
+                line: 1,
+                column: None,
+                reason: "the file is empty; expected a header row".into(),
+            });
+            return out;
+        }
+    };
+    let (cols, errors) = read_header(survey, &header);
+    out.header_errors = errors;
+    for record in records {
+        out.rows_read += 1;
+        let result = match record {
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line());
+                match csv::StringRecord::from_byte_record(r) {
+                    Ok(r) => parse_row(survey, &cols, line, &r),
+                    Err(e) => Err(vec![RowError {
+                        line,
+                        column: None,
+                        reason: format!("is not valid UTF-8 text ({e})"),
+                    }]),
+                }
+            }
+            Err(e) => Err(vec![RowError {
+                line: e.position().map_or(0, |p| p.line()),
+                column: None,
+                reason: e.to_string(),
+            }]),
+        };
+        match result {
+            Ok(row) => out.rows.push(row),
+            Err(errors) => {
+                out.bad_rows += 1;
+                out.bad.extend(errors);
+            }
+        }
+    }
+    out
+}
+
+fn parse_row(
+    survey: &Survey,
+    cols: &Columns,
+    line: u64,
+    r: &csv::StringRecord,
+) -> Result<Row, Vec<RowError>> {
+    if r.len() != cols.width {
+        return Err(vec![RowError {
+            line,
+            column: None,
+            reason: format!("has {} fields; the header has {}", r.len(), cols.width),
+        }]);
+    }
+    let mut errors = Vec::new();
+    let mut err = |column: &str, reason: String| {
+        errors.push(RowError {
+            line,
+            column: Some(column.to_string()),
+            reason,
+        })
+    };
+    let cell = |at: Option<usize>| at.and_then(|i| r.get(i)).unwrap_or("").trim();
+
+    let respondent = cell(cols.respondent).to_string();
+    if respondent.is_empty() {
+        err(RESPONDENT, "is empty".into());
+    } else if char_len(&respondent) > MAX_RESPONDENT_CHARS {
+        err(
+            RESPONDENT,
+            format!(
+                "is {} characters long; the limit is {MAX_RESPONDENT_CHARS}",
+                char_len(&respondent)
+            ),
+        );
+    }
+    let raw_time = cell(cols.submitted_at);
+    let submitted_at = match DateTime::parse_from_rfc3339(raw_time) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            err(
+                SUBMITTED_AT,
+                format!("{raw_time:?} is not an RFC 3339 time such as 2026-10-01T09:30:00Z"),
+            );
+            None
+        }
+    };
+    let segments = cols.segment.map(|_| split_segments(cell(cols.segment)));
+    let mut answers = Vec::new();
+    for &(i, qi) in &cols.questions {
+        let Some(q) = survey.questions.get(qi) else {
+            continue;
+        };
+        match parse_cell(q, r.get(i).unwrap_or("")) {
+            Ok(Some(v)) => answers.push((q.id.to_string(), v)),
+            Ok(None) => {}
+            Err(e) => err(q.id.as_str(), e.to_string()),
+        }
+    }
+    match submitted_at {
+        Some(submitted_at) if errors.is_empty() => Ok(Row {
+            line,
+            respondent,
+            submitted_at,
+            segments,
+            answers,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Segments as written in a cell: joined by `|`, blanks dropped, sorted so files compare.
+fn split_segments(cell: &str) -> Vec<String> {
+    let mut segs: Vec<String> = cell
+        .split(MULTI_SEP)
+        .map(clean_text)
+        .filter(|s| !s.is_empty())
+        .collect();
+    segs.sort();
+    segs.dedup();
+    segs
+}
+
+/// One respondent's current answers, as exported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportRecord {
+    /// See `respondent_label`.
+    pub respondent: String,
+    /// The latest `answered_at` of the respondent's current answers.
+    pub submitted_at: DateTime<Utc>,
+    /// The respondent's segments and the chats their answers came from, sorted, deduplicated.
+    pub segments: Vec<String>,
+    /// (question id, answer) in the survey's question order.
+    pub answers: Vec<(String, AnswerValue)>,
+}
+
+/// The `respondent` column of an export. Anonymous surveys (and any respondent without a
+/// member) get a pseudonym `r<respondent row id>`: stable within this database, meaningless
+/// outside it, so an export never carries a platform id for them. Non-anonymous surveys get
+/// `platform:user_id` (e.g. `telegram:123`), or the original id for members who came in through
+/// `canvass import`, so that export then import round-trips.
+pub fn respondent_label(
+    anonymous: bool,
+    respondent: i64,
+    member: Option<&(String, String)>,
+) -> String {
+    match member {
+        Some((platform, user)) if !anonymous => {
+            if platform == "import" {
+                user.clone()
+            } else {
+                format!("{platform}:{user}")
+            }
+        }
+        _ => format!("r{respondent}"),
+    }
+}
+
+/// The current answers of survey `slug`, one record per respondent, ordered by
+/// `submitted_at` then respondent.
+pub async fn export_records(
+    store: &Store,
+    slug: &str,
+) -> Result<(Survey, Vec<ExportRecord>), TransferError> {
+    let stored = store
+        .survey_by_slug(slug)
+        .await?
+        .ok_or_else(|| TransferError::UnknownSurvey(slug.to_string()))?;
+    let survey = stored.survey;
+    let order: HashMap<&str, usize> = survey
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.id.as_str(), i))
+        .collect();
+    let mut by_respondent: BTreeMap<i64, ExportRecord> = BTreeMap::new();
+    for a in store.export_answers(stored.key).await? {
+        // Shapes never change once answered, so this only drops rows of a corrupted store.
+        if !order.contains_key(a.question_id.as_str()) {
+            continue;
+        }
+        let rec = by_respondent
+            .entry(a.respondent)
+            .or_insert_with(|| ExportRecord {
+                respondent: respondent_label(survey.anonymous, a.respondent, a.member.as_ref()),
+                submitted_at: a.answered_at,
+                segments: a.segments.clone(),
+                answers: Vec::new(),
+            });
+        rec.submitted_at = rec.submitted_at.max(a.answered_at);
+        rec.segments.extend(a.chat_segment);
+        rec.answers.push((a.question_id, a.value));
+    }
+    let mut records: Vec<ExportRecord> = by_respondent.into_values().collect();
+    for r in &mut records {
+        r.segments.sort();
+        r.segments.dedup();
+        r.answers
+            .sort_by_key(|(q, _)| order.get(q.as_str()).copied().unwrap_or(usize::MAX));
+    }
+    records.sort_by(|a, b| (a.submitted_at, &a.respondent).cmp(&(b.submitted_at, &b.respondent)));
+    Ok((survey, records))
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The survey's current answers as CSV in exactly the import format: `respondent`,
+/// `submitted_at`, `segment`, then every question in survey order.
+pub async fn export_csv(store: &Store, slug: &str) -> Result<Vec<u8>, TransferError> {
+    let (survey, records) = export_records(store, slug).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![RESPONDENT, SUBMITTED_AT, SEGMENT];
+    header.extend(survey.questions.iter().map(|q| q.id.as_str()));
+    w.write_record(&header)?;
+    for r in &records {
+        let mut row = vec![
+            r.respondent.clone(),
+            time(r.submitted_at),
+            r.segments.join(&MULTI_SEP.to_string()),
+        ];
+        for q in &survey.questions {
+            let cell = r
+                .answers
+                .iter()
+                .find(|(id, _)| id == q.id.as_str())
+                .map(|(_, v)| format_cell(v))
+                .unwrap_or_default();
+            row.push(cell);
+        }
+        w.write_record(&row)?;
+    }
+    w.into_inner()
+        .map_err(|e| TransferError::Csv(csv::Error::from(e.into_error())))
+}
+
+/// The survey's current answers as a JSON array of
+/// `{respondent, submitted_at, segments, answers: {question id: answer}}`, answers in the
+/// tagged `AnswerValue` form the store uses.
+pub async fn export_json(store: &Store, slug: &str) -> Result<Vec<u8>, TransferError> {
+    let (_, records) = export_records(store, slug).await?;
+    let list: Vec<JsonRecord> = records
+        .iter()
+        .map(|r| JsonRecord {
+            respondent: &r.respondent,
+            submitted_at: time(r.submitted_at),
+            segments: &r.segments,
+            answers: AnswerMap(&r.answers),
+        })
+        .collect();
+    let mut out = serde_json::to_vec_pretty(&list)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Field order as documented, which a `json!` map would sort away.
+#[derive(serde::Serialize)]
+struct JsonRecord<'a> {
+    respondent: &'a str,
+    submitted_at: String,
+    segments: &'a [String],
+    answers: AnswerMap<'a>,
+}
+
+/// Answers as a JSON object in the survey's question order.
+struct AnswerMap<'a>(&'a [(String, AnswerValue)]);
+
+impl serde::Serialize for AnswerMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (q, v) in self.0 {
+            map.serialize_entry(q, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    const SURVEY: &str = r#"
+[[surveys]]
+id = "fb"
+title = "Feedback"
+[[surveys.questions]]
+id = "plan"
+type = "single"
+text = "Plan?"
+options = ["Free", "Pro"]
+[[surveys.questions]]
+id = "nps"
+type = "nps"
+text = "Recommend?"
+"#;
+
+    fn survey() -> Survey {
+        Config::parse(SURVEY, Path::new("s.toml")).unwrap().surveys[0]
+            .survey
+            .clone()
+    }
+
+    #[test]
+    fn rows_are_checked_cell_by_cell_with_lines_and_columns() {
+        let csv = "\u{feff}respondent,submitted_at,segment,nps,plan\n\
+                   ann,2026-10-01T09:00:00Z,Beta| EU |beta,9,pro\n\
+                   bob,2026-10-01T09:05:00+02:00,,11,gold\n\
+                   \"cy\nd\",yesterday,,,\n\
+                   dee,2026-10-01T10:00:00Z,,\n";
+        let p = parse_file(&survey(), csv.as_bytes());
+        assert!(p.header_errors.is_empty(), "{:?}", p.header_errors);
+        assert_eq!((p.rows_read, p.bad_rows), (4, 3));
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(
+            p.rows[0].segments,
+            Some(vec!["Beta".into(), "EU".into(), "beta".into()])
+        );
+        let msgs: Vec<String> = p.bad.iter().map(ToString::to_string).collect();
+        assert_eq!(msgs[0], "line 3, column nps: value 11 is outside 0..10");
+        assert!(
+            msgs[1].starts_with("line 3, column plan: unknown option id \"gold\""),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[2].starts_with("line 4, column submitted_at: \"yesterday\""),
+            "{msgs:?}"
+        );
+        assert_eq!(msgs[3], "line 6: has 4 fields; the header has 5");
+    }
+
+    #[test]
+    fn header_problems_are_named() {
+        let p = parse_file(&survey(), b"respondent,plan,plna,plan\n");
+        let msgs: Vec<String> = p.header_errors.iter().map(ToString::to_string).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert_eq!(msgs[0], "line 1, column plan: appears twice in the header");
+        assert!(
+            msgs[1].starts_with(
+                "line 1, column plna: unknown column; survey fb has questions plan, nps"
+            )
+        );
+        assert_eq!(
+            msgs[2],
+            "line 1, column submitted_at: missing: this column is required"
+        );
+        assert!(!parse_file(&survey(), b"").header_errors.is_empty());
+    }
+
+    #[test]
+    fn shapes_are_compared_with_a_reason() {
+        let a = survey();
+        assert_eq!(shape_difference(&a, &a.clone()), None);
+        let mut b = a.clone();
+        b.questions[0].text = "Which plan?".into();
+        assert_eq!(shape_difference(&a, &b), None, "wording may differ");
+        b.anonymous = true;
+        assert!(
+            shape_difference(&a, &b)
+                .unwrap()
+                .contains("anonymous in the file")
+        );
+        let c = Config::parse(&SURVEY.replace("\"Pro\"", "\"Team\""), Path::new("s.toml"))
+            .unwrap()
+            .surveys[0]
+            .survey
+            .clone();
+        assert_eq!(
+            shape_difference(&a, &c).unwrap(),
+            "question \"plan\" has options free, pro in the store but free, team in the file"
+        );
+    }
+
+    #[test]
+    fn respondent_labels_hide_platform_ids_of_anonymous_surveys() {
+        let tg = ("telegram".to_string(), "123".to_string());
+        let imp = ("import".to_string(), "ann@example.com".to_string());
+        assert_eq!(respondent_label(false, 7, Some(&tg)), "telegram:123");
+        assert_eq!(respondent_label(false, 7, Some(&imp)), "ann@example.com");
+        assert_eq!(respondent_label(true, 7, Some(&tg)), "r7");
+        assert_eq!(respondent_label(false, 7, None), "r7");
+    }
+
+    #[test]
+    fn line_ranges_are_compact() {
+        assert_eq!(ranges(&[2, 3, 4, 5, 7, 9, 10]), "2-5, 7, 9-10");
+        assert_eq!(ranges(&[4]), "4");
+        assert_eq!(ranges(&[]), "");
+    }
+
+    #[test]
+    fn picking_a_survey_from_the_file() {
+        let two = format!("{SURVEY}{}", SURVEY.replace("\"fb\"", "\"fb2\""));
+        let c = Config::parse(&two, Path::new("s.toml")).unwrap();
+        let err = pick_survey(&c.surveys, None).unwrap_err().to_string();
+        assert!(
+            err.contains("fb, fb2") && err.contains("--survey-id"),
+            "{err}"
+        );
+        assert_eq!(
+            pick_survey(&c.surveys, Some("fb2"))
+                .unwrap()
+                .survey
+                .id
+                .as_str(),
+            "fb2"
+        );
+        assert!(pick_survey(&c.surveys, Some("x")).is_err());
+        assert!(pick_survey(&[], None).is_err());
+    }
+}
