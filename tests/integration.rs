@@ -13,5 +13,7 @@ mod console;
 mod insights;
 #[path = "integration/privacy.rs"]
 mod privacy;
+#[path = "integration/report_formats.rs"]
+mod report_formats;
 #[path = "integration/transfer.rs"]
 mod transfer;

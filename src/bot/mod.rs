@@ -417,7 +417,30 @@ impl Bot {
                     chart_png,
                 }])
             }
-            Command::Export(_) | Command::Digest => Ok(vec![reply(err(
+            Command::Export(survey) => {
+                let Some(s) = tx.survey_by_slug(survey.as_str()).await? else {
+                    return Ok(vec![reply(unknown_survey(&survey))]);
+                };
+                let bytes = match crate::transfer::export_csv(&self.store, survey.as_str()).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(error = %e, "export failed");
+                        return Ok(vec![reply(try_again())]);
+                    }
+                };
+                let n = self.store.respondent_count(s.key).await?;
+                Ok(vec![Outbound::File {
+                    name: format!("{}.csv", s.survey.id),
+                    mime: "text/csv",
+                    bytes,
+                    caption: Msg::new(
+                        "export_caption",
+                        json!({ "title": s.survey.title, "id": s.survey.id.as_str(),
+                                "respondents": n, "anonymous": s.survey.anonymous }),
+                    ),
+                }])
+            }
+            Command::Digest => Ok(vec![reply(err(
                 "not_available",
                 json!({ "command": cmd.name() }),
             ))]),
