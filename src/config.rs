@@ -273,6 +273,8 @@ pub struct SurveyCfg {
     pub results: Option<String>,
     /// Id of the previous run of a recurring survey, for "what changed".
     pub follows: Option<String>,
+    /// Id of the question the report's headline is about.
+    pub headline: Option<String>,
     pub questions: Vec<Spanned<QuestionCfg>>,
 }
 
@@ -514,6 +516,14 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
                 .map_err(|e| (None, DefinitionError::new("follows", format!("{f:?} {e}"))))
         })
         .transpose()?;
+    let headline = s
+        .headline
+        .as_deref()
+        .map(|h| {
+            QuestionId::parse(h)
+                .map_err(|e| (None, DefinitionError::new("headline", format!("{h:?} {e}"))))
+        })
+        .transpose()?;
     let opens_at = time("opens_at", &s.opens_at)?;
     let closes_at = time("closes_at", &s.closes_at)?;
     let mut questions = Vec::with_capacity(s.questions.len());
@@ -533,6 +543,7 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
         closes_at,
         results,
         follows,
+        headline,
     }
     .validated()
     .map_err(|e| (None, e))?;

@@ -487,6 +487,7 @@ impl Bot {
                 closes_at: None,
                 results: ResultsVisibility::AfterClose,
                 follows: None,
+                headline: None,
             }
             .validated()
         };

@@ -162,6 +162,7 @@ mod tests {
             closes_at: None,
             results: ResultsVisibility::AfterClose,
             follows: None,
+            headline: None,
         }
         .validated()
         .unwrap()

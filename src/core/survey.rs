@@ -231,6 +231,9 @@ pub struct Survey {
     /// The previous run of a recurring survey, for "what changed".
     #[serde(default)]
     pub follows: Option<SurveyId>,
+    /// The question the report's headline is about; default: the first that is not open text.
+    #[serde(default)]
+    pub headline: Option<QuestionId>,
 }
 
 impl Survey {
@@ -267,6 +270,14 @@ impl Survey {
                         "question id {:?} is used twice in this survey",
                         q.id.as_str()
                     ),
+                ));
+            }
+        }
+        if let Some(h) = &self.headline {
+            if !questions.iter().any(|q| &q.id == h) {
+                return Err(DefinitionError::new(
+                    "headline",
+                    format!("{:?} is not a question id of this survey", h.as_str()),
                 ));
             }
         }
@@ -586,6 +597,7 @@ mod tests {
             closes_at: Some(t0 + chrono::Duration::days(1)),
             results: ResultsVisibility::AfterClose,
             follows: None,
+            headline: None,
         }
         .validated()
         .unwrap();

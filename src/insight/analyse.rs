@@ -650,6 +650,15 @@ fn primary(report: &[QuestionReport]) -> Option<usize> {
         .or_else(|| report.iter().position(|q| q.n > 0))
 }
 
+/// The configured headline question if it has answers, else the first answered one.
+fn headline_question(survey: &Survey, report: &[QuestionReport]) -> Option<usize> {
+    survey
+        .headline
+        .as_ref()
+        .and_then(|h| report.iter().position(|q| q.id == h.as_str() && q.n > 0))
+        .or_else(|| primary(report))
+}
+
 fn change(before: &QuestionReport, after: &QuestionReport, since: &str) -> Option<Change> {
     let z_p = |d: f64, se: f64| {
         if se > 0.0 {
@@ -847,7 +856,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
     }
 
     let quality = quality(input, &rs, &questions, survey);
-    let prim = primary(&questions);
+    let prim = headline_question(survey, &questions);
     let tier = Tier::of(n);
 
     // Confidence from written rules (documented in the method footer).
@@ -1157,7 +1166,7 @@ fn quality(
         }
     }
     q.burst_flagged = flagged.len();
-    let prim = primary(questions);
+    let prim = headline_question(survey, questions);
     if !flagged.is_empty() {
         if let Some(pq) = prim.and_then(|i| survey.questions.get(i)) {
             let kept: Vec<&Response> = rs
@@ -1229,6 +1238,7 @@ mod tests {
             closes_at: None,
             results: ResultsVisibility::AfterClose,
             follows: None,
+            headline: None,
         }
         .validated()
         .unwrap()

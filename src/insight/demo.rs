@@ -94,6 +94,7 @@ pub fn survey() -> Option<Survey> {
         closes_at: None,
         results: ResultsVisibility::AfterClose,
         follows: None,
+        headline: None,
     }
     .validated()
     .ok()
