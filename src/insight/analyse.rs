@@ -169,22 +169,21 @@ fn segment_test(
 ) -> Option<SegmentFinding> {
     let table = vec![seg.to_vec(), rest.to_vec()];
     let chi = stats::chi_square_independence(&table)?;
-    let gap = (0..labels.len())
-        .map(|i| (i, share(seg[i], n_seg), share(rest[i], n_rest)))
-        .max_by(|a, b| (a.1 - a.2).abs().total_cmp(&(b.1 - b.2).abs()))
-        .map(|(i, s, o)| {
-            // The per-option two-proportion test joins the report's BH family too.
+    // Every option gets a two-proportion test; all of them join the report's BH family.
+    let options: Vec<Gap> = (0..labels.len())
+        .map(|i| {
             let p = stats::two_proportion_z(seg[i], n_seg as u64, rest[i], n_rest as u64)
                 .map(|z| z.p_value)
                 .unwrap_or(1.0);
             Gap {
                 option: labels[i].clone(),
-                segment_share: s,
-                others_share: o,
+                segment_share: share(seg[i], n_seg),
+                others_share: share(rest[i], n_rest),
                 p_value: p,
                 p_adjusted: p,
             }
-        });
+        })
+        .collect();
     Some(SegmentFinding {
         segment: name.to_string(),
         n: n_seg,
@@ -197,7 +196,8 @@ fn segment_test(
         p_adjusted: chi.p_value,
         differs: false,
         cramers_v: Some(chi.cramers_v),
-        largest_gap: gap,
+        largest_gap: None,
+        options,
     })
 }
 
@@ -819,9 +819,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut ps: Vec<f64> = Vec::new();
     for p in &pending {
         ps.push(p.finding.p_value);
-        if let Some(g) = &p.finding.largest_gap {
-            ps.push(g.p_value);
-        }
+        ps.extend(p.finding.options.iter().map(|g| g.p_value));
     }
     let adjusted = stats::benjamini_hochberg(&ps);
     let mut k = 0;
@@ -829,10 +827,19 @@ pub fn analyse(input: &Input<'_>) -> Report {
         let mut f = p.finding;
         f.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
         k += 1;
-        if let Some(g) = &mut f.largest_gap {
+        for g in &mut f.options {
             g.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
             k += 1;
         }
+        f.largest_gap = f
+            .options
+            .iter()
+            .max_by(|a, b| {
+                (a.segment_share - a.others_share)
+                    .abs()
+                    .total_cmp(&(b.segment_share - b.others_share).abs())
+            })
+            .cloned();
         let claimable = f.n >= CLAIM_MIN && n - f.n >= CLAIM_MIN;
         f.differs = f.p_adjusted <= FDR_Q && claimable;
         if let Some(q) = questions.get_mut(p.question) {

@@ -196,6 +196,8 @@ pub struct SegmentFinding {
     pub cramers_v: Option<f64>,
     /// The option where the segment departs most from everyone else.
     pub largest_gap: Option<Gap>,
+    /// Every option (or category) tested, segment against everyone else.
+    pub options: Vec<Gap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
