@@ -94,11 +94,12 @@ impl App {
         Console::new(self.bot.clone(), self.renderer.clone(), &self.database)
     }
 
-    /// Runs every enabled adapter until they end or Ctrl-C / SIGTERM.
+    /// Runs every enabled adapter until Ctrl-C / SIGTERM (or, with only the console, until
+    /// the console ends).
     pub async fn run(self) -> Result<(), AppError> {
-        if self.config.telegram.is_some() || self.config.discord.is_some() {
+        if self.config.discord.is_some() {
             return Err(AppError::Unsupported(
-                "this build has no Telegram or Discord adapter yet; remove the [telegram] and [discord] sections or use `canvass console`".into(),
+                "this build has no Discord adapter yet; remove the [discord] section".into(),
             ));
         }
         let (tx, rx) = tokio::sync::watch::channel(false);
@@ -106,9 +107,48 @@ impl App {
             shutdown_signal().await;
             let _ = tx.send(true);
         });
-        let console = self.console();
-        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        console.run(stdin, tokio::io::stdout(), rx).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(tg) = &self.config.telegram {
+            let token = Config::secret(&tg.token_env, "telegram.token_env")?;
+            let adapter = crate::platform::telegram::Telegram::start(
+                self.bot.clone(),
+                self.renderer.clone(),
+                tg,
+                &token,
+            )
+            .await
+            .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            let mut stop = rx.clone();
+            tasks.spawn(async move {
+                adapter
+                    .run(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+                Ok::<(), AppError>(())
+            });
+        }
+        if self.config.console.is_some() {
+            let console = self.console();
+            let stop = rx.clone();
+            tasks.spawn(async move {
+                let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+                console.run(stdin, tokio::io::stdout(), stop).await?;
+                Ok(())
+            });
+        }
+        if tasks.is_empty() {
+            return Err(AppError::Unsupported(
+                "no adapter is enabled: add a [console] or [telegram] section to the config".into(),
+            ));
+        }
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "adapter stopped with an error"),
+                Err(e) => tracing::error!(error = %e, "adapter task failed"),
+            }
+        }
         self.store.close().await;
         Ok(())
     }

@@ -151,6 +151,13 @@ pub struct TelegramConfig {
     pub token_env: String,
     #[serde(default = "default_telegram_api")]
     pub api_url: String,
+    /// At most one edit of a poll message per this many milliseconds: Telegram allows about
+    /// one message per second per chat, and edits count.
+    #[serde(default = "default_refresh_ms")]
+    pub poll_refresh_ms: u64,
+}
+fn default_refresh_ms() -> u64 {
+    3000
 }
 fn default_telegram_api() -> String {
     "https://api.telegram.org".into()

@@ -2,3 +2,4 @@
 //! back. Nothing else happens here.
 
 pub mod console;
+pub mod telegram;

@@ -1,0 +1,129 @@
+//! The Telegram adapter (teloxide): long polling, updates translated into core events,
+//! replies rendered as HTML and sent back, poll counters refreshed at a coalesced pace.
+
+mod refresh;
+mod send;
+mod translate;
+
+use crate::bot::{Bot as Core, Handled, try_again};
+use crate::config::{Secret, TelegramConfig};
+use crate::core::event::Outbound;
+use crate::render::Renderer;
+use send::Sender;
+use std::sync::Arc;
+use teloxide::dispatching::{Dispatcher, UpdateHandler};
+use teloxide::prelude::*;
+use teloxide::types::{Update, UpdateKind};
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error("Telegram api_url {0:?} is not a valid URL")]
+    BadUrl(String),
+    #[error("cannot reach Telegram (getMe failed): {0}")]
+    GetMe(#[from] teloxide::RequestError),
+}
+
+struct Ctx {
+    core: Core,
+    sender: Sender,
+}
+
+/// A running Telegram adapter.
+pub struct Telegram {
+    dispatcher: Dispatcher<teloxide::Bot, teloxide::RequestError, teloxide::types::UserId>,
+    refresher: refresh::Handle,
+}
+
+/// Members are processed in parallel while each member's own updates stay in order: a poll's
+/// answers arrive as a burst from one group chat, which the default (per chat) would serialise.
+fn by_member(update: &Update) -> Option<teloxide::types::UserId> {
+    match &update.kind {
+        UpdateKind::MyChatMember(_) => None,
+        _ => update.from().map(|u| u.id),
+    }
+}
+
+fn schema() -> UpdateHandler<teloxide::RequestError> {
+    dptree::entry().endpoint(on_update)
+}
+
+async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::RequestError> {
+    if let UpdateKind::MyChatMember(m) = &update.kind {
+        // Removed from a group or blocked by a member: note it, nothing else to do.
+        tracing::info!(chat = m.chat.id.0, status = ?m.new_chat_member.kind, "bot membership changed");
+        return Ok(());
+    }
+    let Some(t) = translate::translate(&update) else {
+        return Ok(());
+    };
+    let replies = match ctx.core.handle(&t.inbound).await {
+        Ok(Handled::Replies(r)) => r,
+        Ok(Handled::Duplicate) => {
+            // A redelivered tap still needs its spinner stopped; nothing else happens.
+            if let Some(id) = &t.callback_id {
+                ctx.sender.answer_callback(id, None).await;
+            }
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "event failed; member asked to try again");
+            vec![Outbound::Toast(try_again())]
+        }
+    };
+    ctx.sender.deliver(&t, replies).await;
+    Ok(())
+}
+
+impl Telegram {
+    /// Connects (getMe), then builds the dispatcher. `token` never appears in logs.
+    pub async fn start(
+        core: Core,
+        renderer: Arc<Renderer>,
+        cfg: &TelegramConfig,
+        token: &Secret,
+    ) -> Result<Self, TelegramError> {
+        let url = url::Url::parse(&cfg.api_url).map_err(|_| TelegramError::BadUrl(cfg.api_url.clone()))?;
+        let bot = teloxide::Bot::new(token.expose()).set_api_url(url);
+        let me = send::with_retry("getMe", || bot.get_me().send_ref()).await?;
+        let username = me.user.username.clone().unwrap_or_default();
+        tracing::info!(bot = %username, "connected to Telegram");
+        let refresher = refresh::spawn(
+            core.clone(),
+            renderer.clone(),
+            bot.clone(),
+            username.clone(),
+            std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
+        );
+        let sender = Sender::new(bot.clone(), core.clone(), renderer, username, refresher.clone());
+        let ctx = Arc::new(Ctx { core, sender });
+        let dispatcher = Dispatcher::builder(bot, schema())
+            .dependencies(dptree::deps![ctx])
+            .distribution_function(by_member)
+            .default_handler(|_| async {})
+            .error_handler(teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
+                "Telegram handler error",
+            ))
+            .build();
+        Ok(Self {
+            dispatcher,
+            refresher,
+        })
+    }
+
+    /// Polls until `shutdown` resolves, then finishes the updates in hand and stops.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+        let token = self.dispatcher.shutdown_token();
+        tokio::spawn(async move {
+            shutdown.await;
+            // Waits for in-flight updates: every acknowledged answer is committed first.
+            match token.shutdown() {
+                Ok(done) => done.await,
+                Err(e) => tracing::debug!(?e, "dispatcher was not running"),
+            }
+        });
+        self.dispatcher.dispatch().await;
+        self.refresher.flush().await;
+        tracing::info!("Telegram adapter stopped");
+    }
+}

@@ -1,0 +1,141 @@
+//! Coalesced poll-message refreshes: at most one edit per message per interval, and only when
+//! the shown text or buttons changed. Editing once per vote would hit Telegram's per-chat limit
+//! and answer taps minutes late under a burst.
+
+use super::send::{markup, with_retry};
+use crate::bot::Bot as Core;
+use crate::render::{Renderer, Target};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, MessageId, ParseMode};
+use tokio::sync::{mpsc, oneshot};
+
+enum Cmd {
+    Mark(i64),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Cheap handle to the refresher task.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl Handle {
+    /// Marks a survey's posted messages as possibly out of date.
+    pub fn mark(&self, survey: i64) {
+        let _ = self.tx.send(Cmd::Mark(survey));
+    }
+
+    /// Applies pending refreshes now (at shutdown).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+struct Refresher {
+    core: Core,
+    renderer: Arc<Renderer>,
+    bot: teloxide::Bot,
+    username: String,
+    /// What each message currently shows, so unchanged messages are not edited.
+    shown: HashMap<(i64, i32), String>,
+}
+
+impl Refresher {
+    async fn refresh(&mut self, dirty: &mut BTreeSet<i64>) {
+        for key in std::mem::take(dirty) {
+            let view = match self.core.poll_view(key).await {
+                Ok(Some(v)) => v,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, survey = key, "cannot build the poll view");
+                    continue;
+                }
+            };
+            let postings = match self.core.store().postings(key).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read postings");
+                    continue;
+                }
+            };
+            let html = match self.renderer.render(Target::Html, &view.0) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll template failed");
+                    continue;
+                }
+            };
+            let kb = markup(&self.renderer, &self.username, &view.1);
+            let fingerprint = format!("{html}\u{0}{}", serde_json::to_string(&kb).unwrap_or_default());
+            for p in postings.iter().filter(|p| p.platform == "telegram") {
+                let (Ok(chat), Some(Ok(msg))) = (
+                    p.chat_id.parse::<i64>(),
+                    p.message_id.as_deref().map(str::parse::<i32>),
+                ) else {
+                    continue;
+                };
+                if self.shown.get(&(chat, msg)) == Some(&fingerprint) {
+                    continue;
+                }
+                let req = self
+                    .bot
+                    .edit_message_text(ChatId(chat), MessageId(msg), html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(kb.clone());
+                match with_retry("editMessageText", || req.send_ref()).await {
+                    Ok(_) => {}
+                    Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                        continue;
+                    }
+                }
+                self.shown.insert((chat, msg), fingerprint.clone());
+            }
+        }
+    }
+}
+
+/// Starts the refresher task.
+pub fn spawn(
+    core: Core,
+    renderer: Arc<Renderer>,
+    bot: teloxide::Bot,
+    username: String,
+    every: Duration,
+) -> Handle {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Refresher {
+        core,
+        renderer,
+        bot,
+        username,
+        shown: HashMap::new(),
+    };
+    tokio::spawn(async move {
+        let mut dirty = BTreeSet::new();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Cmd::Mark(k)) => { dirty.insert(k); }
+                    Some(Cmd::Flush(done)) => {
+                        r.refresh(&mut dirty).await;
+                        let _ = done.send(());
+                    }
+                    None => break,
+                },
+                _ = tick.tick(), if !dirty.is_empty() => r.refresh(&mut dirty).await,
+            }
+        }
+    });
+    Handle { tx }
+}
