@@ -9,11 +9,15 @@ mod answering;
 mod bad_input;
 #[path = "integration/console.rs"]
 mod console;
+#[path = "integration/fake_telegram.rs"]
+mod fake_telegram;
 #[path = "integration/insights.rs"]
 mod insights;
 #[path = "integration/privacy.rs"]
 mod privacy;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/telegram.rs"]
+mod telegram;
 #[path = "integration/transfer.rs"]
 mod transfer;

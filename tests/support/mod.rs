@@ -1,6 +1,8 @@
 //! Test support: `spawn_app()` on a temp database, a stepping clock, and event helpers.
 #![allow(dead_code)]
 
+pub mod telegram;
+
 use canvass::app::{App, Options};
 use canvass::bot::{Clock, Handled};
 use canvass::config::Config;
@@ -30,6 +32,7 @@ impl Clock for StepClock {
 pub const CONFIG: &str = r#"
 [team]
 console = ["pm"]
+telegram = [1000]
 
 [[surveys]]
 id = "lunch"

@@ -83,8 +83,23 @@ impl Telegram {
         cfg: &TelegramConfig,
         token: &Secret,
     ) -> Result<Self, TelegramError> {
-        let url = url::Url::parse(&cfg.api_url).map_err(|_| TelegramError::BadUrl(cfg.api_url.clone()))?;
-        let bot = teloxide::Bot::new(token.expose()).set_api_url(url);
+        let url = url::Url::parse(&cfg.api_url)
+            .map_err(|_| TelegramError::BadUrl(cfg.api_url.clone()))?;
+        // A loopback API (tests, a local Bot API server) must never go through a proxy.
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let client = if loopback {
+            teloxide::net::default_reqwest_settings().no_proxy().build()
+        } else {
+            teloxide::net::default_reqwest_settings().build()
+        };
+        let bot = match client {
+            Ok(c) => teloxide::Bot::with_client(token.expose(), c),
+            Err(e) => {
+                tracing::warn!(error = %e, "custom HTTP client failed; using the default");
+                teloxide::Bot::new(token.expose())
+            }
+        }
+        .set_api_url(url);
         let me = send::with_retry("getMe", || bot.get_me().send_ref()).await?;
         let username = me.user.username.clone().unwrap_or_default();
         tracing::info!(bot = %username, "connected to Telegram");
@@ -95,15 +110,23 @@ impl Telegram {
             username.clone(),
             std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
         );
-        let sender = Sender::new(bot.clone(), core.clone(), renderer, username, refresher.clone());
+        let sender = Sender::new(
+            bot.clone(),
+            core.clone(),
+            renderer,
+            username,
+            refresher.clone(),
+        );
         let ctx = Arc::new(Ctx { core, sender });
         let dispatcher = Dispatcher::builder(bot, schema())
             .dependencies(dptree::deps![ctx])
             .distribution_function(by_member)
             .default_handler(|_| async {})
-            .error_handler(teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
-                "Telegram handler error",
-            ))
+            .error_handler(
+                teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
+                    "Telegram handler error",
+                ),
+            )
             .build();
         Ok(Self {
             dispatcher,

@@ -73,7 +73,10 @@ impl Refresher {
                 }
             };
             let kb = markup(&self.renderer, &self.username, &view.1);
-            let fingerprint = format!("{html}\u{0}{}", serde_json::to_string(&kb).unwrap_or_default());
+            let fingerprint = format!(
+                "{html}\u{0}{}",
+                serde_json::to_string(&kb).unwrap_or_default()
+            );
             for p in postings.iter().filter(|p| p.platform == "telegram") {
                 let (Ok(chat), Some(Ok(msg))) = (
                     p.chat_id.parse::<i64>(),

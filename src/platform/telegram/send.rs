@@ -36,7 +36,11 @@ where
         match call().await {
             Ok(v) => return Ok(v),
             Err(RequestError::RetryAfter(s)) if attempt < RETRIES => {
-                tracing::warn!(call = what, seconds = s.seconds(), "rate limited by Telegram; waiting");
+                tracing::warn!(
+                    call = what,
+                    seconds = s.seconds(),
+                    "rate limited by Telegram; waiting"
+                );
                 tokio::time::sleep(s.duration()).await;
             }
             Err(RequestError::Network(e)) if attempt < RETRIES => {
@@ -122,10 +126,12 @@ impl Sender {
     }
 
     fn plain(&self, msg: &Msg) -> String {
-        self.renderer.render(Target::Plain, msg).unwrap_or_else(|e| {
-            tracing::error!(error = %e, template = msg.template, "template failed");
-            "…".into()
-        })
+        self.renderer
+            .render(Target::Plain, msg)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, template = msg.template, "template failed");
+                "…".into()
+            })
     }
 
     pub fn markup(&self, kb: &Keyboard) -> InlineKeyboardMarkup {
@@ -167,7 +173,8 @@ impl Sender {
             req = req.text(truncate(&t, MAX_TOAST));
         }
         if let Err(e) = with_retry("answerCallbackQuery", || req.send_ref()).await {
-            tracing::warn!(error = %e, "could not answer a callback query");
+            // Usually a query answered before (a redelivered tap): harmless.
+            tracing::debug!(error = %e, "could not answer a callback query");
         }
     }
 
@@ -198,7 +205,10 @@ impl Sender {
             None => {
                 // A toast in answer to a typed message becomes a short reply.
                 for text in &toasts {
-                    if let Err(e) = self.send_text(chat, &crate::render::escape_html(text), None).await {
+                    if let Err(e) = self
+                        .send_text(chat, &crate::render::escape_html(text), None)
+                        .await
+                    {
                         tracing::warn!(error = %e, "could not send a reply");
                     }
                 }
@@ -216,13 +226,17 @@ impl Sender {
         match r {
             Outbound::Toast(_) => {}
             Outbound::Reply { msg, keyboard } => {
-                self.send_text(chat, &self.html(&msg), Some(&keyboard)).await?;
+                self.send_text(chat, &self.html(&msg), Some(&keyboard))
+                    .await?;
             }
             Outbound::Private { msg, keyboard } => {
                 let Some(user) = Self::chat_id(&ev.actor.user_id) else {
                     return Ok(());
                 };
-                if let Err(e) = self.send_text(user, &self.html(&msg), Some(&keyboard)).await {
+                if let Err(e) = self
+                    .send_text(user, &self.html(&msg), Some(&keyboard))
+                    .await
+                {
                     // Telegram bots cannot write first: show the member the way in.
                     tracing::info!(error = %e, "private message refused; pointing the member to the bot");
                     if ev.chat.kind == ChatKind::Group {
@@ -246,12 +260,21 @@ impl Sender {
                 msg,
                 keyboard,
             } => {
-                if let Some(id) = self.send_text(chat, &self.html(&msg), Some(&keyboard)).await? {
+                if let Some(id) = self
+                    .send_text(chat, &self.html(&msg), Some(&keyboard))
+                    .await?
+                {
                     let now = self.core.now();
                     if let Err(e) = self
                         .core
                         .store()
-                        .record_posting(survey, "telegram", &chat.0.to_string(), &id.0.to_string(), now)
+                        .record_posting(
+                            survey,
+                            "telegram",
+                            &chat.0.to_string(),
+                            &id.0.to_string(),
+                            now,
+                        )
                         .await
                     {
                         tracing::error!(error = %e, "could not record the poll message");
@@ -284,7 +307,12 @@ impl Sender {
                 let req = self
                     .bot
                     .send_document(chat, InputFile::memory(bytes).file_name(name))
-                    .caption(truncate(&self.html(&caption), 1024))
+                    .caption(
+                        split(&self.html(&caption), 1024, Target::Html)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default(),
+                    )
                     .parse_mode(ParseMode::Html);
                 with_retry("sendDocument", || req.send_ref()).await?;
             }
@@ -298,6 +326,8 @@ impl Sender {
             .renderer
             .render(Target::Plain, &Msg::new("button_open_private", json!({})))
             .unwrap_or_else(|_| "Open".into());
-        Some(InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(label, url)]]))
+        Some(InlineKeyboardMarkup::new(vec![vec![
+            InlineKeyboardButton::url(label, url),
+        ]]))
     }
 }
