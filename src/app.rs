@@ -97,11 +97,6 @@ impl App {
     /// Runs every enabled adapter until Ctrl-C / SIGTERM (or, with only the console, until
     /// the console ends).
     pub async fn run(self) -> Result<(), AppError> {
-        if self.config.discord.is_some() {
-            return Err(AppError::Unsupported(
-                "this build has no Discord adapter yet; remove the [discord] section".into(),
-            ));
-        }
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -128,6 +123,26 @@ impl App {
                 Ok::<(), AppError>(())
             });
         }
+        if let Some(dc) = &self.config.discord {
+            let token = Config::secret(&dc.token_env, "discord.token_env")?;
+            let adapter = crate::platform::discord::Discord::start(
+                self.bot.clone(),
+                self.renderer.clone(),
+                dc,
+                &token,
+            )
+            .await
+            .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            let mut stop = rx.clone();
+            tasks.spawn(async move {
+                adapter
+                    .run(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+                Ok::<(), AppError>(())
+            });
+        }
         if self.config.console.is_some() {
             let console = self.console();
             let stop = rx.clone();
@@ -139,7 +154,7 @@ impl App {
         }
         if tasks.is_empty() {
             return Err(AppError::Unsupported(
-                "no adapter is enabled: add a [console] or [telegram] section to the config".into(),
+                "no adapter is enabled: add a [console], [telegram] or [discord] section to the config".into(),
             ));
         }
         while let Some(r) = tasks.join_next().await {

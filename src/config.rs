@@ -172,6 +172,9 @@ pub struct DiscordConfig {
     /// Register commands in these guilds; empty registers them globally.
     #[serde(default)]
     pub guilds: Vec<u64>,
+    /// At most one edit of a posted poll message per this many milliseconds.
+    #[serde(default = "default_refresh_ms")]
+    pub poll_refresh_ms: u64,
 }
 fn default_discord_api() -> String {
     "https://discord.com".into()

@@ -2,4 +2,5 @@
 //! back. Nothing else happens here.
 
 pub mod console;
+pub mod discord;
 pub mod telegram;

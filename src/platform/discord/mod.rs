@@ -1,0 +1,508 @@
+//! The Discord adapter (serenity): slash commands, buttons, selects and modals translated into
+//! core events; replies rendered as Markdown with mentions disabled; every interaction
+//! acknowledged at once and answered with follow-ups.
+
+mod commands;
+mod refresh;
+mod send;
+mod translate;
+
+use crate::bot::{Bot as Core, Handled, try_again};
+use crate::config::{DiscordConfig, Secret};
+use crate::core::event::{Inbound, Msg, Outbound};
+use crate::render::report::Format;
+use crate::render::{Renderer, Target};
+use send::{components, markdown, no_mentions, parts};
+use serde_json::json;
+use serenity::all::{
+    ButtonStyle, CommandInteraction, ComponentInteraction, Context, CreateAttachment, CreateButton,
+    CreateInputText, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse,
+    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
+    ModalInteraction, Ready, ShardManager,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The real Discord; anything else is a test or a proxy and needs the rate limiter off,
+/// because serenity ignores the proxy while its limiter is on.
+pub const DISCORD: &str = "https://discord.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    #[error("Discord client could not be built: {0}")]
+    Client(#[from] serenity::Error),
+}
+
+struct Handler {
+    core: Core,
+    renderer: Arc<Renderer>,
+    guilds: Vec<u64>,
+    refresher: refresh::Handle,
+}
+
+/// Where replies go after the first acknowledgement.
+struct Route {
+    /// The first text may replace the original response: a deferred command or modal, or the
+    /// ephemeral flow message the member tapped. Never a public poll message.
+    original_free: bool,
+    /// Follow-ups are visible only to the member.
+    ephemeral: bool,
+}
+
+/// Something that can receive follow-ups: any interaction.
+trait Followable {
+    fn http_edit(
+        &self,
+        http: &Http,
+        e: EditInteractionResponse,
+    ) -> impl std::future::Future<Output = serenity::Result<serenity::all::Message>> + Send;
+    fn http_followup(
+        &self,
+        http: &Http,
+        f: CreateInteractionResponseFollowup,
+    ) -> impl std::future::Future<Output = serenity::Result<serenity::all::Message>> + Send;
+}
+
+macro_rules! followable {
+    ($t:ty) => {
+        impl Followable for $t {
+            async fn http_edit(
+                &self,
+                http: &Http,
+                e: EditInteractionResponse,
+            ) -> serenity::Result<serenity::all::Message> {
+                self.edit_response(http, e).await
+            }
+            async fn http_followup(
+                &self,
+                http: &Http,
+                f: CreateInteractionResponseFollowup,
+            ) -> serenity::Result<serenity::all::Message> {
+                self.create_followup(http, f).await
+            }
+        }
+    };
+}
+followable!(CommandInteraction);
+followable!(ComponentInteraction);
+followable!(ModalInteraction);
+
+impl Handler {
+    fn descriptions(&self) -> BTreeMap<String, String> {
+        let text = self
+            .renderer
+            .render(Target::Plain, &Msg::new("discord_commands", json!({})))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().chars().take(100).collect()))
+            .collect()
+    }
+
+    async fn run_core(&self, ev: &Inbound) -> Option<Vec<Outbound>> {
+        match self.core.handle(ev).await {
+            Ok(Handled::Replies(r)) => Some(r),
+            Ok(Handled::Duplicate) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "event failed; member asked to try again");
+                Some(vec![Outbound::Toast(try_again())])
+            }
+        }
+    }
+
+    /// A "write your answer" button for open-text questions: Discord has no typing in an
+    /// ephemeral flow, so a modal collects the text.
+    fn compose_button(&self, msg: &Msg) -> Option<CreateButton> {
+        let q = msg.data.get("question")?;
+        (msg.template == "question" && q.get("type")?.as_str()? == "open_text").then(|| {
+            let max = q.get("max_chars").and_then(|m| m.as_u64()).unwrap_or(500);
+            CreateButton::new(format!("compose.{max}"))
+                .label(
+                    self.renderer
+                        .render(Target::Plain, &Msg::new("button_write", json!({})))
+                        .unwrap_or_else(|_| "Write".into()),
+                )
+                .style(ButtonStyle::Primary)
+        })
+    }
+
+    async fn deliver<I: Followable + Sync>(
+        &self,
+        http: &Http,
+        i: &I,
+        channel: serenity::all::ChannelId,
+        route: Route,
+        replies: Vec<Outbound>,
+    ) {
+        let mut original_free = route.original_free;
+        let ephemeral = route.ephemeral;
+        let toasts: Vec<String> = replies
+            .iter()
+            .filter_map(|r| match r {
+                Outbound::Toast(m) => Some(markdown(&self.renderer, m)),
+                _ => None,
+            })
+            .collect();
+        let mut pending_toast = (!toasts.is_empty()).then(|| toasts.join("\n"));
+        for r in replies {
+            let result = match r {
+                Outbound::Toast(_) => Ok(()),
+                Outbound::Reply { msg, keyboard } | Outbound::Private { msg, keyboard } => {
+                    let mut text = markdown(&self.renderer, &msg);
+                    if let Some(t) = pending_toast.take() {
+                        text = format!("{t}\n\n{text}");
+                    }
+                    let rows = components(&self.renderer, &keyboard, self.compose_button(&msg));
+                    let chunks = parts(&text);
+                    let n = chunks.len();
+                    let mut res = Ok(());
+                    for (k, chunk) in chunks.into_iter().enumerate() {
+                        let last = k + 1 == n;
+                        let r = if original_free {
+                            original_free = false;
+                            let mut e = EditInteractionResponse::new()
+                                .content(chunk)
+                                .allowed_mentions(no_mentions());
+                            e = e.components(if last { rows.clone() } else { Vec::new() });
+                            i.http_edit(http, e).await.map(|_| ())
+                        } else {
+                            let mut f = CreateInteractionResponseFollowup::new()
+                                .content(chunk)
+                                .ephemeral(ephemeral)
+                                .allowed_mentions(no_mentions());
+                            if last {
+                                f = f.components(rows.clone());
+                            }
+                            i.http_followup(http, f).await.map(|_| ())
+                        };
+                        if r.is_err() {
+                            res = r;
+                        }
+                    }
+                    res
+                }
+                Outbound::PostPoll {
+                    survey,
+                    msg,
+                    keyboard,
+                } => {
+                    let text = markdown(&self.renderer, &msg);
+                    let m = CreateMessage::new()
+                        .content(parts(&text).into_iter().next().unwrap_or_default())
+                        .components(components(&self.renderer, &keyboard, None))
+                        .allowed_mentions(no_mentions());
+                    match channel.send_message(http, m).await {
+                        Ok(posted) => {
+                            let now = self.core.now();
+                            if let Err(e) = self
+                                .core
+                                .store()
+                                .record_posting(
+                                    survey,
+                                    "discord",
+                                    &channel.get().to_string(),
+                                    &posted.id.get().to_string(),
+                                    now,
+                                )
+                                .await
+                            {
+                                tracing::error!(error = %e, "could not record the poll message");
+                            }
+                            let done = markdown(&self.renderer, &Msg::new("dc_posted", json!({})));
+                            if original_free {
+                                original_free = false;
+                                i.http_edit(
+                                    http,
+                                    EditInteractionResponse::new()
+                                        .content(done)
+                                        .allowed_mentions(no_mentions()),
+                                )
+                                .await
+                                .map(|_| ())
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Outbound::RefreshPolls { survey } => {
+                    self.refresher.mark(survey);
+                    Ok(())
+                }
+                Outbound::Report { report, chart_png } => {
+                    let text = self
+                        .renderer
+                        .report(Format::Chat(Target::Markdown), &report)
+                        .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
+                    let chunks = parts(&text);
+                    let n = chunks.len();
+                    let mut res = Ok(());
+                    for (k, chunk) in chunks.into_iter().enumerate() {
+                        let file = (k + 1 == n).then(|| chart_png.clone()).flatten();
+                        let r = if original_free {
+                            original_free = false;
+                            let mut e = EditInteractionResponse::new()
+                                .content(chunk)
+                                .allowed_mentions(no_mentions());
+                            if let Some(png) = file {
+                                e = e.new_attachment(CreateAttachment::bytes(png, "chart.png"));
+                            }
+                            i.http_edit(http, e).await.map(|_| ())
+                        } else {
+                            let mut f = CreateInteractionResponseFollowup::new()
+                                .content(chunk)
+                                .ephemeral(ephemeral)
+                                .allowed_mentions(no_mentions());
+                            if let Some(png) = file {
+                                f = f.add_file(CreateAttachment::bytes(png, "chart.png"));
+                            }
+                            i.http_followup(http, f).await.map(|_| ())
+                        };
+                        if r.is_err() {
+                            res = r;
+                        }
+                    }
+                    res
+                }
+                Outbound::File {
+                    name,
+                    bytes,
+                    caption,
+                    ..
+                } => {
+                    let text = markdown(&self.renderer, &caption);
+                    let file = CreateAttachment::bytes(bytes, name);
+                    if original_free {
+                        original_free = false;
+                        i.http_edit(
+                            http,
+                            EditInteractionResponse::new()
+                                .content(parts(&text).into_iter().next().unwrap_or_default())
+                                .new_attachment(file)
+                                .allowed_mentions(no_mentions()),
+                        )
+                        .await
+                        .map(|_| ())
+                    } else {
+                        i.http_followup(
+                            http,
+                            CreateInteractionResponseFollowup::new()
+                                .content(parts(&text).into_iter().next().unwrap_or_default())
+                                .add_file(file)
+                                .ephemeral(ephemeral)
+                                .allowed_mentions(no_mentions()),
+                        )
+                        .await
+                        .map(|_| ())
+                    }
+                }
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "Discord send failed");
+            }
+        }
+        // A toast with nothing else to say, or a deferred command nobody answered.
+        if let Some(t) = pending_toast {
+            let r = if original_free {
+                i.http_edit(
+                    http,
+                    EditInteractionResponse::new()
+                        .content(t)
+                        .allowed_mentions(no_mentions()),
+                )
+                .await
+                .map(|_| ())
+            } else {
+                i.http_followup(
+                    http,
+                    CreateInteractionResponseFollowup::new()
+                        .content(t)
+                        .ephemeral(ephemeral)
+                        .allowed_mentions(no_mentions()),
+                )
+                .await
+                .map(|_| ())
+            };
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "Discord toast failed");
+            }
+        }
+    }
+
+    async fn on_command(&self, ctx: &Context, i: CommandInteraction) {
+        let text = commands::to_text(&i.data.name, &i.data.options);
+        // Team output (posting, insights, export) is visible to the channel; the rest is private.
+        let public = matches!(i.data.name.as_str(), "insights" | "export");
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(!public),
+        );
+        if let Err(e) = i.create_response(&ctx.http, defer).await {
+            tracing::debug!(error = %e, "could not defer (a replayed interaction?)");
+        }
+        let ev = translate::command(&i, text);
+        if let Some(replies) = self.run_core(&ev).await {
+            let route = Route {
+                original_free: true,
+                ephemeral: !public,
+            };
+            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
+                .await;
+        }
+    }
+
+    async fn on_component(&self, ctx: &Context, i: ComponentInteraction) {
+        if let Some(max) = i.data.custom_id.strip_prefix("compose.") {
+            let max: u16 = max.parse().unwrap_or(500).clamp(1, 4000);
+            let title = self
+                .renderer
+                .render(Target::Plain, &Msg::new("dc_modal_title", json!({})))
+                .unwrap_or_else(|_| "Your answer".into());
+            let modal = CreateModal::new("answer", title.chars().take(45).collect::<String>())
+                .components(vec![serenity::all::CreateActionRow::InputText(
+                    CreateInputText::new(
+                        InputTextStyle::Paragraph,
+                        title.chars().take(45).collect::<String>(),
+                        "text",
+                    )
+                    .max_length(max)
+                    .required(true),
+                )]);
+            if let Err(e) = i
+                .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
+                .await
+            {
+                tracing::warn!(error = %e, "could not open the answer form");
+            }
+            return;
+        }
+        if let Err(e) = i
+            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+            .await
+        {
+            tracing::debug!(error = %e, "could not acknowledge (a replayed interaction?)");
+        }
+        let ev = translate::component(&i);
+        let private = ev.chat.kind == crate::core::event::ChatKind::Private
+            && i.message
+                .flags
+                .is_some_and(|f| f.contains(serenity::all::MessageFlags::EPHEMERAL));
+        if let Some(replies) = self.run_core(&ev).await {
+            let route = Route {
+                original_free: private,
+                ephemeral: true,
+            };
+            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
+                .await;
+        }
+    }
+
+    async fn on_modal(&self, ctx: &Context, i: ModalInteraction) {
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        );
+        if let Err(e) = i.create_response(&ctx.http, defer).await {
+            tracing::debug!(error = %e, "could not defer a modal (replayed?)");
+        }
+        let ev = translate::modal(&i);
+        if let Some(replies) = self.run_core(&ev).await {
+            let route = Route {
+                original_free: true,
+                ephemeral: true,
+            };
+            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
+                .await;
+        }
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+        let cmds = commands::definitions(&self.descriptions());
+        if self.guilds.is_empty() {
+            if let Err(e) = serenity::all::Command::set_global_commands(&ctx.http, cmds).await {
+                tracing::error!(error = %e, "could not register global commands");
+            }
+        } else {
+            for g in &self.guilds {
+                if let Err(e) = GuildId::new(*g).set_commands(&ctx.http, cmds.clone()).await {
+                    tracing::error!(error = %e, guild = g, "could not register guild commands");
+                }
+            }
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        match interaction {
+            Interaction::Command(i) => self.on_command(&ctx, i).await,
+            Interaction::Component(i) => self.on_component(&ctx, i).await,
+            Interaction::Modal(i) => self.on_modal(&ctx, i).await,
+            _ => {}
+        }
+    }
+}
+
+/// A running Discord adapter.
+pub struct Discord {
+    client: serenity::Client,
+    shards: Arc<ShardManager>,
+    refresher: refresh::Handle,
+}
+
+impl Discord {
+    /// Builds the client; `token` never appears in logs.
+    pub async fn start(
+        core: Core,
+        renderer: Arc<Renderer>,
+        cfg: &DiscordConfig,
+        token: &Secret,
+    ) -> Result<Self, DiscordError> {
+        let mut http = HttpBuilder::new(token.expose());
+        if cfg.api_url.trim_end_matches('/') != DISCORD {
+            http = http
+                .proxy(cfg.api_url.trim_end_matches('/'))
+                .ratelimiter_disabled(true);
+        }
+        let (refresher, pending) = refresh::channel();
+        let handler = Handler {
+            core: core.clone(),
+            renderer: renderer.clone(),
+            guilds: cfg.guilds.clone(),
+            refresher: refresher.clone(),
+        };
+        let client =
+            serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+                .event_handler(handler)
+                .await?;
+        refresh::spawn(
+            pending,
+            core,
+            renderer,
+            client.http.clone(),
+            std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
+        );
+        let shards = client.shard_manager.clone();
+        Ok(Self {
+            client,
+            shards,
+            refresher,
+        })
+    }
+
+    /// Runs until `shutdown` resolves; serenity reconnects and resumes on its own.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+        let shards = self.shards.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            shards.shutdown_all().await;
+        });
+        if let Err(e) = self.client.start().await {
+            tracing::error!(error = %e, "Discord client stopped with an error");
+        }
+        self.refresher.flush().await;
+        tracing::info!("Discord adapter stopped");
+    }
+}
