@@ -9,6 +9,10 @@ mod answering;
 mod bad_input;
 #[path = "integration/console.rs"]
 mod console;
+#[path = "integration/discord.rs"]
+mod discord;
+#[path = "integration/fake_discord.rs"]
+mod fake_discord;
 #[path = "integration/fake_telegram.rs"]
 mod fake_telegram;
 #[path = "integration/insights.rs"]

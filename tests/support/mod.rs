@@ -1,6 +1,7 @@
 //! Test support: `spawn_app()` on a temp database, a stepping clock, and event helpers.
 #![allow(dead_code)]
 
+pub mod discord;
 pub mod telegram;
 
 use canvass::app::{App, Options};
@@ -33,6 +34,10 @@ pub const CONFIG: &str = r#"
 [team]
 console = ["pm"]
 telegram = [1000]
+discord_roles = [777]
+
+[segments.roles]
+"778" = "beta testers"
 
 [[surveys]]
 id = "lunch"

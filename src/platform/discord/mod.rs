@@ -39,6 +39,9 @@ struct Handler {
     renderer: Arc<Renderer>,
     guilds: Vec<u64>,
     refresher: refresh::Handle,
+    /// serenity runs every event in its own task; a member's own interactions are serialised
+    /// here so a quick second tap (ranking, undo) never overtakes the first.
+    members: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Where replies go after the first acknowledgement.
@@ -333,15 +336,17 @@ impl Handler {
 
     async fn on_command(&self, ctx: &Context, i: CommandInteraction) {
         let text = commands::to_text(&i.data.name, &i.data.options);
-        // Team output (posting, insights, export) is visible to the channel; the rest is private.
-        let public = matches!(i.data.name.as_str(), "insights" | "export");
+        let ev = translate::command(&i, text);
+        // The team's insights and exports are shown to the channel; everything else, refusals
+        // included, only to the member.
+        let public =
+            matches!(i.data.name.as_str(), "insights" | "export") && self.core.is_team(&ev.actor);
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );
         if let Err(e) = i.create_response(&ctx.http, defer).await {
             tracing::debug!(error = %e, "could not defer (a replayed interaction?)");
         }
-        let ev = translate::command(&i, text);
         if let Some(replies) = self.run_core(&ev).await {
             let route = Route {
                 original_free: true,
@@ -436,6 +441,17 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let user = match &interaction {
+            Interaction::Command(i) => i.user.id.get(),
+            Interaction::Component(i) => i.user.id.get(),
+            Interaction::Modal(i) => i.user.id.get(),
+            _ => 0,
+        };
+        let lock = match self.members.lock() {
+            Ok(mut m) => m.entry(user).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let _turn = lock.lock().await;
         match interaction {
             Interaction::Command(i) => self.on_command(&ctx, i).await,
             Interaction::Component(i) => self.on_component(&ctx, i).await,
@@ -472,6 +488,7 @@ impl Discord {
             renderer: renderer.clone(),
             guilds: cfg.guilds.clone(),
             refresher: refresher.clone(),
+            members: Default::default(),
         };
         let client =
             serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)

@@ -1,0 +1,368 @@
+//! The Discord adapter end to end: the real serenity client against the fake Discord.
+
+use crate::support::discord::*;
+use crate::support::*;
+use canvass::config::{DiscordConfig, Secret};
+use canvass::platform::discord::Discord;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const GUILD: u64 = 5_000;
+const CHANNEL: u64 = 5_001;
+const TEAM_ROLE: u64 = 777;
+const BETA_ROLE: u64 = 778;
+
+struct Running {
+    t: TestApp,
+    fake: FakeDiscord,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn pm() -> DcUser {
+    DcUser::new(1_001, "Pat").with_roles(&[TEAM_ROLE])
+}
+fn ana() -> DcUser {
+    DcUser::new(2_001, "Ana").with_roles(&[BETA_ROLE])
+}
+fn ben() -> DcUser {
+    DcUser::new(2_002, "Ben")
+}
+
+async fn boot() -> Running {
+    let fake = FakeDiscord::start().await;
+    fake.add_guild(
+        GUILD,
+        "Community",
+        &[CHANNEL],
+        &[(TEAM_ROLE, "product"), (BETA_ROLE, "beta")],
+    );
+    for u in [pm(), ana(), ben()] {
+        fake.add_member(GUILD, &u);
+    }
+    let t = spawn_app().await;
+    let cfg = DiscordConfig {
+        token_env: "UNUSED".into(),
+        api_url: fake.url.clone(),
+        guilds: vec![GUILD],
+        poll_refresh_ms: 100,
+    };
+    let adapter = Discord::start(
+        t.app.bot.clone(),
+        t.app.renderer.clone(),
+        &cfg,
+        &Secret::new(TOKEN),
+    )
+    .await
+    .expect("adapter starts");
+    let (stop, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(adapter.run(async move {
+        let _ = rx.await;
+    }));
+    fake.wait_ready().await;
+    fake.wait_for("commands registered", |f| {
+        (f.commands().len() >= 7).then_some(())
+    })
+    .await;
+    Running {
+        t,
+        fake,
+        stop,
+        task,
+    }
+}
+
+fn opt(name: &str, value: &str) -> Value {
+    json!({ "name": name, "type": 3, "value": value })
+}
+
+fn sub(name: &str, options: Value) -> Value {
+    json!([{ "name": name, "type": 1, "options": options }])
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+
+    /// Posts a survey as the product team and returns the public poll message.
+    async fn post(&self, survey: &str) -> Message {
+        self.fake.slash(
+            GUILD,
+            CHANNEL,
+            &pm(),
+            "survey",
+            sub("post", json!([opt("survey", survey)])),
+        );
+        self.fake
+            .wait_for("the poll message", |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .find(|m| m.via == "channel" && !m.custom_ids().is_empty())
+            })
+            .await
+    }
+
+    /// Waits for the ephemeral reply to an interaction (its followup or edited original).
+    async fn reply_to(&self, interaction: u64, needle: &str) -> Message {
+        let what = format!("a reply to {interaction} containing {needle:?}");
+        self.fake
+            .wait_for(&what, |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.interaction_id == Some(interaction) && m.content.contains(needle))
+            })
+            .await
+    }
+}
+
+#[tokio::test]
+async fn members_answer_with_buttons_and_change_their_minds() {
+    let r = boot().await;
+    let cmds = r.fake.commands();
+    assert!(cmds.iter().any(|c| c["name"] == "insights"), "{cmds:?}");
+    let poll = r.post("lunch").await;
+    assert!(
+        poll.content.contains("**What should we order?**"),
+        "{}",
+        poll.content
+    );
+    assert!(!poll.is_ephemeral());
+    let ids = poll.custom_ids();
+    assert_eq!(ids.len(), 3);
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), poll.id, &ids[0]);
+    let toast = r.reply_to(i, "Saved: Pizza").await;
+    assert!(toast.is_ephemeral(), "confirmations are ephemeral");
+    let i = r.fake.click(GUILD, CHANNEL, &ben(), poll.id, &ids[1]);
+    r.reply_to(i, "Saved: Sushi").await;
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), poll.id, &ids[2]);
+    r.reply_to(i, "Changed to: Salad").await;
+    assert_eq!(r.t.current("lunch", "food").await.len(), 2);
+    // Roles map to segments.
+    let segs: Vec<(String,)> = sqlx::query_as("SELECT segments FROM respondents ORDER BY id")
+        .fetch_all(r.t.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(segs[0].0, r#"["beta testers"]"#);
+    // The public message is edited (coalesced) with the count, never the tally.
+    r.fake
+        .wait_for("the counter", |f| {
+            f.message(CHANNEL, poll.id)
+                .filter(|m| m.content.contains("2 people have answered"))
+        })
+        .await;
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn ranking_uses_a_select_with_undo() {
+    let r = boot().await;
+    let poll = r.post("rank").await;
+    // Four options and Undo do not fit Discord's rows of buttons: a select plus Undo.
+    assert!(
+        poll.components.to_string().contains("\"type\":3"),
+        "{}",
+        poll.components
+    );
+    let options = poll.components[0]["components"][0]["options"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let value = |i: usize| options[i]["value"].as_str().unwrap().to_string();
+    let undo = poll.buttons()[0].1.clone();
+    let i = r
+        .fake
+        .select(GUILD, CHANNEL, &ana(), poll.id, "choose", &[&value(3)]);
+    r.reply_to(i, "#1: SSO. 3 more to go.").await;
+    let i = r
+        .fake
+        .select(GUILD, CHANNEL, &ana(), poll.id, "choose", &[&value(0)]);
+    r.reply_to(i, "#2: Dark mode").await;
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), poll.id, &undo);
+    r.reply_to(i, "Undone.").await;
+    for v in [1, 2] {
+        let i = r
+            .fake
+            .select(GUILD, CHANNEL, &ana(), poll.id, "choose", &[&value(v)]);
+        r.fake
+            .wait_for("a reply", |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .find(|m| m.interaction_id == Some(i))
+            })
+            .await;
+    }
+    assert_eq!(
+        r.t.current("rank", "order").await,
+        vec![r#"{"kind":"ranking","value":["sso","offline-sync","csv-export","dark-mode"]}"#]
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_survey_with_an_open_text_modal() {
+    let r = boot().await;
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &ana(),
+        "survey",
+        sub("take", json!([opt("survey", "secret-deep")])),
+    );
+    let invite = r.reply_to(i, "answered in a private chat").await;
+    assert!(invite.is_ephemeral());
+    let take = invite.custom_ids()[0].clone();
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), invite.id, &take);
+    let q = r
+        .fake
+        .wait_for("question 1", |f| {
+            f.messages(CHANNEL).into_iter().rev().find(|m| {
+                m.interaction_id == Some(i)
+                    && m.content.contains("1/2")
+                    && m.content.contains("How are you?")
+            })
+        })
+        .await;
+    assert!(q.is_ephemeral());
+    let i = r
+        .fake
+        .click(GUILD, CHANNEL, &ana(), q.id, &q.custom_ids()[3]);
+    let _ = i;
+    let q2 = r
+        .fake
+        .wait_for("question 2", |f| {
+            f.messages(CHANNEL)
+                .into_iter()
+                .rev()
+                .find(|m| m.content.contains("2/2"))
+        })
+        .await;
+    let compose = q2
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with("compose."))
+        .expect("a write-your-answer button");
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), q2.id, &compose);
+    let modal = r.fake.wait_for("the modal", |f| f.response(i)).await;
+    assert_eq!(modal.kind, 9);
+    let i = r.fake.submit_modal(
+        GUILD,
+        CHANNEL,
+        &ana(),
+        "answer",
+        &[("text", "@everyone **this** <@&777> rocks")],
+    );
+    r.reply_to(i, "saved anonymously").await;
+    assert_eq!(
+        r.t.current("secret-deep", "note").await,
+        vec![r#"{"kind":"text","value":"@everyone **this** <@&777> rocks"}"#]
+    );
+    // Nothing the bot sent could ping anyone.
+    for m in r.fake.messages(CHANNEL) {
+        assert!(m.pinged().is_empty(), "{m:?}");
+    }
+    assert_eq!(
+        r.t.scalar("SELECT COUNT(*) FROM members").await,
+        0,
+        "anonymous: no member row"
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn insights_and_export_for_the_team_and_refusals_for_others() {
+    let r = boot().await;
+    let poll = r.post("lunch").await;
+    let ids = poll.custom_ids();
+    for (n, u) in (0..12u64).map(|n| (n, DcUser::new(3_000 + n, "M"))) {
+        r.fake.add_member(GUILD, &u);
+        let i = r
+            .fake
+            .click(GUILD, CHANNEL, &u, poll.id, &ids[(n % 2) as usize]);
+        r.reply_to(i, "Saved").await;
+    }
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &pm(),
+        "insights",
+        json!([opt("survey", "lunch")]),
+    );
+    let report = r.reply_to(i, "**Headline**").await;
+    assert!(!report.is_ephemeral());
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|(name, bytes)| name == "chart.png" && bytes.starts_with(b"\x89PNG"))
+    );
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &ben(),
+        "insights",
+        json!([opt("survey", "lunch")]),
+    );
+    let refusal = r.reply_to(i, "is for the product team").await;
+    assert!(
+        refusal.is_ephemeral(),
+        "{refusal:?} {:?}",
+        r.fake.response(i)
+    );
+    // Server administrators count as product team.
+    let admin = DcUser::new(9_009, "Admin").admin();
+    r.fake.add_member(GUILD, &admin);
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &admin,
+        "export",
+        json!([opt("survey", "lunch")]),
+    );
+    let export = r.reply_to(i, "Answers to").await;
+    let (name, bytes) = &export.files[0];
+    assert_eq!(name, "lunch.csv");
+    let csv = String::from_utf8(bytes.clone()).unwrap();
+    assert_eq!(csv.lines().count(), 13, "{csv}");
+    assert!(csv.contains("discord:3000,"), "{csv}");
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn forgetme_duplicates_and_forged_custom_ids() {
+    let r = boot().await;
+    let poll = r.post("lunch").await;
+    let ids = poll.custom_ids();
+    let first = r.fake.click(GUILD, CHANNEL, &ana(), poll.id, &ids[0]);
+    r.reply_to(first, "Saved: Pizza").await;
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), poll.id, &ids[1]);
+    r.reply_to(i, "Changed to: Sushi").await;
+    // The gateway replays the first click: the change stands.
+    let calls = r.fake.calls("POST", "/api/v10/interactions");
+    r.fake.replay(first);
+    r.fake
+        .wait_for("the replay to be seen", |f| {
+            (f.calls("POST", "/api/v10/interactions") > calls).then_some(())
+        })
+        .await;
+    assert_eq!(
+        r.t.current("lunch", "food").await,
+        vec![r#"{"kind":"choice","value":"sushi"}"#]
+    );
+    assert_eq!(r.t.scalar("SELECT COUNT(*) FROM answers").await, 2);
+    // Forged custom ids change nothing and say so privately.
+    for forged in ["c1.999.c.0.0", "garbage"] {
+        let i = r.fake.click_forged(GUILD, CHANNEL, &ben(), poll.id, forged);
+        let m = r.reply_to(i, "This button is no longer valid").await;
+        assert!(m.is_ephemeral());
+    }
+    assert_eq!(r.t.scalar("SELECT COUNT(*) FROM answers").await, 2);
+    // /forgetme
+    let i = r.fake.slash(GUILD, CHANNEL, &ana(), "forgetme", json!([]));
+    let m = r.reply_to(i, "Deleted 2 answers").await;
+    assert!(m.is_ephemeral());
+    assert_eq!(r.t.scalar("SELECT COUNT(*) FROM members").await, 0);
+    r.stop().await;
+}
