@@ -5,6 +5,7 @@ pub mod app;
 pub mod bot;
 pub mod config;
 pub mod core;
+pub mod digest;
 pub mod insight;
 pub mod platform;
 pub mod render;

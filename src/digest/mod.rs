@@ -1,0 +1,4 @@
+//! The weekly digest: its schedule, the brief it posts, and delivery bookkeeping that posts
+//! exactly once per period and destination.
+
+pub mod schedule;
