@@ -48,6 +48,7 @@ pub struct App {
     pub bot: Bot,
     pub renderer: Arc<Renderer>,
     pub database: String,
+    pub clock: Arc<dyn crate::bot::Clock>,
 }
 
 /// `prompts/` beside the config file, unless overridden.
@@ -87,6 +88,7 @@ impl App {
             bot,
             renderer: Arc::new(renderer),
             database,
+            clock: opts.clock.clone(),
         })
     }
 
@@ -103,6 +105,7 @@ impl App {
             let _ = tx.send(true);
         });
         let mut tasks = tokio::task::JoinSet::new();
+        let mut sinks: Vec<Arc<dyn crate::digest::Sink>> = Vec::new();
         if let Some(tg) = &self.config.telegram {
             let token = Config::secret(&tg.token_env, "telegram.token_env")?;
             let adapter = crate::platform::telegram::Telegram::start(
@@ -113,6 +116,7 @@ impl App {
             )
             .await
             .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            sinks.push(adapter.digest_sink());
             let mut stop = rx.clone();
             tasks.spawn(async move {
                 adapter
@@ -133,6 +137,7 @@ impl App {
             )
             .await
             .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            sinks.push(adapter.digest_sink());
             let mut stop = rx.clone();
             tasks.spawn(async move {
                 adapter
@@ -141,6 +146,13 @@ impl App {
                     })
                     .await;
                 Ok::<(), AppError>(())
+            });
+        }
+        if let Some(runner) = self.digest_runner(sinks)? {
+            let stop = rx.clone();
+            tasks.spawn(async move {
+                runner.run(stop).await;
+                Ok(())
             });
         }
         if self.config.console.is_some() {
@@ -166,6 +178,28 @@ impl App {
         }
         self.store.close().await;
         Ok(())
+    }
+}
+
+impl App {
+    /// The digest runner, when `[digest]` is configured.
+    pub fn digest_runner(
+        &self,
+        sinks: Vec<Arc<dyn crate::digest::Sink>>,
+    ) -> Result<Option<crate::digest::Runner>, AppError> {
+        let Some(d) = &self.config.digest else {
+            return Ok(None);
+        };
+        let schedule = crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone)
+            .map_err(|e| AppError::Unsupported(e.to_string()))?;
+        Ok(Some(crate::digest::Runner::new(
+            self.store.clone(),
+            d.clone(),
+            schedule,
+            self.config.segments.min_size,
+            sinks,
+            self.clock.clone(),
+        )))
     }
 }
 

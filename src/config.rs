@@ -418,6 +418,24 @@ impl Config {
                     .into(),
             });
         }
+        if let Some(d) = &raw.digest {
+            if let Err(e) = crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone) {
+                let (field, key) = match e {
+                    crate::digest::schedule::ScheduleError::Zone(_) => {
+                        ("digest.timezone", "timezone")
+                    }
+                    crate::digest::schedule::ScheduleError::Syntax(_) => {
+                        ("digest.schedule", "schedule")
+                    }
+                };
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: find_key_line(src, key),
+                    field: field.into(),
+                    problem: e.to_string(),
+                });
+            }
+        }
         for (field, env) in [
             (
                 "telegram.token_env",

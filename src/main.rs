@@ -43,6 +43,15 @@ enum Cmd {
         /// Survey id to show.
         id: Option<String>,
     },
+    /// The weekly digest: what would be posted now, or how deliveries went.
+    Digest {
+        /// Print the digest that would be posted now, as plain text.
+        #[arg(long)]
+        dry_run: bool,
+        /// Show each period's deliveries: delivered, failed (with the error), pending.
+        #[arg(long)]
+        status: bool,
+    },
     /// What a survey's answers mean: preferences, certainty, segments, next step.
     Insights {
         /// Survey id.
@@ -185,6 +194,34 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     None => eprintln!("no chart: the survey has no answers to draw yet"),
                 }
+            }
+        }
+        Cmd::Digest { dry_run, status } => {
+            if status || !dry_run {
+                let rows = app.store.deliveries().await?;
+                if rows.is_empty() {
+                    println!("no digest deliveries recorded yet");
+                }
+                for d in rows {
+                    println!(
+                        "{}  {:<28} {:<10}{} attempts {}{}{}",
+                        d.period,
+                        d.destination,
+                        d.status,
+                        if d.late { " (late)" } else { "" },
+                        d.attempts,
+                        d.delivered_at
+                            .map(|t| format!(", delivered {}", t.format("%Y-%m-%d %H:%M UTC")))
+                            .unwrap_or_default(),
+                        d.last_error
+                            .map(|e| format!(", last error: {e}"))
+                            .unwrap_or_default(),
+                    );
+                }
+            }
+            if dry_run {
+                let brief = app.bot.digest_now(app.bot.now()).await?;
+                println!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
         Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } => unreachable!("handled above"),

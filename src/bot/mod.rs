@@ -440,11 +440,53 @@ impl Bot {
                     ),
                 }])
             }
-            Command::Digest => Ok(vec![reply(err(
-                "not_available",
-                json!({ "command": cmd.name() }),
-            ))]),
+            Command::Digest => {
+                let brief = self.digest_now(now).await?;
+                let chart_png = brief
+                    .reports
+                    .iter()
+                    .find_map(|r| crate::render::report::chart_png(r).and_then(Result::ok));
+                Ok(vec![Outbound::Digest {
+                    brief: Box::new(brief),
+                    chart_png,
+                }])
+            }
         }
+    }
+
+    /// The digest for the period up to now: since the latest scheduled slot's predecessor when
+    /// a schedule is configured, else the last seven days.
+    pub async fn digest_now(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<crate::insight::digest::Brief, BotError> {
+        let default = crate::config::DigestConfig {
+            schedule: "mon 09:00".into(),
+            timezone: "UTC".into(),
+            telegram_chats: Vec::new(),
+            discord_channels: Vec::new(),
+            surveys: Vec::new(),
+        };
+        let cfg = self.cfg.digest.clone().unwrap_or(default);
+        let schedule = crate::digest::schedule::Schedule::parse(&cfg.schedule, &cfg.timezone).ok();
+        let start = schedule
+            .as_ref()
+            .and_then(|s| s.latest(now))
+            .unwrap_or(now - chrono::Duration::days(7));
+        let period = schedule
+            .as_ref()
+            .map(|s| s.period_key(now))
+            .unwrap_or_else(|| now.format("%Y-%m-%d %H:%M UTC").to_string());
+        Ok(crate::digest::compose::compose(
+            &self.store,
+            &cfg,
+            self.cfg.segments.min_size,
+            &period,
+            start,
+            now,
+            false,
+        )
+        .await?)
     }
 
     async fn open_surveys(&self, now: DateTime<Utc>) -> Result<Vec<Value>, BotError> {

@@ -174,6 +174,11 @@ pub enum Outbound {
         report: Box<crate::insight::Report>,
         chart_png: Option<Vec<u8>>,
     },
+    /// A digest posted on demand (`/digest`), rendered by the adapter, with its main chart.
+    Digest {
+        brief: Box<crate::insight::digest::Brief>,
+        chart_png: Option<Vec<u8>>,
+    },
     /// A file for the product team (CSV export, chart).
     File {
         name: String,

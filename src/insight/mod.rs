@@ -4,6 +4,7 @@
 pub mod analyse;
 pub mod bradley_terry;
 pub mod demo;
+pub mod digest;
 pub mod report;
 pub mod special;
 pub mod stats;

@@ -328,6 +328,25 @@ impl Console {
                 Outbound::Report { report, chart_png } => {
                     out.push(self.show_report(&report, chart_png.as_deref()));
                 }
+                Outbound::Digest { brief, chart_png } => {
+                    let text = self
+                        .renderer
+                        .digest(Target::Plain, &brief)
+                        .unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "digest template failed");
+                            "(the digest could not be shown; see the log)".into()
+                        });
+                    let mut block = format!("bot\n{text}");
+                    if let Some(png) = chart_png {
+                        match std::fs::write("digest.png", png) {
+                            Ok(()) => block.push_str("\n  [chart saved: digest.png]"),
+                            Err(e) => {
+                                block.push_str(&format!("\n  ! could not save digest.png: {e}"))
+                            }
+                        }
+                    }
+                    out.push(block);
+                }
                 Outbound::File {
                     name,
                     bytes,

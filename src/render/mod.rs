@@ -271,7 +271,11 @@ impl Renderer {
             })?;
         let mut rendered = 0;
         // Report templates are checked on a generated report instead (`check_reports`).
-        for name in self.names.iter().filter(|n| !n.starts_with("insight/")) {
+        for name in self
+            .names
+            .iter()
+            .filter(|n| !n.starts_with("insight/") && n.as_str() != "digest")
+        {
             let cases = samples.get(name).ok_or_else(|| RenderError::Samples {
                 file: file.clone(),
                 message: format!("no sample data for template {name}"),
@@ -305,6 +309,21 @@ impl Renderer {
                 Format::Json,
             ] {
                 self.report(f, &r)?;
+                rendered += 1;
+            }
+            let brief = crate::insight::digest::Brief {
+                period: "2026-01-05 09:00 CET".into(),
+                late: n == 6,
+                respondents: r.survey.respondents,
+                tests: r.tests,
+                reports: if n == 0 {
+                    Vec::new()
+                } else {
+                    vec![r.clone(), r]
+                },
+            };
+            for t in TARGETS {
+                self.digest(t, &brief)?;
                 rendered += 1;
             }
         }

@@ -213,6 +213,25 @@ impl Renderer {
         }
     }
 
+    /// The digest text for a target, from `prompts/digest.hbs`.
+    pub fn digest(
+        &self,
+        target: Target,
+        b: &crate::insight::digest::Brief,
+    ) -> Result<String, RenderError> {
+        let surveys = b
+            .reports
+            .iter()
+            .map(|r| self.report_view(target, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data = json!({
+            "period": b.period, "late": b.late, "quiet": b.quiet(),
+            "respondents": b.respondents, "count": b.reports.len(),
+            "surveys": surveys, "tests": b.tests,
+        });
+        self.render_value(target, "digest", &data)
+    }
+
     /// The stable JSON format (docs/report-json.md): the model, with statements as plain text.
     pub fn report_json(&self, r: &Report) -> Result<Value, RenderError> {
         let t = Target::Plain;

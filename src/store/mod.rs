@@ -1,11 +1,13 @@
 //! The store: every SQL statement lives here. SQLite through sqlx, with WAL, foreign keys,
 //! numbered migrations applied at start, and `BEGIN IMMEDIATE` for read-modify-write.
 
+mod digest;
 mod members;
 mod respondents;
 mod surveys;
 mod transfer;
 
+pub use digest::Delivery;
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};

@@ -294,28 +294,54 @@ impl Tx {
 impl Store {
     /// Current answers of a survey, for insights and export.
     pub async fn current_answers(&self, survey: i64) -> Result<Vec<AnswerRow>> {
-        let rows = sqlx::query(
+        Ok(self
+            .answer_rows(survey, true)
+            .await?
+            .into_iter()
+            .map(|(row, _)| row)
+            .collect())
+    }
+
+    /// Every answer row of a survey with when it was superseded, for "as of" views.
+    pub async fn answer_history(
+        &self,
+        survey: i64,
+    ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
+        self.answer_rows(survey, false).await
+    }
+
+    async fn answer_rows(
+        &self,
+        survey: i64,
+        current_only: bool,
+    ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
+        let rows = sqlx::query(&format!(
             "SELECT a.respondent_id AS rid, a.question_id AS q, a.value AS value, r.segments AS segs,
-                    a.chat_segment AS chat, r.new_member AS new_member, a.shown_at AS shown, a.answered_at AS at
+                    a.chat_segment AS chat, r.new_member AS new_member, a.shown_at AS shown,
+                    a.answered_at AS at, a.superseded_at AS gone
                FROM answers a JOIN respondents r ON r.id = a.respondent_id
-              WHERE r.survey_id = ? AND a.superseded_at IS NULL
+              WHERE r.survey_id = ? {}
               ORDER BY a.answered_at, a.id",
-        )
+            if current_only { "AND a.superseded_at IS NULL" } else { "" }
+        ))
         .bind(survey)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(AnswerRow {
-                    respondent: r.try_get("rid")?,
-                    question_id: r.try_get("q")?,
-                    value: decode(&r.try_get::<String, _>("value")?, "answer value")?,
-                    segments: decode(&r.try_get::<String, _>("segs")?, "segments")?,
-                    chat_segment: r.try_get("chat")?,
-                    new_member: r.try_get("new_member")?,
-                    shown_at: r.try_get::<Option<i64>, _>("shown")?.map(from_ms),
-                    answered_at: from_ms(r.try_get("at")?),
-                })
+                Ok((
+                    AnswerRow {
+                        respondent: r.try_get("rid")?,
+                        question_id: r.try_get("q")?,
+                        value: decode(&r.try_get::<String, _>("value")?, "answer value")?,
+                        segments: decode(&r.try_get::<String, _>("segs")?, "segments")?,
+                        chat_segment: r.try_get("chat")?,
+                        new_member: r.try_get("new_member")?,
+                        shown_at: r.try_get::<Option<i64>, _>("shown")?.map(from_ms),
+                        answered_at: from_ms(r.try_get("at")?),
+                    },
+                    r.try_get::<Option<i64>, _>("gone")?.map(from_ms),
+                ))
             })
             .collect()
     }

@@ -254,6 +254,7 @@ impl TestApp {
                 Outbound::Report { report, .. } => {
                     Some(r.report(canvass::render::report::Format::Chat(Target::Plain), report))
                 }
+                Outbound::Digest { brief, .. } => Some(r.digest(Target::Plain, brief)),
                 Outbound::RefreshPolls { .. } => None,
             })
             .map(|t| t.expect("renders"))

@@ -62,6 +62,7 @@ pub fn definitions(
         CreateCommand::new("export")
             .description(d("export"))
             .add_option(survey_opt(true)),
+        CreateCommand::new("digest").description(d("digest")),
         CreateCommand::new("mydata").description(d("mydata")),
         CreateCommand::new("forgetme").description(d("forgetme")),
         CreateCommand::new("help").description(d("help")),

@@ -234,11 +234,22 @@ impl Handler {
                     self.refresher.mark(survey);
                     Ok(())
                 }
-                Outbound::Report { report, chart_png } => {
-                    let text = self
-                        .renderer
-                        .report(Format::Chat(Target::Markdown), &report)
-                        .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
+                Outbound::Report { .. } | Outbound::Digest { .. } => {
+                    let (text, chart_png) = match r {
+                        Outbound::Report { report, chart_png } => (
+                            self.renderer
+                                .report(Format::Chat(Target::Markdown), &report)
+                                .unwrap_or_else(|_| markdown(&self.renderer, &try_again())),
+                            chart_png,
+                        ),
+                        Outbound::Digest { brief, chart_png } => (
+                            self.renderer
+                                .digest(Target::Markdown, &brief)
+                                .unwrap_or_else(|_| markdown(&self.renderer, &try_again())),
+                            chart_png,
+                        ),
+                        _ => (String::new(), None),
+                    };
                     let chunks = parts(&text);
                     let n = chunks.len();
                     let mut res = Ok(());
@@ -461,8 +472,57 @@ impl EventHandler for Handler {
     }
 }
 
+/// Posts the digest to channels.
+struct DigestSink {
+    http: Arc<Http>,
+    renderer: Arc<Renderer>,
+}
+
+impl crate::digest::Sink for DigestSink {
+    fn platform(&self) -> &'static str {
+        "discord"
+    }
+    fn send<'a>(
+        &'a self,
+        destination: &'a str,
+        brief: &'a crate::insight::digest::Brief,
+        chart: Option<&'a [u8]>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let channel = destination
+                .parse::<u64>()
+                .ok()
+                .filter(|c| *c != 0)
+                .map(serenity::all::ChannelId::new)
+                .ok_or_else(|| format!("{destination:?} is not a Discord channel id"))?;
+            let text = self
+                .renderer
+                .digest(Target::Markdown, brief)
+                .map_err(|e| e.to_string())?;
+            let chunks = parts(&text);
+            let n = chunks.len();
+            for (k, chunk) in chunks.into_iter().enumerate() {
+                let mut m = CreateMessage::new()
+                    .content(chunk)
+                    .allowed_mentions(no_mentions());
+                if k + 1 == n {
+                    if let Some(png) = chart {
+                        m = m.add_file(CreateAttachment::bytes(png.to_vec(), "chart.png"));
+                    }
+                }
+                channel
+                    .send_message(&self.http, m)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// A running Discord adapter.
 pub struct Discord {
+    renderer: Arc<Renderer>,
     client: serenity::Client,
     shards: Arc<ShardManager>,
     refresher: refresh::Handle,
@@ -483,6 +543,7 @@ impl Discord {
                 .ratelimiter_disabled(true);
         }
         let (refresher, pending) = refresh::channel();
+        let renderer_for_sink = renderer.clone();
         let handler = Handler {
             core: core.clone(),
             renderer: renderer.clone(),
@@ -503,9 +564,18 @@ impl Discord {
         );
         let shards = client.shard_manager.clone();
         Ok(Self {
+            renderer: renderer_for_sink,
             client,
             shards,
             refresher,
+        })
+    }
+
+    /// Posts digests through this client's HTTP connection.
+    pub fn digest_sink(&self) -> Arc<dyn crate::digest::Sink> {
+        Arc::new(DigestSink {
+            http: self.client.http.clone(),
+            renderer: self.renderer.clone(),
         })
     }
 

@@ -29,8 +29,42 @@ struct Ctx {
     sender: Sender,
 }
 
+/// Posts the digest to chats.
+struct DigestSink {
+    sender: Sender,
+    renderer: Arc<Renderer>,
+}
+
+impl crate::digest::Sink for DigestSink {
+    fn platform(&self) -> &'static str {
+        "telegram"
+    }
+    fn send<'a>(
+        &'a self,
+        destination: &'a str,
+        brief: &'a crate::insight::digest::Brief,
+        chart: Option<&'a [u8]>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let chat = destination
+                .parse::<i64>()
+                .map(teloxide::types::ChatId)
+                .map_err(|_| format!("{destination:?} is not a Telegram chat id"))?;
+            let html = self
+                .renderer
+                .digest(crate::render::Target::Html, brief)
+                .map_err(|e| e.to_string())?;
+            self.sender
+                .send_brief(chat, &html, chart.map(<[u8]>::to_vec))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// A running Telegram adapter.
 pub struct Telegram {
+    sink: Arc<DigestSink>,
     dispatcher: Dispatcher<teloxide::Bot, teloxide::RequestError, teloxide::types::UserId>,
     refresher: refresh::Handle,
 }
@@ -113,10 +147,14 @@ impl Telegram {
         let sender = Sender::new(
             bot.clone(),
             core.clone(),
-            renderer,
+            renderer.clone(),
             username,
             refresher.clone(),
         );
+        let sink = Arc::new(DigestSink {
+            sender: sender.clone(),
+            renderer,
+        });
         let ctx = Arc::new(Ctx { core, sender });
         let dispatcher = Dispatcher::builder(bot, schema())
             .dependencies(dptree::deps![ctx])
@@ -129,9 +167,15 @@ impl Telegram {
             )
             .build();
         Ok(Self {
+            sink,
             dispatcher,
             refresher,
         })
+    }
+
+    /// Posts digests through this bot.
+    pub fn digest_sink(&self) -> Arc<dyn crate::digest::Sink> {
+        self.sink.clone()
     }
 
     /// Polls until `shutdown` resolves, then finishes the updates in hand and stops.

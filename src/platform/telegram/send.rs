@@ -290,13 +290,17 @@ impl Sender {
                         tracing::error!(error = %e, "report template failed");
                         self.html(&crate::bot::try_again())
                     });
-                self.send_text(chat, &html, None).await?;
-                if let Some(png) = chart_png {
-                    let req = self
-                        .bot
-                        .send_photo(chat, InputFile::memory(png).file_name("chart.png"));
-                    with_retry("sendPhoto", || req.send_ref()).await?;
-                }
+                self.send_brief(chat, &html, chart_png).await?;
+            }
+            Outbound::Digest { brief, chart_png } => {
+                let html = self
+                    .renderer
+                    .digest(Target::Html, &brief)
+                    .unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "digest template failed");
+                        self.html(&crate::bot::try_again())
+                    });
+                self.send_brief(chat, &html, chart_png).await?;
             }
             Outbound::File {
                 name,
@@ -316,6 +320,23 @@ impl Sender {
                     .parse_mode(ParseMode::Html);
                 with_retry("sendDocument", || req.send_ref()).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// A long HTML text, then the chart as a photo.
+    pub async fn send_brief(
+        &self,
+        chat: ChatId,
+        html: &str,
+        chart: Option<Vec<u8>>,
+    ) -> Result<(), RequestError> {
+        self.send_text(chat, html, None).await?;
+        if let Some(png) = chart {
+            let req = self
+                .bot
+                .send_photo(chat, InputFile::memory(png).file_name("chart.png"));
+            with_retry("sendPhoto", || req.send_ref()).await?;
         }
         Ok(())
     }

@@ -1,0 +1,79 @@
+//! Builds a period's brief from the store: the surveys open or closed during the period, each
+//! analysed as of the slot and compared with the previous slot, under one BH correction.
+
+use crate::bot::insights::responses;
+use crate::config::DigestConfig;
+use crate::core::survey::Status;
+use crate::insight::digest::{Brief, correct_across};
+use crate::insight::{self, Previous};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+
+/// Surveys the digest covers: configured ones (or all) that were open at some point of the
+/// period and have answers by its end.
+pub async fn compose(
+    store: &Store,
+    cfg: &DigestConfig,
+    min_segment: usize,
+    period: &str,
+    start: DateTime<Utc>,
+    slot: DateTime<Utc>,
+    late: bool,
+) -> Result<Brief, StoreError> {
+    let mut reports = Vec::new();
+    let mut respondents = 0;
+    for (s, _) in store.list_surveys().await? {
+        if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
+            continue;
+        }
+        let active = s.created_at <= slot
+            && s.closed_at.is_none_or(|c| c >= start)
+            && s.survey
+                .effective_status(Status::Open, start.max(s.created_at))
+                != Status::Draft;
+        if !active {
+            continue;
+        }
+        let now_rows = store.answers_as_of(s.key, slot).await?;
+        if now_rows.is_empty() {
+            continue;
+        }
+        let before_rows = store.answers_as_of(s.key, start).await?;
+        let now_rs = responses(&now_rows);
+        let before_rs = responses(&before_rows);
+        let status = s.survey.effective_status(s.status, slot);
+        let before = (!before_rs.is_empty()).then(|| {
+            insight::analyse(&insight::Input {
+                survey: &s.survey,
+                status,
+                responses: &before_rs,
+                min_segment,
+                segment: None,
+                previous: None,
+                members_reached: None,
+            })
+        });
+        let report = insight::analyse(&insight::Input {
+            survey: &s.survey,
+            status,
+            responses: &now_rs,
+            min_segment,
+            segment: None,
+            previous: before.as_ref().map(|r| Previous {
+                label: "the last digest".into(),
+                report: r,
+            }),
+            members_reached: None,
+        });
+        respondents += report.survey.respondents;
+        reports.push(report);
+    }
+    let tests = correct_across(&mut reports);
+    Ok(Brief {
+        period: period.to_string(),
+        late,
+        reports,
+        respondents,
+        tests,
+    })
+}
