@@ -9,6 +9,8 @@ mod answering;
 mod bad_input;
 #[path = "integration/console.rs"]
 mod console;
+#[path = "integration/digest.rs"]
+mod digest;
 #[path = "integration/discord.rs"]
 mod discord;
 #[path = "integration/fake_discord.rs"]

@@ -30,6 +30,24 @@ impl Clock for StepClock {
     }
 }
 
+/// A clock the test sets by hand.
+pub struct SetClock(std::sync::Mutex<DateTime<Utc>>);
+impl SetClock {
+    pub fn at(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(t)))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = t;
+        }
+    }
+}
+impl Clock for SetClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|g| *g).unwrap_or_default()
+    }
+}
+
 pub const CONFIG: &str = r#"
 [team]
 console = ["pm"]

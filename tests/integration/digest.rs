@@ -1,0 +1,299 @@
+//! The weekly digest with an injected clock: local time across DST, exactly once across
+//! restarts, catch-up after downtime, a failing destination, and delivery to the fakes.
+
+use crate::support::*;
+use canvass::bot::Clock;
+use canvass::config::DigestConfig;
+use canvass::digest::schedule::Schedule;
+use canvass::digest::{Runner, Sink};
+use canvass::insight::digest::Brief;
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A platform that records what it was asked to post, and can be told to fail.
+struct Recorder {
+    platform: &'static str,
+    fail: AtomicBool,
+    posted: Mutex<Vec<(String, String, bool, String)>>,
+}
+
+impl Recorder {
+    fn new(platform: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            platform,
+            fail: AtomicBool::new(false),
+            posted: Mutex::new(Vec::new()),
+        })
+    }
+    fn posted(&self) -> Vec<(String, String, bool, String)> {
+        self.posted.lock().unwrap().clone()
+    }
+}
+
+impl Sink for Recorder {
+    fn platform(&self) -> &'static str {
+        self.platform
+    }
+    fn send<'a>(
+        &'a self,
+        destination: &'a str,
+        brief: &'a Brief,
+        _chart: Option<&'a [u8]>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err("Forbidden: bot was kicked from the group chat".into());
+            }
+            let headline = brief
+                .reports
+                .first()
+                .map(|r| r.survey.title.clone())
+                .unwrap_or_default();
+            self.posted.lock().unwrap().push((
+                destination.to_string(),
+                brief.period.clone(),
+                brief.late,
+                headline,
+            ));
+            Ok(())
+        })
+    }
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn cfg() -> DigestConfig {
+    DigestConfig {
+        schedule: "mon 09:00".into(),
+        timezone: "Europe/Berlin".into(),
+        telegram_chats: vec![-100_500],
+        discord_channels: vec![5_001],
+        surveys: Vec::new(),
+    }
+}
+
+fn runner(t: &TestApp, clock: Arc<SetClock>, sinks: Vec<Arc<dyn Sink>>) -> Runner {
+    Runner::new(
+        t.app.store.clone(),
+        cfg(),
+        Schedule::parse("mon 09:00", "Europe/Berlin").unwrap(),
+        10,
+        sinks,
+        clock,
+    )
+}
+
+async fn with_answers() -> TestApp {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("lunch").await);
+    for i in 0..12 {
+        t.tap(&format!("m{i}"), group(), &p[i % 2]).await;
+    }
+    t
+}
+
+#[tokio::test]
+async fn fires_at_nine_local_across_the_dst_change_and_never_twice() {
+    let t = with_answers().await;
+    // The answers were given on 2026-11-02 by the test clock; the digest periods below are
+    // in March and April 2026, before them, so briefs are quiet but still posted on time.
+    let clock = SetClock::at(utc("2026-03-23T07:59:00Z"));
+    let (tg, dc) = (Recorder::new("telegram"), Recorder::new("discord"));
+    let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
+    r.tick().await.unwrap();
+    assert!(
+        tg.posted().iter().all(|p| p.1 != "2026-03-23 09:00 CET"),
+        "not before 09:00 local"
+    );
+    clock.set(utc("2026-03-23T08:00:00Z")); // 09:00 CET
+    r.tick().await.unwrap();
+    let on_time: Vec<_> = tg
+        .posted()
+        .into_iter()
+        .filter(|p| p.1 == "2026-03-23 09:00 CET")
+        .collect();
+    assert_eq!(on_time.len(), 1);
+    assert!(!on_time[0].2, "on time, not late");
+    // Summer time starts on 2026-03-29: the next one is at 07:00 UTC, still 09:00 local.
+    clock.set(utc("2026-03-30T06:59:00Z"));
+    r.tick().await.unwrap();
+    assert!(tg.posted().iter().all(|p| !p.1.starts_with("2026-03-30")));
+    clock.set(utc("2026-03-30T07:00:00Z"));
+    r.tick().await.unwrap();
+    assert!(tg.posted().iter().any(|p| p.1 == "2026-03-30 09:00 CEST"));
+    assert!(dc.posted().iter().any(|p| p.1 == "2026-03-30 09:00 CEST"));
+    // Ticking again, and after a restart with a new runner on the same database: nothing new.
+    r.tick().await.unwrap();
+    let t = t.restart().await;
+    let again = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
+    again.recover().await.unwrap();
+    let tick = again.tick().await.unwrap();
+    assert!(tick.delivered.is_empty(), "{tick:?}");
+    let per_period = t
+        .scalar("SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM digest_deliveries GROUP BY period, destination)")
+        .await;
+    assert_eq!(per_period, 1);
+    let count = |p: &[(String, String, bool, String)], period: &str| {
+        p.iter().filter(|x| x.1 == period).count()
+    };
+    assert_eq!(count(&tg.posted(), "2026-03-30 09:00 CEST"), 1);
+    assert_eq!(count(&dc.posted(), "2026-03-30 09:00 CEST"), 1);
+}
+
+#[tokio::test]
+async fn a_digest_missed_while_down_is_posted_once_and_marked_late() {
+    let t = with_answers().await;
+    let clock = SetClock::at(utc("2026-11-02T08:00:00Z")); // Monday 09:00 CET
+    let (tg, dc) = (Recorder::new("telegram"), Recorder::new("discord"));
+    let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
+    r.tick().await.unwrap();
+    // Down for three weeks; back on a Wednesday.
+    clock.set(utc("2026-11-25T12:00:00Z"));
+    let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
+    r.recover().await.unwrap();
+    r.tick().await.unwrap();
+    r.tick().await.unwrap();
+    let posted = tg.posted();
+    let periods: Vec<&str> = posted.iter().map(|p| p.1.as_str()).collect();
+    assert_eq!(
+        periods,
+        ["2026-11-02 09:00 CET", "2026-11-23 09:00 CET"],
+        "only the latest missed one"
+    );
+    assert!(posted[1].2, "marked late");
+    assert_eq!(
+        posted[1].3, "Lunch",
+        "the survey answered during the period is in it"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_destination_is_retried_with_backoff_and_does_not_block_others() {
+    let t = with_answers().await;
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z"));
+    let (tg, dc) = (Recorder::new("telegram"), Recorder::new("discord"));
+    tg.fail.store(true, Ordering::SeqCst);
+    let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
+    let tick = r.tick().await.unwrap();
+    assert_eq!(tick.delivered, ["discord:5001"]);
+    assert_eq!(tick.failed.len(), 1);
+    let status = t.app.store.deliveries().await.unwrap();
+    let failed = status
+        .iter()
+        .find(|d| d.destination == "telegram:-100500")
+        .unwrap();
+    assert_eq!(failed.status, "failed");
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("kicked")
+    );
+    assert!(failed.next_attempt_at > clock.now());
+    // Not retried before the backoff, retried after it.
+    tg.fail.store(false, Ordering::SeqCst);
+    clock.set(utc("2026-11-09T08:00:30Z"));
+    assert!(r.tick().await.unwrap().delivered.is_empty());
+    clock.set(utc("2026-11-09T08:02:00Z"));
+    assert_eq!(r.tick().await.unwrap().delivered, ["telegram:-100500"]);
+    assert_eq!(
+        dc.posted().len(),
+        1,
+        "the healthy destination got it exactly once"
+    );
+    // `canvass digest --status` shows the outcome.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/bot.toml"),
+            "--database",
+            t.db.to_str().unwrap(),
+            "digest",
+            "--status",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("telegram:-100500") && text.contains("delivered"),
+        "{text}"
+    );
+    assert!(text.contains("attempts 2"), "{text}");
+}
+
+#[tokio::test]
+async fn the_digest_arrives_at_the_fake_telegram_and_discord_with_its_chart() {
+    use crate::support::discord::{self as dcf, FakeDiscord};
+    use crate::support::telegram::{self as tgf, FakeTelegram, TgChat};
+    let t = with_answers().await;
+    let ftg = FakeTelegram::start().await;
+    ftg.add_chat(&TgChat::group(-100_500, "Team"));
+    let fdc = FakeDiscord::start().await;
+    fdc.add_guild(5_000, "Community", &[5_001], &[]);
+    let tg = canvass::platform::telegram::Telegram::start(
+        t.app.bot.clone(),
+        t.app.renderer.clone(),
+        &canvass::config::TelegramConfig {
+            token_env: "X".into(),
+            api_url: ftg.url.clone(),
+            poll_refresh_ms: 100,
+        },
+        &canvass::config::Secret::new(tgf::TOKEN),
+    )
+    .await
+    .unwrap();
+    let dc = canvass::platform::discord::Discord::start(
+        t.app.bot.clone(),
+        t.app.renderer.clone(),
+        &canvass::config::DiscordConfig {
+            token_env: "X".into(),
+            api_url: fdc.url.clone(),
+            guilds: vec![5_000],
+            poll_refresh_ms: 100,
+        },
+        &canvass::config::Secret::new(dcf::TOKEN),
+    )
+    .await
+    .unwrap();
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z"));
+    let r = runner(&t, clock, vec![tg.digest_sink(), dc.digest_sink()]);
+    let tick = r.tick().await.unwrap();
+    assert_eq!(tick.delivered.len(), 2, "{tick:?}");
+    let sent = ftg.sent();
+    let brief = sent
+        .iter()
+        .find(|m| m.chat_id == -100_500)
+        .expect("a Telegram message");
+    assert!(
+        brief
+            .text
+            .contains("<b>Weekly brief · 2026-11-09 09:00 CET</b>"),
+        "{}",
+        brief.text
+    );
+    assert!(brief.text.contains("Lunch"), "{}", brief.text);
+    let photo = ftg
+        .uploads()
+        .into_iter()
+        .find(|u| u.method == "SendPhoto")
+        .expect("the chart");
+    assert!(photo.bytes.starts_with(b"\x89PNG"));
+    let msgs = fdc.messages(5_001);
+    let m = msgs
+        .iter()
+        .find(|m| m.content.contains("Weekly brief"))
+        .expect("a Discord message");
+    assert!(
+        m.files
+            .iter()
+            .any(|(n, b)| n == "chart.png" && b.starts_with(b"\x89PNG"))
+    );
+    assert!(m.pinged().is_empty());
+    assert!(!m.content.to_lowercase().contains("engagement"));
+}
