@@ -2,6 +2,7 @@
 //! decision-ready product insight. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod bench;
 pub mod bot;
 pub mod config;
 pub mod core;

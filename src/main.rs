@@ -43,6 +43,16 @@ enum Cmd {
         /// Survey id to show.
         id: Option<String>,
     },
+    /// Benchmarks: ingestion against the raw SQLite limit, insight at 10k/100k/1M answers with
+    /// peak memory, and the digest at scale. Prints a Markdown table.
+    Bench {
+        /// Tiny sizes, to check the harness (CI runs this).
+        #[arg(long)]
+        smoke: bool,
+        /// Internal: run one insight size in this process and print "seconds,answers,peak_mib".
+        #[arg(long, hide = true)]
+        insight_only: Option<usize>,
+    },
     /// The weekly digest: what would be posted now, or how deliveries went.
     Digest {
         /// Print the digest that would be posted now, as plain text.
@@ -136,6 +146,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Cmd::Import { .. } | Cmd::Export { .. } = cli.command {
         return transfer(cli).await;
     }
+    if let Cmd::Bench {
+        smoke,
+        insight_only,
+    } = cli.command
+    {
+        return bench(smoke, insight_only).await;
+    }
     let config = Config::load(&cli.config)?;
     let app = App::start(config, opts).await?;
     match cli.command {
@@ -224,7 +241,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
-        Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } => unreachable!("handled above"),
+        Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } | Cmd::Bench { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -370,4 +389,66 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => unreachable!("only import and export come here"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs every workload and prints a Markdown table (see BENCHMARKS.md).
+async fn bench(smoke: bool, insight_only: Option<usize>) -> anyhow::Result<ExitCode> {
+    use canvass::bench;
+    if let Some(n) = insight_only {
+        let (secs, answers) = bench::insight_run(n)?;
+        println!("{secs},{answers},{}", bench::peak_mib().unwrap_or(0.0));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (members, taps, sizes, surveys, digest_answers): (usize, usize, Vec<usize>, usize, usize) =
+        if smoke {
+            (20, 2, vec![1_000], 3, 3_000)
+        } else {
+            (2_000, 2, vec![10_000, 100_000, 1_000_000], 50, 2_000_000)
+        };
+    println!("| workload | size | result |\n|---|---|---|");
+    let dir = tempfile_dir()?;
+    let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
+    println!(
+        "| ingestion (Bot::handle, one transaction per answer) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
+        i.members,
+        taps,
+        i.answers,
+        i.per_second,
+        i.p50_ms,
+        i.p99_ms,
+        i.raw_per_second,
+        100.0 * i.per_second / i.raw_per_second.max(1e-9)
+    );
+    let exe = std::env::current_exe()?;
+    for n in sizes {
+        let out = std::process::Command::new(&exe)
+            .args(["bench", "--insight-only", &n.to_string()])
+            .output()?;
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let f: Vec<&str> = line.split(',').collect();
+        if let [secs, answers, peak] = f.as_slice() {
+            println!(
+                "| insight report (8 question types, open text) | {answers} answers | {:.3} s; peak memory {peak} MiB |",
+                secs.parse::<f64>().unwrap_or(0.0)
+            );
+        } else {
+            println!(
+                "| insight report | {n} answers | failed: {} |",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+    let (secs, reports) = bench::digest_run(&dir.join("digest"), surveys, digest_answers).await?;
+    println!(
+        "| digest | {surveys} surveys, {digest_answers} answers | {secs:.2} s for {reports} reports |"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("canvass-bench-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("ingest"))?;
+    std::fs::create_dir_all(dir.join("digest"))?;
+    Ok(dir)
 }

@@ -7,6 +7,8 @@ mod support;
 mod answering;
 #[path = "integration/bad_input.rs"]
 mod bad_input;
+#[path = "integration/bench.rs"]
+mod bench;
 #[path = "integration/console.rs"]
 mod console;
 #[path = "integration/digest.rs"]

@@ -1,6 +1,7 @@
 //! The store: every SQL statement lives here. SQLite through sqlx, with WAL, foreign keys,
 //! numbered migrations applied at start, and `BEGIN IMMEDIATE` for read-modify-write.
 
+mod bench;
 mod digest;
 mod members;
 mod respondents;
