@@ -75,12 +75,16 @@ pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// SQLite has one writer. Queuing writers here, in order, is far faster than letting them
+    /// collide on the file lock, where SQLite's busy handler sleeps and retries.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One read-modify-write unit, opened with `BEGIN IMMEDIATE` so concurrent writers queue
 /// instead of failing on lock upgrade. Dropping it without `commit` rolls back.
 pub struct Tx {
     tx: Transaction<'static, Sqlite>,
+    _writer: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl Store {
@@ -108,7 +112,10 @@ impl Store {
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Default::default(),
+        })
     }
 
     /// Applies migrations only (the `migrate` command); `open` already does this.
@@ -118,8 +125,10 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx> {
+        let writer = self.writer.clone().lock_owned().await;
         Ok(Tx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _writer: writer,
         })
     }
 
