@@ -18,6 +18,8 @@ pub enum AppError {
     Render(#[from] RenderError),
     #[error("{0}")]
     Unsupported(String),
+    #[error("adapter could not start: {0}")]
+    Adapter(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -104,7 +106,7 @@ impl App {
             shutdown_signal().await;
             let _ = tx.send(true);
         });
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks: tokio::task::JoinSet<Result<(), AppError>> = tokio::task::JoinSet::new();
         let mut sinks: Vec<Arc<dyn crate::digest::Sink>> = Vec::new();
         if let Some(tg) = &self.config.telegram {
             let token = Config::secret(&tg.token_env, "telegram.token_env")?;
@@ -115,16 +117,12 @@ impl App {
                 &token,
             )
             .await
-            .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            .map_err(|e| AppError::Adapter(e.to_string()))?;
             sinks.push(adapter.digest_sink());
-            let mut stop = rx.clone();
+            let stop = until(rx.clone());
             tasks.spawn(async move {
-                adapter
-                    .run(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-                Ok::<(), AppError>(())
+                adapter.run(stop).await;
+                Ok(())
             });
         }
         if let Some(dc) = &self.config.discord {
@@ -136,16 +134,12 @@ impl App {
                 &token,
             )
             .await
-            .map_err(|e| AppError::Unsupported(e.to_string()))?;
+            .map_err(|e| AppError::Adapter(e.to_string()))?;
             sinks.push(adapter.digest_sink());
-            let mut stop = rx.clone();
+            let stop = until(rx.clone());
             tasks.spawn(async move {
-                adapter
-                    .run(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-                Ok::<(), AppError>(())
+                adapter.run(stop).await;
+                Ok(())
             });
         }
         if let Some(runner) = self.digest_runner(sinks)? {
@@ -201,6 +195,11 @@ impl App {
             self.clock.clone(),
         )))
     }
+}
+
+/// A future that resolves once the shutdown flag is set.
+async fn until(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

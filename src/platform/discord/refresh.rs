@@ -9,44 +9,17 @@ use serenity::all::{ChannelId, EditMessage, Http, MessageId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
 
-pub enum Cmd {
-    Mark(i64),
-    Flush(oneshot::Sender<()>),
-}
-
-#[derive(Clone)]
-pub struct Handle {
-    tx: mpsc::UnboundedSender<Cmd>,
-}
-
-impl Handle {
-    pub fn mark(&self, survey: i64) {
-        let _ = self.tx.send(Cmd::Mark(survey));
-    }
-    pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::Flush(tx)).is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
-
-/// The handle, and the queue the task started later (once the HTTP client exists) will read.
-pub fn channel() -> (Handle, mpsc::UnboundedReceiver<Cmd>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (Handle { tx }, rx)
-}
+pub use crate::platform::refresh::{Cmd, Handle, channel};
 
 async fn refresh(
     core: &Core,
     renderer: &Renderer,
     http: &Http,
     shown: &mut HashMap<(u64, u64), String>,
-    dirty: &mut BTreeSet<i64>,
+    dirty: BTreeSet<i64>,
 ) {
-    for key in std::mem::take(dirty) {
+    for key in dirty {
         let Ok(Some((msg, kb))) = core.poll_view(key).await else {
             continue;
         };
@@ -90,31 +63,16 @@ async fn refresh(
 }
 
 pub fn spawn(
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
     core: Core,
     renderer: Arc<Renderer>,
     http: Arc<Http>,
     every: Duration,
 ) {
-    tokio::spawn(async move {
-        let mut dirty = BTreeSet::new();
-        let mut shown = HashMap::new();
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                cmd = rx.recv() => match cmd {
-                    Some(Cmd::Mark(k)) => { dirty.insert(k); }
-                    Some(Cmd::Flush(done)) => {
-                        refresh(&core, &renderer, &http, &mut shown, &mut dirty).await;
-                        let _ = done.send(());
-                    }
-                    None => break,
-                },
-                _ = tick.tick(), if !dirty.is_empty() => {
-                    refresh(&core, &renderer, &http, &mut shown, &mut dirty).await
-                }
-            }
-        }
+    let shown = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
+    crate::platform::refresh::spawn(rx, every, move |dirty| {
+        let (core, renderer, http, shown) =
+            (core.clone(), renderer.clone(), http.clone(), shown.clone());
+        async move { refresh(&core, &renderer, &http, &mut *shown.lock().await, dirty).await }
     });
 }

@@ -10,33 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId, ParseMode};
-use tokio::sync::{mpsc, oneshot};
 
-enum Cmd {
-    Mark(i64),
-    Flush(oneshot::Sender<()>),
-}
-
-/// Cheap handle to the refresher task.
-#[derive(Clone)]
-pub struct Handle {
-    tx: mpsc::UnboundedSender<Cmd>,
-}
-
-impl Handle {
-    /// Marks a survey's posted messages as possibly out of date.
-    pub fn mark(&self, survey: i64) {
-        let _ = self.tx.send(Cmd::Mark(survey));
-    }
-
-    /// Applies pending refreshes now (at shutdown).
-    pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::Flush(tx)).is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
+pub use crate::platform::refresh::Handle;
 
 struct Refresher {
     core: Core,
@@ -48,8 +23,8 @@ struct Refresher {
 }
 
 impl Refresher {
-    async fn refresh(&mut self, dirty: &mut BTreeSet<i64>) {
-        for key in std::mem::take(dirty) {
+    async fn refresh(&mut self, dirty: BTreeSet<i64>) {
+        for key in dirty {
             let view = match self.core.poll_view(key).await {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
@@ -114,31 +89,17 @@ pub fn spawn(
     username: String,
     every: Duration,
 ) -> Handle {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut r = Refresher {
+    let (handle, rx) = crate::platform::refresh::channel();
+    let r = Arc::new(tokio::sync::Mutex::new(Refresher {
         core,
         renderer,
         bot,
         username,
         shown: HashMap::new(),
-    };
-    tokio::spawn(async move {
-        let mut dirty = BTreeSet::new();
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                cmd = rx.recv() => match cmd {
-                    Some(Cmd::Mark(k)) => { dirty.insert(k); }
-                    Some(Cmd::Flush(done)) => {
-                        r.refresh(&mut dirty).await;
-                        let _ = done.send(());
-                    }
-                    None => break,
-                },
-                _ = tick.tick(), if !dirty.is_empty() => r.refresh(&mut dirty).await,
-            }
-        }
+    }));
+    crate::platform::refresh::spawn(rx, every, move |dirty| {
+        let r = r.clone();
+        async move { r.lock().await.refresh(dirty).await }
     });
-    Handle { tx }
+    handle
 }
