@@ -34,11 +34,20 @@ pub async fn compose(
         if !active {
             continue;
         }
-        let now_rows = store.answers_as_of(s.key, slot).await?;
+        // One read of the history gives both views: as of the slot and as of the period start.
+        let history = store.answer_history(s.key).await?;
+        let as_of = |t: DateTime<Utc>| {
+            history
+                .iter()
+                .filter(|(row, gone)| row.answered_at <= t && gone.is_none_or(|g| g > t))
+                .map(|(row, _)| row.clone())
+                .collect::<Vec<_>>()
+        };
+        let now_rows = as_of(slot);
         if now_rows.is_empty() {
             continue;
         }
-        let before_rows = store.answers_as_of(s.key, start).await?;
+        let before_rows = as_of(start);
         let now_rs = responses(&now_rows);
         let before_rs = responses(&before_rows);
         let status = s.survey.effective_status(s.status, slot);

@@ -1,7 +1,6 @@
-//! Digest delivery bookkeeping, and answers as they stood at a past moment (for "what changed
-//! since the last digest", read from the append-only history).
+//! Digest delivery bookkeeping: one row per period and destination.
 
-use super::{AnswerRow, Result, Store, from_ms, ms};
+use super::{Result, Store, from_ms, ms};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -132,15 +131,5 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()
-    }
-
-    /// The answers that were current at `at`: answered by then and not yet superseded.
-    pub async fn answers_as_of(&self, survey: i64, at: DateTime<Utc>) -> Result<Vec<AnswerRow>> {
-        let all = self.answer_history(survey).await?;
-        Ok(all
-            .into_iter()
-            .filter(|(row, superseded)| row.answered_at <= at && superseded.is_none_or(|s| s > at))
-            .map(|(row, _)| row)
-            .collect())
     }
 }
