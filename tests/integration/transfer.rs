@@ -80,9 +80,18 @@ async fn import_into(
     csv: &str,
     skip_bad: bool,
 ) -> Result<ImportReport, TransferError> {
+    import_source(store, &source(toml), csv, skip_bad).await
+}
+
+async fn import_source(
+    store: &Store,
+    source: &ConfiguredSurvey,
+    csv: &str,
+    skip_bad: bool,
+) -> Result<ImportReport, TransferError> {
     let opts = ImportOptions { skip_bad };
     let now = t0() + chrono::Duration::days(30);
-    transfer::import(store, &source(toml), csv.as_bytes(), opts, now).await
+    transfer::import(store, source, csv.as_bytes(), opts, now).await
 }
 
 async fn records(store: &Store, slug: &str) -> Vec<ExportRecord> {
@@ -324,41 +333,18 @@ async fn skip_bad_imports_the_good_rows_and_lists_the_bad_ones() {
 async fn reimporting_the_same_file_changes_no_current_answers() {
     let t = spawn_app().await;
     // The configured "deep" survey: the import uses the stored survey and keeps its source.
-    let survey = r#"
-[[surveys]]
-id = "deep"
-title = "Deep dive"
-[[surveys.questions]]
-id = "plan"
-type = "single"
-text = "Which plan are you on?"
-options = ["Free", "Pro"]
-[[surveys.questions]]
-id = "nps"
-type = "nps"
-text = "How likely are you to recommend us?"
-[[surveys.questions]]
-id = "compare"
-type = "pairwise"
-text = "Which matters more?"
-options = ["Speed", "Price", "Support"]
-pairs_per_member = 3
-[[surveys.questions]]
-id = "tagline"
-type = "message_test"
-text = "Which line speaks to you?"
-options = ["Fast and simple", "Honest numbers"]
-[[surveys.questions]]
-id = "why"
-type = "open_text"
-text = "Anything else?"
-max_chars = 20
-optional = true
-"#;
+    let deep = t
+        .app
+        .config
+        .surveys
+        .iter()
+        .find(|c| c.survey.id.as_str() == "deep")
+        .expect("the test config has a deep survey")
+        .clone();
     let csv = "respondent,submitted_at,plan,nps,compare,tagline,why\n\
                u1,2026-10-01T09:00:00Z,pro,9,speed>price,honest-numbers,Love it\n\
                u2,2026-10-01T09:05:00Z,free,3,price>support,fast-and-simple,\n";
-    let first = import_into(&t.app.store, survey, csv, false)
+    let first = import_source(&t.app.store, &deep, csv, false)
         .await
         .expect("imports");
     assert!(!first.created);
@@ -366,7 +352,7 @@ optional = true
     let before = records(&t.app.store, "deep").await;
     let history = t.scalar("SELECT COUNT(*) FROM answers").await;
 
-    let again = import_into(&t.app.store, survey, csv, false)
+    let again = import_source(&t.app.store, &deep, csv, false)
         .await
         .expect("imports");
     assert_eq!(
@@ -389,7 +375,7 @@ optional = true
 
     // A later submission supersedes the answers it gives; the others stay, history is kept.
     let later = "respondent,submitted_at,nps,why\nu1,2026-10-05T09:00:00Z,10,\n";
-    let r = import_into(&t.app.store, survey, later, false)
+    let r = import_source(&t.app.store, &deep, later, false)
         .await
         .expect("imports");
     assert_eq!((r.rows_imported, r.answers), (1, 1));

@@ -53,6 +53,58 @@ struct Route {
     ephemeral: bool,
 }
 
+/// Sends text for one interaction: the first message may replace the original response, the
+/// rest are follow-ups. Components and a file go on the last part of a split text.
+struct Out<'a, I> {
+    http: &'a Http,
+    i: &'a I,
+    original_free: bool,
+    ephemeral: bool,
+}
+
+impl<I: Followable + Sync> Out<'_, I> {
+    async fn say(
+        &mut self,
+        text: &str,
+        rows: Vec<serenity::all::CreateActionRow>,
+        mut file: Option<CreateAttachment>,
+    ) -> serenity::Result<()> {
+        let chunks = parts(text);
+        let n = chunks.len();
+        let mut result = Ok(());
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            let last = k + 1 == n;
+            let rows = if last { rows.clone() } else { Vec::new() };
+            let file = if last { file.take() } else { None };
+            let r = if self.original_free {
+                self.original_free = false;
+                let mut e = EditInteractionResponse::new()
+                    .content(chunk)
+                    .components(rows)
+                    .allowed_mentions(no_mentions());
+                if let Some(f) = file {
+                    e = e.new_attachment(f);
+                }
+                self.i.http_edit(self.http, e).await.map(|_| ())
+            } else {
+                let mut f = CreateInteractionResponseFollowup::new()
+                    .content(chunk)
+                    .components(rows)
+                    .ephemeral(self.ephemeral)
+                    .allowed_mentions(no_mentions());
+                if let Some(file) = file {
+                    f = f.add_file(file);
+                }
+                self.i.http_followup(self.http, f).await.map(|_| ())
+            };
+            if r.is_err() {
+                result = r;
+            }
+        }
+        result
+    }
+}
+
 /// Something that can receive follow-ups: any interaction.
 trait Followable {
     fn http_edit(
@@ -138,8 +190,12 @@ impl Handler {
         route: Route,
         replies: Vec<Outbound>,
     ) {
-        let mut original_free = route.original_free;
-        let ephemeral = route.ephemeral;
+        let mut out = Out {
+            http,
+            i,
+            original_free: route.original_free,
+            ephemeral: route.ephemeral,
+        };
         let toasts: Vec<String> = replies
             .iter()
             .filter_map(|r| match r {
@@ -148,6 +204,7 @@ impl Handler {
             })
             .collect();
         let mut pending_toast = (!toasts.is_empty()).then(|| toasts.join("\n"));
+        let chart = |png: Option<Vec<u8>>| png.map(|p| CreateAttachment::bytes(p, "chart.png"));
         for r in replies {
             let result = match r {
                 Outbound::Toast(_) => Ok(()),
@@ -157,33 +214,7 @@ impl Handler {
                         text = format!("{t}\n\n{text}");
                     }
                     let rows = components(&self.renderer, &keyboard, self.compose_button(&msg));
-                    let chunks = parts(&text);
-                    let n = chunks.len();
-                    let mut res = Ok(());
-                    for (k, chunk) in chunks.into_iter().enumerate() {
-                        let last = k + 1 == n;
-                        let r = if original_free {
-                            original_free = false;
-                            let mut e = EditInteractionResponse::new()
-                                .content(chunk)
-                                .allowed_mentions(no_mentions());
-                            e = e.components(if last { rows.clone() } else { Vec::new() });
-                            i.http_edit(http, e).await.map(|_| ())
-                        } else {
-                            let mut f = CreateInteractionResponseFollowup::new()
-                                .content(chunk)
-                                .ephemeral(ephemeral)
-                                .allowed_mentions(no_mentions());
-                            if last {
-                                f = f.components(rows.clone());
-                            }
-                            i.http_followup(http, f).await.map(|_| ())
-                        };
-                        if r.is_err() {
-                            res = r;
-                        }
-                    }
-                    res
+                    out.say(&text, rows, None).await
                 }
                 Outbound::PostPoll {
                     survey,
@@ -212,17 +243,11 @@ impl Handler {
                             {
                                 tracing::error!(error = %e, "could not record the poll message");
                             }
-                            let done = markdown(&self.renderer, &Msg::new("dc_posted", json!({})));
-                            if original_free {
-                                original_free = false;
-                                i.http_edit(
-                                    http,
-                                    EditInteractionResponse::new()
-                                        .content(done)
-                                        .allowed_mentions(no_mentions()),
-                                )
-                                .await
-                                .map(|_| ())
+                            // Close the deferred command; never add a follow-up just for this.
+                            if out.original_free {
+                                let done =
+                                    markdown(&self.renderer, &Msg::new("dc_posted", json!({})));
+                                out.say(&done, Vec::new(), None).await
                             } else {
                                 Ok(())
                             }
@@ -234,51 +259,19 @@ impl Handler {
                     self.refresher.mark(survey);
                     Ok(())
                 }
-                Outbound::Report { .. } | Outbound::Digest { .. } => {
-                    let (text, chart_png) = match r {
-                        Outbound::Report { report, chart_png } => (
-                            self.renderer
-                                .report(Format::Chat(Target::Markdown), &report)
-                                .unwrap_or_else(|_| markdown(&self.renderer, &try_again())),
-                            chart_png,
-                        ),
-                        Outbound::Digest { brief, chart_png } => (
-                            self.renderer
-                                .digest(Target::Markdown, &brief)
-                                .unwrap_or_else(|_| markdown(&self.renderer, &try_again())),
-                            chart_png,
-                        ),
-                        _ => (String::new(), None),
-                    };
-                    let chunks = parts(&text);
-                    let n = chunks.len();
-                    let mut res = Ok(());
-                    for (k, chunk) in chunks.into_iter().enumerate() {
-                        let file = (k + 1 == n).then(|| chart_png.clone()).flatten();
-                        let r = if original_free {
-                            original_free = false;
-                            let mut e = EditInteractionResponse::new()
-                                .content(chunk)
-                                .allowed_mentions(no_mentions());
-                            if let Some(png) = file {
-                                e = e.new_attachment(CreateAttachment::bytes(png, "chart.png"));
-                            }
-                            i.http_edit(http, e).await.map(|_| ())
-                        } else {
-                            let mut f = CreateInteractionResponseFollowup::new()
-                                .content(chunk)
-                                .ephemeral(ephemeral)
-                                .allowed_mentions(no_mentions());
-                            if let Some(png) = file {
-                                f = f.add_file(CreateAttachment::bytes(png, "chart.png"));
-                            }
-                            i.http_followup(http, f).await.map(|_| ())
-                        };
-                        if r.is_err() {
-                            res = r;
-                        }
-                    }
-                    res
+                Outbound::Report { report, chart_png } => {
+                    let text = self
+                        .renderer
+                        .report(Format::Chat(Target::Markdown), &report)
+                        .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
+                    out.say(&text, Vec::new(), chart(chart_png)).await
+                }
+                Outbound::Digest { brief, chart_png } => {
+                    let text = self
+                        .renderer
+                        .digest(Target::Markdown, &brief)
+                        .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
+                    out.say(&text, Vec::new(), chart(chart_png)).await
                 }
                 Outbound::File {
                     name,
@@ -287,30 +280,12 @@ impl Handler {
                     ..
                 } => {
                     let text = markdown(&self.renderer, &caption);
-                    let file = CreateAttachment::bytes(bytes, name);
-                    if original_free {
-                        original_free = false;
-                        i.http_edit(
-                            http,
-                            EditInteractionResponse::new()
-                                .content(parts(&text).into_iter().next().unwrap_or_default())
-                                .new_attachment(file)
-                                .allowed_mentions(no_mentions()),
-                        )
-                        .await
-                        .map(|_| ())
-                    } else {
-                        i.http_followup(
-                            http,
-                            CreateInteractionResponseFollowup::new()
-                                .content(parts(&text).into_iter().next().unwrap_or_default())
-                                .add_file(file)
-                                .ephemeral(ephemeral)
-                                .allowed_mentions(no_mentions()),
-                        )
-                        .await
-                        .map(|_| ())
-                    }
+                    out.say(
+                        &text,
+                        Vec::new(),
+                        Some(CreateAttachment::bytes(bytes, name)),
+                    )
+                    .await
                 }
             };
             if let Err(e) = result {
@@ -319,27 +294,7 @@ impl Handler {
         }
         // A toast with nothing else to say, or a deferred command nobody answered.
         if let Some(t) = pending_toast {
-            let r = if original_free {
-                i.http_edit(
-                    http,
-                    EditInteractionResponse::new()
-                        .content(t)
-                        .allowed_mentions(no_mentions()),
-                )
-                .await
-                .map(|_| ())
-            } else {
-                i.http_followup(
-                    http,
-                    CreateInteractionResponseFollowup::new()
-                        .content(t)
-                        .ephemeral(ephemeral)
-                        .allowed_mentions(no_mentions()),
-                )
-                .await
-                .map(|_| ())
-            };
-            if let Err(e) = r {
+            if let Err(e) = out.say(&t, Vec::new(), None).await {
                 tracing::warn!(error = %e, "Discord toast failed");
             }
         }
