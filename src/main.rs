@@ -52,6 +52,9 @@ enum Cmd {
         /// Internal: run one insight size in this process and print "seconds,answers,peak_mib".
         #[arg(long, hide = true)]
         insight_only: Option<usize>,
+        /// Run only this workload.
+        #[arg(long, value_enum)]
+        only: Option<Workload>,
     },
     /// The weekly digest: what would be posted now, or how deliveries went.
     Digest {
@@ -149,9 +152,10 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Cmd::Bench {
         smoke,
         insight_only,
+        only,
     } = cli.command
     {
-        return bench(smoke, insight_only).await;
+        return bench(smoke, insight_only, only).await;
     }
     let config = Config::load(&cli.config)?;
     let app = App::start(config, opts).await?;
@@ -392,7 +396,20 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs every workload and prints a Markdown table (see BENCHMARKS.md).
-async fn bench(smoke: bool, insight_only: Option<usize>) -> anyhow::Result<ExitCode> {
+/// One `canvass bench` workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Workload {
+    Ingest,
+    Insight,
+    Digest,
+}
+
+async fn bench(
+    smoke: bool,
+    insight_only: Option<usize>,
+    only: Option<Workload>,
+) -> anyhow::Result<ExitCode> {
+    let run = |w: Workload| only.is_none_or(|o| o == w);
     use canvass::bench;
     if let Some(n) = insight_only {
         let (secs, answers) = bench::insight_run(n)?;
@@ -407,20 +424,22 @@ async fn bench(smoke: bool, insight_only: Option<usize>) -> anyhow::Result<ExitC
         };
     println!("| workload | size | result |\n|---|---|---|");
     let dir = tempfile_dir()?;
-    let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
-    println!(
-        "| ingestion (Bot::handle, one transaction per answer) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
-        i.members,
-        taps,
-        i.answers,
-        i.per_second,
-        i.p50_ms,
-        i.p99_ms,
-        i.raw_per_second,
-        100.0 * i.per_second / i.raw_per_second.max(1e-9)
-    );
+    if run(Workload::Ingest) {
+        let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
+        println!(
+            "| ingestion (Bot::handle, one transaction per answer) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
+            i.members,
+            taps,
+            i.answers,
+            i.per_second,
+            i.p50_ms,
+            i.p99_ms,
+            i.raw_per_second,
+            100.0 * i.per_second / i.raw_per_second.max(1e-9)
+        );
+    }
     let exe = std::env::current_exe()?;
-    for n in sizes {
+    for n in sizes.into_iter().filter(|_| run(Workload::Insight)) {
         let out = std::process::Command::new(&exe)
             .args(["bench", "--insight-only", &n.to_string()])
             .output()?;
@@ -438,10 +457,13 @@ async fn bench(smoke: bool, insight_only: Option<usize>) -> anyhow::Result<ExitC
             );
         }
     }
-    let (secs, reports) = bench::digest_run(&dir.join("digest"), surveys, digest_answers).await?;
-    println!(
-        "| digest | {surveys} surveys, {digest_answers} answers | {secs:.2} s for {reports} reports |"
-    );
+    if run(Workload::Digest) {
+        let (secs, reports) =
+            bench::digest_run(&dir.join("digest"), surveys, digest_answers).await?;
+        println!(
+            "| digest | {surveys} surveys, {digest_answers} answers | {secs:.2} s for {reports} reports |"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(ExitCode::SUCCESS)
 }

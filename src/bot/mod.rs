@@ -1,6 +1,9 @@
 //! The conversation service: turns one platform-neutral inbound event into store changes and
-//! replies. Every event runs in one `BEGIN IMMEDIATE` transaction that also records its event
-//! id, so a redelivered event changes nothing and an acknowledged answer is committed.
+//! replies. Events are applied by one writer task with group commit: every event queued at that
+//! moment runs in one `BEGIN IMMEDIATE` transaction, each in its own savepoint that also records
+//! its event id, and no caller gets its replies before that transaction has committed. So a
+//! redelivered event changes nothing, a failing event rolls back alone, and an acknowledged
+//! answer is committed.
 
 pub mod insights;
 mod views;
@@ -23,7 +26,9 @@ use crate::core::survey::{
 use crate::store::{Store, StoreError, StoredSurvey, Tx, Who};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// Source of the current time; tests inject a fixed or stepping clock.
 pub trait Clock: Send + Sync + 'static {
@@ -45,6 +50,22 @@ impl Clock for SystemClock {
 pub enum BotError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The event was applied, but the transaction it shared with other events did not commit.
+    #[error("the group commit failed: {0}")]
+    Commit(Arc<StoreError>),
+    /// The writer task stopped (it panicked, or the runtime is shutting down).
+    #[error("the writer task stopped before the event was committed")]
+    Stopped,
+}
+
+/// The most events one group commit takes; bounds how long the first of them waits.
+const MAX_BATCH: usize = 256;
+
+/// One event waiting for the writer task, and where its result goes after the commit.
+struct Job {
+    ev: Inbound,
+    done: oneshot::Sender<Result<Handled, BotError>>,
+    span: tracing::Span,
 }
 
 /// The result of handling one event.
@@ -76,6 +97,8 @@ pub struct Bot {
     store: Store,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
+    /// The writer task's queue; started on first use and restarted if it died.
+    writer: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -110,7 +133,12 @@ fn stale() -> Msg {
 
 impl Bot {
     pub fn new(store: Store, cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, cfg, clock }
+        Self {
+            store,
+            cfg,
+            clock,
+            writer: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -149,20 +177,128 @@ impl Bot {
     }
 
     /// Handles one inbound event. Nothing is sent by the core: adapters send the replies after
-    /// this returns, outside the transaction.
-    #[tracing::instrument(skip_all, fields(event = %ev.event_id, platform = ev.actor.platform.as_str()))]
+    /// this returns, which is after the event's transaction has committed.
     pub async fn handle(&self, ev: &Inbound) -> Result<Handled, BotError> {
+        let span = tracing::info_span!(
+            "event",
+            event = %ev.event_id,
+            platform = ev.actor.platform.as_str()
+        );
+        let (done, result) = oneshot::channel();
+        self.queue(Job {
+            ev: ev.clone(),
+            done,
+            span,
+        })?;
+        result.await.map_err(|_| BotError::Stopped)?
+    }
+
+    fn queue(&self, job: Job) -> Result<(), BotError> {
+        let mut writer = self.writer.lock().map_err(|_| BotError::Stopped)?;
+        let tx = match writer.as_ref() {
+            Some(tx) if !tx.is_closed() => tx,
+            _ => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                // The task's own Bot has no queue, so it ends when the last user handle drops.
+                let task = Bot {
+                    writer: Default::default(),
+                    ..self.clone()
+                };
+                tokio::spawn(task.write_loop(rx));
+                writer.insert(tx)
+            }
+        };
+        tx.send(job).map_err(|_| BotError::Stopped)
+    }
+
+    /// The single writer: takes everything queued, applies it in one transaction, commits,
+    /// then answers every caller.
+    async fn write_loop(self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+            self.commit_batch(std::mem::take(&mut jobs)).await;
+        }
+    }
+
+    async fn commit_batch(&self, jobs: Vec<Job>) {
+        let mut tx = match self.store.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, events = jobs.len(), "cannot open a transaction");
+                let e = Arc::new(e);
+                for j in jobs {
+                    let _ = j.done.send(Err(BotError::Commit(e.clone())));
+                }
+                return;
+            }
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut broken = None;
+        for j in jobs {
+            let r = if broken.is_some() {
+                Err(BotError::Stopped)
+            } else {
+                match self.apply(&mut tx, &j.ev).instrument(j.span.clone()).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // The savepoint could not be rolled back: nothing of this batch may
+                        // be committed.
+                        j.span
+                            .in_scope(|| tracing::error!(error = %e, "savepoint failed"));
+                        broken = Some(Arc::new(e));
+                        Err(BotError::Stopped)
+                    }
+                }
+            };
+            results.push((j, r));
+        }
+        let committed = match broken {
+            Some(e) => Err(e),
+            None => tx.commit().await.map_err(Arc::new),
+        };
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, events = results.len(), "group commit failed; nothing of the batch was saved");
+        }
+        for (j, r) in results {
+            let r = match (&committed, r) {
+                (Ok(()), r) => r,
+                (Err(_), Err(BotError::Store(e))) => Err(BotError::Store(e)),
+                (Err(e), _) => Err(BotError::Commit(e.clone())),
+            };
+            // The caller may have gone away; the event is committed either way.
+            let _ = j.done.send(r);
+        }
+    }
+
+    /// Applies one event inside its own savepoint. The outer error means the savepoint itself
+    /// failed; the inner result is the event's own outcome, already rolled back if an error.
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        ev: &Inbound,
+    ) -> Result<Result<Handled, BotError>, StoreError> {
+        tx.savepoint().await?;
+        let r = self.apply_one(tx, ev).await;
+        match &r {
+            Ok(_) => tx.release().await?,
+            Err(e) => {
+                tracing::warn!(error = %e, "event failed; its changes are rolled back");
+                tx.rollback_to().await?
+            }
+        }
+        Ok(r)
+    }
+
+    async fn apply_one(&self, tx: &mut Tx, ev: &Inbound) -> Result<Handled, BotError> {
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
         if !tx.claim_event(&ev.event_id, now).await? {
             tracing::debug!("duplicate event ignored");
             return Ok(Handled::Duplicate);
         }
         let out = match &ev.body {
-            Body::Text(t) => self.on_text(&mut tx, ev, t, now).await?,
-            Body::Button(p) => self.on_button(&mut tx, ev, p, now).await?,
+            Body::Text(t) => self.on_text(tx, ev, t, now).await?,
+            Body::Button(p) => self.on_button(tx, ev, p, now).await?,
         };
-        tx.commit().await?;
         Ok(Handled::Replies(out))
     }
 

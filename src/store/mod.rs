@@ -155,6 +155,28 @@ impl Tx {
         Ok(())
     }
 
+    /// Opens the per-event savepoint of a group commit, so one failing event rolls back alone.
+    pub async fn savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT event")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the event's changes in the enclosing transaction.
+    pub async fn release(&mut self) -> Result<()> {
+        sqlx::query("RELEASE event").execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Undoes the event's changes; the rest of the batch stays.
+    pub async fn rollback_to(&mut self) -> Result<()> {
+        sqlx::query("ROLLBACK TO event; RELEASE event")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Records an inbound event id. Returns false when it was already processed, in which
     /// case the caller must roll back and do nothing.
     pub async fn claim_event(&mut self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {

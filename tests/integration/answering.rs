@@ -302,3 +302,52 @@ async fn the_persona_question_is_asked_once_and_becomes_a_segment() {
     let out = t.say("alice", dm("alice"), "/start rank").await;
     assert!(!t.text(&out).contains("Which best describes you?"));
 }
+
+#[tokio::test]
+async fn a_failing_event_rolls_back_alone_in_its_group_commit() {
+    let t = std::sync::Arc::new(spawn_app().await);
+    let p = payloads(&t.post("lunch").await);
+    // Make the database refuse one member, as a full disk or a bug would, mid-batch.
+    sqlx::query(
+        "CREATE TRIGGER poison BEFORE INSERT ON members WHEN NEW.platform_user_id = 'poisoned'
+         BEGIN SELECT RAISE(ABORT, 'poisoned member'); END",
+    )
+    .execute(t.app.store.pool())
+    .await
+    .expect("trigger");
+    let poisoned = t.event("poisoned", group(), Body::Button(p[1].clone()));
+    let mut tasks = Vec::new();
+    for m in 0..100 {
+        let t = t.clone();
+        let p = p.clone();
+        let poisoned = poisoned.clone();
+        tasks.push(tokio::spawn(async move {
+            if m == 50 {
+                t.app.bot.handle(&poisoned).await.is_ok()
+            } else {
+                let ev = t.event(&format!("member{m}"), group(), Body::Button(p[0].clone()));
+                t.app.bot.handle(&ev).await.is_ok()
+            }
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(ok, 99, "only the poisoned event fails");
+    assert_eq!(t.current("lunch", "food").await.len(), 99);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM members WHERE platform_user_id = 'poisoned'")
+            .await,
+        0
+    );
+    // Its event id was rolled back with it, so a redelivery is applied, not ignored.
+    sqlx::query("DROP TRIGGER poison")
+        .execute(t.app.store.pool())
+        .await
+        .expect("drop trigger");
+    let out = t.send(&poisoned).await;
+    assert!(t.text(out.replies()).starts_with("Saved: "));
+    assert_eq!(t.current("lunch", "food").await.len(), 100);
+    assert_eq!(t.app.store.integrity_check().await.unwrap(), "ok");
+}
