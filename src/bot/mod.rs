@@ -277,29 +277,23 @@ impl Bot {
         tx: &mut Tx,
         ev: &Inbound,
     ) -> Result<Result<Handled, BotError>, StoreError> {
-        tx.savepoint().await?;
-        let r = self.apply_one(tx, ev).await;
-        match &r {
-            Ok(_) => tx.release().await?,
+        let now = self.clock.now();
+        if !tx.claim_event_in_savepoint(&ev.event_id, now).await? {
+            tracing::debug!("duplicate event ignored");
+            return Ok(Ok(Handled::Duplicate));
+        }
+        let r = match &ev.body {
+            Body::Text(t) => self.on_text(tx, ev, t, now).await,
+            Body::Button(p) => self.on_button(tx, ev, p, now).await,
+        };
+        match r {
+            Ok(out) => Ok(Ok(Handled::Replies(out))),
             Err(e) => {
                 tracing::warn!(error = %e, "event failed; its changes are rolled back");
-                tx.rollback_to().await?
+                tx.rollback_event().await?;
+                Ok(Err(e))
             }
         }
-        Ok(r)
-    }
-
-    async fn apply_one(&self, tx: &mut Tx, ev: &Inbound) -> Result<Handled, BotError> {
-        let now = self.clock.now();
-        if !tx.claim_event(&ev.event_id, now).await? {
-            tracing::debug!("duplicate event ignored");
-            return Ok(Handled::Duplicate);
-        }
-        let out = match &ev.body {
-            Body::Text(t) => self.on_text(tx, ev, t, now).await?,
-            Body::Button(p) => self.on_button(tx, ev, p, now).await?,
-        };
-        Ok(Handled::Replies(out))
     }
 
     /// The current message of a posted survey (counter, status, buttons), for refreshing.
@@ -1102,8 +1096,10 @@ impl Bot {
         } else if outcome.retract {
             tx.retract_answer(rid, q.id.as_str(), now).await?;
         }
-        tx.set_draft(rid, q.id.as_str(), &outcome.draft, now)
-            .await?;
+        if outcome.draft != draft {
+            tx.set_draft(rid, q.id.as_str(), &outcome.draft, now)
+                .await?;
+        }
         let mut out = vec![Outbound::Toast(ack_msg(q, &outcome))];
         if outcome.commit.is_some() || outcome.retract {
             out.push(Outbound::RefreshPolls { survey: s.key });

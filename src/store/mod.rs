@@ -85,6 +85,11 @@ pub struct Store {
 pub struct Tx {
     tx: Transaction<'static, Sqlite>,
     _writer: tokio::sync::OwnedMutexGuard<()>,
+    /// Surveys read in this transaction. While it is open no one else can write, and
+    /// `set_status` clears it, so a group commit decodes each survey once per batch.
+    surveys: std::collections::HashMap<i64, surveys::StoredSurvey>,
+    /// (survey, platform, chat) found posted in this transaction; postings are never removed.
+    posted: std::collections::HashSet<(i64, String, String)>,
 }
 
 impl Store {
@@ -129,6 +134,8 @@ impl Store {
         Ok(Tx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _writer: writer,
+            surveys: Default::default(),
+            posted: Default::default(),
         })
     }
 
@@ -155,26 +162,38 @@ impl Tx {
         Ok(())
     }
 
-    /// Opens the per-event savepoint of a group commit, so one failing event rolls back alone.
-    pub async fn savepoint(&mut self) -> Result<()> {
-        sqlx::query("SAVEPOINT event")
+    /// Undoes the changes of the event whose savepoint `claim_event_in_savepoint` opened last;
+    /// the rest of the batch stays.
+    pub async fn rollback_event(&mut self) -> Result<()> {
+        sqlx::query("ROLLBACK TO event")
             .execute(&mut *self.tx)
             .await?;
+        // What was read since may have been rolled back.
+        self.surveys.clear();
+        self.posted.clear();
         Ok(())
     }
 
-    /// Keeps the event's changes in the enclosing transaction.
-    pub async fn release(&mut self) -> Result<()> {
-        sqlx::query("RELEASE event").execute(&mut *self.tx).await?;
-        Ok(())
-    }
-
-    /// Undoes the event's changes; the rest of the batch stays.
-    pub async fn rollback_to(&mut self) -> Result<()> {
-        sqlx::query("ROLLBACK TO event; RELEASE event")
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+    /// Opens the event's savepoint of a group commit and claims its id, in one round trip.
+    /// Savepoints are not released: they nest until the batch commits, and `rollback_event`
+    /// undoes only the newest. Returns false when the event was already processed.
+    pub async fn claim_event_in_savepoint(
+        &mut self,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        // A row comes back only if the insert happened (`rows_affected` would also count the
+        // SAVEPOINT's stale change count).
+        let claimed: Option<(i64,)> = sqlx::query_as(
+            "SAVEPOINT event;
+             INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?)
+             ON CONFLICT (event_id) DO NOTHING RETURNING 1",
+        )
+        .bind(event_id)
+        .bind(ms(now))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(claimed.is_some())
     }
 
     /// Records an inbound event id. Returns false when it was already processed, in which

@@ -139,11 +139,16 @@ impl Tx {
         shown_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.retract_answer(respondent, question, now).await?;
+        // One round trip for both statements.
         sqlx::query(
-            "INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at)
+            "UPDATE answers SET superseded_at = ?
+              WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL;
+             INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at)
              VALUES (?, ?, ?, ?, ?, ?)",
         )
+        .bind(ms(now))
+        .bind(respondent)
+        .bind(question)
         .bind(respondent)
         .bind(question)
         .bind(encode(value, "answer value")?)

@@ -215,11 +215,18 @@ impl Tx {
     }
 
     pub async fn survey_by_key(&mut self, key: i64) -> Result<Option<StoredSurvey>> {
+        if let Some(s) = self.surveys.get(&key) {
+            return Ok(Some(s.clone()));
+        }
         let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?"))
             .bind(key)
             .fetch_optional(&mut *self.tx)
             .await?;
-        row.as_ref().map(survey_from_row).transpose()
+        let s = row.as_ref().map(survey_from_row).transpose()?;
+        if let Some(s) = &s {
+            self.surveys.insert(key, s.clone());
+        }
+        Ok(s)
     }
 
     /// Inserts a survey; returns its store key.
@@ -257,6 +264,7 @@ impl Tx {
     }
 
     pub async fn set_status(&mut self, key: i64, status: Status, now: DateTime<Utc>) -> Result<()> {
+        self.surveys.remove(&key);
         sqlx::query(
             "UPDATE surveys SET status = ?, updated_at = ?,
                 closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END
@@ -282,6 +290,10 @@ impl Tx {
 
     /// Whether the survey was posted in this chat (taps from elsewhere are refused).
     pub async fn posted_in(&mut self, key: i64, platform: &str, chat_id: &str) -> Result<bool> {
+        let k = (key, platform.to_string(), chat_id.to_string());
+        if self.posted.contains(&k) {
+            return Ok(true);
+        }
         let n: (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM postings WHERE survey_id = ? AND platform = ? AND chat_id = ?",
         )
@@ -290,6 +302,9 @@ impl Tx {
         .bind(chat_id)
         .fetch_one(&mut *self.tx)
         .await?;
+        if n.0 > 0 {
+            self.posted.insert(k);
+        }
         Ok(n.0 > 0)
     }
 
