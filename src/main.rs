@@ -427,7 +427,7 @@ async fn bench(
     if run(Workload::Ingest) {
         let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
         println!(
-            "| ingestion (Bot::handle, one transaction per answer) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
+            "| ingestion (Bot::handle, group commit, committed before the ack) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
             i.members,
             taps,
             i.answers,

@@ -64,6 +64,8 @@ const MAX_BATCH: usize = 256;
 /// One event waiting for the writer task, and where its result goes after the commit.
 struct Job {
     ev: Inbound,
+    /// Only record the event id (reports are made after the commit, outside the writer).
+    claim_only: bool,
     done: oneshot::Sender<Result<Handled, BotError>>,
     span: tracing::Span,
 }
@@ -184,13 +186,34 @@ impl Bot {
             event = %ev.event_id,
             platform = ev.actor.platform.as_str()
         );
+        let report = match &ev.body {
+            Body::Text(t) => match command::parse(t) {
+                Ok(Some(
+                    cmd @ (Command::Insights { .. } | Command::Export(_) | Command::Digest),
+                )) if self.is_team(&ev.actor) => Some(cmd),
+                _ => None,
+            },
+            Body::Button(_) => None,
+        };
+        let claim_only = report.is_some();
         let (done, result) = oneshot::channel();
         self.queue(Job {
             ev: ev.clone(),
+            claim_only,
             done,
-            span,
+            span: span.clone(),
         })?;
-        result.await.map_err(|_| BotError::Stopped)?
+        let handled = result.await.map_err(|_| BotError::Stopped)??;
+        match (report, handled) {
+            (Some(cmd), Handled::Replies(_)) => {
+                let out = self
+                    .read_command(cmd, self.clock.now())
+                    .instrument(span)
+                    .await?;
+                Ok(Handled::Replies(out))
+            }
+            (_, handled) => Ok(handled),
+        }
     }
 
     fn queue(&self, job: Job) -> Result<(), BotError> {
@@ -238,7 +261,11 @@ impl Bot {
             let r = if broken.is_some() {
                 Err(BotError::Stopped)
             } else {
-                match self.apply(&mut tx, &j.ev).instrument(j.span.clone()).await {
+                match self
+                    .apply(&mut tx, &j.ev, j.claim_only)
+                    .instrument(j.span.clone())
+                    .await
+                {
                     Ok(r) => r,
                     Err(e) => {
                         // The savepoint could not be rolled back: nothing of this batch may
@@ -276,11 +303,15 @@ impl Bot {
         &self,
         tx: &mut Tx,
         ev: &Inbound,
+        claim_only: bool,
     ) -> Result<Result<Handled, BotError>, StoreError> {
         let now = self.clock.now();
         if !tx.claim_event_in_savepoint(&ev.event_id, now).await? {
             tracing::debug!("duplicate event ignored");
             return Ok(Ok(Handled::Duplicate));
+        }
+        if claim_only {
+            return Ok(Ok(Handled::Replies(Vec::new())));
         }
         let r = match &ev.body {
             Body::Text(t) => self.on_text(tx, ev, t, now).await,
@@ -522,8 +553,22 @@ impl Bot {
                     Outbound::RefreshPolls { survey: s.key },
                 ])
             }
+            cmd @ (Command::Insights { .. } | Command::Export(_) | Command::Digest) => {
+                self.read_command(cmd, now).await
+            }
+        }
+    }
+
+    /// Reports, exports and the digest read only committed data and can take seconds, so they
+    /// run outside the writer's transaction and never hold up members' answers.
+    async fn read_command(
+        &self,
+        cmd: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outbound>, BotError> {
+        match cmd {
             Command::Insights { survey, segment } => {
-                let Some(s) = tx.survey_by_slug(survey.as_str()).await? else {
+                let Some(s) = self.store.survey_by_slug(survey.as_str()).await? else {
                     return Ok(vec![reply(unknown_survey(&survey))]);
                 };
                 let report = insights::report(
@@ -548,7 +593,7 @@ impl Bot {
                 }])
             }
             Command::Export(survey) => {
-                let Some(s) = tx.survey_by_slug(survey.as_str()).await? else {
+                let Some(s) = self.store.survey_by_slug(survey.as_str()).await? else {
                     return Ok(vec![reply(unknown_survey(&survey))]);
                 };
                 let bytes = match crate::transfer::export_csv(&self.store, survey.as_str()).await {
@@ -581,6 +626,7 @@ impl Bot {
                     chart_png,
                 }])
             }
+            _ => Ok(Vec::new()),
         }
     }
 

@@ -351,3 +351,24 @@ async fn a_failing_event_rolls_back_alone_in_its_group_commit() {
     assert_eq!(t.current("lunch", "food").await.len(), 100);
     assert_eq!(t.app.store.integrity_check().await.unwrap(), "ok");
 }
+
+#[tokio::test]
+async fn a_redelivered_report_command_is_answered_once() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("lunch").await);
+    t.tap("alice", group(), &p[0]).await;
+    // Reports are made outside the writer's transaction; their event id is still claimed first.
+    let ev = t.event("pm", group(), Body::Text("/insights lunch".into()));
+    let first = t.send(&ev).await;
+    assert!(
+        first
+            .replies()
+            .iter()
+            .any(|o| matches!(o, Outbound::Report { .. })),
+        "{first:?}"
+    );
+    assert_eq!(t.send(&ev).await, Handled::Duplicate);
+    // A member asking for a report is refused inside the writer, as before.
+    let out = t.say("alice", group(), "/insights lunch").await;
+    assert!(t.text(&out).contains("product team"), "{}", t.text(&out));
+}
