@@ -5,12 +5,13 @@ use crate::bot::insights::responses;
 use crate::config::DigestConfig;
 use crate::core::survey::Status;
 use crate::insight::digest::{Brief, correct_across};
-use crate::insight::{self, Previous};
-use crate::store::{Store, StoreError};
+use crate::insight::{self, Previous, Report};
+use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 
 /// Surveys the digest covers: configured ones (or all) that were open at some point of the
-/// period and have answers by its end.
+/// period and have answers by its end. Each survey's history is read while the previous one is
+/// analysed on a blocking thread, so the store and the engine use both cores.
 pub async fn compose(
     store: &Store,
     cfg: &DigestConfig,
@@ -21,7 +22,7 @@ pub async fn compose(
     late: bool,
 ) -> Result<Brief, StoreError> {
     let mut reports = Vec::new();
-    let mut respondents = 0;
+    let mut pending: Option<tokio::task::JoinHandle<Option<Report>>> = None;
     for (s, _) in store.list_surveys().await? {
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
@@ -34,49 +35,18 @@ pub async fn compose(
         if !active {
             continue;
         }
-        // One read of the history gives both views: as of the slot and as of the period start.
         let history = store.answer_history(s.key).await?;
-        let as_of = |t: DateTime<Utc>| {
-            history
-                .iter()
-                .filter(|(row, gone)| row.answered_at <= t && gone.is_none_or(|g| g > t))
-                .map(|(row, _)| row.clone())
-                .collect::<Vec<_>>()
-        };
-        let now_rows = as_of(slot);
-        if now_rows.is_empty() {
-            continue;
+        if let Some(p) = pending.take() {
+            reports.extend(join(p).await);
         }
-        let before_rows = as_of(start);
-        let now_rs = responses(&now_rows);
-        let before_rs = responses(&before_rows);
-        let status = s.survey.effective_status(s.status, slot);
-        let before = (!before_rs.is_empty()).then(|| {
-            insight::analyse(&insight::Input {
-                survey: &s.survey,
-                status,
-                responses: &before_rs,
-                min_segment,
-                segment: None,
-                previous: None,
-                members_reached: None,
-            })
-        });
-        let report = insight::analyse(&insight::Input {
-            survey: &s.survey,
-            status,
-            responses: &now_rs,
-            min_segment,
-            segment: None,
-            previous: before.as_ref().map(|r| Previous {
-                label: "the last digest".into(),
-                report: r,
-            }),
-            members_reached: None,
-        });
-        respondents += report.survey.respondents;
-        reports.push(report);
+        pending = Some(tokio::task::spawn_blocking(move || {
+            analyse(&s, &history, min_segment, start, slot)
+        }));
     }
+    if let Some(p) = pending.take() {
+        reports.extend(join(p).await);
+    }
+    let respondents = reports.iter().map(|r| r.survey.respondents).sum();
     let tests = correct_across(&mut reports);
     Ok(Brief {
         period: period.to_string(),
@@ -85,4 +55,65 @@ pub async fn compose(
         respondents,
         tests,
     })
+}
+
+async fn join(task: tokio::task::JoinHandle<Option<Report>>) -> Option<Report> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) => {
+            // A panic in the engine loses one survey's section, not the digest.
+            tracing::error!(error = %e, "a digest section failed; it is left out");
+            None
+        }
+    }
+}
+
+/// One survey's section: the report as of the slot, compared with the view as of the period
+/// start. None when it had no answers by the slot.
+fn analyse(
+    s: &StoredSurvey,
+    history: &[(AnswerRow, Option<DateTime<Utc>>)],
+    min_segment: usize,
+    start: DateTime<Utc>,
+    slot: DateTime<Utc>,
+) -> Option<Report> {
+    // One read of the history gives both views: as of the slot and as of the period start.
+    let as_of = |t: DateTime<Utc>| {
+        history
+            .iter()
+            .filter(|(row, gone)| row.answered_at <= t && gone.is_none_or(|g| g > t))
+            .map(|(row, _)| row.clone())
+            .collect::<Vec<_>>()
+    };
+    let now_rows = as_of(slot);
+    if now_rows.is_empty() {
+        return None;
+    }
+    let now_rs = responses(&now_rows);
+    drop(now_rows);
+    let before_rs = responses(&as_of(start));
+    let status = s.survey.effective_status(s.status, slot);
+    let before = (!before_rs.is_empty()).then(|| {
+        insight::analyse(&insight::Input {
+            survey: &s.survey,
+            status,
+            responses: &before_rs,
+            min_segment,
+            segment: None,
+            previous: None,
+            members_reached: None,
+        })
+    });
+    Some(insight::analyse(&insight::Input {
+        survey: &s.survey,
+        status,
+        responses: &now_rs,
+        min_segment,
+        segment: None,
+        previous: before.as_ref().map(|r| Previous {
+            label: "the last digest".into(),
+            report: r,
+        }),
+        members_reached: None,
+    }))
 }
