@@ -17,3 +17,10 @@ async fn every_workload_runs_at_smoke_size() {
         .unwrap();
     assert_eq!(reports, 2);
 }
+
+#[tokio::test]
+async fn the_telegram_end_to_end_workload_runs_at_smoke_size() {
+    let r = crate::support::e2e::telegram_taps(30).await;
+    assert_eq!(r.stored, 30, "every confirmed tap is stored");
+    assert!(r.per_second > 0.0);
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod discord;
+pub mod e2e;
 pub mod telegram;
 
 use canvass::app::{App, Options};
