@@ -188,6 +188,7 @@ impl Bot {
         );
         let report = match &ev.body {
             Body::Text(t) => match command::parse(t) {
+                Ok(Some(cmd @ Command::Surveys)) => Some(cmd),
                 Ok(Some(
                     cmd @ (Command::Insights { .. } | Command::Export(_) | Command::Digest),
                 )) if self.is_team(&ev.actor) => Some(cmd),
@@ -207,7 +208,7 @@ impl Bot {
         match (report, handled) {
             (Some(cmd), Handled::Replies(_)) => {
                 let out = self
-                    .read_command(cmd, self.clock.now())
+                    .read_command(ev, cmd, self.clock.now())
                     .instrument(span)
                     .await?;
                 Ok(Handled::Replies(out))
@@ -477,27 +478,7 @@ impl Bot {
                     keyboard: Keyboard::default(),
                 }])
             }
-            Command::Surveys => {
-                let all = self.store.list_surveys().await?;
-                let list: Vec<Value> = all
-                    .iter()
-                    .filter(|(s, _)| team || s.effective_status(now) == Status::Open)
-                    .map(|(s, n)| {
-                        json!({
-                            "id": s.survey.id.as_str(),
-                            "title": s.survey.title,
-                            "status": s.effective_status(now).as_str(),
-                            "respondents": n,
-                            "questions": s.survey.questions.len(),
-                            "anonymous": s.survey.anonymous,
-                        })
-                    })
-                    .collect();
-                Ok(vec![reply(Msg::new(
-                    "surveys",
-                    json!({ "team": team, "surveys": list }),
-                ))])
-            }
+            Command::Surveys => self.read_command(ev, Command::Surveys, now).await,
             Command::Show(id) => {
                 let s = tx.survey_by_slug(id.as_str()).await?;
                 match s {
@@ -554,19 +535,42 @@ impl Bot {
                 ])
             }
             cmd @ (Command::Insights { .. } | Command::Export(_) | Command::Digest) => {
-                self.read_command(cmd, now).await
+                self.read_command(ev, cmd, now).await
             }
         }
     }
 
-    /// Reports, exports and the digest read only committed data and can take seconds, so they
+    /// The survey list, reports, exports and the digest read only committed data and can take seconds, so they
     /// run outside the writer's transaction and never hold up members' answers.
     async fn read_command(
         &self,
+        ev: &Inbound,
         cmd: Command,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outbound>, BotError> {
+        let team = self.is_team(&ev.actor);
         match cmd {
+            Command::Surveys => {
+                let all = self.store.list_surveys().await?;
+                let list: Vec<Value> = all
+                    .iter()
+                    .filter(|(s, _)| team || s.effective_status(now) == Status::Open)
+                    .map(|(s, n)| {
+                        json!({
+                            "id": s.survey.id.as_str(),
+                            "title": s.survey.title,
+                            "status": s.effective_status(now).as_str(),
+                            "respondents": n,
+                            "questions": s.survey.questions.len(),
+                            "anonymous": s.survey.anonymous,
+                        })
+                    })
+                    .collect();
+                Ok(vec![reply(Msg::new(
+                    "surveys",
+                    json!({ "team": team, "surveys": list }),
+                ))])
+            }
             Command::Insights { survey, segment } => {
                 let Some(s) = self.store.survey_by_slug(survey.as_str()).await? else {
                     return Ok(vec![reply(unknown_survey(&survey))]);
@@ -668,11 +672,11 @@ impl Bot {
     async fn open_surveys(&self, now: DateTime<Utc>) -> Result<Vec<Value>, BotError> {
         Ok(self
             .store
-            .list_surveys()
+            .surveys()
             .await?
             .iter()
-            .filter(|(s, _)| s.effective_status(now) == Status::Open)
-            .map(|(s, _)| json!({ "id": s.survey.id.as_str(), "title": s.survey.title }))
+            .filter(|s| s.effective_status(now) == Status::Open)
+            .map(|s| json!({ "id": s.survey.id.as_str(), "title": s.survey.title }))
             .collect())
     }
 
@@ -851,7 +855,7 @@ impl Bot {
             .await?
             .map(|m| m.id);
         let mut anon = Vec::new();
-        for (s, _) in self.store.list_surveys().await? {
+        for s in self.store.surveys().await? {
             if s.survey.anonymous && s.effective_status(now) == Status::Open {
                 anon.push((s.key, tx.anon_key(s.key, platform, &actor.user_id).await?));
             }

@@ -23,7 +23,7 @@ pub async fn compose(
 ) -> Result<Brief, StoreError> {
     let mut reports = Vec::new();
     let mut pending: Option<tokio::task::JoinHandle<Option<Report>>> = None;
-    for (s, _) in store.list_surveys().await? {
+    for s in store.surveys().await? {
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
         }

@@ -132,13 +132,24 @@ impl Store {
         row.as_ref().map(survey_from_row).transpose()
     }
 
+    /// All surveys, newest first, without counts (counting scans every answer).
+    pub async fn surveys(&self) -> Result<Vec<StoredSurvey>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SURVEY_COLS} FROM surveys ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(survey_from_row).collect()
+    }
+
     /// All surveys, newest first, with their respondent counts.
     pub async fn list_surveys(&self) -> Result<Vec<(StoredSurvey, i64)>> {
         let rows = sqlx::query(&format!(
             "SELECT {SURVEY_COLS},
-                (SELECT COUNT(DISTINCT a.respondent_id) FROM answers a
-                   JOIN respondents r ON r.id = a.respondent_id
-                  WHERE r.survey_id = surveys.id AND a.superseded_at IS NULL) AS n
+                (SELECT COUNT(*) FROM respondents r
+                  WHERE r.survey_id = surveys.id AND EXISTS (
+                    SELECT 1 FROM answers a
+                     WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)) AS n
              FROM surveys ORDER BY created_at DESC, id DESC"
         ))
         .fetch_all(&self.pool)
@@ -151,9 +162,12 @@ impl Store {
     /// Members with at least one current answer.
     pub async fn respondent_count(&self, key: i64) -> Result<i64> {
         let n: (i64,) = sqlx::query_as(
-            "SELECT COUNT(DISTINCT a.respondent_id) FROM answers a
-               JOIN respondents r ON r.id = a.respondent_id
-              WHERE r.survey_id = ? AND a.superseded_at IS NULL",
+            // One index probe per respondent (the partial index of current answers) instead
+            // of a scan of every answer.
+            "SELECT COUNT(*) FROM respondents r
+              WHERE r.survey_id = ? AND EXISTS (
+                SELECT 1 FROM answers a
+                 WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)",
         )
         .bind(key)
         .fetch_one(&self.pool)
