@@ -67,7 +67,8 @@ impl App {
     /// Loads templates (failing on a broken one), opens the database, applies migrations and
     /// brings configured surveys in.
     pub async fn start(config: Config, opts: Options) -> Result<Self, AppError> {
-        let renderer = Renderer::load(&prompts_dir(&config, &opts))?;
+        let renderer =
+            Renderer::load(&prompts_dir(&config, &opts))?.with_team_locale(&config.team.locale);
         let database = opts
             .database
             .clone()
@@ -83,7 +84,8 @@ impl App {
             }
         }
         let config = Arc::new(config);
-        let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone());
+        let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone())
+            .with_locales(renderer.locale_names());
         Ok(Self {
             config,
             store,

@@ -4,7 +4,7 @@
 use crate::core::ids::{QuestionId, SurveyId, slugify};
 use crate::core::survey::{
     DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER, DefinitionError,
-    Question, QuestionKind, ResultsVisibility, Status, Survey, make_choices,
+    Question, QuestionKind, ResultsVisibility, Status, Survey, SurveyText, make_choices,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -89,6 +89,13 @@ pub struct TeamConfig {
     pub discord_users: Vec<u64>,
     #[serde(default)]
     pub discord_roles: Vec<u64>,
+    /// Locale of insights, digests and posted polls (`en`, `de`, `es`, ...); default `en`.
+    #[serde(default = "default_locale")]
+    pub locale: String,
+}
+
+fn default_locale() -> String {
+    crate::locale::DEFAULT.to_string()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -286,6 +293,9 @@ pub struct SurveyCfg {
     /// Id of the question the report's headline is about.
     pub headline: Option<String>,
     pub questions: Vec<Spanned<QuestionCfg>>,
+    /// The survey's wording in other locales: `[surveys.locales.de]`.
+    #[serde(default)]
+    pub locales: BTreeMap<String, SurveyText>,
 }
 
 fn default_status() -> String {
@@ -315,6 +325,8 @@ struct RawConfig {
 pub struct ConfiguredSurvey {
     pub survey: Survey,
     pub status: Status,
+    /// Translations by normalised locale tag.
+    pub locales: BTreeMap<String, SurveyText>,
 }
 
 /// The validated persona question.
@@ -371,7 +383,7 @@ impl Config {
         for (i, s) in raw.surveys.into_iter().enumerate() {
             let span = s.span().start;
             let prefix = format!("surveys[{i}]");
-            let (survey, status) = build_survey(s.into_inner())
+            let (survey, status, locales) = build_survey(s.into_inner())
                 .map_err(|(off, e)| invalid(off.unwrap_or(span), e.within(&prefix)))?;
             if surveys
                 .iter()
@@ -385,7 +397,11 @@ impl Config {
                     ),
                 ));
             }
-            surveys.push(ConfiguredSurvey { survey, status });
+            surveys.push(ConfiguredSurvey {
+                survey,
+                status,
+                locales,
+            });
         }
 
         let persona = match raw.persona {
@@ -464,10 +480,26 @@ impl Config {
             }
         }
 
+        let mut team = raw.team;
+        // A config without `[team]` gets `Default`, whose locale is empty.
+        if team.locale.is_empty() {
+            team.locale = default_locale();
+        }
+        team.locale =
+            crate::locale::normalise(&team.locale).ok_or_else(|| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: find_key_line(src, "locale"),
+                field: "team.locale".into(),
+                problem: format!(
+                    "{:?} is not a language tag such as en, de or pt-BR",
+                    team.locale
+                ),
+            })?;
+
         Ok(Config {
             path: path.to_path_buf(),
             storage: raw.storage,
-            team: raw.team,
+            team,
             segments: raw.segments,
             persona,
             console: raw.console,
@@ -503,7 +535,9 @@ fn find_key_line(src: &str, key: &str) -> usize {
 
 type BuildError = (Option<usize>, DefinitionError);
 
-fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
+type Built = (Survey, Status, BTreeMap<String, SurveyText>);
+
+fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
     let id = SurveyId::parse(&s.id)
         .map_err(|e| (None, DefinitionError::new("id", format!("{:?} {e}", s.id))))?;
     let status = Status::parse(&s.status).ok_or_else(|| {
@@ -575,7 +609,20 @@ fn build_survey(s: SurveyCfg) -> Result<(Survey, Status), BuildError> {
     }
     .validated()
     .map_err(|e| (None, e))?;
-    Ok((survey, status))
+    let mut locales = BTreeMap::new();
+    for (tag, text) in s.locales {
+        let field = format!("locales.{tag}");
+        let Some(code) = crate::locale::normalise(&tag) else {
+            return Err((
+                None,
+                DefinitionError::new(field, "is not a language tag such as de, es or pt-BR"),
+            ));
+        };
+        text.validate(&survey)
+            .map_err(|e| (None, e.within(&field)))?;
+        locales.insert(code, text);
+    }
+    Ok((survey, status, locales))
 }
 
 /// Turns one `[[surveys.questions]]` table into a validated question, rejecting settings that

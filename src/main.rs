@@ -312,13 +312,28 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
             .unwrap_or_else(|| PathBuf::from("prompts")),
     };
     let mut rendered = 0;
+    let mut missing = Vec::new();
     match Renderer::load(&dir) {
-        Ok(r) => match r.check_samples().and_then(|n| Ok(n + r.check_reports()?)) {
-            Ok(n) => rendered = n,
-            Err(e) => problems.push(e.to_string()),
-        },
+        Ok(r) => {
+            match r.check_samples().and_then(|n| Ok(n + r.check_reports()?)) {
+                Ok(n) => rendered = n,
+                Err(e) => problems.push(e.to_string()),
+            }
+            if let Some(c) = &config {
+                missing = missing_translations(&r, c);
+            }
+        }
         Err(e) => problems.push(e.to_string()),
     }
+    // Gaps fall back to the default text, so they are listed, not failed.
+    let list_missing = || {
+        for (locale, gaps) in &missing {
+            println!("{locale}: falls back to the default for");
+            for g in gaps {
+                println!("  - {g}");
+            }
+        }
+    };
     if problems.is_empty() {
         let n = config.map(|c| c.surveys.len()).unwrap_or(0);
         println!(
@@ -326,6 +341,7 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
             path.display(),
             dir.display()
         );
+        list_missing();
         ExitCode::SUCCESS
     } else {
         eprintln!("canvass check found {} problem(s):", problems.len());
@@ -334,6 +350,41 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+/// Per locale (shipped or used by a survey), what is not translated: templates, then survey
+/// texts.
+fn missing_translations(r: &Renderer, c: &Config) -> Vec<(String, Vec<String>)> {
+    let mut locales: Vec<String> = r.locales().iter().skip(1).cloned().collect();
+    for s in &c.surveys {
+        for l in s.locales.keys() {
+            if !locales.contains(l) && l != canvass::locale::DEFAULT {
+                locales.push(l.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for l in locales {
+        let mut gaps: Vec<String> = r
+            .untranslated(&l)
+            .into_iter()
+            .map(|t| format!("template {t}.hbs"))
+            .collect();
+        for s in &c.surveys {
+            match s.locales.get(&l) {
+                Some(t) => gaps.extend(
+                    t.missing(&s.survey)
+                        .into_iter()
+                        .map(|m| format!("survey {}: {m}", s.survey.id)),
+                ),
+                None => gaps.push(format!("survey {}: every text", s.survey.id)),
+            }
+        }
+        if !gaps.is_empty() {
+            out.push((l, gaps));
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -21,6 +21,8 @@ mod fake_discord;
 mod fake_telegram;
 #[path = "integration/insights.rs"]
 mod insights;
+#[path = "integration/locales.rs"]
+mod locales;
 #[path = "integration/privacy.rs"]
 mod privacy;
 #[path = "integration/report_formats.rs"]

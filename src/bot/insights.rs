@@ -17,7 +17,11 @@ pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
             new_member: row.new_member,
             first_at: row.answered_at,
             seconds: None,
+            locale: None,
         });
+        if row.locale.is_some() {
+            r.locale = row.locale.clone();
+        }
         r.answers.insert(row.question_id.clone(), row.value.clone());
         if let Some(c) = &row.chat_segment {
             r.segments.insert(c.clone());

@@ -23,6 +23,7 @@ use crate::core::payload::{Action, Payload};
 use crate::core::survey::{
     Question, QuestionKind, ResultsVisibility, Status, Survey, make_choices,
 };
+use crate::locale::DEFAULT as DEFAULT_LOCALE;
 use crate::store::{Store, StoreError, StoredSurvey, Tx, Who};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -101,6 +102,9 @@ pub struct Bot {
     clock: Arc<dyn Clock>,
     /// The writer task's queue; started on first use and restarted if it died.
     writer: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
+    /// Locales members can be served in (code, own name), the default first: every template
+    /// locale and every locale a configured survey is worded in.
+    locales: Arc<Vec<(String, String)>>,
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -135,12 +139,89 @@ fn stale() -> Msg {
 
 impl Bot {
     pub fn new(store: Store, cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Self {
+        let mut bot = Self {
             store,
             cfg,
             clock,
+            locales: Arc::new(Vec::new()),
             writer: Default::default(),
+        };
+        bot = bot.with_locales(vec![(DEFAULT_LOCALE.to_string(), "English".to_string())]);
+        bot
+    }
+
+    /// The template locales with their own names; survey translations add theirs.
+    pub fn with_locales(mut self, mut locales: Vec<(String, String)>) -> Self {
+        if !locales.iter().any(|(c, _)| c == DEFAULT_LOCALE) {
+            locales.insert(0, (DEFAULT_LOCALE.to_string(), DEFAULT_LOCALE.to_string()));
         }
+        for s in &self.cfg.surveys {
+            for code in s.locales.keys() {
+                if !locales.iter().any(|(c, _)| c == code) {
+                    locales.push((code.clone(), code.clone()));
+                }
+            }
+        }
+        self.locales = Arc::new(locales);
+        self
+    }
+
+    /// Locale codes members can be served in, the default first.
+    pub fn locale_codes(&self) -> Vec<String> {
+        self.locales.iter().map(|(c, _)| c.clone()).collect()
+    }
+
+    /// The locale for a member: their `/language` choice, else the platform's tag matched to
+    /// what we have, else the default.
+    fn resolve_locale(&self, chosen: Option<&str>, platform: Option<&str>) -> String {
+        let codes = self.locale_codes();
+        chosen
+            .into_iter()
+            .chain(platform)
+            .find_map(|t| crate::locale::negotiate(t, &codes))
+            .unwrap_or(DEFAULT_LOCALE)
+            .to_string()
+    }
+
+    /// The locale a member is served in now, for adapters that render outside `handle`.
+    pub async fn member_locale(&self, actor: &Actor) -> Result<String, BotError> {
+        let chosen = self
+            .store
+            .member_locale_override(actor.platform.as_str(), &actor.user_id)
+            .await?;
+        Ok(self.resolve_locale(chosen.as_deref(), actor.locale.as_deref()))
+    }
+
+    /// A survey worded for `locale` (from `bot.toml`), falling back to its default text.
+    fn worded(&self, mut s: StoredSurvey, locale: &str) -> StoredSurvey {
+        if let Some(c) = self.cfg.survey(&s.survey.id) {
+            let codes: Vec<&String> = c.locales.keys().collect();
+            if let Some(code) = crate::locale::negotiate(locale, &codes) {
+                s.survey = s.survey.localised(c.locales.get(code));
+            }
+        }
+        s
+    }
+
+    async fn survey_by_slug(
+        &self,
+        tx: &mut Tx,
+        slug: &str,
+        locale: &str,
+    ) -> Result<Option<StoredSurvey>, BotError> {
+        Ok(tx
+            .survey_by_slug(slug)
+            .await?
+            .map(|s| self.worded(s, locale)))
+    }
+
+    async fn survey_by_key(
+        &self,
+        tx: &mut Tx,
+        key: i64,
+        locale: &str,
+    ) -> Result<Option<StoredSurvey>, BotError> {
+        Ok(tx.survey_by_key(key).await?.map(|s| self.worded(s, locale)))
     }
 
     pub fn store(&self) -> &Store {
@@ -207,10 +288,16 @@ impl Bot {
         let handled = result.await.map_err(|_| BotError::Stopped)??;
         match (report, handled) {
             (Some(cmd), Handled::Replies(_)) => {
-                let out = self
-                    .read_command(ev, cmd, self.clock.now())
+                let locale = self.member_locale(&ev.actor).await?;
+                let mut local = ev.clone();
+                local.actor.serve_locale = Some(locale.clone());
+                let mut out = self
+                    .read_command(&local, cmd, self.clock.now())
                     .instrument(span)
                     .await?;
+                for o in &mut out {
+                    o.localise(&locale);
+                }
                 Ok(Handled::Replies(out))
             }
             (_, handled) => Ok(handled),
@@ -314,10 +401,26 @@ impl Bot {
         if claim_only {
             return Ok(Ok(Handled::Replies(Vec::new())));
         }
-        let r = match &ev.body {
-            Body::Text(t) => self.on_text(tx, ev, t, now).await,
-            Body::Button(p) => self.on_button(tx, ev, p, now).await,
-        };
+        let r = async {
+            // Every step below words its replies for the member's resolved locale.
+            let chosen = tx
+                .find_member(ev.actor.platform.as_str(), &ev.actor.user_id)
+                .await?
+                .and_then(|m| m.locale_override);
+            let locale = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
+            let mut local = ev.clone();
+            local.actor.serve_locale = Some(locale.clone());
+            let ev = &local;
+            let mut out = match &ev.body {
+                Body::Text(t) => self.on_text(tx, ev, t, now).await?,
+                Body::Button(p) => self.on_button(tx, ev, p, now).await?,
+            };
+            for o in &mut out {
+                o.localise(&locale);
+            }
+            Ok::<_, BotError>(out)
+        }
+        .await;
         match r {
             Ok(out) => Ok(Ok(Handled::Replies(out))),
             Err(e) => {
@@ -333,14 +436,17 @@ impl Bot {
         let Some(s) = self.store.survey_by_key(key).await? else {
             return Ok(None);
         };
+        let team = &self.cfg.team.locale;
+        let s = self.worded(s, team);
         let n = self.store.respondent_count(key).await?;
-        Ok(Some(views::posted(
+        let (msg, kb) = views::posted(
             key,
             &s.survey,
             s.effective_status(self.clock.now()),
             n,
             None,
-        )))
+        );
+        Ok(Some(in_locale(msg, kb, team)))
     }
 
     async fn on_text(
@@ -390,14 +496,14 @@ impl Bot {
                 json!({ "team": team, "platform": ev.actor.platform.as_str() }),
             ))]),
             Command::Start(None) => {
-                let surveys = self.open_surveys(now).await?;
+                let surveys = self.open_surveys(now, loc(ev)).await?;
                 Ok(vec![reply(Msg::new(
                     "welcome",
                     json!({ "team": team, "surveys": surveys }),
                 ))])
             }
             Command::Start(Some(id)) => {
-                let Some(s) = tx.survey_by_slug(id.as_str()).await? else {
+                let Some(s) = self.survey_by_slug(tx, id.as_str(), loc(ev)).await? else {
                     return Ok(vec![reply(unknown_survey(&id))]);
                 };
                 if ev.chat.kind == ChatKind::Group {
@@ -423,8 +529,8 @@ impl Bot {
                         let mut state = state.clone();
                         state.finished = true;
                         tx.set_flow(*rid, &state, now).await?;
-                        let title = tx
-                            .survey_by_key(*sid)
+                        let title = self
+                            .survey_by_key(tx, *sid, loc(ev))
                             .await?
                             .map(|s| s.survey.title)
                             .unwrap_or_default();
@@ -446,7 +552,7 @@ impl Bot {
                     for (slug, ..) in &d.answers {
                         if !surveys.contains_key(slug) {
                             if let Some(s) = self.store.survey_by_slug(slug).await? {
-                                surveys.insert(slug.clone(), s.survey);
+                                surveys.insert(slug.clone(), self.worded(s, loc(ev)).survey);
                             }
                         }
                     }
@@ -480,7 +586,7 @@ impl Bot {
             }
             Command::Surveys => self.read_command(ev, Command::Surveys, now).await,
             Command::Show(id) => {
-                let s = tx.survey_by_slug(id.as_str()).await?;
+                let s = self.survey_by_slug(tx, id.as_str(), loc(ev)).await?;
                 match s {
                     Some(s) if team || s.effective_status(now) == Status::Open => {
                         let n = self.store.respondent_count(s.key).await?;
@@ -515,7 +621,7 @@ impl Bot {
                 self.post(tx, ev, s.key, &s.survey, now).await
             }
             Command::Close(id) => {
-                let Some(s) = tx.survey_by_slug(id.as_str()).await? else {
+                let Some(s) = self.survey_by_slug(tx, id.as_str(), loc(ev)).await? else {
                     return Ok(vec![reply(unknown_survey(&id))]);
                 };
                 if s.status == Status::Closed {
@@ -537,6 +643,7 @@ impl Bot {
             cmd @ (Command::Insights { .. } | Command::Export(_) | Command::Digest) => {
                 self.read_command(ev, cmd, now).await
             }
+            Command::Language(choice) => self.on_language(tx, ev, choice, now).await,
         }
     }
 
@@ -551,7 +658,13 @@ impl Bot {
         let team = self.is_team(&ev.actor);
         match cmd {
             Command::Surveys => {
-                let all = self.store.list_surveys().await?;
+                let all: Vec<(StoredSurvey, i64)> = self
+                    .store
+                    .list_surveys()
+                    .await?
+                    .into_iter()
+                    .map(|(s, n)| (self.worded(s, loc(ev)), n))
+                    .collect();
                 let list: Vec<Value> = all
                     .iter()
                     .filter(|(s, _)| team || s.effective_status(now) == Status::Open)
@@ -575,6 +688,8 @@ impl Bot {
                 let Some(s) = self.store.survey_by_slug(survey.as_str()).await? else {
                     return Ok(vec![reply(unknown_survey(&survey))]);
                 };
+                // Team output: worded in the team's locale.
+                let s = self.worded(s, &self.cfg.team.locale);
                 let report = insights::report(
                     &self.store,
                     &s,
@@ -669,13 +784,73 @@ impl Bot {
         .await?)
     }
 
-    async fn open_surveys(&self, now: DateTime<Utc>) -> Result<Vec<Value>, BotError> {
+    /// `/language [CODE|auto]`: lists, chooses or clears the member's locale.
+    async fn on_language(
+        &self,
+        tx: &mut Tx,
+        ev: &Inbound,
+        choice: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outbound>, BotError> {
+        let available: Vec<Value> = self
+            .locales
+            .iter()
+            .map(|(code, name)| json!({ "tag": code, "name": name }))
+            .collect();
+        let view = |kind: &str, locale: &str, asked: Option<&str>| {
+            let name = self
+                .locales
+                .iter()
+                .find(|(c, _)| c == locale)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| locale.to_string());
+            reply(
+                Msg::new(
+                    "language",
+                    json!({ "kind": kind, "current": locale, "current_name": name,
+                            "asked": asked, "available": available }),
+                )
+                .in_locale(locale),
+            )
+        };
+        let Some(asked) = choice else {
+            return Ok(vec![view("list", loc(ev), None)]);
+        };
+        let codes = self.locale_codes();
+        let chosen = if asked.eq_ignore_ascii_case("auto") {
+            None
+        } else {
+            match crate::locale::negotiate(&asked, &codes) {
+                Some(c) => Some(c.to_string()),
+                None => return Ok(vec![view("unknown", loc(ev), Some(&asked))]),
+            }
+        };
+        let m = tx.upsert_member(&ev.actor, now).await?;
+        tx.set_locale_override(m.id, chosen.as_deref()).await?;
+        tracing::info!(
+            locale = chosen.as_deref().unwrap_or("auto"),
+            "member chose a locale"
+        );
+        let now_in = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
+        Ok(vec![view(
+            if asked.eq_ignore_ascii_case("auto") {
+                "auto"
+            } else {
+                "set"
+            },
+            &now_in,
+            Some(&asked),
+        )])
+    }
+
+    async fn open_surveys(&self, now: DateTime<Utc>, locale: &str) -> Result<Vec<Value>, BotError> {
         Ok(self
             .store
             .surveys()
             .await?
-            .iter()
+            .into_iter()
             .filter(|s| s.effective_status(now) == Status::Open)
+            .map(|s| self.worded(s, locale))
             .map(|s| json!({ "id": s.survey.id.as_str(), "title": s.survey.title }))
             .collect())
     }
@@ -753,7 +928,17 @@ impl Bot {
         tx.reserve_posting(key, ev.actor.platform.as_str(), &ev.chat.id, now)
             .await?;
         let n = self.store.respondent_count(key).await?;
-        let (msg, keyboard) = views::posted(key, survey, Status::Open, n, None);
+        // A group message is read by everyone: it speaks the team's locale, like its refreshes.
+        let team = self.cfg.team.locale.clone();
+        let worded = match self.cfg.survey(&survey.id) {
+            Some(c) => survey.localised(
+                crate::locale::negotiate(&team, &c.locales.keys().collect::<Vec<_>>())
+                    .and_then(|code| c.locales.get(code)),
+            ),
+            None => survey.clone(),
+        };
+        let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, None);
+        let (msg, keyboard) = in_locale(msg, keyboard, &team);
         Ok(vec![Outbound::PostPoll {
             survey: key,
             msg,
@@ -964,7 +1149,7 @@ impl Bot {
         let Some((rid, sid, state, _)) = flows.into_iter().next() else {
             return Ok(vec![reply(Msg::new("no_flow", json!({})))]);
         };
-        let Some(s) = tx.survey_by_key(sid).await? else {
+        let Some(s) = self.survey_by_key(tx, sid, loc(ev)).await? else {
             return Ok(vec![reply(stale())]);
         };
         let Some(q) = s.survey.question(state.index) else {
@@ -974,7 +1159,8 @@ impl Bot {
             return Ok(vec![reply(err("use_buttons", json!({})))]);
         };
         let qi = state.index;
-        self.flow_step(tx, &s, rid, state, qi, input, now).await
+        self.flow_step(tx, &s, rid, state, qi, input, loc(ev), now)
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -986,6 +1172,7 @@ impl Bot {
         state: flow::FlowState,
         question: usize,
         input: Input,
+        locale: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outbound>, BotError> {
         if s.effective_status(now) != Status::Open {
@@ -1018,7 +1205,7 @@ impl Bot {
         let mut out = Vec::new();
         if let Some((_, outcome)) = &step.answered {
             if let Some(v) = &outcome.commit {
-                tx.write_answer(rid, q.id.as_str(), v, None, shown_at, now)
+                tx.write_answer(rid, q.id.as_str(), v, None, shown_at, Some(locale), now)
                     .await?;
             }
             out.push(Outbound::Toast(ack_msg(q, outcome)));
@@ -1053,7 +1240,7 @@ impl Bot {
                 return Ok(vec![Outbound::Toast(stale())]);
             }
         };
-        let Some(s) = tx.survey_by_key(payload.survey).await? else {
+        let Some(s) = self.survey_by_key(tx, payload.survey, loc(ev)).await? else {
             tracing::warn!(survey = payload.survey, "button for unknown survey");
             return Ok(vec![Outbound::Toast(stale())]);
         };
@@ -1086,7 +1273,7 @@ impl Bot {
         let Some(state) = tx.flow(rid).await? else {
             return Ok(vec![Outbound::Toast(stale())]);
         };
-        self.flow_step(tx, &s, rid, state, question, input, now)
+        self.flow_step(tx, &s, rid, state, question, input, loc(ev), now)
             .await
     }
 
@@ -1141,8 +1328,16 @@ impl Bot {
         };
         let chat = self.chat_segment(ev);
         if let Some(v) = &outcome.commit {
-            tx.write_answer(rid, q.id.as_str(), v, chat.as_deref(), None, now)
-                .await?;
+            tx.write_answer(
+                rid,
+                q.id.as_str(),
+                v,
+                chat.as_deref(),
+                None,
+                Some(loc(ev)),
+                now,
+            )
+            .await?;
         } else if outcome.retract {
             tx.retract_answer(rid, q.id.as_str(), now).await?;
         }
@@ -1179,7 +1374,7 @@ impl Bot {
             json!({ "kind": "persona", "answer": choice.label }),
         ))];
         let target = match pending {
-            Some(k) => tx.survey_by_key(k).await?,
+            Some(k) => self.survey_by_key(tx, k, loc(ev)).await?,
             None => Some(s.clone()),
         };
         if let Some(t) = target {
@@ -1187,6 +1382,19 @@ impl Bot {
         }
         Ok(out)
     }
+}
+
+/// A message and its buttons for readers in `locale`.
+fn in_locale(msg: Msg, mut kb: Keyboard, locale: &str) -> (Msg, Keyboard) {
+    for m in kb.template_labels_mut() {
+        m.locale = Some(locale.to_string());
+    }
+    (msg.in_locale(locale), kb)
+}
+
+/// The member's resolved locale (set in `handle`).
+fn loc(ev: &Inbound) -> &str {
+    ev.actor.serve_locale.as_deref().unwrap_or(DEFAULT_LOCALE)
 }
 
 fn unknown_survey(id: &SurveyId) -> Msg {

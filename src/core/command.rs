@@ -25,6 +25,9 @@ pub enum Command {
     Export(SurveyId),
     Digest,
     Cancel,
+    /// `/language` lists the locales; `/language de` chooses one, `/language auto` goes back
+    /// to the platform's.
+    Language(Option<String>),
 }
 
 impl Command {
@@ -55,6 +58,7 @@ impl Command {
             Command::Export(_) => "export",
             Command::Digest => "digest",
             Command::Cancel => "cancel",
+            Command::Language(_) => "language",
         }
     }
 }
@@ -120,6 +124,7 @@ pub fn parse(text: &str) -> Result<Option<Command>, CommandError> {
         }
         "digest" => Command::Digest,
         "cancel" => Command::Cancel,
+        "language" => Command::Language(words.next().map(|w| w.chars().take(16).collect())),
         "poll" => parse_poll(args)?,
         "" => return Err(CommandError::Unknown(String::new())),
         other => {

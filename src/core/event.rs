@@ -48,6 +48,9 @@ pub struct Actor {
     pub is_admin: bool,
     /// Member's preferred language tag, where the platform tells.
     pub locale: Option<String>,
+    /// The locale the bot serves this member in (their `/language` choice, else `locale`
+    /// matched to what is shipped); set by the bot, never by adapters.
+    pub serve_locale: Option<String>,
     /// When the member joined the community, where the platform tells (brigading checks).
     pub joined_at: Option<DateTime<Utc>>,
 }
@@ -61,6 +64,7 @@ impl Actor {
             roles: Vec::new(),
             is_admin: false,
             locale: None,
+            serve_locale: None,
             joined_at: None,
         }
     }
@@ -106,11 +110,23 @@ pub struct Inbound {
 pub struct Msg {
     pub template: &'static str,
     pub data: Value,
+    /// The reader's locale; `None` is the default. The bot sets it for every reply.
+    pub locale: Option<String>,
 }
 
 impl Msg {
     pub fn new(template: &'static str, data: Value) -> Self {
-        Self { template, data }
+        Self {
+            template,
+            data,
+            locale: None,
+        }
+    }
+
+    /// The same message for a reader in `locale`.
+    pub fn in_locale(mut self, locale: &str) -> Self {
+        self.locale = Some(locale.to_string());
+        self
     }
 }
 
@@ -142,11 +158,43 @@ pub struct Keyboard {
 }
 
 impl Keyboard {
+    /// Every templated button label, to set its locale.
+    pub fn template_labels_mut(&mut self) -> impl Iterator<Item = &mut Msg> {
+        self.rows
+            .iter_mut()
+            .flatten()
+            .filter_map(|b| match &mut b.label {
+                Label::Template(m) => Some(m),
+                Label::Text(_) => None,
+            })
+    }
     pub fn is_empty(&self) -> bool {
         self.rows.iter().all(Vec::is_empty)
     }
     pub fn buttons(&self) -> impl Iterator<Item = &Button> {
         self.rows.iter().flatten()
+    }
+}
+
+impl Outbound {
+    /// Sets the locale of every member-facing text in this reply that has none yet.
+    pub fn localise(&mut self, locale: &str) {
+        let set = |m: &mut Msg| {
+            if m.locale.is_none() {
+                m.locale = Some(locale.to_string());
+            }
+        };
+        match self {
+            Outbound::Toast(m) => set(m),
+            Outbound::Reply { msg, keyboard }
+            | Outbound::Private { msg, keyboard }
+            | Outbound::PostPoll { msg, keyboard, .. } => {
+                set(msg);
+                keyboard.template_labels_mut().for_each(set);
+            }
+            Outbound::File { caption, .. } => set(caption),
+            Outbound::RefreshPolls { .. } | Outbound::Report { .. } | Outbound::Digest { .. } => {}
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::ids::{OptionId, QuestionId, SurveyId, slugify};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Platform-independent limits, checked when a survey is defined rather than when posting fails.
 pub const MAX_OPTIONS: usize = 25;
@@ -212,6 +212,153 @@ impl Question {
     }
 }
 
+/// A survey's wording in one more locale (from `bot.toml`): option ids are shared, so answers
+/// in every language count together. Anything left out falls back to the default text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyText {
+    pub title: Option<String>,
+    pub intro: Option<String>,
+    /// By question id.
+    #[serde(default)]
+    pub questions: BTreeMap<String, QuestionText>,
+}
+
+/// One question's wording in a locale.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionText {
+    pub text: Option<String>,
+    /// Option label by option id.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    pub low_label: Option<String>,
+    pub high_label: Option<String>,
+}
+
+impl SurveyText {
+    /// Checks that every translated question and option exists, and the usual length limits.
+    pub fn validate(&self, survey: &Survey) -> Result<(), DefinitionError> {
+        if let Some(t) = &self.title {
+            check_text("title", t, MAX_TITLE_CHARS)?;
+        }
+        if let Some(t) = &self.intro {
+            check_text("intro", t, MAX_QUESTION_CHARS)?;
+        }
+        for (qid, qt) in &self.questions {
+            let field = format!("questions.{qid}");
+            let Some(q) = survey.questions.iter().find(|q| q.id.as_str() == qid) else {
+                return Err(DefinitionError::new(field, "no question with this id"));
+            };
+            if let Some(t) = &qt.text {
+                check_text(&format!("{field}.text"), t, MAX_QUESTION_CHARS)?;
+            }
+            for (oid, label) in &qt.options {
+                if !q.kind.options().iter().any(|o| o.id.as_str() == oid) {
+                    return Err(DefinitionError::new(
+                        format!("{field}.options.{oid}"),
+                        "no option with this id",
+                    ));
+                }
+                check_text(&format!("{field}.options.{oid}"), label, MAX_LABEL_CHARS)?;
+            }
+            let scale = matches!(
+                q.kind,
+                QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
+            );
+            for (name, l) in [("low_label", &qt.low_label), ("high_label", &qt.high_label)] {
+                if let Some(l) = l {
+                    if !scale {
+                        return Err(DefinitionError::new(
+                            format!("{field}.{name}"),
+                            "only rating and nps questions have end labels",
+                        ));
+                    }
+                    check_text(&format!("{field}.{name}"), l, MAX_LABEL_CHARS)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What this translation leaves untranslated, as readable paths (`questions.q1.options.a`).
+    pub fn missing(&self, survey: &Survey) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.title.is_none() {
+            out.push("title".to_string());
+        }
+        if survey.intro.is_some() && self.intro.is_none() {
+            out.push("intro".to_string());
+        }
+        for q in &survey.questions {
+            let qt = self.questions.get(q.id.as_str());
+            let field = format!("questions.{}", q.id);
+            if qt.and_then(|t| t.text.as_ref()).is_none() {
+                out.push(format!("{field}.text"));
+            }
+            for o in q.kind.options() {
+                if qt.is_none_or(|t| !t.options.contains_key(o.id.as_str())) {
+                    out.push(format!("{field}.options.{}", o.id));
+                }
+            }
+            if matches!(
+                q.kind,
+                QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
+            ) {
+                if qt.and_then(|t| t.low_label.as_ref()).is_none() {
+                    out.push(format!("{field}.low_label"));
+                }
+                if qt.and_then(|t| t.high_label.as_ref()).is_none() {
+                    out.push(format!("{field}.high_label"));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Question {
+    /// This question worded by `t`; untranslated parts keep the default text.
+    pub fn localised(&self, t: Option<&QuestionText>) -> Question {
+        let mut q = self.clone();
+        let Some(t) = t else { return q };
+        if let Some(text) = &t.text {
+            q.text = text.clone();
+        }
+        match &mut q.kind {
+            QuestionKind::Single { options }
+            | QuestionKind::Multi { options, .. }
+            | QuestionKind::Ranking { options, .. }
+            | QuestionKind::Pairwise { options, .. }
+            | QuestionKind::MessageTest { options, .. } => {
+                for o in options {
+                    if let Some(l) = t.options.get(o.id.as_str()) {
+                        o.label = l.clone();
+                    }
+                }
+            }
+            QuestionKind::Rating {
+                low_label,
+                high_label,
+                ..
+            }
+            | QuestionKind::Nps {
+                low_label,
+                high_label,
+            } => {
+                if let Some(l) = &t.low_label {
+                    *low_label = l.clone();
+                }
+                if let Some(h) = &t.high_label {
+                    *high_label = h.clone();
+                }
+            }
+            QuestionKind::OpenText { .. } => {}
+        }
+        q
+    }
+}
+
 /// A validated survey. A one-question survey is a poll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Survey {
@@ -290,6 +437,22 @@ impl Survey {
             }
         }
         Ok(self)
+    }
+
+    /// This survey worded by `t`; ids, types and settings are unchanged.
+    pub fn localised(&self, t: Option<&SurveyText>) -> Survey {
+        let mut s = self.clone();
+        let Some(t) = t else { return s };
+        if let Some(title) = &t.title {
+            s.title = title.clone();
+        }
+        if t.intro.is_some() {
+            s.intro = t.intro.clone();
+        }
+        for q in &mut s.questions {
+            *q = q.localised(t.questions.get(q.id.as_str()));
+        }
+        s
     }
 
     pub fn is_poll(&self) -> bool {

@@ -26,6 +26,8 @@ pub struct Response {
     pub first_at: DateTime<Utc>,
     /// Total seconds between questions being shown and answered, where known.
     pub seconds: Option<f64>,
+    /// The locale the respondent answered in; open text is grouped by it. `None`: default.
+    pub locale: Option<String>,
 }
 
 /// A previous report to compare against (an earlier run of a recurring survey, or the last digest).
@@ -521,57 +523,71 @@ fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
             }
         }
         QuestionKind::OpenText { .. } => {
-            let texts: Vec<(u64, &str)> = rs
-                .iter()
-                .filter_map(|r| match r.answers.get(q.id.as_str()) {
-                    Some(AnswerValue::Text(t)) => Some((r.respondent as u64, t.as_str())),
-                    _ => None,
-                })
-                .collect();
-            rep.n = texts.len();
-            if !texts.is_empty() {
-                let answers: Vec<TextAnswer> = texts
+            // Themes are found per language: words only cluster with words of their language.
+            let mut by_lang: BTreeMap<&str, Vec<TextAnswer>> = BTreeMap::new();
+            for r in rs {
+                if let Some(AnswerValue::Text(t)) = r.answers.get(q.id.as_str()) {
+                    by_lang
+                        .entry(r.locale.as_deref().unwrap_or(crate::locale::DEFAULT))
+                        .or_default()
+                        .push(TextAnswer {
+                            respondent: r.respondent as u64,
+                            text: t.as_str(),
+                        });
+                }
+            }
+            let total: usize = by_lang.values().map(Vec::len).sum();
+            rep.n = total;
+            if total > 0 {
+                let mut all: Vec<(&str, themes::TextAnalysis)> = by_lang
                     .iter()
-                    .map(|(r, t)| TextAnswer {
-                        respondent: *r,
-                        text: t,
-                    })
+                    .map(|(l, answers)| (*l, themes::analyse(answers, &ThemeOptions::default())))
                     .collect();
-                let a = themes::analyse(&answers, &ThemeOptions::default());
-                rep.themes = Some(
-                    a.themes
-                        .iter()
-                        .map(|t| ThemeStat {
+                // The largest language first, so the overall sentiment and phrases lead with it.
+                all.sort_by_key(|(_, a)| std::cmp::Reverse(a.n));
+                let mut stats: Vec<ThemeStat> = all
+                    .iter()
+                    .flat_map(|(l, a)| {
+                        a.themes.iter().map(move |t| ThemeStat {
                             label: t.label.clone(),
                             count: t.count,
-                            share: t.share,
+                            share: t.count as f64 / total as f64,
                             quotes: t.quotes.clone(),
                             sentiment: format!("{:?}", t.sentiment.label).to_lowercase(),
                             sentiment_score: t.sentiment.compound,
+                            language: (*l).to_string(),
                         })
-                        .collect(),
-                );
+                    })
+                    .collect();
+                stats.sort_by_key(|t| std::cmp::Reverse(t.count));
+                let unclassified: usize = all.iter().map(|(_, a)| a.unclassified).sum();
+                let overall = all
+                    .first()
+                    .map(|(_, a)| format!("{:?}", a.overall_sentiment.label).to_lowercase())
+                    .unwrap_or_default();
                 rep.text_summary = Some(TextStat {
-                    unclassified: a.unclassified,
-                    unclassified_share: a.unclassified_share,
-                    phrases: a
-                        .phrases
+                    unclassified,
+                    unclassified_share: unclassified as f64 / total as f64,
+                    phrases: all
                         .iter()
+                        .flat_map(|(_, a)| a.phrases.iter())
                         .map(|p| PhraseStat {
                             text: p.text.clone(),
                             respondents: p.respondents,
                         })
                         .collect(),
-                    overall_sentiment: format!("{:?}", a.overall_sentiment.label).to_lowercase(),
+                    overall_sentiment: overall,
                 });
-                rep.finding = match a.themes.first() {
+                rep.finding = match stats.first() {
                     Some(t) => Statement::new(
                         "top_theme",
-                        json!({ "label": t.label, "count": t.count, "n": a.n,
-                                "themes": a.themes.len(), "unclassified": a.unclassified }),
+                        json!({ "label": t.label, "count": t.count, "n": total,
+                                "themes": stats.len(), "unclassified": unclassified,
+                                "language": t.language }),
                     ),
-                    None => Statement::new("no_themes", json!({ "n": a.n })),
+                    None => Statement::new("no_themes", json!({ "n": total })),
                 };
+                rep.themes = Some(stats);
             }
         }
     }
@@ -1266,6 +1282,7 @@ mod tests {
             first_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
                 + chrono::Duration::minutes(i),
             seconds: None,
+            locale: None,
         }
     }
 

@@ -201,6 +201,7 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
                 new_member: false,
                 first_at: t0 + Duration::minutes(i as i64),
                 seconds: Some(20.0 + rng.next(60) as f64),
+                locale: None,
             }
         })
         .collect()

@@ -167,6 +167,8 @@ pub struct ThemeStat {
     pub quotes: Vec<String>,
     pub sentiment: String,
     pub sentiment_score: f64,
+    /// The locale of the answers the theme was found in.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

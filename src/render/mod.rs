@@ -151,7 +151,8 @@ fn inc(
 fn registry(target: Target) -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
-    hb.register_escape_fn(escape_for(target));
+    let escape = escape_for(target);
+    hb.register_escape_fn(move |s| isolate(&escape(s)));
     let (b, i, c) = match target {
         Target::Plain => (("", ""), ("", ""), ("", "")),
         Target::Html => (("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")),
@@ -166,10 +167,16 @@ fn registry(target: Target) -> Handlebars<'static> {
 }
 
 /// All templates, compiled for every target. Loaded once at start; a broken template fails
-/// the start, not the first message that needs it.
+/// the start, not the first message that needs it. `prompts/*.hbs` is the default locale
+/// (`en`); `prompts/<locale>/` holds translations, used template by template.
 pub struct Renderer {
     by_target: BTreeMap<Target, Handlebars<'static>>,
+    /// Default-locale template names.
     names: Vec<String>,
+    /// Every locale with a folder, the default first.
+    locales: Vec<String>,
+    /// The product team's locale: insights and digests.
+    team: String,
     dir: PathBuf,
 }
 
@@ -178,14 +185,34 @@ impl std::fmt::Debug for Renderer {
         f.debug_struct("Renderer")
             .field("dir", &self.dir)
             .field("templates", &self.names.len())
+            .field("locales", &self.locales)
             .finish()
     }
 }
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
+/// Helpers known to every registry: built-ins and ours. Anything else in a template is data.
+const HELPERS: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc",
+];
+
+fn template_error(path: &Path, e: &handlebars::TemplateError) -> RenderError {
+    let file = match e.pos() {
+        Some((line, col)) => format!("{}:{line}:{col}", path.display()),
+        None => path.display().to_string(),
+    };
+    RenderError::Template {
+        file,
+        message: e.reason().to_string(),
+    }
+}
+
 impl Renderer {
-    /// Loads every `*.hbs` in `dir` (names are file stems; subfolders give `folder/name`).
+    /// Loads every `*.hbs` in `dir` (names are file stems; subfolders give `folder/name`), and
+    /// every locale folder (`dir/de/...`). A translation must translate an existing template
+    /// and use only data the default template uses.
     pub fn load(dir: &Path) -> Result<Self, RenderError> {
         let mut files = Vec::new();
         collect(dir, dir, &mut files)?;
@@ -193,29 +220,101 @@ impl Renderer {
         let mut by_target: BTreeMap<Target, Handlebars<'static>> =
             TARGETS.iter().map(|t| (*t, registry(*t))).collect();
         let mut names = Vec::new();
-        for (name, path) in &files {
-            let src = std::fs::read_to_string(path).map_err(|source| RenderError::Read {
-                dir: path.clone(),
-                source,
-            })?;
-            for hb in by_target.values_mut() {
-                hb.register_template_string(name, &src)
-                    .map_err(|e| RenderError::Template {
-                        file: path.display().to_string(),
-                        message: e.to_string(),
-                    })?;
+        let mut locales = vec![crate::locale::DEFAULT.to_string()];
+        let mut translations = Vec::new();
+        for (name, path) in files {
+            match name.split_once('/') {
+                Some((loc, rest)) if crate::locale::is_tag(loc) => {
+                    if !locales.iter().any(|l| l == loc) {
+                        locales.push(loc.to_string());
+                    }
+                    translations.push((loc.to_string(), rest.to_string(), name, path));
+                }
+                _ => {
+                    let src = read(&path)?;
+                    for hb in by_target.values_mut() {
+                        hb.register_template_string(&name, &src)
+                            .map_err(|e| template_error(&path, &e))?;
+                    }
+                    names.push(name);
+                }
             }
-            names.push(name.clone());
+        }
+        for (_, base, name, path) in translations {
+            let src = read(&path)?;
+            let compiled =
+                handlebars::Template::compile(&src).map_err(|e| template_error(&path, &e))?;
+            let Some(default) = by_target
+                .get(&Target::Plain)
+                .and_then(|hb| hb.get_template(&base))
+            else {
+                return Err(RenderError::Template {
+                    file: path.display().to_string(),
+                    message: format!(
+                        "translates {base}, but there is no default template {base}.hbs"
+                    ),
+                });
+            };
+            let known = vars::used(default);
+            if let Some((var, line)) = vars::first_unknown(&compiled, &known) {
+                return Err(RenderError::Template {
+                    file: format!("{}:{line}", path.display()),
+                    message: format!(
+                        "uses {{{{{var}}}}}, which the default template {base}.hbs does not provide"
+                    ),
+                });
+            }
+            for hb in by_target.values_mut() {
+                hb.register_template_string(&name, &src)
+                    .map_err(|e| template_error(&path, &e))?;
+            }
         }
         Ok(Self {
             by_target,
             names,
+            locales,
+            team: crate::locale::DEFAULT.to_string(),
             dir: dir.to_path_buf(),
         })
     }
 
+    /// Sets the product team's locale (insights, digests); unknown locales keep the default.
+    pub fn with_team_locale(mut self, tag: &str) -> Self {
+        self.team = self.negotiate(Some(tag)).to_string();
+        self
+    }
+
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Every shipped locale, the default first.
+    pub fn locales(&self) -> &[String] {
+        &self.locales
+    }
+
+    /// Every shipped locale with its own name (`locale_name.hbs`: English, Deutsch, ...).
+    pub fn locale_names(&self) -> Vec<(String, String)> {
+        self.locales
+            .iter()
+            .map(|l| {
+                let name = self
+                    .render_in(Target::Plain, Some(l), "locale_name", &Value::Null)
+                    .unwrap_or_else(|_| l.clone());
+                (l.clone(), name)
+            })
+            .collect()
+    }
+
+    /// The product team's locale.
+    pub fn team_locale(&self) -> &str {
+        &self.team
+    }
+
+    /// The shipped locale for a platform tag, or the default.
+    pub fn negotiate(&self, tag: Option<&str>) -> &str {
+        tag.and_then(|t| crate::locale::negotiate(t, &self.locales))
+            .unwrap_or(crate::locale::DEFAULT)
     }
 
     pub fn dir(&self) -> &Path {
@@ -223,12 +322,25 @@ impl Renderer {
     }
 
     pub fn render(&self, target: Target, msg: &Msg) -> Result<String, RenderError> {
-        self.render_value(target, msg.template, &msg.data)
+        self.render_in(target, msg.locale.as_deref(), msg.template, &msg.data)
     }
 
+    /// Renders in the default locale.
     pub fn render_value(
         &self,
         target: Target,
+        name: &str,
+        data: &Value,
+    ) -> Result<String, RenderError> {
+        self.render_in(target, None, name, data)
+    }
+
+    /// Renders `name` in `locale`, falling back to the default template when the locale has
+    /// no translation of it.
+    pub fn render_in(
+        &self,
+        target: Target,
+        locale: Option<&str>,
         name: &str,
         data: &Value,
     ) -> Result<String, RenderError> {
@@ -236,13 +348,18 @@ impl Renderer {
             .by_target
             .get(&target)
             .ok_or_else(|| RenderError::Missing(name.into()))?;
-        if !hb.has_template(name) {
+        let localised = locale
+            .filter(|l| *l != crate::locale::DEFAULT)
+            .map(|l| format!("{l}/{name}"))
+            .filter(|n| hb.has_template(n));
+        let chosen = localised.as_deref().unwrap_or(name);
+        if !hb.has_template(chosen) {
             return Err(RenderError::Missing(name.into()));
         }
-        hb.render(name, data)
+        hb.render(chosen, data)
             .map(|s| tidy(&s))
             .map_err(|e| RenderError::Render {
-                name: name.into(),
+                name: chosen.into(),
                 message: e.to_string(),
             })
     }
@@ -250,13 +367,13 @@ impl Renderer {
     /// Button text. Labels are survey data and never carry markup.
     pub fn label(&self, label: &Label) -> Result<String, RenderError> {
         match label {
-            Label::Text(t) => Ok(escape_plain(t)),
+            Label::Text(t) => Ok(isolate(&escape_plain(t))),
             Label::Template(m) => Ok(self.render(Target::Plain, m)?.trim().to_string()),
         }
     }
 
-    /// Renders every template for every target with the sample data in `samples.json`
-    /// beside the templates; `canvass check` and the tests run this.
+    /// Renders every template for every target and every locale with the sample data in
+    /// `samples.json` beside the templates; `canvass check` and the tests run this.
     pub fn check_samples(&self) -> Result<usize, RenderError> {
         let path = self.dir.join("samples.json");
         let file = path.display().to_string();
@@ -281,8 +398,64 @@ impl Renderer {
                 message: format!("no sample data for template {name}"),
             })?;
             for data in cases {
+                for locale in &self.locales {
+                    for t in TARGETS {
+                        self.render_in(t, Some(locale), name, data)?;
+                        rendered += 1;
+                    }
+                }
+            }
+        }
+        Ok(rendered)
+    }
+
+    /// Templates of the default locale that `locale` does not translate.
+    pub fn untranslated(&self, locale: &str) -> Vec<&str> {
+        let Some(hb) = self.by_target.get(&Target::Plain) else {
+            return Vec::new();
+        };
+        self.names
+            .iter()
+            .filter(|n| !hb.has_template(&format!("{locale}/{n}")))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+impl Renderer {
+    /// Renders the report templates in every format and every locale on the built-in demo
+    /// report, at three sample sizes (empty, counts only, full).
+    pub fn check_reports(&self) -> Result<usize, RenderError> {
+        use report::Format;
+        let mut rendered = 0;
+        for locale in &self.locales {
+            for n in [0, 6, 240] {
+                let r = crate::insight::demo::report(n)
+                    .ok_or_else(|| RenderError::Missing("demo report".into()))?;
+                for f in [
+                    Format::Chat(Target::Plain),
+                    Format::Chat(Target::Html),
+                    Format::Chat(Target::Markdown),
+                    Format::Markdown,
+                    Format::Html,
+                    Format::Json,
+                ] {
+                    self.report_in(locale, f, &r)?;
+                    rendered += 1;
+                }
+                let brief = crate::insight::digest::Brief {
+                    period: "2026-01-05 09:00 CET".into(),
+                    late: n == 6,
+                    respondents: r.survey.respondents,
+                    tests: r.tests,
+                    reports: if n == 0 {
+                        Vec::new()
+                    } else {
+                        vec![r.clone(), r]
+                    },
+                };
                 for t in TARGETS {
-                    self.render_value(t, name, data)?;
+                    self.digest_in(locale, t, &brief)?;
                     rendered += 1;
                 }
             }
@@ -291,43 +464,144 @@ impl Renderer {
     }
 }
 
-impl Renderer {
-    /// Renders the report templates in every format on the built-in demo report, at three
-    /// sample sizes (empty, counts only, full).
-    pub fn check_reports(&self) -> Result<usize, RenderError> {
-        use report::Format;
-        let mut rendered = 0;
-        for n in [0, 6, 240] {
-            let r = crate::insight::demo::report(n)
-                .ok_or_else(|| RenderError::Missing("demo report".into()))?;
-            for f in [
-                Format::Chat(Target::Plain),
-                Format::Chat(Target::Html),
-                Format::Chat(Target::Markdown),
-                Format::Markdown,
-                Format::Html,
-                Format::Json,
-            ] {
-                self.report(f, &r)?;
-                rendered += 1;
+fn read(path: &Path) -> Result<String, RenderError> {
+    std::fs::read_to_string(path).map_err(|source| RenderError::Read {
+        dir: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Wraps text holding right-to-left letters in Unicode isolates (FSI … PDI), so an Arabic or
+/// Hebrew label cannot reorder the punctuation and numbers around it.
+pub fn isolate(s: &str) -> String {
+    let rtl = s.chars().any(|c| {
+        matches!(c as u32,
+            0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+    });
+    if rtl {
+        format!("\u{2068}{s}\u{2069}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The data paths a template reads, for comparing a translation with its default.
+mod vars {
+    use super::HELPERS;
+    use handlebars::Path as HbPath;
+    use handlebars::template::{Parameter, Template, TemplateElement};
+    use std::collections::BTreeSet;
+
+    /// Every data path the template reads, keyed by the block scopes around it
+    /// (`each surveys` → `surveys[]/title`).
+    pub fn used(t: &Template) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        walk(t, &mut Vec::new(), &mut |key, _| {
+            out.insert(key);
+        });
+        out
+    }
+
+    /// The first path in `t` that is not in `known`, with its line.
+    pub fn first_unknown(t: &Template, known: &BTreeSet<String>) -> Option<(String, usize)> {
+        let mut found = None;
+        walk(t, &mut Vec::new(), &mut |key, line| {
+            if found.is_none() && !known.contains(&key) {
+                let var = key.rsplit('/').next().unwrap_or(&key).to_string();
+                found = Some((var, line));
             }
-            let brief = crate::insight::digest::Brief {
-                period: "2026-01-05 09:00 CET".into(),
-                late: n == 6,
-                respondents: r.survey.respondents,
-                tests: r.tests,
-                reports: if n == 0 {
-                    Vec::new()
-                } else {
-                    vec![r.clone(), r]
-                },
-            };
-            for t in TARGETS {
-                self.digest(t, &brief)?;
-                rendered += 1;
-            }
+        });
+        found
+    }
+
+    fn raw(p: &HbPath) -> &str {
+        match p {
+            HbPath::Relative((_, raw)) => raw,
+            HbPath::Local((_, _, raw)) => raw,
         }
-        Ok(rendered)
+    }
+
+    fn key(scope: &[String], raw: &str) -> Option<String> {
+        if raw.starts_with('@') {
+            return None;
+        }
+        let mut scope = scope.to_vec();
+        let mut rest = raw;
+        while let Some(r) = rest.strip_prefix("../") {
+            scope.pop();
+            rest = r;
+        }
+        let rest = rest.strip_prefix("this.").unwrap_or(rest);
+        scope.push(rest.to_string());
+        Some(scope.join("/"))
+    }
+
+    fn param(p: &Parameter, scope: &[String], line: usize, f: &mut dyn FnMut(String, usize)) {
+        match p {
+            Parameter::Path(path) => {
+                if let Some(k) = key(scope, raw(path)) {
+                    f(k, line);
+                }
+            }
+            Parameter::Name(n) if !HELPERS.contains(&n.as_str()) => {
+                if let Some(k) = key(scope, n) {
+                    f(k, line);
+                }
+            }
+            Parameter::Subexpression(s) => element(&s.element, &mut scope.to_vec(), line, f),
+            _ => {}
+        }
+    }
+
+    fn element(
+        e: &TemplateElement,
+        scope: &mut Vec<String>,
+        line: usize,
+        f: &mut dyn FnMut(String, usize),
+    ) {
+        match e {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+                param(&h.name, scope, line, f);
+                for p in &h.params {
+                    param(p, scope, line, f);
+                }
+            }
+            TemplateElement::HelperBlock(h) => {
+                for p in &h.params {
+                    param(p, scope, line, f);
+                }
+                let helper = match &h.name {
+                    Parameter::Name(n) => n.as_str(),
+                    _ => "",
+                };
+                // `each` and `with` read their block relative to their argument.
+                let inner = match (helper, h.params.first()) {
+                    ("each", Some(Parameter::Path(p))) => Some(format!("{}[]", raw(p))),
+                    ("with", Some(Parameter::Path(p))) => Some(raw(p).to_string()),
+                    _ => None,
+                };
+                if let Some(t) = &h.template {
+                    if let Some(i) = &inner {
+                        scope.push(i.clone());
+                    }
+                    walk(t, scope, f);
+                    if inner.is_some() {
+                        scope.pop();
+                    }
+                }
+                if let Some(t) = &h.inverse {
+                    walk(t, scope, f);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn walk(t: &Template, scope: &mut Vec<String>, f: &mut dyn FnMut(String, usize)) {
+        for (i, e) in t.elements.iter().enumerate() {
+            let line = t.mapping.get(i).map(|m| m.0).unwrap_or(0);
+            element(e, scope, line, f);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use super::chart::{self, Bar, ChartSpec};
 use super::{RenderError, Renderer, Target};
 use crate::insight::report::{QuestionReport, Report, Statement, Tier};
+use crate::locale::Numbers;
 use serde_json::{Value, json};
 
 /// Output formats of `canvass insights`.
@@ -16,55 +17,96 @@ pub enum Format {
     Json,
 }
 
-fn pct(x: f64) -> String {
+fn pct(nf: &Numbers, x: f64) -> String {
     let v = x * 100.0;
     if v > 0.0 && v < 0.5 {
-        "<1%".into()
+        format!("<{}", nf.pct(1.0, 0))
     } else {
-        format!("{:.0}%", v)
+        nf.pct(v, 0)
     }
 }
 
-fn pct1(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+fn pct1(nf: &Numbers, x: f64) -> String {
+    nf.pct(x * 100.0, 1)
 }
 
-fn range(ci: [f64; 2]) -> String {
-    format!("{:.0}–{:.0}%", ci[0] * 100.0, ci[1] * 100.0)
+fn range(nf: &Numbers, ci: [f64; 2]) -> String {
+    nf.pct_range(ci[0] * 100.0, ci[1] * 100.0, 0)
 }
 
-fn signed(x: f64) -> String {
+fn signed(nf: &Numbers, x: f64) -> String {
     if x > 0.0 {
-        format!("+{x:.0}")
+        format!("+{}", nf.num(x, 0))
     } else {
-        format!("{x:.0}")
+        nf.num(x, 0)
+    }
+}
+
+/// Statement parameters with fractional numbers written the locale's way; whole numbers stay
+/// numbers so `plural` can count them.
+fn localise_numbers(nf: &Numbers, v: &mut Value) {
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(x) = n.as_f64() {
+                *v = if x.fract() == 0.0 && x.abs() < 1e15 {
+                    json!(x as i64)
+                } else {
+                    json!(nf.num(x, 1))
+                };
+            }
+        }
+        Value::Array(xs) => xs.iter_mut().for_each(|x| localise_numbers(nf, x)),
+        Value::Object(m) => m.values_mut().for_each(|x| localise_numbers(nf, x)),
+        _ => {}
     }
 }
 
 impl Renderer {
-    /// One statement as a sentence for a target.
+    /// One statement as a sentence for a target, in the team's locale.
     pub fn statement(&self, target: Target, s: &Statement) -> Result<String, RenderError> {
+        self.statement_in(&self.team, target, s)
+    }
+
+    fn statement_in(
+        &self,
+        locale: &str,
+        target: Target,
+        s: &Statement,
+    ) -> Result<String, RenderError> {
         let mut data = match &s.params {
             Value::Object(m) => Value::Object(m.clone()),
             _ => json!({}),
         };
+        localise_numbers(&Numbers::for_locale(locale), &mut data);
         data["code"] = json!(s.code);
-        self.render_value(target, "insight/statement", &data)
+        self.render_in(target, Some(locale), "insight/statement", &data)
     }
 
-    fn statements(&self, target: Target, xs: &[Statement]) -> Result<Vec<String>, RenderError> {
-        xs.iter().map(|s| self.statement(target, s)).collect()
+    fn statements(
+        &self,
+        locale: &str,
+        target: Target,
+        xs: &[Statement],
+    ) -> Result<Vec<String>, RenderError> {
+        xs.iter()
+            .map(|s| self.statement_in(locale, target, s))
+            .collect()
     }
 
     fn question_view(
         &self,
+        locale: &str,
         target: Target,
         q: &QuestionReport,
         counts_only: bool,
     ) -> Result<Value, RenderError> {
+        let nf = &Numbers::for_locale(locale);
+        let pct = |x: f64| pct(nf, x);
+        let range = |c: [f64; 2]| range(nf, c);
+        let signed = |x: f64| signed(nf, x);
         let mut v = json!({
             "id": q.id, "type": q.kind, "text": q.text, "n": q.n,
-            "finding": self.statement(target, &q.finding)?,
+            "finding": self.statement_in(locale, target, &q.finding)?,
             "counts_only": counts_only || q.n < 10,
         });
         if let Some(opts) = &q.options {
@@ -75,15 +117,15 @@ impl Renderer {
                     .iter()
                     .map(|o| json!({
                         "label": o.label, "id": o.id, "count": o.count,
-                        "pct": pct1(o.share), "ci": range(o.ci95), "best": pct(o.prob_best),
+                        "pct": pct1(nf, o.share), "ci": range(o.ci95), "best": pct(o.prob_best),
                     }))
                     .collect::<Vec<_>>()
             );
         }
         if let Some(r) = &q.rating {
             v["rating"] = json!({
-                "mean": format!("{:.1}", r.mean),
-                "ci": r.ci95.map(|c| format!("{:.1}–{:.1}", c[0], c[1])),
+                "mean": nf.num(r.mean, 1),
+                "ci": r.ci95.map(|c| format!("{}–{}", nf.num(c[0], 1), nf.num(c[1], 1))),
                 "top2": pct(r.top2_share), "top2_ci": range(r.top2_ci95), "scale": r.scale,
                 "distribution": r.distribution.iter().enumerate().map(|(i, c)| json!({"point": i + 1, "count": c})).collect::<Vec<_>>(),
             });
@@ -91,6 +133,7 @@ impl Renderer {
         if let Some(n) = &q.nps {
             v["nps"] = json!({
                 "score": signed(n.score), "ci": format!("{} to {}", signed(n.ci95[0]), signed(n.ci95[1])),
+                "low": signed(n.ci95[0]), "high": signed(n.ci95[1]),
                 "promoters": n.promoters, "passives": n.passives, "detractors": n.detractors,
             });
         }
@@ -103,7 +146,7 @@ impl Renderer {
                     .unwrap_or_else(|| id.to_string())
             };
             v["ranking"] = json!({
-                "borda": r.borda.iter().map(|p| json!({"label": p.label, "points": format!("{:.1}", p.points)})).collect::<Vec<_>>(),
+                "borda": r.borda.iter().map(|p| json!({"label": p.label, "points": nf.num(p.points, 1)})).collect::<Vec<_>>(),
                 "schulze": r.schulze_order.iter().map(|id| label(id)).collect::<Vec<_>>(),
                 "irv": r.irv_winner.as_deref().map(label),
                 "plurality": r.plurality_winner.as_deref().map(label),
@@ -127,7 +170,7 @@ impl Renderer {
         if let Some(themes) = &q.themes {
             v["themes"] = json!(themes
                 .iter()
-                .map(|t| json!({"label": t.label, "count": t.count, "pct": pct(t.share), "quotes": t.quotes, "sentiment": t.sentiment}))
+                .map(|t| json!({"label": t.label, "count": t.count, "pct": pct(t.share), "quotes": t.quotes, "sentiment": t.sentiment, "language": t.language}))
                 .collect::<Vec<_>>());
         }
         if let Some(t) = &q.text_summary {
@@ -142,7 +185,7 @@ impl Renderer {
             .iter()
             .filter(|s| s.differs)
             .map(|s| json!({
-                "segment": s.segment, "n": s.n, "p_adjusted": format!("{:.3}", s.p_adjusted),
+                "segment": s.segment, "n": s.n, "p_adjusted": nf.num(s.p_adjusted, 3),
                 "gap": s.largest_gap.as_ref().map(|g| json!({"option": g.option, "segment": pct(g.segment_share), "others": pct(g.others_share)})),
             }))
             .collect();
@@ -153,55 +196,79 @@ impl Renderer {
                 if c.metric == "leader_share" {
                     pct(x)
                 } else {
-                    format!("{x:.1}")
+                    nf.num(x, 1)
                 }
             };
             v["change"] = json!({
                 "since": c.since, "before": fmt(c.before), "after": fmt(c.after),
                 "within_noise": c.within_noise, "metric": c.metric,
-                "p": c.p_value.map(|p| format!("{p:.3}")),
+                "p": c.p_value.map(|p| nf.num(p, 3)),
             });
         }
         Ok(v)
     }
 
-    /// The data every report template receives.
+    /// The data every report template receives, in the team's locale.
     pub fn report_view(&self, target: Target, r: &Report) -> Result<Value, RenderError> {
+        self.report_view_in(&self.team, target, r)
+    }
+
+    fn report_view_in(
+        &self,
+        locale: &str,
+        target: Target,
+        r: &Report,
+    ) -> Result<Value, RenderError> {
         let counts_only = r.quality.tier == Tier::CountsOnly;
         let questions = r
             .questions
             .iter()
-            .map(|q| self.question_view(target, q, counts_only))
+            .map(|q| self.question_view(locale, target, q, counts_only))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!({
             "survey": r.survey,
             "segment": r.segment_filter,
-            "headline": self.statement(target, &r.headline)?,
+            "headline": self.statement_in(locale, target, &r.headline)?,
             "confidence": r.confidence,
-            "confidence_reasons": self.statements(target, &r.confidence_reasons)?,
-            "next_step": self.statement(target, &r.recommendation.next_step)?,
-            "would_change": self.statement(target, &r.recommendation.would_change)?,
-            "caveats": self.statements(target, &r.caveats)?,
+            "confidence_reasons": self.statements(locale, target, &r.confidence_reasons)?,
+            "next_step": self.statement_in(locale, target, &r.recommendation.next_step)?,
+            "would_change": self.statement_in(locale, target, &r.recommendation.would_change)?,
+            "caveats": self.statements(locale, target, &r.caveats)?,
             "questions": questions,
             "quality": r.quality,
             "tests": r.tests,
-            "fdr_q": r.fdr_q,
+            "fdr_q": Numbers::for_locale(locale).short(r.fdr_q),
         }))
     }
 
-    /// Renders a report in one of the output formats.
+    /// Renders a report in one of the output formats, in the team's locale.
     pub fn report(&self, format: Format, r: &Report) -> Result<String, RenderError> {
+        self.report_in(&self.team, format, r)
+    }
+
+    /// Renders a report in one of the output formats for readers in `locale`.
+    pub fn report_in(
+        &self,
+        locale: &str,
+        format: Format,
+        r: &Report,
+    ) -> Result<String, RenderError> {
+        let l = Some(locale);
         match format {
-            Format::Chat(t) => self.render_value(t, "insight/report", &self.report_view(t, r)?),
-            Format::Markdown => self.render_value(
+            Format::Chat(t) => {
+                self.render_in(t, l, "insight/report", &self.report_view_in(locale, t, r)?)
+            }
+            Format::Markdown => self.render_in(
                 Target::Markdown,
+                l,
                 "insight/report_markdown",
-                &self.report_view(Target::Markdown, r)?,
+                &self.report_view_in(locale, Target::Markdown, r)?,
             ),
-            Format::Html => self.render_value(
+            Format::Html => self.render_in(
                 Target::Html,
+                l,
                 "insight/report_page",
-                &self.report_view(Target::Html, r)?,
+                &self.report_view_in(locale, Target::Html, r)?,
             ),
             Format::Json => {
                 let v = self.report_json(r)?;
@@ -213,23 +280,33 @@ impl Renderer {
         }
     }
 
-    /// The digest text for a target, from `prompts/digest.hbs`.
+    /// The digest text for a target, from `prompts/digest.hbs`, in the team's locale.
     pub fn digest(
         &self,
+        target: Target,
+        b: &crate::insight::digest::Brief,
+    ) -> Result<String, RenderError> {
+        self.digest_in(&self.team, target, b)
+    }
+
+    /// The digest text for a target for readers in `locale`.
+    pub fn digest_in(
+        &self,
+        locale: &str,
         target: Target,
         b: &crate::insight::digest::Brief,
     ) -> Result<String, RenderError> {
         let surveys = b
             .reports
             .iter()
-            .map(|r| self.report_view(target, r))
+            .map(|r| self.report_view_in(locale, target, r))
             .collect::<Result<Vec<_>, _>>()?;
         let data = json!({
             "period": b.period, "late": b.late, "quiet": b.quiet(),
             "respondents": b.respondents, "count": b.reports.len(),
             "surveys": surveys, "tests": b.tests,
         });
-        self.render_value(target, "digest", &data)
+        self.render_in(target, Some(locale), "digest", &data)
     }
 
     /// The stable JSON format (docs/report-json.md): the model, with statements as plain text.
@@ -245,8 +322,8 @@ impl Renderer {
             "next_step": self.statement(t, &r.recommendation.next_step)?,
             "would_change": self.statement(t, &r.recommendation.would_change)?,
         });
-        v["caveats"] = json!(self.statements(t, &r.caveats)?);
-        v["confidence_reasons"] = json!(self.statements(t, &r.confidence_reasons)?);
+        v["caveats"] = json!(self.statements(&self.team, t, &r.caveats)?);
+        v["confidence_reasons"] = json!(self.statements(&self.team, t, &r.confidence_reasons)?);
         if let Some(qs) = v["questions"].as_array_mut() {
             for (qv, q) in qs.iter_mut().zip(&r.questions) {
                 qv["finding"] = json!(self.statement(t, &q.finding)?);

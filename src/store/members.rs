@@ -11,6 +11,8 @@ pub struct MemberRow {
     pub id: i64,
     pub persona: Option<String>,
     pub first_seen_at: DateTime<Utc>,
+    /// The locale the member chose with `/language`, over the platform's.
+    pub locale_override: Option<String>,
 }
 
 /// Everything stored about one member, for `/mydata`.
@@ -32,6 +34,7 @@ fn member_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<MemberRow> {
         id: r.try_get("id")?,
         persona: r.try_get("persona")?,
         first_seen_at: from_ms(r.try_get("first_seen_at")?),
+        locale_override: r.try_get("locale_override")?,
     })
 }
 
@@ -45,7 +48,7 @@ impl Tx {
              ON CONFLICT (platform, platform_user_id) DO UPDATE SET
                 display_name = COALESCE(excluded.display_name, members.display_name),
                 locale = COALESCE(excluded.locale, members.locale)
-             RETURNING id, persona, first_seen_at",
+             RETURNING id, persona, first_seen_at, locale_override",
         )
         .bind(actor.platform.as_str())
         .bind(&actor.user_id)
@@ -64,13 +67,23 @@ impl Tx {
         user_id: &str,
     ) -> Result<Option<MemberRow>> {
         let row = sqlx::query(
-            "SELECT id, persona, first_seen_at FROM members WHERE platform = ? AND platform_user_id = ?",
+            "SELECT id, persona, first_seen_at, locale_override FROM members WHERE platform = ? AND platform_user_id = ?",
         )
         .bind(platform)
         .bind(user_id)
         .fetch_optional(&mut *self.tx)
         .await?;
         row.as_ref().map(member_from_row).transpose()
+    }
+
+    /// Stores the member's own locale choice; `None` goes back to the platform's.
+    pub async fn set_locale_override(&mut self, member: i64, locale: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE members SET locale_override = ? WHERE id = ?")
+            .bind(locale)
+            .bind(member)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_persona(&mut self, member: i64, persona: &str) -> Result<()> {
@@ -200,5 +213,23 @@ impl Store {
             answers,
             flows: flows.into_iter().map(|f| f.0).collect(),
         }))
+    }
+}
+
+impl Store {
+    /// A member's `/language` choice, if they made one.
+    pub async fn member_locale_override(
+        &self,
+        platform: &str,
+        user_id: &str,
+    ) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT locale_override FROM members WHERE platform = ? AND platform_user_id = ?",
+        )
+        .bind(platform)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| r.0))
     }
 }

@@ -26,6 +26,8 @@ pub struct AnswerRow {
     pub new_member: bool,
     pub shown_at: Option<DateTime<Utc>>,
     pub answered_at: DateTime<Utc>,
+    /// The locale the answer was given in, where known.
+    pub locale: Option<String>,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> Result<T> {
@@ -130,6 +132,7 @@ impl Tx {
     }
 
     /// Supersedes the current answer (kept for audit and drift analysis) and stores the new one.
+    #[allow(clippy::too_many_arguments)]
     pub async fn write_answer(
         &mut self,
         respondent: i64,
@@ -137,14 +140,15 @@ impl Tx {
         value: &AnswerValue,
         chat_segment: Option<&str>,
         shown_at: Option<DateTime<Utc>>,
+        locale: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         // One round trip for both statements.
         sqlx::query(
             "UPDATE answers SET superseded_at = ?
               WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL;
-             INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at, locale)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(ms(now))
         .bind(respondent)
@@ -155,6 +159,7 @@ impl Tx {
         .bind(chat_segment)
         .bind(shown_at.map(ms))
         .bind(ms(now))
+        .bind(locale)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -323,7 +328,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT a.respondent_id AS rid, a.question_id AS q, a.value AS value, r.segments AS segs,
                     a.chat_segment AS chat, r.new_member AS new_member, a.shown_at AS shown,
-                    a.answered_at AS at, a.superseded_at AS gone
+                    a.answered_at AS at, a.superseded_at AS gone, a.locale AS locale
                FROM answers a JOIN respondents r ON r.id = a.respondent_id
               WHERE r.survey_id = ? {}
               ORDER BY a.answered_at, a.id",
@@ -344,6 +349,7 @@ impl Store {
                         new_member: r.try_get("new_member")?,
                         shown_at: r.try_get::<Option<i64>, _>("shown")?.map(from_ms),
                         answered_at: from_ms(r.try_get("at")?),
+                        locale: r.try_get("locale")?,
                     },
                     r.try_get::<Option<i64>, _>("gone")?.map(from_ms),
                 ))

@@ -366,3 +366,66 @@ async fn forgetme_duplicates_and_forged_custom_ids() {
     assert_eq!(r.t.scalar("SELECT COUNT(*) FROM members").await, 0);
     r.stop().await;
 }
+
+#[tokio::test]
+async fn commands_are_localised_and_a_spanish_member_answers_in_spanish() {
+    let r = boot().await;
+    let cmds = r.fake.commands();
+    let help = cmds
+        .iter()
+        .find(|c| c["name"] == "help")
+        .expect("help registered");
+    assert_eq!(help["name_localizations"]["de"], "hilfe", "{help}");
+    assert_eq!(help["name_localizations"]["es-ES"], "ayuda", "{help}");
+    assert_eq!(help["name_localizations"]["es-419"], "ayuda", "{help}");
+    assert_eq!(help["description_localizations"]["de"], "Was canvass kann");
+    assert_eq!(
+        help["description_localizations"]["es-419"],
+        "Qué puede hacer canvass"
+    );
+    let survey = cmds.iter().find(|c| c["name"] == "survey").expect("survey");
+    assert!(
+        survey["options"][0]["description_localizations"]["es-ES"].is_string(),
+        "{survey}"
+    );
+
+    let lucia = DcUser::new(2_003, "Lucía").with_locale("es-419");
+    r.fake.add_member(GUILD, &lucia);
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &lucia,
+        "survey",
+        sub("take", json!([opt("survey", "lunch")])),
+    );
+    let invite = r.reply_to(i, "se responde en un chat privado").await;
+    let take = invite.custom_ids()[0].clone();
+    let i = r.fake.click(GUILD, CHANNEL, &lucia, invite.id, &take);
+    let q = r
+        .fake
+        .wait_for("the question in Spanish", |f| {
+            f.messages(CHANNEL)
+                .into_iter()
+                .rev()
+                .find(|m| m.interaction_id == Some(i) && m.content.contains("Elige una."))
+        })
+        .await;
+    let i = r
+        .fake
+        .click(GUILD, CHANNEL, &lucia, q.id, &q.custom_ids()[1]);
+    let _ = i;
+    let done = r
+        .fake
+        .wait_for("the Spanish confirmation", |f| {
+            f.messages(CHANNEL)
+                .into_iter()
+                .find(|m| m.content.contains("Guardado: Sushi"))
+        })
+        .await;
+    assert!(done.content.contains("eso es todo"), "{}", done.content);
+    assert_eq!(
+        r.t.current("lunch", "food").await,
+        vec![r#"{"kind":"choice","value":"sushi"}"#]
+    );
+    r.stop().await;
+}

@@ -431,3 +431,26 @@ async fn a_429_is_honoured_and_unreachable_members_get_a_way_in() {
     r.message(2003, "canvass").await;
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_german_member_takes_a_survey_in_german() {
+    let r = boot().await;
+    let mut jonas = member(3001, "Jonas");
+    jonas.language_code = Some("de-DE".into());
+    let dm = TgChat::Private(3001);
+    r.fake.send_text(&jonas, &dm, "/start lunch");
+    r.message(3001, "1 Frage.").await;
+    let q = r.message(3001, "Wähle eine Option.").await;
+    let buttons = r.fake.buttons(3001, q.message_id);
+    let toast = r.tap(&jonas, &dm, q.message_id, &buttons[0].1).await;
+    assert_eq!(toast.as_deref(), Some("Gespeichert: Pizza"));
+    let done = r.message(3001, "das war alles").await;
+    assert!(done.text.contains("„Lunch“"), "{}", done.text);
+    assert_eq!(r.t.current("lunch", "food").await.len(), 1);
+    assert_eq!(
+        r.t.scalar("SELECT COUNT(*) FROM answers WHERE locale = 'de'")
+            .await,
+        1
+    );
+    r.stop().await;
+}

@@ -6,66 +6,111 @@ use serenity::all::{
     CreateCommandOption,
 };
 
-/// Descriptions come from `prompts/discord_commands.hbs` (lines `name = description`).
-pub fn definitions(
-    descriptions: &std::collections::BTreeMap<String, String>,
-) -> Vec<CreateCommand> {
-    let d = |k: &str| {
-        descriptions
+use std::collections::BTreeMap;
+
+/// One locale's command texts for the Discord locale codes it serves.
+pub struct Localised {
+    pub discord_codes: Vec<&'static str>,
+    pub texts: BTreeMap<String, String>,
+}
+
+/// Command and option texts: the default, and per Discord locale code.
+struct Texts<'a> {
+    default: &'a BTreeMap<String, String>,
+    locales: &'a [Localised],
+}
+
+impl Texts<'_> {
+    fn get(&self, k: &str) -> String {
+        self.default
             .get(k)
             .cloned()
             .unwrap_or_else(|| k.replace('_', " "))
+    }
+
+    /// `(discord code, text)` for every locale that translates `k`.
+    fn localised(&self, k: &str) -> Vec<(&'static str, String)> {
+        self.locales
+            .iter()
+            .filter_map(|l| l.texts.get(k).map(|t| (l, t)))
+            .flat_map(|(l, t)| l.discord_codes.iter().map(move |c| (*c, t.clone())))
+            .collect()
+    }
+
+    fn command(&self, name: &str) -> CreateCommand {
+        let mut c = CreateCommand::new(name).description(self.get(name));
+        for (code, d) in self.localised(name) {
+            c = c.description_localized(code, d);
+        }
+        for (code, n) in self.localised(&format!("name_{name}")) {
+            c = c.name_localized(code, n);
+        }
+        c
+    }
+
+    fn option(&self, kind: CommandOptionType, name: &str, key: &str) -> CreateCommandOption {
+        let mut o = CreateCommandOption::new(kind, name, self.get(key));
+        for (code, d) in self.localised(key) {
+            o = o.description_localized(code, d);
+        }
+        o
+    }
+}
+
+/// Descriptions come from `prompts/discord_commands.hbs` (lines `name = description`), and
+/// per locale from `prompts/<locale>/discord_commands.hbs`, whose `name_<command>` lines give
+/// localised command names. Interactions always carry the default names, so parsing is
+/// unaffected.
+pub fn definitions(
+    descriptions: &BTreeMap<String, String>,
+    locales: &[Localised],
+) -> Vec<CreateCommand> {
+    let t = Texts {
+        default: descriptions,
+        locales,
     };
     let survey_opt = |required: bool| {
-        CreateCommandOption::new(CommandOptionType::String, "survey", d("opt_survey"))
+        t.option(CommandOptionType::String, "survey", "opt_survey")
             .required(required)
     };
     vec![
-        CreateCommand::new("poll")
-            .description(d("poll"))
+        t.command("poll")
             .add_option(
-                CreateCommandOption::new(CommandOptionType::String, "question", d("opt_question"))
+                t.option(CommandOptionType::String, "question", "opt_question")
                     .required(true)
                     .max_length(300),
             )
             .add_option(
-                CreateCommandOption::new(CommandOptionType::String, "options", d("opt_options"))
+                t.option(CommandOptionType::String, "options", "opt_options")
                     .required(true),
             ),
-        CreateCommand::new("survey")
-            .description(d("survey"))
+        t.command("survey")
             .add_option(
-                CreateCommandOption::new(CommandOptionType::SubCommand, "post", d("survey_post"))
+                t.option(CommandOptionType::SubCommand, "post", "survey_post")
                     .add_sub_option(survey_opt(true)),
             )
             .add_option(
-                CreateCommandOption::new(CommandOptionType::SubCommand, "close", d("survey_close"))
+                t.option(CommandOptionType::SubCommand, "close", "survey_close")
                     .add_sub_option(survey_opt(true)),
             )
-            .add_option(CreateCommandOption::new(
-                CommandOptionType::SubCommand,
-                "list",
-                d("survey_list"),
-            ))
+            .add_option(t.option(CommandOptionType::SubCommand, "list", "survey_list"))
             .add_option(
-                CreateCommandOption::new(CommandOptionType::SubCommand, "take", d("survey_take"))
+                t.option(CommandOptionType::SubCommand, "take", "survey_take")
                     .add_sub_option(survey_opt(true)),
             ),
-        CreateCommand::new("insights")
-            .description(d("insights"))
+        t.command("insights")
             .add_option(survey_opt(true))
-            .add_option(CreateCommandOption::new(
-                CommandOptionType::String,
-                "segment",
-                d("opt_segment"),
-            )),
-        CreateCommand::new("export")
-            .description(d("export"))
-            .add_option(survey_opt(true)),
-        CreateCommand::new("digest").description(d("digest")),
-        CreateCommand::new("mydata").description(d("mydata")),
-        CreateCommand::new("forgetme").description(d("forgetme")),
-        CreateCommand::new("help").description(d("help")),
+            .add_option(t.option(CommandOptionType::String, "segment", "opt_segment")),
+        t.command("export").add_option(survey_opt(true)),
+        t.command("digest"),
+        t.command("mydata"),
+        t.command("forgetme"),
+        t.command("language").add_option(t.option(
+            CommandOptionType::String,
+            "code",
+            "opt_language",
+        )),
+        t.command("help"),
     ]
 }
 
@@ -88,6 +133,7 @@ pub fn to_text(name: &str, opts: &[CommandDataOption]) -> String {
             .trim_end()
             .to_string(),
         "export" => format!("/export {}", arg("survey")),
+        "language" => format!("/language {}", arg("code")).trim_end().to_string(),
         "survey" => {
             let Some(sub) = opts.first() else {
                 return "/surveys".into();

@@ -9,7 +9,7 @@ mod translate;
 
 use crate::bot::{Bot as Core, Handled, try_again};
 use crate::config::{DiscordConfig, Secret};
-use crate::core::event::{Inbound, Msg, Outbound};
+use crate::core::event::{Inbound, Msg, Outbound, Platform};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
 use send::{components, markdown, no_mentions, parts};
@@ -144,14 +144,26 @@ followable!(ComponentInteraction);
 followable!(ModalInteraction);
 
 impl Handler {
-    fn descriptions(&self) -> BTreeMap<String, String> {
+    fn descriptions(&self, locale: Option<&str>) -> BTreeMap<String, String> {
         let text = self
             .renderer
-            .render(Target::Plain, &Msg::new("discord_commands", json!({})))
+            .render_in(Target::Plain, locale, "discord_commands", &json!({}))
             .unwrap_or_default();
         text.lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.trim().to_string(), v.trim().chars().take(100).collect()))
+            .collect()
+    }
+
+    /// Command texts of every shipped locale, for the Discord locale codes each serves.
+    fn localised_commands(&self) -> Vec<commands::Localised> {
+        let shipped = self.renderer.locales();
+        shipped
+            .iter()
+            .map(|l| commands::Localised {
+                discord_codes: crate::locale::discord_codes(l, shipped),
+                texts: self.descriptions(Some(l)),
+            })
             .collect()
     }
 
@@ -175,7 +187,12 @@ impl Handler {
             CreateButton::new(format!("compose.{max}"))
                 .label(
                     self.renderer
-                        .render(Target::Plain, &Msg::new("button_write", json!({})))
+                        .render_in(
+                            Target::Plain,
+                            msg.locale.as_deref(),
+                            "button_write",
+                            &json!({}),
+                        )
                         .unwrap_or_else(|_| "Write".into()),
                 )
                 .style(ButtonStyle::Primary)
@@ -213,7 +230,12 @@ impl Handler {
                     if let Some(t) = pending_toast.take() {
                         text = format!("{t}\n\n{text}");
                     }
-                    let rows = components(&self.renderer, &keyboard, self.compose_button(&msg));
+                    let rows = components(
+                        &self.renderer,
+                        &keyboard,
+                        self.compose_button(&msg),
+                        msg.locale.as_deref(),
+                    );
                     out.say(&text, rows, None).await
                 }
                 Outbound::PostPoll {
@@ -224,7 +246,12 @@ impl Handler {
                     let text = markdown(&self.renderer, &msg);
                     let m = CreateMessage::new()
                         .content(parts(&text).into_iter().next().unwrap_or_default())
-                        .components(components(&self.renderer, &keyboard, None))
+                        .components(components(
+                            &self.renderer,
+                            &keyboard,
+                            None,
+                            msg.locale.as_deref(),
+                        ))
                         .allowed_mentions(no_mentions());
                     match channel.send_message(http, m).await {
                         Ok(posted) => {
@@ -326,9 +353,18 @@ impl Handler {
     async fn on_component(&self, ctx: &Context, i: ComponentInteraction) {
         if let Some(max) = i.data.custom_id.strip_prefix("compose.") {
             let max: u16 = max.parse().unwrap_or(500).clamp(1, 4000);
+            let mut actor =
+                crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
+            actor.locale = Some(i.locale.clone());
+            let locale = self.core.member_locale(&actor).await.ok();
             let title = self
                 .renderer
-                .render(Target::Plain, &Msg::new("dc_modal_title", json!({})))
+                .render_in(
+                    Target::Plain,
+                    locale.as_deref(),
+                    "dc_modal_title",
+                    &json!({}),
+                )
                 .unwrap_or_else(|_| "Your answer".into());
             let modal = CreateModal::new("answer", title.chars().take(45).collect::<String>())
                 .components(vec![serenity::all::CreateActionRow::InputText(
@@ -392,7 +428,7 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-        let cmds = commands::definitions(&self.descriptions());
+        let cmds = commands::definitions(&self.descriptions(None), &self.localised_commands());
         if self.guilds.is_empty() {
             if let Err(e) = serenity::all::Command::set_global_commands(&ctx.http, cmds).await {
                 tracing::error!(error = %e, "could not register global commands");

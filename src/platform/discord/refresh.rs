@@ -30,7 +30,7 @@ async fn refresh(
             .into_iter()
             .next()
             .unwrap_or_default();
-        let rows = components(renderer, &kb, None);
+        let rows = components(renderer, &kb, None, msg.locale.as_deref());
         let fingerprint = format!(
             "{text}\u{0}{}",
             serde_json::to_string(&rows).unwrap_or_default()

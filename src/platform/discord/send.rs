@@ -57,6 +57,7 @@ pub fn components(
     renderer: &Renderer,
     kb: &Keyboard,
     extra: Option<CreateButton>,
+    locale: Option<&str>,
 ) -> Vec<CreateActionRow> {
     let label = |b: &crate::core::event::Button| renderer.label(&b.label).unwrap_or_default();
     let is_control =
@@ -97,7 +98,7 @@ pub fn components(
             .collect();
         if !options.is_empty() {
             let placeholder = renderer
-                .render(Target::Plain, &Msg::new("dc_select_placeholder", json!({})))
+                .render_in(Target::Plain, locale, "dc_select_placeholder", &json!({}))
                 .unwrap_or_default();
             rows.push(CreateActionRow::SelectMenu(
                 CreateSelectMenu::new("choose", CreateSelectMenuKind::String { options })

@@ -240,15 +240,16 @@ impl Sender {
                     // Telegram bots cannot write first: show the member the way in.
                     tracing::info!(error = %e, "private message refused; pointing the member to the bot");
                     if ev.chat.kind == ChatKind::Group {
-                        let hint = Msg::new(
+                        let mut hint = Msg::new(
                             "tg_open_private",
                             json!({ "name": ev.actor.display_name, "bot": self.username }),
                         );
+                        hint.locale = msg.locale.clone();
                         let mut req = self
                             .bot
                             .send_message(chat, self.html(&hint))
                             .parse_mode(ParseMode::Html);
-                        if let Some(kb) = self.start_keyboard() {
+                        if let Some(kb) = self.start_keyboard(msg.locale.as_deref()) {
                             req = req.reply_markup(kb);
                         }
                         with_retry("sendMessage", || req.send_ref()).await?;
@@ -341,11 +342,11 @@ impl Sender {
         Ok(())
     }
 
-    fn start_keyboard(&self) -> Option<InlineKeyboardMarkup> {
+    fn start_keyboard(&self, locale: Option<&str>) -> Option<InlineKeyboardMarkup> {
         let url = url::Url::parse(&format!("https://t.me/{}", self.username)).ok()?;
         let label = self
             .renderer
-            .render(Target::Plain, &Msg::new("button_open_private", json!({})))
+            .render_in(Target::Plain, locale, "button_open_private", &json!({}))
             .unwrap_or_else(|_| "Open".into());
         Some(InlineKeyboardMarkup::new(vec![vec![
             InlineKeyboardButton::url(label, url),
