@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod digest;
 pub mod insight;
+pub mod narrative;
 pub mod platform;
 pub mod render;
 pub mod store;

@@ -74,6 +74,10 @@ enum Cmd {
         /// Also write the chart as a PNG here.
         #[arg(long)]
         chart: Option<PathBuf>,
+        /// Report on the model-written narrative ([narrative] in bot.toml) on standard error:
+        /// shown or dropped and why, what was checked, and the outcome counts.
+        #[arg(long)]
+        narrative: bool,
     },
     /// Import answers collected elsewhere, from a survey file and a CSV of responses.
     Import {
@@ -183,11 +187,12 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             segment,
             format,
             chart,
+            narrative,
         } => {
             let Some(s) = app.store.survey_by_slug(&survey).await? else {
                 anyhow::bail!("no survey with id {survey:?}; `canvass surveys` lists them");
             };
-            let report = canvass::bot::insights::report(
+            let mut report = canvass::bot::insights::report(
                 &app.store,
                 &s,
                 segment.as_deref(),
@@ -195,6 +200,17 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 app.bot.now(),
             )
             .await?;
+            if let Some(n) = app.bot.narrator() {
+                let answers = canvass::bot::insights::answer_texts(&app.store, &survey).await?;
+                let outcome = n.narrate(&report, answers).await;
+                if narrative {
+                    print_narrative(&app.renderer, n, &report, &outcome)?;
+                }
+                report.narrative = outcome.narrative;
+            } else if narrative {
+                let off = app.renderer.narrative_reason(&report)?.unwrap_or_default();
+                eprintln!("narrative: off ({off})");
+            }
             let f = match format {
                 OutputFormat::Text => Format::Chat(Target::Plain),
                 OutputFormat::Markdown => Format::Markdown,
@@ -237,7 +253,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if dry_run {
-                let brief = app.bot.digest_now(app.bot.now()).await?;
+                let mut brief = app.bot.digest_now(app.bot.now()).await?;
+                if let Some(n) = app.bot.narrator() {
+                    canvass::bot::insights::narrate(
+                        n,
+                        &app.store,
+                        brief.reports.iter_mut().collect(),
+                    )
+                    .await;
+                }
                 println!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
@@ -246,6 +270,35 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `canvass insights --narrative`: the outcome, what was checked, and the counts, on stderr.
+fn print_narrative(
+    renderer: &Renderer,
+    n: &canvass::narrative::Narrator,
+    report: &canvass::insight::Report,
+    outcome: &canvass::narrative::Outcome,
+) -> anyhow::Result<()> {
+    let mut shown = report.clone();
+    shown.narrative = outcome.narrative.clone();
+    match (renderer.narrative_reason(&shown)?, outcome.checked) {
+        (None, Some(c)) => eprintln!(
+            "narrative: shown (model {}): {} {} and {} {} checked against the report",
+            n.model(),
+            c.numbers,
+            if c.numbers == 1 { "number" } else { "numbers" },
+            c.quotes,
+            if c.quotes == 1 { "quote" } else { "quotes" },
+        ),
+        (reason, _) => eprintln!(
+            "narrative: dropped ({}): {}; the deterministic summary is shown",
+            outcome.code,
+            reason.unwrap_or_default()
+        ),
+    }
+    let counts: Vec<String> = n.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
+    eprintln!("narrative outcomes this run: {}", counts.join(", "));
+    Ok(())
 }
 
 async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {

@@ -21,6 +21,8 @@ mod fake_discord;
 mod fake_telegram;
 #[path = "integration/insights.rs"]
 mod insights;
+#[path = "integration/narrative.rs"]
+mod narrative;
 #[path = "integration/privacy.rs"]
 mod privacy;
 #[path = "integration/report_formats.rs"]

@@ -76,6 +76,7 @@ pub struct Bot {
     store: Store,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
+    narrator: Option<Arc<crate::narrative::Narrator>>,
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -110,7 +111,22 @@ fn stale() -> Msg {
 
 impl Bot {
     pub fn new(store: Store, cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, cfg, clock }
+        Self {
+            store,
+            cfg,
+            clock,
+            narrator: None,
+        }
+    }
+
+    /// With `[narrative]`: reports and digests get a checked model-written narrative.
+    pub fn with_narrator(mut self, narrator: Option<Arc<crate::narrative::Narrator>>) -> Self {
+        self.narrator = narrator;
+        self
+    }
+
+    pub fn narrator(&self) -> Option<&Arc<crate::narrative::Narrator>> {
+        self.narrator.as_ref()
     }
 
     pub fn store(&self) -> &Store {
@@ -163,7 +179,28 @@ impl Bot {
             Body::Button(p) => self.on_button(&mut tx, ev, p, now).await?,
         };
         tx.commit().await?;
+        // The narrative waits on the network, so it runs after the commit, never inside.
+        let out = self.narrate(out).await;
         Ok(Handled::Replies(out))
+    }
+
+    /// Adds the checked narrative to the reports and digests among the replies, if configured.
+    async fn narrate(&self, mut out: Vec<Outbound>) -> Vec<Outbound> {
+        let Some(n) = &self.narrator else {
+            return out;
+        };
+        let mut reports = Vec::new();
+        for o in &mut out {
+            match o {
+                Outbound::Report { report, .. } => reports.push(report.as_mut()),
+                Outbound::Digest { brief, .. } => reports.extend(brief.reports.iter_mut()),
+                _ => {}
+            }
+        }
+        if !reports.is_empty() {
+            insights::narrate(n, &self.store, reports).await;
+        }
+        out
     }
 
     /// The current message of a posted survey (counter, status, buttons), for refreshing.

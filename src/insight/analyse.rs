@@ -769,6 +769,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 caveats,
                 fdr_q: FDR_Q,
                 tests: 0,
+                narrative: Default::default(),
             };
         }
     }
@@ -975,6 +976,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
         caveats,
         fdr_q: FDR_Q,
         tests,
+        narrative: Default::default(),
     }
 }
 

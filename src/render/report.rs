@@ -3,7 +3,7 @@
 
 use super::chart::{self, Bar, ChartSpec};
 use super::{RenderError, Renderer, Target};
-use crate::insight::report::{QuestionReport, Report, Statement, Tier};
+use crate::insight::report::{Narrative, QuestionReport, Report, Statement, Tier};
 use serde_json::{Value, json};
 
 /// Output formats of `canvass insights`.
@@ -186,7 +186,42 @@ impl Renderer {
             "quality": r.quality,
             "tests": r.tests,
             "fdr_q": r.fdr_q,
+            "narrative": match &r.narrative {
+                Narrative::Checked { text, model } => json!({ "text": text, "model": model }),
+                _ => Value::Null,
+            },
         }))
+    }
+
+    /// Why there is no narrative, from `prompts/narrative/reason.hbs`; None when one is shown.
+    pub fn narrative_reason(&self, r: &Report) -> Result<Option<String>, RenderError> {
+        match &r.narrative {
+            Narrative::Checked { .. } => Ok(None),
+            Narrative::Dropped { reason } => Ok(Some(reason.clone())),
+            Narrative::Off => self
+                .render_value(Target::Plain, "narrative/reason", &json!({ "code": "off" }))
+                .map(Some),
+        }
+    }
+
+    /// The system and user messages for the narrative model, from `prompts/narrative/`: the
+    /// report as people read it (rounded as the report rounds) and the JSON model.
+    pub fn narrative_prompt(
+        &self,
+        r: &Report,
+        max_chars: usize,
+    ) -> Result<(String, String), RenderError> {
+        let mut plain = r.clone();
+        plain.narrative = Narrative::Off;
+        let data = json!({
+            "report": self.report_view(Target::Plain, &plain)?,
+            "json": self.report_json(&plain)?,
+            "max_chars": max_chars,
+        });
+        Ok((
+            self.render_value(Target::Plain, "narrative/system", &data)?,
+            self.render_value(Target::Plain, "narrative/user", &data)?,
+        ))
     }
 
     /// Renders a report in one of the output formats.
@@ -252,6 +287,13 @@ impl Renderer {
                 qv["finding"] = json!(self.statement(t, &q.finding)?);
             }
         }
+        v["narrative"] = match &r.narrative {
+            Narrative::Checked { text, model } => {
+                json!({ "text": text, "model": model, "checked": true })
+            }
+            _ => Value::Null,
+        };
+        v["narrative_reason"] = json!(self.narrative_reason(r)?);
         Ok(v)
     }
 }

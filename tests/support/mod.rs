@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod discord;
+pub mod openai;
 pub mod telegram;
 
 use canvass::app::{App, Options};
