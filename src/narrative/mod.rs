@@ -160,7 +160,8 @@ impl Narrator {
             Ok(s) => s,
             Err(e) => return self.dropped("bad_prompt", json!({ "detail": e.to_string() })),
         };
-        let facts = check::Facts::new(report, &shown, answers);
+        // The numbers the model was given are the report's own, as the report rounds them.
+        let facts = check::Facts::new(report, &format!("{shown}\n{user}"), answers);
         match check::check(&text, &facts, self.cfg.max_chars) {
             Ok(passed) => Outcome {
                 narrative: Narrative::Checked {

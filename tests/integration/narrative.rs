@@ -341,3 +341,86 @@ async fn without_a_narrative_section_no_request_is_ever_made() {
     assert!(texts.concat().contains("Pizza 66.7%"));
     assert!(fake.requests().is_empty());
 }
+
+/// `canvass insights --narrative` on the command line, against the same fake.
+async fn cli(t: &TestApp, config: &str, args: &[&str]) -> (String, String) {
+    let path = t.dir.path().join("bot.toml");
+    std::fs::write(&path, config).expect("write config");
+    let prompts = t.dir.path().join("prompts");
+    if !prompts.exists() {
+        std::os::unix::fs::symlink(crate::support::prompts(), &prompts).expect("link prompts");
+    }
+    let mut all = vec![
+        "--config".to_string(),
+        path.display().to_string(),
+        "--database".into(),
+        t.db.display().to_string(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    // The fake answers on this runtime, so the child is awaited off it.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(all)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run canvass");
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_prints_the_outcome_the_reason_and_the_counts() {
+    let fake = FakeOpenAi::start(Reply::Text(
+        "Pizza leads with 71% of 45 respondents.".into(),
+    ))
+    .await;
+    let config = with_narrative(&fake, 10_000);
+    let t = answered(&config).await;
+    let args = ["insights", "lunch", "--narrative", "--format", "json"];
+    let (stdout, stderr) = cli(&t, &config, &args).await;
+    assert!(
+        stderr.contains(
+            "narrative: dropped (invented_number): the number 71% does not appear in the report; \
+             the deterministic summary is shown"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("narrative outcomes this run: invented_number 1"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json on stdout");
+    assert!(v["narrative"].is_null());
+    assert_eq!(
+        v["narrative_reason"],
+        "the number 71% does not appear in the report"
+    );
+
+    fake.set(Reply::Text(FAITHFUL.into()));
+    let (stdout, stderr) = cli(&t, &config, &args).await;
+    assert!(
+        stderr.contains(
+            "narrative: shown (model fake-model): 3 numbers and 1 quote checked against the report"
+        ),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json on stdout");
+    assert_eq!(v["narrative"]["checked"], true);
+    assert_eq!(v["narrative"]["text"], FAITHFUL);
+    // Without the flag the outcome is not printed, but the narrative is still used.
+    let (stdout, stderr) = cli(&t, &config, &["insights", "lunch"]).await;
+    assert!(!stderr.contains("narrative:"), "{stderr}");
+    assert!(stdout.contains(FAITHFUL), "{stdout}");
+    // Off: the flag says so.
+    let (_, stderr) = cli(&t, SURVEYS, &args).await;
+    assert!(
+        stderr.contains("narrative: off (no [narrative] section in bot.toml)"),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests().len(), 3);
+}
