@@ -200,16 +200,20 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 app.bot.now(),
             )
             .await?;
-            if let Some(n) = app.bot.narrator() {
-                let answers = canvass::bot::insights::answer_texts(&app.store, &survey).await?;
-                let outcome = n.narrate(&report, answers).await;
-                if narrative {
-                    print_narrative(&app.renderer, n, &report, &outcome)?;
-                }
-                report.narrative = outcome.narrative;
-            } else if narrative {
-                let off = app.renderer.narrative_reason(&report)?.unwrap_or_default();
-                eprintln!("narrative: off ({off})");
+            let outcome = match app.bot.narrator() {
+                Some(n) => canvass::bot::insights::narrate(n, &app.store, vec![&mut report])
+                    .await
+                    .pop()
+                    .flatten(),
+                None => None,
+            };
+            if narrative {
+                let counts = app.bot.narrator().map(|n| n.counts()).unwrap_or_default();
+                eprintln!(
+                    "{}",
+                    app.renderer
+                        .narrative_outcome(&report, outcome.as_ref(), &counts)?
+                );
             }
             let f = match format {
                 OutputFormat::Text => Format::Chat(Target::Plain),
@@ -270,35 +274,6 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `canvass insights --narrative`: the outcome, what was checked, and the counts, on stderr.
-fn print_narrative(
-    renderer: &Renderer,
-    n: &canvass::narrative::Narrator,
-    report: &canvass::insight::Report,
-    outcome: &canvass::narrative::Outcome,
-) -> anyhow::Result<()> {
-    let mut shown = report.clone();
-    shown.narrative = outcome.narrative.clone();
-    match (renderer.narrative_reason(&shown)?, outcome.checked) {
-        (None, Some(c)) => eprintln!(
-            "narrative: shown (model {}): {} {} and {} {} checked against the report",
-            n.model(),
-            c.numbers,
-            if c.numbers == 1 { "number" } else { "numbers" },
-            c.quotes,
-            if c.quotes == 1 { "quote" } else { "quotes" },
-        ),
-        (reason, _) => eprintln!(
-            "narrative: dropped ({}): {}; the deterministic summary is shown",
-            outcome.code,
-            reason.unwrap_or_default()
-        ),
-    }
-    let counts: Vec<String> = n.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!("narrative outcomes this run: {}", counts.join(", "));
-    Ok(())
 }
 
 async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {

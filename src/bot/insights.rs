@@ -4,7 +4,7 @@
 use super::BotError;
 use crate::core::answer::AnswerValue;
 use crate::insight::{self, Previous, Report, Response};
-use crate::narrative::Narrator;
+use crate::narrative::{Narrator, Outcome};
 use crate::store::{AnswerRow, Store, StoredSurvey};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -100,8 +100,13 @@ pub async fn answer_texts(store: &Store, survey: &str) -> Result<Vec<String>, Bo
 }
 
 /// Adds a checked narrative to each report, all at once so several reports cost one time
-/// budget, not one each. Call it outside any transaction: it waits on the network.
-pub async fn narrate(narrator: &Arc<Narrator>, store: &Store, reports: Vec<&mut Report>) {
+/// budget, not one each, and returns the outcomes in report order. Call it outside any
+/// transaction: it waits on the network.
+pub async fn narrate(
+    narrator: &Arc<Narrator>,
+    store: &Store,
+    reports: Vec<&mut Report>,
+) -> Vec<Option<Outcome>> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, r) in reports.iter().enumerate() {
         let (n, store, report) = (narrator.clone(), store.clone(), (**r).clone());
@@ -114,18 +119,23 @@ pub async fn narrate(narrator: &Arc<Narrator>, store: &Store, reports: Vec<&mut 
                     Vec::new()
                 }
             };
-            (i, n.narrate(&report, answers).await.narrative)
+            (i, n.narrate(&report, answers).await)
         });
     }
     let mut reports = reports;
+    let mut outcomes = vec![None; reports.len()];
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok((i, narrative)) => {
+            Ok((i, outcome)) => {
                 if let Some(r) = reports.get_mut(i) {
-                    r.narrative = narrative;
+                    r.narrative = outcome.narrative.clone();
+                }
+                if let Some(o) = outcomes.get_mut(i) {
+                    *o = Some(outcome);
                 }
             }
             Err(e) => tracing::error!(error = %e, "narrative task failed"),
         }
     }
+    outcomes
 }

@@ -410,7 +410,6 @@ const WINNER: &[&str] = &[
     "clearly preferred",
     "came out on top",
     "comes out on top",
-    "on top",
 ];
 
 const CERTAIN: &[&str] = &[
@@ -487,7 +486,6 @@ const PRAISE: &[&str] = &[
     "impressive",
     "record",
     "great",
-    "strong",
     "healthy",
     "excellent",
     "outstanding",
@@ -502,7 +500,10 @@ const PRAISE: &[&str] = &[
     "boost",
     "amazing",
 ];
+/// Words that make activity counts sound like success ("strong engagement"), though they
+/// are fine about preferences and plain answer counts ("a strong preference").
 const UP: &[&str] = &[
+    "strong",
     "high",
     "higher",
     "good",
@@ -676,6 +677,7 @@ mod tests {
             Err(Failure::Winner(_))
         ));
         assert!(check("There is no clear winner yet.", &f, 1000).is_ok());
+        assert!(check("On top of that, opinions are split.", &f, 1000).is_ok());
         if let Some(l) = &mut r.questions[0].leader {
             l.clearly_ahead = true;
         }
@@ -701,6 +703,7 @@ mod tests {
             "240 people answered.",
             "Likes and reactions are not counted.",
             "There is a strong preference for sync.",
+            "240 responses show a strong preference for sync.",
         ] {
             assert!(check(fine, &f, 1000).is_ok(), "{fine}");
         }

@@ -334,6 +334,17 @@ impl Renderer {
                 rendered += 1;
             }
         }
+        let outcome = crate::narrative::Outcome {
+            narrative: crate::insight::report::Narrative::Off,
+            code: "timeout",
+            checked: None,
+        };
+        let demo = crate::insight::demo::report(6)
+            .ok_or_else(|| RenderError::Missing("demo report".into()))?;
+        let counts = [("shown", 2), ("timeout", 1)].into_iter().collect();
+        self.narrative_outcome(&demo, Some(&outcome), &counts)?;
+        self.narrative_outcome(&demo, None, &Default::default())?;
+        rendered += 2;
         for code in NARRATIVE_REASONS {
             let text = self.render_value(
                 Target::Plain,

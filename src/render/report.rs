@@ -204,6 +204,26 @@ impl Renderer {
         }
     }
 
+    /// `canvass insights --narrative`: shown or dropped and why, what was checked, and the
+    /// outcome counts, from `prompts/narrative/outcome.hbs`.
+    pub fn narrative_outcome(
+        &self,
+        r: &Report,
+        outcome: Option<&crate::narrative::Outcome>,
+        counts: &std::collections::BTreeMap<&'static str, u64>,
+    ) -> Result<String, RenderError> {
+        let data = json!({
+            "shown": matches!(r.narrative, Narrative::Checked { .. }),
+            "model": match &r.narrative { Narrative::Checked { model, .. } => model.as_str(), _ => "" },
+            "code": outcome.map(|o| o.code).unwrap_or("off"),
+            "reason": self.narrative_reason(r)?,
+            "numbers": outcome.and_then(|o| o.checked).map(|c| c.numbers).unwrap_or(0),
+            "quotes": outcome.and_then(|o| o.checked).map(|c| c.quotes).unwrap_or(0),
+            "counts": counts.iter().map(|(k, v)| json!({ "code": k, "count": v })).collect::<Vec<_>>(),
+        });
+        self.render_value(Target::Plain, "narrative/outcome", &data)
+    }
+
     /// The system and user messages for the narrative model, from `prompts/narrative/`: the
     /// report as people read it (rounded as the report rounds) and the JSON model.
     pub fn narrative_prompt(
