@@ -179,10 +179,16 @@ pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Fail
         let words = words(sentence);
         if let Some(p) = find_claim(&words, WINNER) {
             let lower = sentence.to_lowercase();
-            let named: Vec<bool> = facts
+            let hits: Vec<(&str, bool)> = facts
                 .questions
                 .iter()
-                .filter(|(labels, _)| labels.iter().any(|l| mentions(&lower, l)))
+                .flat_map(|(labels, w)| labels.iter().map(move |l| (l.as_str(), *w)))
+                .filter(|(l, _)| mentions(&lower, l))
+                .collect();
+            // "Speed" inside "Speed on large documents" names the longer option only.
+            let named: Vec<bool> = hits
+                .iter()
+                .filter(|(l, _)| !hits.iter().any(|(o, _)| o.len() > l.len() && o.contains(l)))
                 .map(|(_, w)| *w)
                 .collect();
             let allowed = if named.is_empty() {
@@ -367,9 +373,22 @@ fn flip_first(s: &str) -> String {
     }
 }
 
-fn sentences(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['.', '!', '?', '\n', ';'])
-        .filter(|s| !s.trim().is_empty())
+/// Sentences: split at `.`, `!` or `?` before a space or the end (so "66.7" stays whole),
+/// and at line breaks and semicolons.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        let next_blank = it.peek().is_none_or(|(_, n)| n.is_whitespace());
+        if matches!(c, '\n' | ';') || (matches!(c, '.' | '!' | '?') && next_blank) {
+            out.push(&text[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    out.push(&text[start..]);
+    out.retain(|s| !s.trim().is_empty());
+    out
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -678,6 +697,19 @@ mod tests {
         ));
         assert!(check("There is no clear winner yet.", &f, 1000).is_ok());
         assert!(check("On top of that, opinions are split.", &f, 1000).is_ok());
+        // A label inside a longer one (another question's option) names the longer one only.
+        let mut two = r.clone();
+        let mut other = two.questions[0].clone();
+        if let Some(o) = other.options.as_mut().and_then(|o| o.first_mut()) {
+            o.label = format!("{label} everywhere");
+        }
+        if let Some(l) = &mut other.leader {
+            l.clearly_ahead = true;
+        }
+        two.questions.push(other);
+        let f = facts(&two, "", &[]);
+        assert!(check(&format!("{label} everywhere wins."), &f, 1000).is_ok());
+        assert!(check(&format!("{label} wins."), &f, 1000).is_err());
         if let Some(l) = &mut r.questions[0].leader {
             l.clearly_ahead = true;
         }
@@ -707,6 +739,14 @@ mod tests {
         ] {
             assert!(check(fine, &f, 1000).is_ok(), "{fine}");
         }
+    }
+
+    #[test]
+    fn decimals_do_not_end_sentences() {
+        assert_eq!(
+            sentences("With 66.7%, Pizza leads. Sushi? Next;\nend"),
+            ["With 66.7%, Pizza leads", " Sushi", " Next", "end"]
+        );
     }
 
     #[test]
