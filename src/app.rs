@@ -22,6 +22,8 @@ pub enum AppError {
     Adapter(String),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Narrative(#[from] crate::narrative::NarrativeError),
 }
 
 /// How to start: overrides from the command line and, in tests, a clock.
@@ -84,13 +86,22 @@ impl App {
             }
         }
         let config = Arc::new(config);
+        let renderer = Arc::new(renderer);
+        let narrator = match &config.narrative {
+            Some(n) => Some(Arc::new(crate::narrative::Narrator::new(
+                n,
+                renderer.clone(),
+            )?)),
+            None => None,
+        };
         let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone())
-            .with_locales(renderer.locale_names());
+            .with_locales(renderer.locale_names())
+            .with_narrator(narrator);
         Ok(Self {
             config,
             store,
             bot,
-            renderer: Arc::new(renderer),
+            renderer,
             database,
             clock: opts.clock.clone(),
         })
@@ -188,14 +199,17 @@ impl App {
         };
         let schedule = crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone)
             .map_err(|e| AppError::Unsupported(e.to_string()))?;
-        Ok(Some(crate::digest::Runner::new(
-            self.store.clone(),
-            d.clone(),
-            schedule,
-            self.config.segments.min_size,
-            sinks,
-            self.clock.clone(),
-        )))
+        Ok(Some(
+            crate::digest::Runner::new(
+                self.store.clone(),
+                d.clone(),
+                schedule,
+                self.config.segments.min_size,
+                sinks,
+                self.clock.clone(),
+            )
+            .with_narrator(self.bot.narrator().cloned()),
+        ))
     }
 }
 

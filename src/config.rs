@@ -203,6 +203,31 @@ pub struct DigestConfig {
     pub surveys: Vec<String>,
 }
 
+/// The optional model-written narrative: an OpenAI-compatible chat endpoint (a hosted API,
+/// or Ollama, vLLM, llama.cpp on your own machine). Without this section nothing is sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NarrativeConfig {
+    /// The API root that `/chat/completions` is appended to, e.g. `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// NAME of the environment variable holding the API key; none for a local server.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// The whole budget for one narrative, retry included: a slow endpoint costs at most this.
+    #[serde(default = "default_narrative_timeout")]
+    pub timeout_ms: u64,
+    /// Longer replies are dropped.
+    #[serde(default = "default_narrative_chars")]
+    pub max_chars: usize,
+}
+fn default_narrative_timeout() -> u64 {
+    20_000
+}
+fn default_narrative_chars() -> usize {
+    1200
+}
+
 /// An option: a bare label, or an explicit id and label.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -316,6 +341,7 @@ struct RawConfig {
     telegram: Option<TelegramConfig>,
     discord: Option<DiscordConfig>,
     digest: Option<DigestConfig>,
+    narrative: Option<NarrativeConfig>,
     #[serde(default)]
     surveys: Vec<Spanned<SurveyCfg>>,
 }
@@ -347,6 +373,7 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
     pub discord: Option<DiscordConfig>,
     pub digest: Option<DigestConfig>,
+    pub narrative: Option<NarrativeConfig>,
     pub surveys: Vec<ConfiguredSurvey>,
 }
 
@@ -452,6 +479,16 @@ impl Config {
                 });
             }
         }
+        if let Some(n) = &raw.narrative {
+            if let Err((key, problem)) = check_narrative(n) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: find_section_key_line(src, "narrative", key),
+                    field: format!("narrative.{key}"),
+                    problem,
+                });
+            }
+        }
         for (field, env) in [
             (
                 "telegram.token_env",
@@ -506,6 +543,7 @@ impl Config {
             telegram: raw.telegram,
             discord: raw.discord,
             digest: raw.digest,
+            narrative: raw.narrative,
             surveys,
         })
     }
@@ -531,6 +569,71 @@ fn find_key_line(src: &str, key: &str) -> usize {
         .position(|l| l.trim_start().starts_with(key))
         .map(|i| i + 1)
         .unwrap_or(1)
+}
+
+/// The line of `key` inside `[section]`, else the section header's line.
+fn find_section_key_line(src: &str, section: &str, key: &str) -> usize {
+    let header = format!("[{section}]");
+    let Some(start) = src.lines().position(|l| l.trim() == header) else {
+        return 1;
+    };
+    src.lines()
+        .enumerate()
+        .skip(start + 1)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| i + 1)
+        .unwrap_or(start + 1)
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The `[narrative]` rules: which key is wrong and why.
+fn check_narrative(n: &NarrativeConfig) -> Result<(), (&'static str, String)> {
+    match url::Url::parse(&n.base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(_) => {
+            return Err((
+                "base_url",
+                format!("{:?} must be an http or https URL", n.base_url),
+            ));
+        }
+        Err(e) => return Err(("base_url", format!("{:?} is not a URL: {e}", n.base_url))),
+    }
+    if n.model.trim().is_empty() {
+        return Err(("model", "must name the model, e.g. \"llama3.1\"".into()));
+    }
+    if let Some(env) = &n.api_key_env {
+        if !is_env_name(env) {
+            return Err((
+                "api_key_env",
+                format!(
+                    "{env:?} must be the NAME of an environment variable (A-Z, 0-9, _), never the key itself"
+                ),
+            ));
+        }
+    }
+    if !(100..=300_000).contains(&n.timeout_ms) {
+        return Err((
+            "timeout_ms",
+            format!("{} must be between 100 and 300000", n.timeout_ms),
+        ));
+    }
+    if !(200..=8000).contains(&n.max_chars) {
+        return Err((
+            "max_chars",
+            format!("{} must be between 200 and 8000", n.max_chars),
+        ));
+    }
+    Ok(())
 }
 
 type BuildError = (Option<usize>, DefinitionError);
@@ -779,6 +882,42 @@ options = ["Dark mode", { id = "sync", label = "Offline sync" }]
         let long = OK.replace("Dark mode", &"D".repeat(81));
         let err = parse(&long).unwrap_err().to_string();
         assert!(err.contains("options[0].label"), "{err}");
+    }
+
+    #[test]
+    fn narrative_section_is_optional_and_validated_with_lines() {
+        assert!(parse(OK).unwrap().narrative.is_none());
+        let good = format!(
+            "{OK}\n[narrative]\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3.1\"\n"
+        );
+        let n = parse(&good).unwrap().narrative.unwrap();
+        assert_eq!(
+            (n.timeout_ms, n.max_chars, n.api_key_env),
+            (20_000, 1200, None)
+        );
+        let bad = good.replace("model = \"llama3.1\"", "model = \"m\"\ntimeout_ms = 5");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("narrative.timeout_ms"), "{err}");
+        assert!(err.contains("line 18"), "{err}");
+        // max_chars also exists on open-text questions: the line is the narrative's.
+        let bad = good.replace("model = \"llama3.1\"", "model = \"m\"\nmax_chars = 5");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("narrative.max_chars") && err.contains("line 18"),
+            "{err}"
+        );
+        let bad = good.replace("http://127.0.0.1:11434/v1", "localhost");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("narrative.base_url") && err.contains("line 16"),
+            "{err}"
+        );
+        let bad = format!("{good}api_key_env = \"sk-live-123\"\n");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("narrative.api_key_env"), "{err}");
+        let bad = format!("{good}temperature = 1\n");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("temperature"), "{err}");
     }
 
     #[test]

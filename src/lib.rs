@@ -9,6 +9,7 @@ pub mod core;
 pub mod digest;
 pub mod insight;
 pub mod locale;
+pub mod narrative;
 pub mod platform;
 pub mod render;
 pub mod store;

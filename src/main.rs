@@ -77,6 +77,10 @@ enum Cmd {
         /// Also write the chart as a PNG here.
         #[arg(long)]
         chart: Option<PathBuf>,
+        /// Report on the model-written narrative ([narrative] in bot.toml) on standard error:
+        /// shown or dropped and why, what was checked, and the outcome counts.
+        #[arg(long)]
+        narrative: bool,
     },
     /// Import answers collected elsewhere, from a survey file and a CSV of responses.
     Import {
@@ -187,11 +191,12 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             segment,
             format,
             chart,
+            narrative,
         } => {
             let Some(s) = app.store.survey_by_slug(&survey).await? else {
                 anyhow::bail!("no survey with id {survey:?}; `canvass surveys` lists them");
             };
-            let report = canvass::bot::insights::report(
+            let mut report = canvass::bot::insights::report(
                 &app.store,
                 &s,
                 segment.as_deref(),
@@ -199,6 +204,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 app.bot.now(),
             )
             .await?;
+            let outcome = match app.bot.narrator() {
+                Some(n) => canvass::bot::insights::narrate(n, &app.store, vec![&mut report])
+                    .await
+                    .pop()
+                    .flatten(),
+                None => None,
+            };
+            if narrative {
+                let counts = app.bot.narrator().map(|n| n.counts()).unwrap_or_default();
+                eprintln!(
+                    "{}",
+                    app.renderer
+                        .narrative_outcome(&report, outcome.as_ref(), &counts)?
+                );
+            }
             let f = match format {
                 OutputFormat::Text => Format::Chat(Target::Plain),
                 OutputFormat::Markdown => Format::Markdown,
@@ -241,7 +261,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if dry_run {
-                let brief = app.bot.digest_now(app.bot.now()).await?;
+                let mut brief = app.bot.digest_now(app.bot.now()).await?;
+                if let Some(n) = app.bot.narrator() {
+                    canvass::bot::insights::narrate(
+                        n,
+                        &app.store,
+                        brief.reports.iter_mut().collect(),
+                    )
+                    .await;
+                }
                 println!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }

@@ -23,6 +23,8 @@ mod fake_telegram;
 mod insights;
 #[path = "integration/locales.rs"]
 mod locales;
+#[path = "integration/narrative.rs"]
+mod narrative;
 #[path = "integration/privacy.rs"]
 mod privacy;
 #[path = "integration/report_formats.rs"]

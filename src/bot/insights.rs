@@ -1,10 +1,14 @@
-//! Loads a survey's answers from the store and runs the insight engine on them.
+//! Loads a survey's answers from the store and runs the insight engine on them; adds the
+//! optional checked narrative outside any transaction.
 
 use super::BotError;
+use crate::core::answer::AnswerValue;
 use crate::insight::{self, Previous, Report, Response};
+use crate::narrative::{Narrator, Outcome};
 use crate::store::{AnswerRow, Store, StoredSurvey};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Groups current answer rows into one response per respondent.
 pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
@@ -80,4 +84,62 @@ pub async fn report(
         report,
     });
     plain_report(store, s, segment, min_segment, now, previous).await
+}
+
+/// The members' current open-text answers to a survey: the only passages a narrative may
+/// quote. Forgotten members' answers are gone from here too.
+pub async fn answer_texts(store: &Store, survey: &str) -> Result<Vec<String>, BotError> {
+    let Some(s) = store.survey_by_slug(survey).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(store
+        .current_answers(s.key)
+        .await?
+        .into_iter()
+        .filter_map(|r| match r.value {
+            AnswerValue::Text(t) => Some(t),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Adds a checked narrative to each report, all at once so several reports cost one time
+/// budget, not one each, and returns the outcomes in report order. Call it outside any
+/// transaction: it waits on the network.
+pub async fn narrate(
+    narrator: &Arc<Narrator>,
+    store: &Store,
+    reports: Vec<&mut Report>,
+) -> Vec<Option<Outcome>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, r) in reports.iter().enumerate() {
+        let (n, store, report) = (narrator.clone(), store.clone(), (**r).clone());
+        tasks.spawn(async move {
+            let answers = match answer_texts(&store, &report.survey.id).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // Without the answers no quote can pass; the numbers still can.
+                    tracing::error!(error = %e, "cannot read answers for the narrative check");
+                    Vec::new()
+                }
+            };
+            (i, n.narrate(&report, answers).await)
+        });
+    }
+    let mut reports = reports;
+    let mut outcomes = vec![None; reports.len()];
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, outcome)) => {
+                if let Some(r) = reports.get_mut(i) {
+                    r.narrative = outcome.narrative.clone();
+                }
+                if let Some(o) = outcomes.get_mut(i) {
+                    *o = Some(outcome);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "narrative task failed"),
+        }
+    }
+    outcomes
 }

@@ -105,6 +105,7 @@ pub struct Bot {
     /// Locales members can be served in (code, own name), the default first: every template
     /// locale and every locale a configured survey is worded in.
     locales: Arc<Vec<(String, String)>>,
+    narrator: Option<Arc<crate::narrative::Narrator>>,
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -145,6 +146,7 @@ impl Bot {
             clock,
             locales: Arc::new(Vec::new()),
             writer: Default::default(),
+            narrator: None,
         };
         bot = bot.with_locales(vec![(DEFAULT_LOCALE.to_string(), "English".to_string())]);
         bot
@@ -224,6 +226,16 @@ impl Bot {
         Ok(tx.survey_by_key(key).await?.map(|s| self.worded(s, locale)))
     }
 
+    /// With `[narrative]`: reports and digests get a checked model-written narrative.
+    pub fn with_narrator(mut self, narrator: Option<Arc<crate::narrative::Narrator>>) -> Self {
+        self.narrator = narrator;
+        self
+    }
+
+    pub fn narrator(&self) -> Option<&Arc<crate::narrative::Narrator>> {
+        self.narrator.as_ref()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -291,10 +303,12 @@ impl Bot {
                 let locale = self.member_locale(&ev.actor).await?;
                 let mut local = ev.clone();
                 local.actor.serve_locale = Some(locale.clone());
-                let mut out = self
+                let out = self
                     .read_command(&local, cmd, self.clock.now())
                     .instrument(span)
                     .await?;
+                // The narrative waits on the network, so it runs after the commit, never inside.
+                let mut out = self.narrate(out).await;
                 for o in &mut out {
                     o.localise(&locale);
                 }
@@ -429,6 +443,25 @@ impl Bot {
                 Ok(Err(e))
             }
         }
+    }
+
+    /// Adds the checked narrative to the reports and digests among the replies, if configured.
+    async fn narrate(&self, mut out: Vec<Outbound>) -> Vec<Outbound> {
+        let Some(n) = &self.narrator else {
+            return out;
+        };
+        let mut reports = Vec::new();
+        for o in &mut out {
+            match o {
+                Outbound::Report { report, .. } => reports.push(report.as_mut()),
+                Outbound::Digest { brief, .. } => reports.extend(brief.reports.iter_mut()),
+                _ => {}
+            }
+        }
+        if !reports.is_empty() {
+            insights::narrate(n, &self.store, reports).await;
+        }
+        out
     }
 
     /// The current message of a posted survey (counter, status, buttons), for refreshing.

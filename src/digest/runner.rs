@@ -46,6 +46,7 @@ pub struct Runner {
     min_segment: usize,
     sinks: Vec<Arc<dyn Sink>>,
     clock: Arc<dyn Clock>,
+    narrator: Option<Arc<crate::narrative::Narrator>>,
 }
 
 /// What one tick did, for logs and tests.
@@ -71,6 +72,20 @@ impl Runner {
             min_segment,
             sinks,
             clock,
+            narrator: None,
+        }
+    }
+
+    /// With `[narrative]`: each survey of the brief gets a checked narrative, bounded by the
+    /// narrative's time budget, so a slow endpoint never holds the digest for long.
+    pub fn with_narrator(mut self, narrator: Option<Arc<crate::narrative::Narrator>>) -> Self {
+        self.narrator = narrator;
+        self
+    }
+
+    async fn narrate(&self, brief: &mut Brief) {
+        if let Some(n) = &self.narrator {
+            crate::bot::insights::narrate(n, &self.store, brief.reports.iter_mut().collect()).await;
         }
     }
 
@@ -105,7 +120,7 @@ impl Runner {
             .schedule
             .previous(slot)
             .unwrap_or(slot - Duration::days(7));
-        compose(
+        let mut brief = compose(
             &self.store,
             &self.cfg,
             self.min_segment,
@@ -114,7 +129,9 @@ impl Runner {
             now,
             false,
         )
-        .await
+        .await?;
+        self.narrate(&mut brief).await;
+        Ok(brief)
     }
 
     /// At start: sends interrupted by a crash are never repeated.
@@ -149,15 +166,14 @@ impl Runner {
             let Some(sink) = self.sinks.iter().find(|s| s.platform() == platform) else {
                 continue;
             };
-            if !self.store.claim_delivery(&d.period, &d.destination).await? {
-                continue;
-            }
+            // The brief (and its narrative, which waits on the network) is ready before the
+            // claim, so a crash while writing it leaves nothing claimed and unsent.
             if !briefs.contains_key(&d.period) {
                 let start = self
                     .schedule
                     .previous(d.slot_at)
                     .unwrap_or(d.slot_at - Duration::days(7));
-                let brief = compose(
+                let mut brief = compose(
                     &self.store,
                     &self.cfg,
                     self.min_segment,
@@ -167,6 +183,7 @@ impl Runner {
                     d.late,
                 )
                 .await?;
+                self.narrate(&mut brief).await;
                 let chart = brief
                     .reports
                     .iter()
@@ -176,6 +193,9 @@ impl Runner {
             let Some((brief, chart)) = briefs.get(&d.period) else {
                 continue;
             };
+            if !self.store.claim_delivery(&d.period, &d.destination).await? {
+                continue;
+            }
             // The network call happens outside any transaction.
             let result = sink.send(id, brief, chart.as_deref()).await;
             let retry_at = now + backoff(d.attempts + 1);

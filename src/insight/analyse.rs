@@ -785,6 +785,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 caveats,
                 fdr_q: FDR_Q,
                 tests: 0,
+                narrative: Default::default(),
             };
         }
     }
@@ -991,6 +992,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
         caveats,
         fdr_q: FDR_Q,
         tests,
+        narrative: Default::default(),
     }
 }
 

@@ -278,6 +278,20 @@ pub struct Recommendation {
     pub would_change: Statement,
 }
 
+/// The optional model-written narrative, as it stands after the checker. The engine itself
+/// always leaves it `Off`; `narrative` fills it in outside any transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Narrative {
+    /// No `[narrative]` section: nothing was asked.
+    #[default]
+    Off,
+    /// The model's text passed every check and is shown, marked as model-written.
+    Checked { text: String, model: String },
+    /// Not shown: the endpoint failed or the text failed a check. The reason is for the
+    /// product team and the log, never for members.
+    Dropped { reason: String },
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -292,4 +306,7 @@ pub struct Report {
     pub caveats: Vec<Statement>,
     pub fdr_q: f64,
     pub tests: usize,
+    /// Added to the JSON by `render::report` in its documented shape.
+    #[serde(skip)]
+    pub narrative: Narrative,
 }

@@ -388,11 +388,9 @@ impl Renderer {
             })?;
         let mut rendered = 0;
         // Report templates are checked on a generated report instead (`check_reports`).
-        for name in self
-            .names
-            .iter()
-            .filter(|n| !n.starts_with("insight/") && n.as_str() != "digest")
-        {
+        for name in self.names.iter().filter(|n| {
+            !n.starts_with("insight/") && !n.starts_with("narrative/") && n.as_str() != "digest"
+        }) {
             let cases = samples.get(name).ok_or_else(|| RenderError::Samples {
                 file: file.clone(),
                 message: format!("no sample data for template {name}"),
@@ -430,8 +428,17 @@ impl Renderer {
         let mut rendered = 0;
         for locale in &self.locales {
             for n in [0, 6, 240] {
-                let r = crate::insight::demo::report(n)
+                let mut r = crate::insight::demo::report(n)
                     .ok_or_else(|| RenderError::Missing("demo report".into()))?;
+                // The narrative prompts, and every report shape with a checked narrative shown.
+                self.narrative_prompt(&r, 1200)?;
+                rendered += 2;
+                if n == 240 {
+                    r.narrative = crate::insight::report::Narrative::Checked {
+                        text: "A <sample> narrative: \"quoted\" *words* @everyone.".into(),
+                        model: "demo-model".into(),
+                    };
+                }
                 for f in [
                     Format::Chat(Target::Plain),
                     Format::Chat(Target::Html),
@@ -459,6 +466,31 @@ impl Renderer {
                     rendered += 1;
                 }
             }
+        }
+        let outcome = crate::narrative::Outcome {
+            narrative: crate::insight::report::Narrative::Off,
+            code: "timeout",
+            checked: None,
+        };
+        let demo = crate::insight::demo::report(6)
+            .ok_or_else(|| RenderError::Missing("demo report".into()))?;
+        let counts = [("shown", 2), ("timeout", 1)].into_iter().collect();
+        self.narrative_outcome(&demo, Some(&outcome), &counts)?;
+        self.narrative_outcome(&demo, None, &Default::default())?;
+        rendered += 2;
+        for code in NARRATIVE_REASONS {
+            let text = self.render_value(
+                Target::Plain,
+                "narrative/reason",
+                &serde_json::json!({ "code": code, "detail": "x", "ms": 1, "status": 500 }),
+            )?;
+            if text.trim().is_empty() {
+                return Err(RenderError::Render {
+                    name: "narrative/reason".into(),
+                    message: format!("no wording for the reason {code:?}"),
+                });
+            }
+            rendered += 1;
         }
         Ok(rendered)
     }
@@ -604,6 +636,24 @@ mod vars {
         }
     }
 }
+
+/// Every reason code `prompts/narrative/reason.hbs` must word.
+pub const NARRATIVE_REASONS: [&str; 14] = [
+    "off",
+    "nothing_to_narrate",
+    "bad_prompt",
+    "timeout",
+    "http_status",
+    "unreachable",
+    "bad_reply",
+    "empty",
+    "too_long",
+    "invented_number",
+    "altered_quote",
+    "certainty",
+    "winner",
+    "engagement",
+];
 
 /// Collapses runs of blank lines that conditionals leave behind and trims the ends.
 fn tidy(s: &str) -> String {

@@ -3,7 +3,7 @@
 
 use super::chart::{self, Bar, ChartSpec};
 use super::{RenderError, Renderer, Target};
-use crate::insight::report::{QuestionReport, Report, Statement, Tier};
+use crate::insight::report::{Narrative, QuestionReport, Report, Statement, Tier};
 use crate::locale::Numbers;
 use serde_json::{Value, json};
 
@@ -238,7 +238,62 @@ impl Renderer {
             "quality": r.quality,
             "tests": r.tests,
             "fdr_q": Numbers::for_locale(locale).short(r.fdr_q),
+            "narrative": match &r.narrative {
+                Narrative::Checked { text, model } => json!({ "text": text, "model": model }),
+                _ => Value::Null,
+            },
         }))
+    }
+
+    /// Why there is no narrative, from `prompts/narrative/reason.hbs`; None when one is shown.
+    pub fn narrative_reason(&self, r: &Report) -> Result<Option<String>, RenderError> {
+        match &r.narrative {
+            Narrative::Checked { .. } => Ok(None),
+            Narrative::Dropped { reason } => Ok(Some(reason.clone())),
+            Narrative::Off => self
+                .render_value(Target::Plain, "narrative/reason", &json!({ "code": "off" }))
+                .map(Some),
+        }
+    }
+
+    /// `canvass insights --narrative`: shown or dropped and why, what was checked, and the
+    /// outcome counts, from `prompts/narrative/outcome.hbs`.
+    pub fn narrative_outcome(
+        &self,
+        r: &Report,
+        outcome: Option<&crate::narrative::Outcome>,
+        counts: &std::collections::BTreeMap<&'static str, u64>,
+    ) -> Result<String, RenderError> {
+        let data = json!({
+            "shown": matches!(r.narrative, Narrative::Checked { .. }),
+            "model": match &r.narrative { Narrative::Checked { model, .. } => model.as_str(), _ => "" },
+            "code": outcome.map(|o| o.code).unwrap_or("off"),
+            "reason": self.narrative_reason(r)?,
+            "numbers": outcome.and_then(|o| o.checked).map(|c| c.numbers).unwrap_or(0),
+            "quotes": outcome.and_then(|o| o.checked).map(|c| c.quotes).unwrap_or(0),
+            "counts": counts.iter().map(|(k, v)| json!({ "code": k, "count": v })).collect::<Vec<_>>(),
+        });
+        self.render_value(Target::Plain, "narrative/outcome", &data)
+    }
+
+    /// The system and user messages for the narrative model, from `prompts/narrative/`: the
+    /// report as people read it (rounded as the report rounds) and the JSON model.
+    pub fn narrative_prompt(
+        &self,
+        r: &Report,
+        max_chars: usize,
+    ) -> Result<(String, String), RenderError> {
+        let mut plain = r.clone();
+        plain.narrative = Narrative::Off;
+        let data = json!({
+            "report": self.report_view(Target::Plain, &plain)?,
+            "json": self.report_json(&plain)?,
+            "max_chars": max_chars,
+        });
+        Ok((
+            self.render_value(Target::Plain, "narrative/system", &data)?,
+            self.render_value(Target::Plain, "narrative/user", &data)?,
+        ))
     }
 
     /// Renders a report in one of the output formats, in the team's locale.
@@ -329,6 +384,13 @@ impl Renderer {
                 qv["finding"] = json!(self.statement(t, &q.finding)?);
             }
         }
+        v["narrative"] = match &r.narrative {
+            Narrative::Checked { text, model } => {
+                json!({ "text": text, "model": model, "checked": true })
+            }
+            _ => Value::Null,
+        };
+        v["narrative_reason"] = json!(self.narrative_reason(r)?);
         Ok(v)
     }
 }

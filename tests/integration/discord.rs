@@ -30,6 +30,10 @@ fn ben() -> DcUser {
 }
 
 async fn boot() -> Running {
+    boot_with(spawn_app().await).await
+}
+
+async fn boot_with(t: TestApp) -> Running {
     let fake = FakeDiscord::start().await;
     fake.add_guild(
         GUILD,
@@ -40,7 +44,6 @@ async fn boot() -> Running {
     for u in [pm(), ana(), ben()] {
         fake.add_member(GUILD, &u);
     }
-    let t = spawn_app().await;
     let cfg = DiscordConfig {
         token_env: "UNUSED".into(),
         api_url: fake.url.clone(),
@@ -426,6 +429,53 @@ async fn commands_are_localised_and_a_spanish_member_answers_in_spanish() {
     assert_eq!(
         r.t.current("lunch", "food").await,
         vec![r#"{"kind":"choice","value":"sushi"}"#]
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn insights_carry_a_checked_narrative_without_member_identities() {
+    use crate::support::openai::{FakeOpenAi, Reply};
+    let llm = FakeOpenAi::start(Reply::Status(503)).await;
+    let r = boot_with(spawn_app_with(&format!("{CONFIG}{}", llm.section(10_000))).await).await;
+    let poll = r.post("lunch").await;
+    let ids = poll.custom_ids();
+    for (n, u) in (0..12u64).map(|n| (n, DcUser::new(6_661_000 + n, "Quentin Zebulon"))) {
+        r.fake.add_member(GUILD, &u);
+        let i = r
+            .fake
+            .click(GUILD, CHANNEL, &u, poll.id, &ids[(n % 2) as usize]);
+        r.reply_to(i, "Saved").await;
+    }
+    llm.set(Reply::Text(
+        "Pizza and Sushi have 50% each of 12 respondents; @everyone should wait.".into(),
+    ));
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        &pm(),
+        "insights",
+        json!([opt("survey", "lunch")]),
+    );
+    let report = r.reply_to(i, "**Headline**").await;
+    assert!(
+        report.content.contains("*Written by a language model"),
+        "{}",
+        report.content
+    );
+    assert!(
+        report
+            .content
+            .contains("Pizza and Sushi have 50% each of 12 respondents; \\@everyone should wait."),
+        "{}",
+        report.content
+    );
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 1);
+    let body = String::from_utf8_lossy(&requests[0]);
+    assert!(
+        !body.contains("6661") && !body.contains("Zebulon"),
+        "{body}"
     );
     r.stop().await;
 }

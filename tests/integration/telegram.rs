@@ -454,3 +454,48 @@ async fn a_german_member_takes_a_survey_in_german() {
     );
     r.stop().await;
 }
+
+#[tokio::test]
+async fn insights_carry_a_checked_narrative_escaped_and_without_member_identities() {
+    use crate::support::openai::{FakeOpenAi, Reply};
+    let llm = FakeOpenAi::start(Reply::Status(503)).await;
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let t = spawn_app_with(&format!("{CONFIG}{}", llm.section(10_000))).await;
+    let r = start(t, fake).await;
+    let (poll, b) = r.post("lunch").await;
+    for i in 0..12 {
+        r.tap(
+            &member(5_551_000 + i, "Quentin Zebulon"),
+            &group_chat(),
+            poll,
+            &b[(i % 3 != 0) as usize].1,
+        )
+        .await;
+    }
+    llm.set(Reply::Text(
+        "Sushi has 66.7% of 12 respondents: <b>treat</b> it as a hint.".into(),
+    ));
+    r.fake.send_text(&pm(), &group_chat(), "/insights lunch");
+    let m = r.message(GROUP, "<b>Headline</b>").await;
+    assert!(
+        m.text.contains("<i>Written by a language model"),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .contains("Sushi has 66.7% of 12 respondents: &lt;b&gt;treat&lt;/b&gt; it as a hint."),
+        "{}",
+        m.text
+    );
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 1);
+    let body = String::from_utf8_lossy(&requests[0]);
+    assert!(
+        !body.contains("5551") && !body.contains("Zebulon"),
+        "{body}"
+    );
+    assert!(body.contains("66.7%"), "{body}");
+    r.stop().await;
+}

@@ -3,6 +3,7 @@
 
 pub mod discord;
 pub mod e2e;
+pub mod openai;
 pub mod telegram;
 
 use canvass::app::{App, Options};

@@ -1,0 +1,426 @@
+//! The optional model-written narrative against a fake OpenAI-compatible server: a faithful
+//! text is shown everywhere, an unfaithful one is dropped with its reason, members' identities
+//! never reach the model, a slow or failing endpoint does not hold up the digest, and without
+//! `[narrative]` nothing is ever sent.
+
+use crate::support::openai::{FakeOpenAi, Reply};
+use crate::support::*;
+use canvass::bot::Clock;
+use canvass::config::DigestConfig;
+use canvass::core::event::Outbound;
+use canvass::digest::schedule::Schedule;
+use canvass::digest::{Runner, Sink};
+use canvass::insight::Report;
+use canvass::insight::digest::Brief;
+use canvass::insight::report::Narrative;
+use canvass::render::Target;
+use canvass::render::report::Format;
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SURVEYS: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "lunch"
+title = "Lunch"
+[[surveys.questions]]
+id = "food"
+type = "single"
+text = "What should we order?"
+options = ["Pizza", "Sushi", "Salad"]
+[[surveys.questions]]
+id = "why"
+type = "open_text"
+text = "Why that one?"
+max_chars = 200
+optional = true
+
+[[surveys]]
+id = "split"
+title = "Team offsite"
+[[surveys.questions]]
+id = "place"
+type = "single"
+text = "Where should the offsite be?"
+options = ["Lisbon", "Berlin"]
+"#;
+
+/// Members' platform ids and display names contain this; the model must never see it.
+const WHO: &str = "zebulon4711";
+
+const PIZZA_WHY: &str = "Pizza is quick to share with the whole team";
+const SUSHI_WHY: &str = "Sushi feels lighter before afternoon meetings";
+
+fn member(i: usize) -> String {
+    format!("{WHO}_{i}")
+}
+
+/// 45 members answer `lunch` privately (30 Pizza, 15 Sushi, each with a reason) and 20 vote
+/// on `split` in the group (11 Lisbon, 9 Berlin: too close to call).
+async fn answered(config: &str) -> TestApp {
+    let t = spawn_app_with(config).await;
+    for i in 0..45 {
+        let who = member(i);
+        let out = t.say(&who, dm(&who), "/start lunch").await;
+        let sushi = i % 3 == 0;
+        let out = t
+            .tap(
+                &who,
+                dm(&who),
+                &payloads(&last_keyboard(&out))[sushi as usize],
+            )
+            .await;
+        assert!(t.text(&out).contains("Why that one?"), "{}", t.text(&out));
+        t.say(&who, dm(&who), if sushi { SUSHI_WHY } else { PIZZA_WHY })
+            .await;
+    }
+    let p = payloads(&t.post("split").await);
+    for i in 0..20 {
+        t.tap(&member(100 + i), group(), &p[(i >= 11) as usize])
+            .await;
+    }
+    t
+}
+
+fn with_narrative(fake: &FakeOpenAi, timeout_ms: u64) -> String {
+    format!("{SURVEYS}{}", fake.section(timeout_ms))
+}
+
+const FAITHFUL: &str = "Pizza leads with 66.7% of 45 respondents, ahead of Sushi at 33.3%. \
+     One member wrote \"Pizza is quick to share with the whole team\"; \
+     treat the reading as describing the people who answered.";
+
+async fn insights(t: &TestApp, survey: &str) -> (Report, String) {
+    let out = t.say("pm", group(), &format!("/insights {survey}")).await;
+    let Some(Outbound::Report { report, .. }) = out.first() else {
+        panic!("expected a report, got {out:?}");
+    };
+    ((**report).clone(), t.text(&out))
+}
+
+fn json(t: &TestApp, r: &Report) -> serde_json::Value {
+    let raw = t.app.renderer.report(Format::Json, r).expect("json");
+    serde_json::from_str(&raw).expect("valid json")
+}
+
+#[tokio::test]
+async fn a_faithful_narrative_is_shown_marked_everywhere_and_identities_never_leave() {
+    let fake = FakeOpenAi::start(Reply::Text(FAITHFUL.into())).await;
+    let t = answered(&with_narrative(&fake, 10_000)).await;
+    let (report, text) = insights(&t, "lunch").await;
+    assert_eq!(
+        report.narrative,
+        Narrative::Checked {
+            text: FAITHFUL.into(),
+            model: "fake-model".into()
+        }
+    );
+    // Above the deterministic summary, marked as model-written and checked.
+    let marker = text
+        .find("Written by a language model (fake-model), checked")
+        .expect(&text);
+    let body = text.find(FAITHFUL).expect(&text);
+    let headline = text.find("Headline").expect(&text);
+    assert!(marker < body && body < headline, "{text}");
+    assert!(text.contains("Pizza leads with 66.7%"), "{text}");
+
+    let v = json(&t, &report);
+    assert_eq!(v["narrative"]["text"], FAITHFUL);
+    assert_eq!(v["narrative"]["model"], "fake-model");
+    assert_eq!(v["narrative"]["checked"], true);
+    assert!(v["narrative_reason"].is_null());
+    let md = t.app.renderer.report(Format::Markdown, &report).unwrap();
+    assert!(
+        md.contains("*Written by a language model (fake\\-model)"),
+        "{md}"
+    );
+    assert!(md.contains("Pizza leads with 66.7% of 45"), "{md}");
+    let html = t.app.renderer.report(Format::Html, &report).unwrap();
+    assert!(html.contains("class=\"narrative\""), "{html}");
+    assert!(
+        html.contains("One member wrote &quot;Pizza is quick"),
+        "{html}"
+    );
+
+    // The digest carries it too (the split survey's narrative fails: FAITHFUL is not about it).
+    let out = t.say("pm", group(), "/digest").await;
+    let digest = t.text(&out);
+    assert!(digest.contains(FAITHFUL), "{digest}");
+    assert_eq!(
+        digest.matches("Written by a language model").count(),
+        1,
+        "{digest}"
+    );
+    let counts = t.app.bot.narrator().expect("configured").counts();
+    assert_eq!(counts.get("shown"), Some(&2), "{counts:?}");
+
+    // Every request: aggregates and quotes, never a platform id or display name.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    for raw in &requests {
+        let body = String::from_utf8_lossy(raw);
+        assert!(!body.contains(WHO), "identity sent to the model: {body}");
+        assert!(!body.contains("display"), "display name sent: {body}");
+        let v: serde_json::Value = serde_json::from_slice(raw).expect("json request");
+        assert_eq!(v["model"], "fake-model");
+        assert_eq!(v["messages"][0]["role"], "system");
+    }
+    let first = String::from_utf8_lossy(&requests[0]);
+    assert!(first.contains(PIZZA_WHY), "quotes are sent: {first}");
+    assert!(first.contains("66.7%"), "{first}");
+}
+
+#[tokio::test]
+async fn unfaithful_narratives_are_dropped_with_their_reason() {
+    let fake = FakeOpenAi::start(Reply::Status(500)).await;
+    let t = answered(&with_narrative(&fake, 10_000)).await;
+    let cases = [
+        (
+            "lunch",
+            "Pizza leads with 71% of 45 respondents.",
+            "invented_number",
+            "the number 71% does not appear in the report",
+        ),
+        (
+            "lunch",
+            "One member wrote \"Pizza is quick to share with everyone\".",
+            "altered_quote",
+            "the quote \"Pizza is quick to share with everyone\" is not in any answer",
+        ),
+        (
+            "split",
+            "Lisbon clearly wins the vote.",
+            "winner",
+            "\"clearly wins\" names a winner, but the report has no robust winner",
+        ),
+    ];
+    for (survey, reply, code, reason) in cases {
+        fake.set(Reply::Text(reply.into()));
+        let (report, text) = insights(&t, survey).await;
+        assert_eq!(
+            report.narrative,
+            Narrative::Dropped {
+                reason: reason.into()
+            },
+            "{reply}"
+        );
+        // The deterministic summary is shown instead, with no trace of the rejected text.
+        assert!(!text.contains(reply), "{text}");
+        assert!(!text.contains("language model"), "{text}");
+        assert!(text.contains("Headline"), "{text}");
+        let v = json(&t, &report);
+        assert!(v["narrative"].is_null());
+        assert_eq!(v["narrative_reason"], reason);
+        let counts = t.app.bot.narrator().expect("configured").counts();
+        assert_eq!(counts.get(code), Some(&1), "{counts:?}");
+    }
+    let (_, text) = insights(&t, "split").await;
+    assert!(text.contains("too close to call"), "{text}");
+}
+
+/// Records the rendered digest it was asked to post.
+struct Posted {
+    renderer: Arc<canvass::render::Renderer>,
+    texts: Mutex<Vec<String>>,
+}
+
+impl Sink for Posted {
+    fn platform(&self) -> &'static str {
+        "telegram"
+    }
+    fn send<'a>(
+        &'a self,
+        _destination: &'a str,
+        brief: &'a Brief,
+        _chart: Option<&'a [u8]>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let text = self
+                .renderer
+                .digest(Target::Plain, brief)
+                .map_err(|e| e.to_string())?;
+            self.texts.lock().map_err(|e| e.to_string())?.push(text);
+            Ok(())
+        })
+    }
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .expect("time")
+}
+
+/// Runs one digest tick just after the 18:00 UTC slot of `day` (the answers are from
+/// 2026-11-02), returning how long it took and what was posted.
+async fn digest_tick(t: &TestApp, day: &str) -> (Duration, Vec<String>) {
+    let sink = Arc::new(Posted {
+        renderer: t.app.renderer.clone(),
+        texts: Mutex::new(Vec::new()),
+    });
+    let clock = SetClock::at(utc(&format!("{day}T18:00:30Z")));
+    let cfg = DigestConfig {
+        schedule: "daily 18:00".into(),
+        timezone: "UTC".into(),
+        telegram_chats: vec![-100_500],
+        discord_channels: Vec::new(),
+        surveys: Vec::new(),
+    };
+    let runner = Runner::new(
+        t.app.store.clone(),
+        cfg,
+        Schedule::parse("daily 18:00", "UTC").expect("schedule"),
+        10,
+        vec![sink.clone() as Arc<dyn Sink>],
+        clock.clone() as Arc<dyn Clock>,
+    )
+    .with_narrator(t.app.bot.narrator().cloned());
+    let started = Instant::now();
+    let tick = tokio::time::timeout(Duration::from_secs(30), runner.tick())
+        .await
+        .expect("the digest is not held up")
+        .expect("tick");
+    let took = started.elapsed();
+    assert_eq!(tick.delivered, ["telegram:-100500"], "{tick:?}");
+    let texts = sink.texts.lock().map(|t| t.clone()).unwrap_or_default();
+    (took, texts)
+}
+
+#[tokio::test]
+async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest() {
+    let fake = FakeOpenAi::start(Reply::Hang).await;
+    let t = answered(&with_narrative(&fake, 1000)).await;
+    let (took, texts) = digest_tick(&t, "2026-11-02").await;
+    // Both surveys' narratives share one 1000 ms budget; the endpoint would hang for minutes.
+    assert!(took < Duration::from_secs(6), "digest took {took:?}");
+    let digest = texts.concat();
+    assert!(digest.contains("Lunch"), "{digest}");
+    assert!(digest.contains("Pizza 66.7%"), "{digest}");
+    assert!(!digest.contains("language model"), "{digest}");
+    let counts = t.app.bot.narrator().expect("configured").counts();
+    assert_eq!(counts.get("timeout"), Some(&2), "{counts:?}");
+
+    // A 500: one bounded retry per narrative, then the deterministic text.
+    fake.set(Reply::Status(500));
+    let before = fake.requests().len();
+    let (report, text) = insights(&t, "lunch").await;
+    assert_eq!(fake.requests().len() - before, 2, "one retry, no more");
+    assert_eq!(
+        report.narrative,
+        Narrative::Dropped {
+            reason: "the endpoint answered with HTTP 500".into()
+        }
+    );
+    assert!(text.contains("Pizza leads with 66.7%"), "{text}");
+    let t2 = t.restart().await;
+    let (took, texts) = digest_tick(&t2, "2026-11-03").await;
+    assert!(took < Duration::from_secs(6), "digest took {took:?}");
+    assert!(texts.concat().contains("Pizza 66.7%"));
+    let counts = t2.app.bot.narrator().expect("configured").counts();
+    assert_eq!(counts.get("http_status"), Some(&2), "{counts:?}");
+}
+
+#[tokio::test]
+async fn without_a_narrative_section_no_request_is_ever_made() {
+    let fake = FakeOpenAi::start(Reply::Text(FAITHFUL.into())).await;
+    let t = answered(SURVEYS).await;
+    assert!(t.app.bot.narrator().is_none());
+    let (report, text) = insights(&t, "lunch").await;
+    assert_eq!(report.narrative, Narrative::Off);
+    assert!(!text.contains("language model"), "{text}");
+    let v = json(&t, &report);
+    assert!(v["narrative"].is_null());
+    assert_eq!(v["narrative_reason"], "no [narrative] section in bot.toml");
+    t.say("pm", group(), "/digest").await;
+    let (_, texts) = digest_tick(&t, "2026-11-02").await;
+    assert!(texts.concat().contains("Pizza 66.7%"));
+    assert!(fake.requests().is_empty());
+}
+
+/// `canvass insights --narrative` on the command line, against the same fake.
+async fn cli(t: &TestApp, config: &str, args: &[&str]) -> (String, String) {
+    let path = t.dir.path().join("bot.toml");
+    std::fs::write(&path, config).expect("write config");
+    let prompts = t.dir.path().join("prompts");
+    if !prompts.exists() {
+        std::os::unix::fs::symlink(crate::support::prompts(), &prompts).expect("link prompts");
+    }
+    let mut all = vec![
+        "--config".to_string(),
+        path.display().to_string(),
+        "--database".into(),
+        t.db.display().to_string(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    // The fake answers on this runtime, so the child is awaited off it.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(all)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run canvass");
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_prints_the_outcome_the_reason_and_the_counts() {
+    let fake = FakeOpenAi::start(Reply::Text(
+        "Pizza leads with 71% of 45 respondents.".into(),
+    ))
+    .await;
+    let config = with_narrative(&fake, 10_000);
+    let t = answered(&config).await;
+    let args = ["insights", "lunch", "--narrative", "--format", "json"];
+    let (stdout, stderr) = cli(&t, &config, &args).await;
+    assert!(
+        stderr.contains(
+            "narrative: dropped (invented_number): the number 71% does not appear in the report; \
+             the deterministic summary is shown"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("narrative outcomes this run: invented_number 1"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json on stdout");
+    assert!(v["narrative"].is_null());
+    assert_eq!(
+        v["narrative_reason"],
+        "the number 71% does not appear in the report"
+    );
+
+    fake.set(Reply::Text(FAITHFUL.into()));
+    let (stdout, stderr) = cli(&t, &config, &args).await;
+    assert!(
+        stderr.contains(
+            "narrative: shown (model fake-model): 3 numbers and 1 quote checked against the report"
+        ),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json on stdout");
+    assert_eq!(v["narrative"]["checked"], true);
+    assert_eq!(v["narrative"]["text"], FAITHFUL);
+    // Without the flag the outcome is not printed, but the narrative is still used.
+    let (stdout, stderr) = cli(&t, &config, &["insights", "lunch"]).await;
+    assert!(!stderr.contains("narrative:"), "{stderr}");
+    assert!(stdout.contains(FAITHFUL), "{stdout}");
+    // Off: the flag says so.
+    let (_, stderr) = cli(&t, SURVEYS, &args).await;
+    assert!(
+        stderr.contains("narrative: off (no [narrative] section in bot.toml)"),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests().len(), 3);
+}
