@@ -119,8 +119,23 @@ enum OutputFormat {
 
 fn init_tracing(quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CANVASS_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("CANVASS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Telegram puts the token in every request path, and the gateway's IDENTIFY frame holds
+    // the Discord token: the HTTP and websocket libraries never log below info, whatever
+    // CANVASS_LOG says.
+    for cap in [
+        "h2",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "tungstenite",
+        "tokio_tungstenite",
+    ] {
+        if let Ok(d) = format!("{cap}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -481,6 +481,25 @@ fn read_header(survey: &Survey, header: &csv::StringRecord) -> (Columns, Vec<Row
     (cols, errors)
 }
 
+/// One good CSV row: the respondent and their answers by question id.
+pub type CheckedRow = (String, Vec<(String, AnswerValue)>);
+
+/// What a CSV of responses holds for `survey`, without touching a store: each good row, or
+/// every problem found. For the fuzz targets; `import` reads the same way.
+pub fn check_responses(survey: &Survey, csv: &[u8]) -> Result<Vec<CheckedRow>, Vec<RowError>> {
+    let parsed = parse_file(survey, csv);
+    if !parsed.header_errors.is_empty() || parsed.bad_rows > 0 {
+        let mut errors = parsed.header_errors;
+        errors.extend(parsed.bad);
+        return Err(errors);
+    }
+    Ok(parsed
+        .rows
+        .into_iter()
+        .map(|r| (r.respondent, r.answers))
+        .collect())
+}
+
 fn parse_file(survey: &Survey, data: &[u8]) -> Parsed {
     let mut out = Parsed::default();
     let mut reader = csv::ReaderBuilder::new()

@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "integration/abuse.rs"]
+mod abuse;
 #[path = "integration/answering.rs"]
 mod answering;
 #[path = "integration/bad_input.rs"]

@@ -1497,6 +1497,7 @@ fn mydata_json(
             .map(|q| v.describe(q))
             .unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
     };
+    let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     match data {
         None => json!({ "known": false, "answers": [], "flows": [] }),
         Some(d) => json!({
@@ -1504,15 +1505,25 @@ fn mydata_json(
             "platform": d.platform,
             "user_id": d.user_id,
             "display_name": d.display_name,
+            "locale": d.locale,
             "persona": d.persona,
-            "first_seen_at": d.first_seen_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-            "answers": d.answers.iter().map(|(slug, title, q, v, at, current)| json!({
+            "first_seen_at": d.first_seen_at.as_ref().map(day),
+            "surveys": d.surveys.iter().map(|p| json!({
+                "title": p.title, "segments": p.segments, "new_member": p.new_member,
+                "since": p.since.as_ref().map(day),
+            })).collect::<Vec<_>>(),
+            "answers": d.answers.iter().zip(&d.answer_context)
+                .map(|((slug, title, q, v, at, current), (chat, shown))| json!({
                 "survey": slug, "title": title, "question": q,
                 "answer": describe(slug, q, v),
-                "at": at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "at": day(at),
                 "current": current,
+                "chat": chat,
+                "shown_at": shown.as_ref().map(day),
             })).collect::<Vec<_>>(),
+            "drafts": d.drafts.iter().map(|(t, q)| json!({ "title": t, "question": q })).collect::<Vec<_>>(),
             "flows": d.flows,
+            "pending_persona": d.pending_persona,
         }),
     }
 }

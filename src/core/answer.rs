@@ -70,6 +70,24 @@ pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// Whether text shows nothing: only whitespace and invisible characters (zero-width spaces and
+/// joiners, word joiners, byte-order marks, bidi controls), which members cannot see either.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{061C}'
+                    | '\u{180E}'
+                    | '\u{FEFF}'
+            )
+    })
+}
+
 /// Trims and normalises member text: drops control characters except newline and tab.
 pub fn clean_text(s: &str) -> String {
     s.trim()
@@ -133,7 +151,7 @@ impl AnswerValue {
             }
             (QuestionKind::OpenText { max_chars }, Self::Text(t)) => {
                 let n = char_len(t);
-                if t.trim().is_empty() {
+                if is_blank(t) {
                     return Err(AnswerError::Empty);
                 }
                 if n > *max_chars {
@@ -264,6 +282,13 @@ mod tests {
             AnswerValue::Text("  ".into()).validate(&text),
             Err(AnswerError::Empty)
         );
+    }
+
+    #[test]
+    fn invisible_text_is_blank() {
+        assert!(is_blank(" \u{200B}\u{FEFF}\u{202E} \n"));
+        assert!(!is_blank("\u{200B}a"));
+        assert!(!is_blank("👨\u{200D}👩"));
     }
 
     #[test]

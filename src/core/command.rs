@@ -1,5 +1,6 @@
 //! Chat commands, parsed the same way for every platform.
 
+use super::answer::is_blank;
 use super::ids::SurveyId;
 use super::survey::{MAX_LABEL_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS};
 
@@ -139,7 +140,7 @@ pub fn parse(text: &str) -> Result<Option<Command>, CommandError> {
 fn parse_poll(args: &str) -> Result<Command, CommandError> {
     let parts: Vec<&str> = args.split('|').map(str::trim).collect();
     let question = parts.first().copied().unwrap_or("");
-    if question.is_empty() {
+    if is_blank(question) {
         return Err(usage(
             "poll",
             "write the question, then options separated by |",
@@ -153,7 +154,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     }
     let options: Vec<String> = parts[1..]
         .iter()
-        .filter(|s| !s.is_empty())
+        .filter(|s| !is_blank(s))
         .map(|s| s.to_string())
         .collect();
     if options.len() < 2 {
@@ -227,6 +228,14 @@ mod tests {
                 ..
             })
         ));
+        assert!(
+            parse("/poll \u{200B} | a | b").is_err(),
+            "an invisible question"
+        );
+        assert!(
+            parse("/poll Q | \u{200B} | \u{FEFF} | a").is_err(),
+            "invisible options do not count"
+        );
         let long = format!("/poll Q | {} | b", "x".repeat(81));
         assert!(matches!(parse(&long), Err(CommandError::Usage { .. })));
     }

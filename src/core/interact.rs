@@ -323,7 +323,7 @@ pub fn apply(q: &Question, ctx: Context<'_>, input: Input) -> Result<Outcome, An
         QuestionKind::OpenText { max_chars } => match input {
             Input::Text(t) => {
                 let t = clean_text(&t);
-                if t.is_empty() {
+                if crate::core::answer::is_blank(&t) {
                     return Err(AnswerError::Empty);
                 }
                 let n = char_len(&t);

@@ -41,6 +41,12 @@ pub enum RenderError {
     Samples { file: String, message: String },
 }
 
+/// Explicit bidi embeddings, overrides and isolates: in member text they would reorder the
+/// template's own words around them (a spoofed "Saved" or name), so they are never shown.
+fn spoofs_direction(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Escapes text for Telegram HTML: only `<`, `>` and `&` are special.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -50,7 +56,7 @@ pub fn escape_html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c if (c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c) => {}
             c => out.push(c),
         }
     }
@@ -67,7 +73,7 @@ pub fn escape_markdown(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c if (c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c) => {}
             c => out.push(c),
         }
     }
@@ -77,7 +83,7 @@ pub fn escape_markdown(s: &str) -> String {
 /// Plain text: keeps everything printable, drops terminal control sequences.
 pub fn escape_plain(s: &str) -> String {
     s.chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .filter(|c| (!c.is_control() || *c == '\n' || *c == '\t') && !spoofs_direction(*c))
         .collect()
 }
 

@@ -21,12 +21,30 @@ pub struct MemberData {
     pub platform: String,
     pub user_id: String,
     pub display_name: Option<String>,
+    pub locale: Option<String>,
     pub persona: Option<String>,
     pub first_seen_at: Option<DateTime<Utc>>,
+    /// One per survey taken: what is kept beside the answers.
+    pub surveys: Vec<Participation>,
     /// (survey slug, survey title, question id, answer, answered at, current?)
     pub answers: Vec<(String, String, String, AnswerValue, DateTime<Utc>, bool)>,
+    /// Where each answer came from and when its question was shown, in `answers` order.
+    pub answer_context: Vec<(Option<String>, Option<DateTime<Utc>>)>,
+    /// Unfinished picks (survey title, question id), kept until the answer is complete.
+    pub drafts: Vec<(String, String)>,
     /// Surveys with a private flow in progress.
     pub flows: Vec<String>,
+    /// The survey waiting for the persona question, if any.
+    pub pending_persona: Option<String>,
+}
+
+/// A member's row for one survey: segments at the latest answer, and whether they were new.
+#[derive(Debug, Clone, Default)]
+pub struct Participation {
+    pub title: String,
+    pub segments: Vec<String>,
+    pub new_member: bool,
+    pub since: Option<DateTime<Utc>>,
 }
 
 fn member_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<MemberRow> {
@@ -159,7 +177,7 @@ impl Store {
     /// Everything stored about a member, for `/mydata`.
     pub async fn member_data(&self, platform: &str, user_id: &str) -> Result<Option<MemberData>> {
         let Some(m) = sqlx::query(
-            "SELECT id, display_name, persona, first_seen_at FROM members
+            "SELECT id, display_name, locale, persona, first_seen_at FROM members
               WHERE platform = ? AND platform_user_id = ?",
         )
         .bind(platform)
@@ -172,7 +190,8 @@ impl Store {
         let id: i64 = m.try_get("id")?;
         let rows = sqlx::query(
             "SELECT s.slug AS slug, s.title AS title, a.question_id AS q, a.value AS value,
-                    a.answered_at AS at, a.superseded_at IS NULL AS current
+                    a.answered_at AS at, a.superseded_at IS NULL AS current,
+                    a.chat_segment AS chat, a.shown_at AS shown
                FROM answers a JOIN respondents r ON r.id = a.respondent_id
                JOIN surveys s ON s.id = r.survey_id
               WHERE r.member_id = ? ORDER BY a.answered_at, a.id",
@@ -181,7 +200,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut answers = Vec::with_capacity(rows.len());
+        let mut answer_context = Vec::with_capacity(rows.len());
         for r in &rows {
+            answer_context.push((
+                r.try_get("chat")?,
+                r.try_get::<Option<i64>, _>("shown")?.map(from_ms),
+            ));
             let raw: String = r.try_get("value")?;
             let value: AnswerValue =
                 serde_json::from_str(&raw).map_err(|source| StoreError::Corrupt {
@@ -204,14 +228,57 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
+        let mut surveys = Vec::new();
+        for r in sqlx::query(
+            "SELECT s.title AS title, r.segments AS segments, r.new_member AS new_member,
+                    r.created_at AS since
+               FROM respondents r JOIN surveys s ON s.id = r.survey_id
+              WHERE r.member_id = ? ORDER BY r.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let raw: String = r.try_get("segments")?;
+            let segments: Vec<String> =
+                serde_json::from_str(&raw).map_err(|source| StoreError::Corrupt {
+                    what: "respondent segments",
+                    source,
+                })?;
+            surveys.push(Participation {
+                title: r.try_get("title")?,
+                segments,
+                new_member: r.try_get("new_member")?,
+                since: Some(from_ms(r.try_get("since")?)),
+            });
+        }
+        let drafts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT s.title, d.question_id FROM drafts d JOIN respondents r ON r.id = d.respondent_id
+               JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ? ORDER BY s.title, d.question_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let pending: Option<(String,)> = sqlx::query_as(
+            "SELECT s.title FROM pending_persona p JOIN surveys s ON s.id = p.survey_id
+              WHERE p.member_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(Some(MemberData {
             platform: platform.into(),
             user_id: user_id.into(),
             display_name: m.try_get("display_name")?,
+            locale: m.try_get("locale")?,
             persona: m.try_get("persona")?,
             first_seen_at: Some(from_ms(m.try_get("first_seen_at")?)),
+            surveys,
             answers,
+            answer_context,
+            drafts,
             flows: flows.into_iter().map(|f| f.0).collect(),
+            pending_persona: pending.map(|p| p.0),
         }))
     }
 }

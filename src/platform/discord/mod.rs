@@ -7,6 +7,8 @@ mod refresh;
 mod send;
 mod translate;
 
+pub use translate::{CustomId, decode_custom_id};
+
 use crate::bot::{Bot as Core, Handled, try_again};
 use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound, Platform};
@@ -165,6 +167,16 @@ impl Handler {
                 texts: self.descriptions(Some(l)),
             })
             .collect()
+    }
+
+    /// Server administrators count as product team only in the servers listed in
+    /// `[discord] guilds`: anyone can add the bot to a server of their own and be admin there.
+    fn scoped(&self, mut ev: Inbound, guild: Option<GuildId>) -> Inbound {
+        if ev.actor.is_admin && !guild.is_some_and(|g| self.guilds.contains(&g.get())) {
+            tracing::debug!("administrator of an unlisted server: treated as a member");
+            ev.actor.is_admin = false;
+        }
+        ev
     }
 
     async fn run_core(&self, ev: &Inbound) -> Option<Vec<Outbound>> {
@@ -329,7 +341,7 @@ impl Handler {
 
     async fn on_command(&self, ctx: &Context, i: CommandInteraction) {
         let text = commands::to_text(&i.data.name, &i.data.options);
-        let ev = translate::command(&i, text);
+        let ev = self.scoped(translate::command(&i, text), i.guild_id);
         // The team's insights and exports are shown to the channel; everything else, refusals
         // included, only to the member.
         let public =
@@ -351,8 +363,7 @@ impl Handler {
     }
 
     async fn on_component(&self, ctx: &Context, i: ComponentInteraction) {
-        if let Some(max) = i.data.custom_id.strip_prefix("compose.") {
-            let max: u16 = max.parse().unwrap_or(500).clamp(1, 4000);
+        if let translate::CustomId::Compose(max) = translate::decode_custom_id(&i.data.custom_id) {
             let mut actor =
                 crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
             actor.locale = Some(i.locale.clone());
@@ -390,7 +401,7 @@ impl Handler {
         {
             tracing::debug!(error = %e, "could not acknowledge (a replayed interaction?)");
         }
-        let ev = translate::component(&i);
+        let ev = self.scoped(translate::component(&i), i.guild_id);
         let private = ev.chat.kind == crate::core::event::ChatKind::Private
             && i.message
                 .flags
@@ -412,7 +423,7 @@ impl Handler {
         if let Err(e) = i.create_response(&ctx.http, defer).await {
             tracing::debug!(error = %e, "could not defer a modal (replayed?)");
         }
-        let ev = translate::modal(&i);
+        let ev = self.scoped(translate::modal(&i), i.guild_id);
         if let Some(replies) = self.run_core(&ev).await {
             let route = Route {
                 original_free: true,

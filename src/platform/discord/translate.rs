@@ -49,6 +49,29 @@ pub fn command(i: &CommandInteraction, text: String) -> Inbound {
     }
 }
 
+/// What a component's `custom_id` asks for. Clients can send any string, so this never fails:
+/// whatever is not ours is passed on as a button payload, which the core refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomId {
+    /// "Write your answer": open a form allowing this many characters (clamped to 1..=4000).
+    Compose(u16),
+    /// "Take the survey" in private: becomes `/start SURVEY`, parsed like any command.
+    Take(String),
+    /// A core button payload (`core::payload`), decoded strictly by the core.
+    Payload(String),
+}
+
+/// Decodes a component's `custom_id`.
+pub fn decode_custom_id(raw: &str) -> CustomId {
+    if let Some(max) = raw.strip_prefix("compose.") {
+        return CustomId::Compose(max.parse::<u16>().unwrap_or(500).clamp(1, 4000));
+    }
+    match raw.strip_prefix("take.") {
+        Some(survey) => CustomId::Take(survey.to_string()),
+        None => CustomId::Payload(raw.to_string()),
+    }
+}
+
 /// A button or select on a message. Ephemeral messages are the member's private flow.
 pub fn component(i: &ComponentInteraction) -> Inbound {
     let private = i
@@ -56,17 +79,18 @@ pub fn component(i: &ComponentInteraction) -> Inbound {
         .flags
         .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
     let custom_id = &i.data.custom_id;
+    let decoded = decode_custom_id(custom_id);
     let body = match &i.data.kind {
         // Select options carry the payload of the option picked.
         ComponentInteractionDataKind::StringSelect { values } => {
             Body::Button(values.first().cloned().unwrap_or_default())
         }
-        _ => match custom_id.strip_prefix("take.") {
-            Some(survey) => Body::Text(format!("/start {survey}")),
-            None => Body::Button(custom_id.clone()),
+        _ => match &decoded {
+            CustomId::Take(survey) => Body::Text(format!("/start {survey}")),
+            CustomId::Compose(_) | CustomId::Payload(_) => Body::Button(custom_id.clone()),
         },
     };
-    let take = custom_id.starts_with("take.");
+    let take = matches!(decoded, CustomId::Take(_));
     Inbound {
         event_id: format!("dc:{}", i.id.get()),
         actor: actor(&i.user, i.member.as_ref(), &i.locale),
