@@ -289,6 +289,7 @@ impl Bot {
             },
             Body::Button(_) => None,
         };
+        let forget = matches!(&ev.body, Body::Text(t) if matches!(command::parse(t), Ok(Some(Command::ForgetMe))));
         let claim_only = report.is_some();
         let (done, result) = oneshot::channel();
         self.queue(Job {
@@ -298,6 +299,14 @@ impl Bot {
             span: span.clone(),
         })?;
         let handled = result.await.map_err(|_| BotError::Stopped)??;
+        if forget {
+            // Outside the transaction: old WAL frames still hold the deleted rows.
+            match self.store.checkpoint().await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("WAL checkpoint after /forgetme was partial"),
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint after /forgetme failed"),
+            }
+        }
         match (report, handled) {
             (Some(cmd), Handled::Replies(_)) => {
                 let locale = self.member_locale(&ev.actor).await?;

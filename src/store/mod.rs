@@ -148,6 +148,16 @@ impl Store {
     }
 
     /// `PRAGMA integrity_check`, for tests and the operator.
+    /// Copies the WAL into the main file and truncates it, so rows deleted on request do not
+    /// linger in old WAL frames (`secure_delete` already zeroes the freed pages of the main
+    /// file). Returns false when a reader kept part of the WAL in use.
+    pub async fn checkpoint(&self) -> Result<bool> {
+        let row: (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.0 == 0)
+    }
+
     pub async fn integrity_check(&self) -> Result<String> {
         let row: (String,) = sqlx::query_as("PRAGMA integrity_check")
             .fetch_one(&self.pool)

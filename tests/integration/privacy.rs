@@ -297,6 +297,13 @@ async fn forgetme_removes_every_identifying_row_from_every_table() {
         .await;
         assert!(t.text(&out).contains("Done. Deleted"), "{}", t.text(&out));
     }
+    // The files too: the WAL is checkpointed and truncated after a deletion.
+    for needle in ["4242 Example", "5353 Example"] {
+        assert!(
+            !db_contains(t.dir.path(), needle),
+            "{needle:?} left in the files"
+        );
+    }
     let tables = crate::abuse::dump(&t).await;
     assert!(tables.len() >= 10, "{:?}", tables.keys());
     for (table, rows) in &tables {
