@@ -47,6 +47,24 @@ pub enum BotError {
     Store(#[from] StoreError),
 }
 
+impl BotError {
+    /// Logs the failure for the operator. A database that cannot be written gets a message
+    /// saying so, since only the operator can fix it (free disk space, file permissions).
+    pub fn log(&self) {
+        match self {
+            BotError::Store(e) if e.is_unavailable() => tracing::error!(
+                error = %self,
+                "the database cannot be written (disk full, read-only file or locked): \
+                 nothing was saved and the member was asked to try again"
+            ),
+            _ => tracing::error!(
+                error = %self,
+                "event failed: nothing was saved and the member was asked to try again"
+            ),
+        }
+    }
+}
+
 /// The result of handling one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Handled {

@@ -12,7 +12,7 @@ use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
-use send::{components, markdown, no_mentions, parts};
+use send::{Call, components, markdown, no_mentions, parts, with_retry};
 use serde_json::json;
 use serenity::all::{
     ButtonStyle, CommandInteraction, ComponentInteraction, Context, CreateAttachment, CreateButton,
@@ -85,7 +85,11 @@ impl<I: Followable + Sync> Out<'_, I> {
                 if let Some(f) = file {
                     e = e.new_attachment(f);
                 }
-                self.i.http_edit(self.http, e).await.map(|_| ())
+                with_retry("edit response", Call::Idempotent, || {
+                    self.i.http_edit(self.http, e.clone())
+                })
+                .await
+                .map(|_| ())
             } else {
                 let mut f = CreateInteractionResponseFollowup::new()
                     .content(chunk)
@@ -95,7 +99,11 @@ impl<I: Followable + Sync> Out<'_, I> {
                 if let Some(file) = file {
                     f = f.add_file(file);
                 }
-                self.i.http_followup(self.http, f).await.map(|_| ())
+                with_retry("follow-up", Call::Creates, || {
+                    self.i.http_followup(self.http, f.clone())
+                })
+                .await
+                .map(|_| ())
             };
             if r.is_err() {
                 result = r;
@@ -160,7 +168,7 @@ impl Handler {
             Ok(Handled::Replies(r)) => Some(r),
             Ok(Handled::Duplicate) => None,
             Err(e) => {
-                tracing::error!(error = %e, "event failed; member asked to try again");
+                e.log();
                 Some(vec![Outbound::Toast(try_again())])
             }
         }
@@ -226,7 +234,11 @@ impl Handler {
                         .content(parts(&text).into_iter().next().unwrap_or_default())
                         .components(components(&self.renderer, &keyboard, None))
                         .allowed_mentions(no_mentions());
-                    match channel.send_message(http, m).await {
+                    match with_retry("post poll", Call::Creates, || {
+                        channel.send_message(http, m.clone())
+                    })
+                    .await
+                    {
                         Ok(posted) => {
                             let now = self.core.now();
                             if let Err(e) = self
@@ -310,7 +322,11 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );
-        if let Err(e) = i.create_response(&ctx.http, defer).await {
+        if let Err(e) = with_retry("defer", Call::Idempotent, || {
+            i.create_response(&ctx.http, defer.clone())
+        })
+        .await
+        {
             tracing::debug!(error = %e, "could not defer (a replayed interaction?)");
         }
         if let Some(replies) = self.run_core(&ev).await {
@@ -348,9 +364,10 @@ impl Handler {
             }
             return;
         }
-        if let Err(e) = i
-            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-            .await
+        if let Err(e) = with_retry("acknowledge", Call::Idempotent, || {
+            i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+        })
+        .await
         {
             tracing::debug!(error = %e, "could not acknowledge (a replayed interaction?)");
         }
@@ -373,7 +390,11 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
         );
-        if let Err(e) = i.create_response(&ctx.http, defer).await {
+        if let Err(e) = with_retry("defer modal", Call::Idempotent, || {
+            i.create_response(&ctx.http, defer.clone())
+        })
+        .await
+        {
             tracing::debug!(error = %e, "could not defer a modal (replayed?)");
         }
         let ev = translate::modal(&i);
@@ -465,10 +486,11 @@ impl crate::digest::Sink for DigestSink {
                         m = m.add_file(CreateAttachment::bytes(png.to_vec(), "chart.png"));
                     }
                 }
-                channel
-                    .send_message(&self.http, m)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                with_retry("digest", Call::Creates, || {
+                    channel.send_message(&self.http, m.clone())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
             }
             Ok(())
         })
