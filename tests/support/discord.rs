@@ -949,6 +949,9 @@ struct Sim {
     errors: Vec<String>,
     /// Failures tests asked for: (method, path prefix, the answer).
     failures: VecDeque<(String, String, Failure)>,
+    /// Channel messages created with a nonce: (channel, nonce) → message id, for
+    /// `enforce_nonce` (Discord keeps them "for a few minutes"; the fake keeps them).
+    nonces: HashMap<(u64, String), u64>,
     /// Broken connections a test asked for: (method, path prefix, after carrying the call out).
     resets: VecDeque<(String, String, bool)>,
     privileged_intents: bool,
@@ -972,6 +975,7 @@ impl Sim {
             errors: Vec::new(),
             failures: VecDeque::new(),
             resets: VecDeque::new(),
+            nonces: HashMap::new(),
             privileged_intents: false,
             gw: Gateway::default(),
         }
@@ -2291,6 +2295,21 @@ impl Sim {
     // ---- messages ------------------------------------------------------------------------------
 
     fn post_channel_message(&mut self, channel_id: u64, body: &Body) -> Result<Reply, ApiErr> {
+        // With `enforce_nonce`, a second message with the same nonce returns the first.
+        let nonce = body.json.get("nonce").and_then(|n| match n {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        if body.json["enforce_nonce"] == json!(true) {
+            let earlier = nonce
+                .as_ref()
+                .and_then(|n| self.nonces.get(&(channel_id, n.clone())))
+                .and_then(|id| self.messages.get(id));
+            if let Some(m) = earlier {
+                return Ok(Reply::json(m.to_json(self)));
+            }
+        }
         let allowed = SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2;
         let mut stored = self.draft(channel_id, &body.json, &body.files, allowed, "")?;
         stored.guild_id = self.channels[&channel_id].guild_id;
@@ -2304,6 +2323,9 @@ impl Sim {
             stored.message_reference = Some(reference);
         }
         let id = self.insert(stored);
+        if let Some(nonce) = nonce {
+            self.nonces.insert((channel_id, nonce), id);
+        }
         Ok(Reply::json(self.messages[&id].to_json(self)))
     }
 

@@ -115,6 +115,7 @@ impl<I: Followable + Sync> Out<'_, I> {
 
 /// Something that can receive follow-ups: any interaction.
 trait Followable {
+    fn interaction_id(&self) -> u64;
     fn http_edit(
         &self,
         http: &Http,
@@ -130,6 +131,9 @@ trait Followable {
 macro_rules! followable {
     ($t:ty) => {
         impl Followable for $t {
+            fn interaction_id(&self) -> u64 {
+                self.id.get()
+            }
             async fn http_edit(
                 &self,
                 http: &Http,
@@ -230,11 +234,18 @@ impl Handler {
                     keyboard,
                 } => {
                     let text = markdown(&self.renderer, &msg);
+                    // Discord returns the first message for a repeated nonce, so a post whose
+                    // outcome is unknown can be retried without posting twice.
                     let m = CreateMessage::new()
                         .content(parts(&text).into_iter().next().unwrap_or_default())
                         .components(components(&self.renderer, &keyboard, None))
-                        .allowed_mentions(no_mentions());
-                    match with_retry("post poll", Call::Creates, || {
+                        .allowed_mentions(no_mentions())
+                        .nonce(serenity::all::Nonce::String(format!(
+                            "poll{}",
+                            i.interaction_id()
+                        )))
+                        .enforce_nonce(true);
+                    match with_retry("post poll", Call::Idempotent, || {
                         channel.send_message(http, m.clone())
                     })
                     .await
