@@ -343,6 +343,56 @@ async fn sigkill_mid_burst_loses_and_doubles_nothing() {
     }
 }
 
+/// Kills the bot as soon as Telegram confirmed the poll message (the bot may not have noted its
+/// message id yet), restarts it, and checks that the poll is not posted again and still takes
+/// answers.
+async fn crash_after_post() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let config = write_config(dir.path(), &fake);
+    let log = dir.path().join("canvass.log");
+    let bot = BotProcess::spawn(&config, &log);
+    polling(&fake, 0).await;
+    let (poll, buttons) = post_tools(&fake).await;
+    bot.kill().await;
+    let polls = fake.calls("GetUpdates");
+    let bot = BotProcess::spawn(&config, &log);
+    polling(&fake, polls).await;
+    let mut queries = Vec::new();
+    for (i, data) in buttons.iter().enumerate() {
+        let (_, q) = fake.tap(&member(i), &group_chat(), poll, data);
+        queries.push(q);
+    }
+    fake.wait_for_within(BURST_LIMIT, "the taps on the poll to be answered", |f| {
+        let answers = f.callback_answers();
+        queries
+            .iter()
+            .all(|q| answers.iter().any(|a| &a.id == q && a.text.is_some()))
+            .then_some(())
+    })
+    .await;
+    fake.wait_for_within(BURST_LIMIT, "every update to be handled", |f| {
+        (f.pending_updates() == 0).then_some(())
+    })
+    .await;
+    bot.terminate().await;
+    let posts = fake.sent().iter().filter(|m| m.chat_id == GROUP).count();
+    assert_eq!(posts, 1, "the poll was posted once");
+    let store = canvass::store::Store::open(&dir.path().join("canvass.db").display().to_string())
+        .await
+        .expect("open the database");
+    assert_eq!(store.integrity_check().await.expect("integrity"), "ok");
+    let (current, _) = answers_by_member(store.pool(), "tools").await;
+    assert_eq!(current.len(), 4, "taps on the poll were taken: {current:?}");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_right_after_posting_neither_reposts_nor_orphans_the_poll() {
+    crash_after_post().await;
+}
+
 // ---- the adapter in process ------------------------------------------------------------------
 
 struct Running {
