@@ -21,6 +21,8 @@ mod discord;
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]
 mod fake_telegram;
+#[path = "integration/faults.rs"]
+mod faults;
 #[path = "integration/insights.rs"]
 mod insights;
 #[path = "integration/locales.rs"]

@@ -71,6 +71,29 @@ struct Job {
     span: tracing::Span,
 }
 
+impl BotError {
+    /// Logs the failure for the operator. A database that cannot be written gets a message
+    /// saying so, since only the operator can fix it (free disk space, file permissions).
+    pub fn log(&self) {
+        let unavailable = match self {
+            BotError::Store(e) => e.is_unavailable(),
+            BotError::Commit(e) => e.is_unavailable(),
+            BotError::Stopped => false,
+        };
+        match self {
+            _ if unavailable => tracing::error!(
+                error = %self,
+                "the database cannot be written (disk full, read-only file or locked): \
+                 nothing was saved and the member was asked to try again"
+            ),
+            _ => tracing::error!(
+                error = %self,
+                "event failed: nothing was saved and the member was asked to try again"
+            ),
+        }
+    }
+}
+
 /// The result of handling one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Handled {
@@ -448,7 +471,15 @@ impl Bot {
             Ok(out) => Ok(Ok(Handled::Replies(out))),
             Err(e) => {
                 tracing::warn!(error = %e, "event failed; its changes are rolled back");
-                tx.rollback_event().await?;
+                if let Err(re) = tx.rollback_event().await {
+                    // SQLite rolls the whole transaction back by itself on some errors (a
+                    // full disk): the batch is lost, and the event's own error says why.
+                    tracing::warn!(error = %re, "the savepoint is gone");
+                    return Err(match e {
+                        BotError::Store(se) => se,
+                        _ => re,
+                    });
+                }
                 Ok(Err(e))
             }
         }

@@ -236,7 +236,7 @@ impl Console {
             Ok(Handled::Duplicate) => String::new(),
             Ok(Handled::Replies(out)) => self.show(out).await,
             Err(e) => {
-                tracing::error!(error = %e, "event failed");
+                e.log();
                 format!("  ! {}", self.text(&try_again()))
             }
         }

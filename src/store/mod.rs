@@ -114,6 +114,16 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(if path == ":memory:" { 1 } else { 4 })
             .acquire_timeout(Duration::from_secs(30))
+            // When COMMIT fails on a full disk, SQLite rolls back by itself, the ROLLBACK that
+            // sqlx 0.8 then sends fails, and sqlx keeps counting the connection as inside a
+            // transaction: it could never begin one again. Such a connection is replaced (the
+            // ping first lets a queued rollback run).
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(&mut *conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(&*conn))
+                })
+            })
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;

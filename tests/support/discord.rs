@@ -24,7 +24,8 @@
 //! default `@everyone` permissions, admins have all); interaction tokens do not expire after
 //! 15 minutes; components v2 are accepted unchecked; error messages of validation failures
 //! follow Discord's format (`50035 Invalid Form Body` with `_errors`) but their wording is
-//! approximate. The fake never answers 5xx unless a test asks for it (`fail_next`).
+//! approximate. The fake never answers 5xx unless a test asks for it (`fail_next`), and breaks
+//! connections only when asked (`reset_next`).
 //!
 //! One bot per fake: a new gateway connection replaces the previous one. `replay` sends a
 //! duplicate with the next sequence number. Mentions follow `allowed_mentions` (`pinged`).
@@ -588,6 +589,17 @@ impl FakeDiscord {
         });
     }
 
+    /// The next matching REST call (as `rate_limit_next`) loses its connection: before the
+    /// fake carries it out (`after` false: nothing happened) or after (`after` true: it
+    /// happened, but the bot gets no answer).
+    pub fn reset_next(&self, method: &str, path_prefix: &str, after: bool) {
+        let prefix = strip_api(path_prefix).to_string();
+        self.with(|s| {
+            s.resets
+                .push_back((method.to_ascii_uppercase(), prefix, after))
+        });
+    }
+
     // ---- what the bot did ----------------------------------------------------------------------
 
     /// Every accepted interaction callback, in order.
@@ -937,6 +949,11 @@ struct Sim {
     errors: Vec<String>,
     /// Failures tests asked for: (method, path prefix, the answer).
     failures: VecDeque<(String, String, Failure)>,
+    /// Channel messages created with a nonce: (channel, nonce) → message id, for
+    /// `enforce_nonce` (Discord keeps them "for a few minutes"; the fake keeps them).
+    nonces: HashMap<(u64, String), u64>,
+    /// Broken connections a test asked for: (method, path prefix, after carrying the call out).
+    resets: VecDeque<(String, String, bool)>,
     privileged_intents: bool,
     gw: Gateway,
 }
@@ -957,6 +974,8 @@ impl Sim {
             calls: Vec::new(),
             errors: Vec::new(),
             failures: VecDeque::new(),
+            resets: VecDeque::new(),
+            nonces: HashMap::new(),
             privileged_intents: false,
             gw: Gateway::default(),
         }
@@ -2276,6 +2295,21 @@ impl Sim {
     // ---- messages ------------------------------------------------------------------------------
 
     fn post_channel_message(&mut self, channel_id: u64, body: &Body) -> Result<Reply, ApiErr> {
+        // With `enforce_nonce`, a second message with the same nonce returns the first.
+        let nonce = body.json.get("nonce").and_then(|n| match n {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        if body.json["enforce_nonce"] == json!(true) {
+            let earlier = nonce
+                .as_ref()
+                .and_then(|n| self.nonces.get(&(channel_id, n.clone())))
+                .and_then(|id| self.messages.get(id));
+            if let Some(m) = earlier {
+                return Ok(Reply::json(m.to_json(self)));
+            }
+        }
         let allowed = SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2;
         let mut stored = self.draft(channel_id, &body.json, &body.files, allowed, "")?;
         stored.guild_id = self.channels[&channel_id].guild_id;
@@ -2289,6 +2323,9 @@ impl Sim {
             stored.message_reference = Some(reference);
         }
         let id = self.insert(stored);
+        if let Some(nonce) = nonce {
+            self.nonces.insert((channel_id, nonce), id);
+        }
         Ok(Reply::json(self.messages[&id].to_json(self)))
     }
 
@@ -3522,6 +3559,17 @@ async fn rest(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
         return ApiErr::not_found().into_response();
     };
     let api_path = api_path.to_string();
+    let reset = shared.with(|s| {
+        let i = s
+            .resets
+            .iter()
+            .position(|(m, p, _)| m == method.as_str() && api_path.starts_with(p.as_str()))?;
+        s.resets.remove(i).map(|(_, _, after)| after)
+    });
+    if reset == Some(false) {
+        shared.with(|s| s.calls.push((method.to_string(), api_path.clone())));
+        return broken_connection();
+    }
     let outcome = match shared.with(|s| s.begin(&method, &api_path, auth.as_deref())) {
         Err(e) => Err(e),
         Ok(()) => match Body::read(request).await {
@@ -3529,6 +3577,9 @@ async fn rest(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
             Ok(body) => shared.with(|s| s.route(&method, &api_path, &query, &body)),
         },
     };
+    if reset == Some(true) {
+        return broken_connection();
+    }
     match outcome {
         Ok(reply) => reply.into_response(),
         Err(e) => {
@@ -3539,6 +3590,23 @@ async fn rest(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
             e.into_response()
         }
     }
+}
+
+/// An answer whose body fails mid-way: the connection drops and the client sees a transport
+/// error, as with a connection reset.
+fn broken_connection() -> HttpResponse {
+    let body = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 /// A file part of a multipart request.

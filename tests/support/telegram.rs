@@ -10,8 +10,9 @@
 //!
 //! Deliberate simplifications: parse modes are checked but not rendered (stored and returned
 //! text is the raw text the bot sent); groups are supergroups; files are kept in memory;
-//! nothing is rate limited unless a test asks for it with `rate_limit_next`. The fake never
-//! answers 5xx, because teloxide sleeps 10 s on any server error.
+//! nothing is rate limited unless a test asks for it with `rate_limit_next`. The fake answers
+//! 5xx, slowly, or with a broken connection only when a test asks with `fault_next` (teloxide
+//! sleeps 10 s on any server error, so tests use 5xx sparingly).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -333,6 +334,17 @@ impl FakeTelegram {
         });
     }
 
+    /// The next call of `method` meets `fault` (see `Fault`); calling this twice affects the
+    /// next two calls.
+    pub fn fault_next(&self, method: &str, fault: Fault) {
+        self.with(|s| {
+            s.faults
+                .entry(method.to_ascii_lowercase())
+                .or_default()
+                .push_back(fault)
+        });
+    }
+
     // ---- what the bot did ------------------------------------------------------------------
 
     /// Every successful SendMessage, in order.
@@ -363,6 +375,11 @@ impl FakeTelegram {
                 .copied()
                 .unwrap_or(0)
         })
+    }
+
+    /// How many updates were not yet confirmed by the bot (handed out or not).
+    pub fn pending_updates(&self) -> usize {
+        self.read(|s| s.queue.len())
     }
 
     /// The highest `offset` any GetUpdates call has sent: updates below it are confirmed.
@@ -415,7 +432,17 @@ impl FakeTelegram {
     /// Waits until `f` returns `Some`, re-checking after every change to the fake; panics with
     /// `what` and a dump of what the bot did after 15 s.
     pub async fn wait_for<T>(&self, what: &str, f: impl Fn(&FakeTelegram) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT_LIMIT;
+        self.wait_for_within(WAIT_LIMIT, what, f).await
+    }
+
+    /// `wait_for` with another limit, for bursts that take longer than 15 s on a busy machine.
+    pub async fn wait_for_within<T>(
+        &self,
+        limit: Duration,
+        what: &str,
+        f: impl Fn(&FakeTelegram) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + limit;
         loop {
             // Registered before the check, so a change between the check and the wait wakes it.
             let changed = self.shared.notify.notified();
@@ -428,7 +455,7 @@ impl FakeTelegram {
                 }
                 panic!(
                     "fake Telegram: waited {} s for {what}; the bot did:\n{}",
-                    WAIT_LIMIT.as_secs(),
+                    limit.as_secs(),
                     self.dump()
                 );
             }
@@ -484,6 +511,20 @@ impl FakeTelegram {
             out
         })
     }
+}
+
+/// A transport fault for one call, injected with `fault_next`.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// The connection breaks before the call is carried out: nothing happened.
+    ResetBefore,
+    /// The call is carried out, then the connection breaks before the answer: it happened but
+    /// the bot cannot know.
+    ResetAfter,
+    /// The answer comes this much later (a slow or congested API).
+    Slow(Duration),
+    /// A 5xx answer (teloxide waits 10 s before reading one).
+    ServerError(u16),
 }
 
 // ---- state -------------------------------------------------------------------------------------
@@ -558,6 +599,7 @@ struct Sim {
     commands: Vec<(String, String)>,
     calls: HashMap<String, usize>,
     rate_limits: HashMap<String, VecDeque<u32>>,
+    faults: HashMap<String, VecDeque<Fault>>,
     blocked: HashSet<i64>,
     never_started: HashSet<i64>,
     kicked: HashSet<i64>,
@@ -587,6 +629,7 @@ impl Sim {
             commands: Vec::new(),
             calls: HashMap::new(),
             rate_limits: HashMap::new(),
+            faults: HashMap::new(),
             blocked: HashSet::new(),
             never_started: HashSet::new(),
             kicked: HashSet::new(),
@@ -1096,15 +1139,44 @@ async fn handle(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    let fault = shared.with(|s| s.faults.get_mut(&method).and_then(VecDeque::pop_front));
+    match fault {
+        Some(Fault::ResetBefore) => return broken_connection(),
+        Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::ServerError(code)) => {
+            return ApiErr::new(code, "Internal Server Error").into_response();
+        }
+        Some(Fault::ResetAfter) | None => {}
+    }
     let result = if method == "getupdates" {
         get_updates(&shared, &params).await
     } else {
         shared.with(|s| s.call(&method, &params))
     };
+    if matches!(fault, Some(Fault::ResetAfter)) {
+        return broken_connection();
+    }
     match result {
         Ok(value) => json_response(StatusCode::OK, &json!({"ok": true, "result": value})),
         Err(e) => e.into_response(),
     }
+}
+
+/// An answer whose body fails mid-way: the server drops the connection and the client sees a
+/// transport error, as with a connection reset.
+fn broken_connection() -> Response {
+    let body = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 /// Answers at once when updates are pending, else waits for one at most min(timeout, 1 s).

@@ -14,7 +14,7 @@ use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound, Platform};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
-use send::{components, markdown, no_mentions, parts};
+use send::{Call, components, markdown, no_mentions, parts, with_retry};
 use serde_json::json;
 use serenity::all::{
     ButtonStyle, CommandInteraction, ComponentInteraction, Context, CreateAttachment, CreateButton,
@@ -87,7 +87,11 @@ impl<I: Followable + Sync> Out<'_, I> {
                 if let Some(f) = file {
                     e = e.new_attachment(f);
                 }
-                self.i.http_edit(self.http, e).await.map(|_| ())
+                with_retry("edit response", Call::Idempotent, || {
+                    self.i.http_edit(self.http, e.clone())
+                })
+                .await
+                .map(|_| ())
             } else {
                 let mut f = CreateInteractionResponseFollowup::new()
                     .content(chunk)
@@ -97,7 +101,11 @@ impl<I: Followable + Sync> Out<'_, I> {
                 if let Some(file) = file {
                     f = f.add_file(file);
                 }
-                self.i.http_followup(self.http, f).await.map(|_| ())
+                with_retry("follow-up", Call::Creates, || {
+                    self.i.http_followup(self.http, f.clone())
+                })
+                .await
+                .map(|_| ())
             };
             if r.is_err() {
                 result = r;
@@ -109,6 +117,7 @@ impl<I: Followable + Sync> Out<'_, I> {
 
 /// Something that can receive follow-ups: any interaction.
 trait Followable {
+    fn interaction_id(&self) -> u64;
     fn http_edit(
         &self,
         http: &Http,
@@ -124,6 +133,9 @@ trait Followable {
 macro_rules! followable {
     ($t:ty) => {
         impl Followable for $t {
+            fn interaction_id(&self) -> u64 {
+                self.id.get()
+            }
             async fn http_edit(
                 &self,
                 http: &Http,
@@ -184,7 +196,7 @@ impl Handler {
             Ok(Handled::Replies(r)) => Some(r),
             Ok(Handled::Duplicate) => None,
             Err(e) => {
-                tracing::error!(error = %e, "event failed; member asked to try again");
+                e.log();
                 Some(vec![Outbound::Toast(try_again())])
             }
         }
@@ -256,6 +268,8 @@ impl Handler {
                     keyboard,
                 } => {
                     let text = markdown(&self.renderer, &msg);
+                    // Discord returns the first message for a repeated nonce, so a post whose
+                    // outcome is unknown can be retried without posting twice.
                     let m = CreateMessage::new()
                         .content(parts(&text).into_iter().next().unwrap_or_default())
                         .components(components(
@@ -264,8 +278,17 @@ impl Handler {
                             None,
                             msg.locale.as_deref(),
                         ))
-                        .allowed_mentions(no_mentions());
-                    match channel.send_message(http, m).await {
+                        .allowed_mentions(no_mentions())
+                        .nonce(serenity::all::Nonce::String(format!(
+                            "poll{}",
+                            i.interaction_id()
+                        )))
+                        .enforce_nonce(true);
+                    match with_retry("post poll", Call::Idempotent, || {
+                        channel.send_message(http, m.clone())
+                    })
+                    .await
+                    {
                         Ok(posted) => {
                             let now = self.core.now();
                             if let Err(e) = self
@@ -349,7 +372,11 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );
-        if let Err(e) = i.create_response(&ctx.http, defer).await {
+        if let Err(e) = with_retry("defer", Call::Idempotent, || {
+            i.create_response(&ctx.http, defer.clone())
+        })
+        .await
+        {
             tracing::debug!(error = %e, "could not defer (a replayed interaction?)");
         }
         if let Some(replies) = self.run_core(&ev).await {
@@ -395,9 +422,10 @@ impl Handler {
             }
             return;
         }
-        if let Err(e) = i
-            .create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-            .await
+        if let Err(e) = with_retry("acknowledge", Call::Idempotent, || {
+            i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+        })
+        .await
         {
             tracing::debug!(error = %e, "could not acknowledge (a replayed interaction?)");
         }
@@ -420,7 +448,11 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
         );
-        if let Err(e) = i.create_response(&ctx.http, defer).await {
+        if let Err(e) = with_retry("defer modal", Call::Idempotent, || {
+            i.create_response(&ctx.http, defer.clone())
+        })
+        .await
+        {
             tracing::debug!(error = %e, "could not defer a modal (replayed?)");
         }
         let ev = self.scoped(translate::modal(&i), i.guild_id);
@@ -512,10 +544,11 @@ impl crate::digest::Sink for DigestSink {
                         m = m.add_file(CreateAttachment::bytes(png.to_vec(), "chart.png"));
                     }
                 }
-                channel
-                    .send_message(&self.http, m)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                with_retry("digest", Call::Creates, || {
+                    channel.send_message(&self.http, m.clone())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
             }
             Ok(())
         })

@@ -1,5 +1,6 @@
 //! Core replies out to Discord: Markdown text split at 2000 characters, components within
-//! Discord's limits, no mentions ever, ephemeral where only the member should see it.
+//! Discord's limits, no mentions ever, ephemeral where only the member should see it; bounded
+//! retries with backoff on 429, 5xx and network errors.
 
 use crate::core::event::{ButtonAction, Keyboard, Msg};
 use crate::render::{Renderer, Target, split};
@@ -8,6 +9,66 @@ use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateSelectMenu,
     CreateSelectMenuKind, CreateSelectMenuOption,
 };
+
+/// Whether a call may be repeated when its outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// Acknowledging an interaction or editing a message: doing it twice does no harm.
+    Idempotent,
+    /// Posting a message or follow-up: doing it twice posts it twice.
+    Creates,
+}
+
+const RETRIES: u32 = 4;
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs a Discord call, retrying at most `RETRIES` times with doubling waits: always after a
+/// 429 (nothing was done), and after a 5xx or a network error only when the call is idempotent
+/// or the connection was never made. A message whose outcome is unknown is not posted again:
+/// a lost message is logged, a duplicate would mislead. Answers are committed before anything
+/// is sent, so none is lost either way.
+///
+/// With serenity's rate limiter on (the real Discord) 429s are waited out inside serenity; it
+/// is off when a proxy or test server is configured, and serenity then drops the
+/// `retry_after` of the answer, so the wait here is our own backoff.
+pub async fn with_retry<T, F, Fut>(
+    what: &str,
+    call: Call,
+    mut attempt_call: F,
+) -> serenity::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = serenity::Result<T>>,
+{
+    use serenity::Error;
+    use serenity::http::HttpError;
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 0;
+    loop {
+        let e = match attempt_call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let retry = match &e {
+            Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 429 => true,
+            Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+                r.status_code.is_server_error() && call == Call::Idempotent
+            }
+            Error::Http(HttpError::Request(r)) => call == Call::Idempotent || r.is_connect(),
+            _ => false,
+        };
+        if !retry || attempt >= RETRIES {
+            if !retry && call == Call::Creates && matches!(&e, Error::Http(HttpError::Request(_))) {
+                tracing::warn!(call = what, error = %e, "outcome unknown; not posted again, as it may have been delivered");
+            }
+            return Err(e);
+        }
+        tracing::warn!(call = what, error = %e, wait_ms = backoff.as_millis() as u64, "Discord call failed; retrying");
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+        attempt += 1;
+    }
+}
 
 /// Discord's message limit.
 pub const MAX_TEXT: usize = 2000;

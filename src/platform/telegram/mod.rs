@@ -1,6 +1,7 @@
 //! The Telegram adapter (teloxide): long polling, updates translated into core events,
 //! replies rendered as HTML and sent back, poll counters refreshed at a coalesced pace.
 
+mod listen;
 mod refresh;
 mod send;
 mod translate;
@@ -27,6 +28,7 @@ pub enum TelegramError {
 struct Ctx {
     core: Core,
     sender: Sender,
+    inflight: Arc<listen::Inflight>,
 }
 
 /// Posts the digest to chats.
@@ -65,6 +67,8 @@ impl crate::digest::Sink for DigestSink {
 /// A running Telegram adapter.
 pub struct Telegram {
     sink: Arc<DigestSink>,
+    bot: teloxide::Bot,
+    inflight: Arc<listen::Inflight>,
     dispatcher: Dispatcher<teloxide::Bot, teloxide::RequestError, teloxide::types::UserId>,
     refresher: refresh::Handle,
 }
@@ -83,6 +87,8 @@ fn schema() -> UpdateHandler<teloxide::RequestError> {
 }
 
 async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::RequestError> {
+    // Telegram is told this update is done only after this guard drops.
+    let handling = ctx.inflight.handling();
     if let UpdateKind::MyChatMember(m) = &update.kind {
         // Removed from a group or blocked by a member: note it, nothing else to do.
         tracing::info!(chat = m.chat.id.0, status = ?m.new_chat_member.kind, "bot membership changed");
@@ -91,7 +97,11 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
     let Some(t) = translate::translate(&update) else {
         return Ok(());
     };
-    let replies = match ctx.core.handle(&t.inbound).await {
+    let handled = ctx.core.handle(&t.inbound).await;
+    // Committed, or failed with nothing saved: a redelivery could not change anything now, and
+    // replies (which may wait out a 429) must not hold up the updates behind this one.
+    drop(handling);
+    let replies = match handled {
         Ok(Handled::Replies(r)) => r,
         Ok(Handled::Duplicate) => {
             // A redelivered tap still needs its spinner stopped; nothing else happens.
@@ -101,7 +111,7 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
             return Ok(());
         }
         Err(e) => {
-            tracing::error!(error = %e, "event failed; member asked to try again");
+            e.log();
             vec![Outbound::Toast(try_again())]
         }
     };
@@ -155,11 +165,20 @@ impl Telegram {
             sender: sender.clone(),
             renderer,
         });
-        let ctx = Arc::new(Ctx { core, sender });
-        let dispatcher = Dispatcher::builder(bot, schema())
+        let inflight = Arc::new(listen::Inflight::default());
+        let ctx = Arc::new(Ctx {
+            core,
+            sender,
+            inflight: inflight.clone(),
+        });
+        let unhandled = inflight.clone();
+        let dispatcher = Dispatcher::builder(bot.clone(), schema())
             .dependencies(dptree::deps![ctx])
             .distribution_function(by_member)
-            .default_handler(|_| async {})
+            .default_handler(move |_| {
+                let _handling = unhandled.handling();
+                async {}
+            })
             .error_handler(
                 teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
                     "Telegram handler error",
@@ -168,6 +187,8 @@ impl Telegram {
             .build();
         Ok(Self {
             sink,
+            bot,
+            inflight,
             dispatcher,
             refresher,
         })
@@ -189,7 +210,26 @@ impl Telegram {
                 Err(e) => tracing::debug!(?e, "dispatcher was not running"),
             }
         });
-        self.dispatcher.dispatch().await;
+        // Long polling does not work while a webhook is set (teloxide's default polling does
+        // the same).
+        match self.bot.get_webhook_info().send().await {
+            Ok(info) if info.url.is_some() => {
+                if let Err(e) = self.bot.delete_webhook().send().await {
+                    tracing::error!(error = %e, "could not remove the webhook; polling will fail");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the webhook settings"),
+        }
+        let listener = listen::listener(self.bot.clone(), self.inflight.clone());
+        self.dispatcher
+            .dispatch_with_listener(
+                listener,
+                teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
+                    "Telegram polling error",
+                ),
+            )
+            .await;
         self.refresher.flush().await;
         tracing::info!("Telegram adapter stopped");
     }

@@ -23,8 +23,20 @@ pub const MAX_TEXT: usize = 4096;
 const MAX_TOAST: usize = 200;
 const RETRIES: u32 = 4;
 
+/// Calls that create something (a message, a photo, a file): repeating one whose request may
+/// have reached Telegram could post it twice.
+fn creates(what: &str) -> bool {
+    matches!(what, "sendMessage" | "sendPhoto" | "sendDocument")
+}
+
 /// Runs a request, retrying on 429 (after the time Telegram asks for) and on network errors
-/// (with exponential backoff). API errors are returned at once: retrying cannot fix them.
+/// (with exponential backoff), at most `RETRIES` times. API errors are returned at once:
+/// retrying cannot fix them.
+///
+/// A call that creates a message is repeated after a network error only when the connection
+/// was never made, so Telegram cannot have seen it. After a timeout or a connection broken
+/// mid-way it may have been delivered; we would rather lose that message (the log says so)
+/// than post it twice. Answers are committed before anything is sent, so no answer is lost.
 pub async fn with_retry<T, F, Fut>(what: &str, mut call: F) -> Result<T, RequestError>
 where
     F: FnMut() -> Fut,
@@ -42,6 +54,14 @@ where
                     "rate limited by Telegram; waiting"
                 );
                 tokio::time::sleep(s.duration()).await;
+            }
+            Err(RequestError::Network(e)) if creates(what) && !e.is_connect() => {
+                tracing::warn!(
+                    call = what,
+                    error = %e,
+                    "network error after the request was sent; not repeated, as it may have been delivered"
+                );
+                return Err(RequestError::Network(e));
             }
             Err(RequestError::Network(e)) if attempt < RETRIES => {
                 tracing::warn!(call = what, error = %e, "network error; backing off");
