@@ -424,3 +424,40 @@ async fn the_command_line_prints_the_outcome_the_reason_and_the_counts() {
     );
     assert_eq!(fake.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_checked_narrative_is_marked_in_the_team_locale_too() {
+    use canvass::render::Target;
+    use canvass::render::report::Format;
+    let fake = FakeOpenAi::start(Reply::Text(FAITHFUL.into())).await;
+    let t = answered(&with_narrative(&fake, 10_000)).await;
+    let (report, _) = insights(&t, "lunch").await;
+    let brief = Brief {
+        period: "2026-11-02".into(),
+        late: false,
+        respondents: report.survey.respondents,
+        tests: report.tests,
+        reports: vec![report.clone()],
+    };
+    for (locale, marker) in [
+        ("de", "Von einem Sprachmodell geschrieben (fake-model)"),
+        ("es", "Redactado por un modelo de lenguaje (fake-model)"),
+    ] {
+        for format in [Format::Chat(Target::Plain), Format::Markdown, Format::Html] {
+            let text = t.app.renderer.report_in(locale, format, &report).unwrap();
+            assert!(
+                text.contains(FAITHFUL.split(',').next().unwrap_or_default()),
+                "{text}"
+            );
+            if format == Format::Chat(Target::Plain) {
+                assert!(text.contains(marker), "{locale}: {text}");
+            }
+        }
+        let digest = t
+            .app
+            .renderer
+            .digest_in(locale, Target::Plain, &brief)
+            .unwrap();
+        assert!(digest.contains(marker), "{locale}: {digest}");
+    }
+}
