@@ -208,7 +208,12 @@ impl App {
                 sinks,
                 self.clock.clone(),
             )
-            .with_narrator(self.bot.narrator().cloned()),
+            .with_narrator(self.bot.narrator().cloned())
+            .with_wording({
+                let bot = self.bot.clone();
+                let locale = self.config.team.locale.clone();
+                Arc::new(move |s| bot.worded(s, &locale))
+            }),
         ))
     }
 }

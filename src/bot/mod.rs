@@ -218,7 +218,7 @@ impl Bot {
     }
 
     /// A survey worded for `locale` (from `bot.toml`), falling back to its default text.
-    fn worded(&self, mut s: StoredSurvey, locale: &str) -> StoredSurvey {
+    pub fn worded(&self, mut s: StoredSurvey, locale: &str) -> StoredSurvey {
         if let Some(c) = self.cfg.survey(&s.survey.id) {
             let codes: Vec<&String> = c.locales.keys().collect();
             if let Some(code) = crate::locale::negotiate(locale, &codes) {
@@ -849,10 +849,13 @@ impl Bot {
             &self.store,
             &cfg,
             self.cfg.segments.min_size,
-            &period,
-            start,
-            now,
-            false,
+            crate::digest::compose::Window {
+                period: &period,
+                start,
+                slot: now,
+                late: false,
+            },
+            &|s| self.worded(s, &self.cfg.team.locale),
         )
         .await?)
     }

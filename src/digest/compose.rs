@@ -9,18 +9,34 @@ use crate::insight::{self, Previous, Report};
 use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 
+/// The period a brief covers: its key, from when, up to which slot, and whether it is late.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub period: &'a str,
+    pub start: DateTime<Utc>,
+    pub slot: DateTime<Utc>,
+    pub late: bool,
+}
+
+/// Rewords a stored survey for the team's locale (from `bot.toml` translations).
+pub type Wording = dyn Fn(StoredSurvey) -> StoredSurvey + Send + Sync;
+
 /// Surveys the digest covers: configured ones (or all) that were open at some point of the
 /// period and have answers by its end. Each survey's history is read while the previous one is
 /// analysed on a blocking thread, so the store and the engine use both cores.
-pub async fn compose(
+pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
     store: &Store,
     cfg: &DigestConfig,
     min_segment: usize,
-    period: &str,
-    start: DateTime<Utc>,
-    slot: DateTime<Utc>,
-    late: bool,
+    window: Window<'_>,
+    word: &W,
 ) -> Result<Brief, StoreError> {
+    let Window {
+        period,
+        start,
+        slot,
+        late,
+    } = window;
     let mut reports = Vec::new();
     let mut pending: Option<tokio::task::JoinHandle<Option<Report>>> = None;
     for s in store.surveys().await? {
@@ -36,6 +52,7 @@ pub async fn compose(
             continue;
         }
         let history = store.answer_history(s.key).await?;
+        let s = word(s);
         if let Some(p) = pending.take() {
             reports.extend(join(p).await);
         }

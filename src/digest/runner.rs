@@ -2,7 +2,7 @@
 //! before sending, records the result, and retries failures with backoff without blocking the
 //! other destinations. Time comes from the injected clock, so tests never sleep.
 
-use super::compose::compose;
+use super::compose::{Window, compose};
 use super::schedule::Schedule;
 use crate::bot::Clock;
 use crate::config::DigestConfig;
@@ -47,6 +47,7 @@ pub struct Runner {
     sinks: Vec<Arc<dyn Sink>>,
     clock: Arc<dyn Clock>,
     narrator: Option<Arc<crate::narrative::Narrator>>,
+    word: Arc<super::compose::Wording>,
 }
 
 /// What one tick did, for logs and tests.
@@ -73,7 +74,14 @@ impl Runner {
             sinks,
             clock,
             narrator: None,
+            word: Arc::new(|s| s),
         }
+    }
+
+    /// Survey titles and questions worded for the team's locale.
+    pub fn with_wording(mut self, word: Arc<super::compose::Wording>) -> Self {
+        self.word = word;
+        self
     }
 
     /// With `[narrative]`: each survey of the brief gets a checked narrative, bounded by the
@@ -124,10 +132,13 @@ impl Runner {
             &self.store,
             &self.cfg,
             self.min_segment,
-            &self.schedule.period_key(slot),
-            start,
-            now,
-            false,
+            Window {
+                period: &self.schedule.period_key(slot),
+                start,
+                slot: now,
+                late: false,
+            },
+            &*self.word,
         )
         .await?;
         self.narrate(&mut brief).await;
@@ -177,10 +188,13 @@ impl Runner {
                     &self.store,
                     &self.cfg,
                     self.min_segment,
-                    &d.period,
-                    start,
-                    d.slot_at,
-                    d.late,
+                    Window {
+                        period: &d.period,
+                        start,
+                        slot: d.slot_at,
+                        late: d.late,
+                    },
+                    &*self.word,
                 )
                 .await?;
                 self.narrate(&mut brief).await;

@@ -81,6 +81,11 @@ async fn one_survey_answered_in_three_locales_is_one_set_of_answers() {
     assert!(report.contains("Welcher Snack?"), "{report}");
     assert!(report.contains("Nüsse: 3"), "{report}");
     assert!(report.contains("Kernaussage"), "{report}");
+    // So is the digest, survey titles included.
+    let out = t.say("pm", group(), "/digest").await;
+    let digest = t.text(&out);
+    assert!(digest.contains("Wochenbericht"), "{digest}");
+    assert!(digest.contains("Snacks (de)"), "{digest}");
 }
 
 #[tokio::test]
