@@ -2,7 +2,7 @@
 
 use canvass::render::Renderer;
 use canvass::render::Target;
-use canvass::render::report::{Format, chart_png};
+use canvass::render::report::Format;
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     std::fs::write(out.join("report.html"), renderer.report(Format::Html, &r)?)?;
     std::fs::write(out.join("report.json"), renderer.report(Format::Json, &r)?)?;
-    if let Some(png) = chart_png(&r) {
+    if let Some(png) = renderer.chart(&r) {
         std::fs::write(out.join("chart.png"), png?)?;
     }
     println!("wrote {}", out.display());

@@ -96,7 +96,8 @@ impl App {
         };
         let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone())
             .with_locales(renderer.locale_names())
-            .with_narrator(narrator);
+            .with_narrator(narrator)
+            .with_charts(crate::render::report::charts(renderer.clone()));
         Ok(Self {
             config,
             store,
@@ -209,6 +210,7 @@ impl App {
                 self.clock.clone(),
             )
             .with_narrator(self.bot.narrator().cloned())
+            .with_charts(self.bot.charts())
             .with_wording({
                 let bot = self.bot.clone();
                 let locale = self.config.team.locale.clone();

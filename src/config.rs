@@ -4,7 +4,8 @@
 use crate::core::ids::{QuestionId, SurveyId, slugify};
 use crate::core::survey::{
     DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER, DefinitionError,
-    Question, QuestionKind, ResultsVisibility, Status, Survey, SurveyText, make_choices,
+    Question, QuestionKind, QuestionText, ResultsVisibility, Status, Survey, SurveyText,
+    make_choices,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -132,6 +133,10 @@ impl Default for SegmentsConfig {
 pub struct PersonaConfig {
     pub question: String,
     pub options: Vec<OptionCfg>,
+    /// The question and option labels in other locales: `[persona.locales.de]`, with
+    /// `text` and `options.<id>` as in a survey question's translation.
+    #[serde(default)]
+    pub locales: BTreeMap<String, QuestionText>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +364,17 @@ pub struct ConfiguredSurvey {
 #[derive(Debug, Clone)]
 pub struct Persona {
     pub question: Question,
+    /// Translations by normalised locale tag.
+    pub locales: BTreeMap<String, QuestionText>,
+}
+
+impl Persona {
+    /// The question worded for `locale`, falling back to the default text.
+    pub fn worded(&self, locale: &str) -> Question {
+        let codes: Vec<&String> = self.locales.keys().collect();
+        let t = crate::locale::negotiate(locale, &codes).and_then(|c| self.locales.get(c));
+        self.question.localised(t)
+    }
 }
 
 /// The whole validated configuration.
@@ -447,7 +463,23 @@ impl Config {
                     false,
                 )
                 .map_err(|e| invalid(span, e.within("persona")))?;
-                Some(Persona { question })
+                let mut locales = BTreeMap::new();
+                for (tag, text) in p.locales {
+                    let field = format!("persona.locales.{tag}");
+                    let Some(code) = crate::locale::normalise(&tag) else {
+                        return Err(invalid(
+                            span,
+                            DefinitionError::new(
+                                field,
+                                "is not a language tag such as de, es or pt-BR",
+                            ),
+                        ));
+                    };
+                    text.validate(&question, &field)
+                        .map_err(|e| invalid(span, e))?;
+                    locales.insert(code, text);
+                }
+                Some(Persona { question, locales })
             }
             None => None,
         };

@@ -242,7 +242,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             println!("{}", app.renderer.report(f, &report)?);
             if let Some(path) = chart {
-                match canvass::render::report::chart_png(&report) {
+                match app.renderer.chart(&report) {
                     Some(png) => {
                         std::fs::write(&path, png?)
                             .with_context(|| format!("writing {}", path.display()))?;
@@ -399,11 +399,15 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
 /// texts.
 fn missing_translations(r: &Renderer, c: &Config) -> Vec<(String, Vec<String>)> {
     let mut locales: Vec<String> = r.locales().iter().skip(1).cloned().collect();
-    for s in &c.surveys {
-        for l in s.locales.keys() {
-            if !locales.contains(l) && l != canvass::locale::DEFAULT {
-                locales.push(l.clone());
-            }
+    let persona = c.persona.iter().flat_map(|p| p.locales.keys());
+    for l in c
+        .surveys
+        .iter()
+        .flat_map(|s| s.locales.keys())
+        .chain(persona)
+    {
+        if !locales.contains(l) && l != canvass::locale::DEFAULT {
+            locales.push(l.clone());
         }
     }
     let mut out = Vec::new();
@@ -422,6 +426,13 @@ fn missing_translations(r: &Renderer, c: &Config) -> Vec<(String, Vec<String>)> 
                 ),
                 None => gaps.push(format!("survey {}: every text", s.survey.id)),
             }
+        }
+        if let Some(p) = &c.persona {
+            gaps.extend(canvass::core::survey::QuestionText::missing(
+                p.locales.get(&l),
+                &p.question,
+                "persona",
+            ));
         }
         if !gaps.is_empty() {
             out.push((l, gaps));

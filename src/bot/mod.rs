@@ -129,6 +129,8 @@ pub struct Bot {
     /// locale and every locale a configured survey is worded in.
     locales: Arc<Vec<(String, String)>>,
     narrator: Option<Arc<crate::narrative::Narrator>>,
+    /// Draws the chart that goes with a report; none until the app gives it a renderer.
+    charts: Arc<crate::render::report::Charts>,
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -170,6 +172,7 @@ impl Bot {
             locales: Arc::new(Vec::new()),
             writer: Default::default(),
             narrator: None,
+            charts: Arc::new(|_| None),
         };
         bot = bot.with_locales(vec![(DEFAULT_LOCALE.to_string(), "English".to_string())]);
         bot
@@ -180,11 +183,16 @@ impl Bot {
         if !locales.iter().any(|(c, _)| c == DEFAULT_LOCALE) {
             locales.insert(0, (DEFAULT_LOCALE.to_string(), DEFAULT_LOCALE.to_string()));
         }
-        for s in &self.cfg.surveys {
-            for code in s.locales.keys() {
-                if !locales.iter().any(|(c, _)| c == code) {
-                    locales.push((code.clone(), code.clone()));
-                }
+        let persona = self.cfg.persona.iter().flat_map(|p| p.locales.keys());
+        for code in self
+            .cfg
+            .surveys
+            .iter()
+            .flat_map(|s| s.locales.keys())
+            .chain(persona)
+        {
+            if !locales.iter().any(|(c, _)| c == code) {
+                locales.push((code.clone(), code.clone()));
             }
         }
         self.locales = Arc::new(locales);
@@ -253,6 +261,16 @@ impl Bot {
     pub fn with_narrator(mut self, narrator: Option<Arc<crate::narrative::Narrator>>) -> Self {
         self.narrator = narrator;
         self
+    }
+
+    /// Reports and digests carry the chart `charts` draws.
+    pub fn with_charts(mut self, charts: Arc<crate::render::report::Charts>) -> Self {
+        self.charts = charts;
+        self
+    }
+
+    pub fn charts(&self) -> Arc<crate::render::report::Charts> {
+        self.charts.clone()
     }
 
     pub fn narrator(&self) -> Option<&Arc<crate::narrative::Narrator>> {
@@ -518,6 +536,7 @@ impl Bot {
             s.effective_status(self.clock.now()),
             n,
             None,
+            team,
         );
         Ok(Some(in_locale(msg, kb, team)))
     }
@@ -631,7 +650,7 @@ impl Bot {
                     }
                 }
                 Ok(vec![Outbound::Private {
-                    msg: Msg::new("mydata", mydata_json(data, &surveys)),
+                    msg: Msg::new("mydata", mydata_json(data, &surveys, loc(ev))),
                     keyboard: Keyboard::default(),
                 }])
             }
@@ -663,7 +682,10 @@ impl Bot {
                 match s {
                     Some(s) if team || s.effective_status(now) == Status::Open => {
                         let n = self.store.respondent_count(s.key).await?;
-                        Ok(vec![reply(Msg::new("survey", survey_json(&s, n, now)))])
+                        Ok(vec![reply(Msg::new(
+                            "survey",
+                            survey_json(&s, n, now, loc(ev)),
+                        ))])
                     }
                     _ => Ok(vec![reply(unknown_survey(&id))]),
                 }
@@ -685,7 +707,7 @@ impl Bot {
                     Status::Draft if s.survey.opens_at.is_some_and(|o| now < o) => {
                         return Ok(vec![reply(err(
                             "not_open_yet",
-                            json!({ "title": s.survey.title, "opens_at": s.survey.opens_at.map(|o| o.format("%Y-%m-%d %H:%M UTC").to_string()) }),
+                            json!({ "title": s.survey.title, "opens_at": views::when(s.survey.opens_at, loc(ev)) }),
                         ))]);
                     }
                     Status::Draft => tx.set_status(s.key, Status::Open, now).await?,
@@ -771,14 +793,7 @@ impl Bot {
                     now,
                 )
                 .await?;
-                let chart_png = match crate::render::report::chart_png(&report) {
-                    Some(Ok(png)) => Some(png),
-                    Some(Err(e)) => {
-                        tracing::error!(error = %e, "chart failed; sending the summary without it");
-                        None
-                    }
-                    None => None,
-                };
+                let chart_png = (self.charts)(&report);
                 Ok(vec![Outbound::Report {
                     report: Box::new(report),
                     chart_png,
@@ -809,10 +824,7 @@ impl Bot {
             }
             Command::Digest => {
                 let brief = self.digest_now(now).await?;
-                let chart_png = brief
-                    .reports
-                    .iter()
-                    .find_map(|r| crate::render::report::chart_png(r).and_then(Result::ok));
+                let chart_png = brief.reports.iter().find_map(|r| (self.charts)(r));
                 Ok(vec![Outbound::Digest {
                     brief: Box::new(brief),
                     chart_png,
@@ -1013,7 +1025,7 @@ impl Bot {
             ),
             None => survey.clone(),
         };
-        let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, None);
+        let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, None, &team);
         let (msg, keyboard) = in_locale(msg, keyboard, &team);
         Ok(vec![Outbound::PostPoll {
             survey: key,
@@ -1161,7 +1173,7 @@ impl Bot {
             let m = tx.upsert_member(&ev.actor, now).await?;
             if m.persona.is_none() {
                 tx.set_pending_persona(m.id, s.key, now).await?;
-                let (msg, kb) = views::persona(s.key, &p.question);
+                let (msg, kb) = views::persona(s.key, &p.worded(loc(ev)));
                 return Ok(vec![to_member(msg, kb)]);
             }
         }
@@ -1445,9 +1457,14 @@ impl Bot {
         let m = tx.upsert_member(&ev.actor, now).await?;
         tx.set_persona(m.id, choice.id.as_str()).await?;
         let pending = tx.take_pending_persona(m.id).await?;
+        let worded = p.worded(loc(ev));
+        let label = worded
+            .option_index(&choice.id)
+            .and_then(|i| worded.kind.options().get(i))
+            .map_or(choice.label.as_str(), |o| o.label.as_str());
         let mut out = vec![Outbound::Toast(Msg::new(
             "ack",
-            json!({ "kind": "persona", "answer": choice.label }),
+            json!({ "kind": "persona", "answer": label }),
         ))];
         let target = match pending {
             Some(k) => self.survey_by_key(tx, k, loc(ev)).await?,
@@ -1508,7 +1525,7 @@ fn ack_msg(q: &Question, o: &Outcome) -> Msg {
     Msg::new("ack", data)
 }
 
-fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>) -> Value {
+fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str) -> Value {
     json!({
         "id": s.survey.id.as_str(),
         "title": s.survey.title,
@@ -1517,8 +1534,8 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>) -> Value {
         "anonymous": s.survey.anonymous,
         "respondents": n,
         "results": match s.survey.results { ResultsVisibility::Live => "live", ResultsVisibility::AfterClose => "after_close" },
-        "opens_at": s.survey.opens_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-        "closes_at": s.survey.closes_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        "opens_at": views::when(s.survey.opens_at, locale),
+        "closes_at": views::when(s.survey.closes_at, locale),
         "questions": s.survey.questions.iter().map(|q| json!({
             "id": q.id.as_str(),
             "text": q.text,
@@ -1532,6 +1549,7 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>) -> Value {
 fn mydata_json(
     data: Option<crate::store::MemberData>,
     surveys: &std::collections::BTreeMap<String, Survey>,
+    locale: &str,
 ) -> Value {
     let describe = |slug: &str, q: &str, v: &AnswerValue| {
         surveys
@@ -1540,7 +1558,8 @@ fn mydata_json(
             .map(|q| v.describe(q))
             .unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
     };
-    let day = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let nf = crate::locale::Numbers::for_locale(locale);
+    let day = |t: &DateTime<Utc>| nf.datetime(t);
     match data {
         None => json!({ "known": false, "answers": [], "flows": [] }),
         Some(d) => json!({

@@ -132,8 +132,9 @@ fn question_data(q: &Question, inline: bool) -> Value {
     v
 }
 
-fn when(t: Option<DateTime<Utc>>) -> Value {
-    t.map(|t| json!(t.format("%Y-%m-%d %H:%M UTC").to_string()))
+/// A date as members of `locale` write it (`02.12.2026, 18:00 UTC`), or null.
+pub fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
+    t.map(|t| json!(crate::locale::Numbers::for_locale(locale).datetime(&t)))
         .unwrap_or(Value::Null)
 }
 
@@ -144,6 +145,7 @@ pub fn posted(
     status: Status,
     respondents: i64,
     results: Option<Value>,
+    locale: &str,
 ) -> (Msg, Keyboard) {
     let open = status == Status::Open;
     let show_results = results.is_some()
@@ -152,7 +154,7 @@ pub fn posted(
         "title": survey.title,
         "intro": survey.intro,
         "respondents": respondents,
-        "closes_at": when(survey.closes_at),
+        "closes_at": when(survey.closes_at, locale),
         "status": status.as_str(),
         "open": open,
         "questions": survey.questions.len(),

@@ -250,33 +250,7 @@ impl SurveyText {
             let Some(q) = survey.questions.iter().find(|q| q.id.as_str() == qid) else {
                 return Err(DefinitionError::new(field, "no question with this id"));
             };
-            if let Some(t) = &qt.text {
-                check_text(&format!("{field}.text"), t, MAX_QUESTION_CHARS)?;
-            }
-            for (oid, label) in &qt.options {
-                if !q.kind.options().iter().any(|o| o.id.as_str() == oid) {
-                    return Err(DefinitionError::new(
-                        format!("{field}.options.{oid}"),
-                        "no option with this id",
-                    ));
-                }
-                check_text(&format!("{field}.options.{oid}"), label, MAX_LABEL_CHARS)?;
-            }
-            let scale = matches!(
-                q.kind,
-                QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
-            );
-            for (name, l) in [("low_label", &qt.low_label), ("high_label", &qt.high_label)] {
-                if let Some(l) = l {
-                    if !scale {
-                        return Err(DefinitionError::new(
-                            format!("{field}.{name}"),
-                            "only rating and nps questions have end labels",
-                        ));
-                    }
-                    check_text(&format!("{field}.{name}"), l, MAX_LABEL_CHARS)?;
-                }
-            }
+            qt.validate(q, &field)?;
         }
         Ok(())
     }
@@ -291,26 +265,74 @@ impl SurveyText {
             out.push("intro".to_string());
         }
         for q in &survey.questions {
-            let qt = self.questions.get(q.id.as_str());
             let field = format!("questions.{}", q.id);
-            if qt.and_then(|t| t.text.as_ref()).is_none() {
-                out.push(format!("{field}.text"));
+            out.extend(QuestionText::missing(
+                self.questions.get(q.id.as_str()),
+                q,
+                &field,
+            ));
+        }
+        out
+    }
+}
+
+impl QuestionText {
+    /// Checks that every translated option exists, end labels only on scales, and the usual
+    /// length limits; `field` prefixes the names in errors.
+    pub fn validate(&self, q: &Question, field: &str) -> Result<(), DefinitionError> {
+        if let Some(t) = &self.text {
+            check_text(&format!("{field}.text"), t, MAX_QUESTION_CHARS)?;
+        }
+        for (oid, label) in &self.options {
+            if !q.kind.options().iter().any(|o| o.id.as_str() == oid) {
+                return Err(DefinitionError::new(
+                    format!("{field}.options.{oid}"),
+                    "no option with this id",
+                ));
             }
-            for o in q.kind.options() {
-                if qt.is_none_or(|t| !t.options.contains_key(o.id.as_str())) {
-                    out.push(format!("{field}.options.{}", o.id));
+            check_text(&format!("{field}.options.{oid}"), label, MAX_LABEL_CHARS)?;
+        }
+        let scale = matches!(
+            q.kind,
+            QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
+        );
+        for (name, l) in [
+            ("low_label", &self.low_label),
+            ("high_label", &self.high_label),
+        ] {
+            if let Some(l) = l {
+                if !scale {
+                    return Err(DefinitionError::new(
+                        format!("{field}.{name}"),
+                        "only rating and nps questions have end labels",
+                    ));
                 }
+                check_text(&format!("{field}.{name}"), l, MAX_LABEL_CHARS)?;
             }
-            if matches!(
-                q.kind,
-                QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
-            ) {
-                if qt.and_then(|t| t.low_label.as_ref()).is_none() {
-                    out.push(format!("{field}.low_label"));
-                }
-                if qt.and_then(|t| t.high_label.as_ref()).is_none() {
-                    out.push(format!("{field}.high_label"));
-                }
+        }
+        Ok(())
+    }
+
+    /// What `t` (if any) leaves untranslated of `q`, as paths under `field`.
+    pub fn missing(t: Option<&QuestionText>, q: &Question, field: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if t.and_then(|t| t.text.as_ref()).is_none() {
+            out.push(format!("{field}.text"));
+        }
+        for o in q.kind.options() {
+            if t.is_none_or(|t| !t.options.contains_key(o.id.as_str())) {
+                out.push(format!("{field}.options.{}", o.id));
+            }
+        }
+        if matches!(
+            q.kind,
+            QuestionKind::Rating { .. } | QuestionKind::Nps { .. }
+        ) {
+            if t.and_then(|t| t.low_label.as_ref()).is_none() {
+                out.push(format!("{field}.low_label"));
+            }
+            if t.and_then(|t| t.high_label.as_ref()).is_none() {
+                out.push(format!("{field}.high_label"));
             }
         }
         out

@@ -48,6 +48,7 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     narrator: Option<Arc<crate::narrative::Narrator>>,
     word: Arc<super::compose::Wording>,
+    charts: Arc<crate::render::report::Charts>,
 }
 
 /// What one tick did, for logs and tests.
@@ -75,12 +76,19 @@ impl Runner {
             clock,
             narrator: None,
             word: Arc::new(|s| s),
+            charts: Arc::new(|_| None),
         }
     }
 
     /// Survey titles and questions worded for the team's locale.
     pub fn with_wording(mut self, word: Arc<super::compose::Wording>) -> Self {
         self.word = word;
+        self
+    }
+
+    /// The brief is posted with the chart `charts` draws (none by default).
+    pub fn with_charts(mut self, charts: Arc<crate::render::report::Charts>) -> Self {
+        self.charts = charts;
         self
     }
 
@@ -198,10 +206,7 @@ impl Runner {
                 )
                 .await?;
                 self.narrate(&mut brief).await;
-                let chart = brief
-                    .reports
-                    .iter()
-                    .find_map(|r| crate::render::report::chart_png(r).and_then(Result::ok));
+                let chart = brief.reports.iter().find_map(|r| (self.charts)(r));
                 briefs.insert(d.period.clone(), (brief, chart));
             }
             let Some((brief, chart)) = briefs.get(&d.period) else {

@@ -47,6 +47,8 @@ pub struct ChartSpec {
     pub percent_axis: bool,
     /// Index of a bar to emphasise (the others are muted); out-of-range indices are ignored.
     pub highlight: Option<usize>,
+    /// Drawn instead of bars when there are none ("No answers yet"), in the reader's language.
+    pub empty: String,
 }
 
 /// Why a chart could not be rendered.
@@ -60,6 +62,8 @@ pub enum ChartError {
     Font(String),
     #[error("drawing failed: {0}")]
     Draw(String),
+    #[error("chart caption: {0}")]
+    Caption(String),
     #[error("PNG encoding failed: {0}")]
     Encode(#[from] png::EncodingError),
 }
@@ -82,7 +86,7 @@ pub fn render_png(spec: &ChartSpec) -> Result<Vec<u8>, ChartError> {
         root.fill(&BACKGROUND).map_err(draw_err)?;
         draw_header(&root, spec, &layout)?;
         if spec.bars.is_empty() {
-            draw_empty(&root, &layout)?;
+            draw_empty(&root, &layout, &spec.empty)?;
         } else {
             draw_bars(&root, spec, &layout)?;
         }
@@ -239,7 +243,7 @@ fn draw_header(root: &Area, spec: &ChartSpec, layout: &Layout) -> Result<(), Cha
     Ok(())
 }
 
-fn draw_empty(root: &Area, layout: &Layout) -> Result<(), ChartError> {
+fn draw_empty(root: &Area, layout: &Layout, message: &str) -> Result<(), ChartError> {
     let top = layout.body_top;
     fill_rect(
         root,
@@ -249,7 +253,7 @@ fn draw_empty(root: &Area, layout: &Layout) -> Result<(), ChartError> {
     )?;
     draw_text(
         root,
-        "No answers yet",
+        &visual_order(&clean_text(message)),
         (
             WIDTH as i32 / 2,
             top + EMPTY_H / 2 + center_offset(MESSAGE_SIZE),
@@ -730,6 +734,7 @@ mod tests {
             bars,
             percent_axis: true,
             highlight: None,
+            empty: "No answers yet".to_string(),
         }
     }
 

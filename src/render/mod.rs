@@ -9,7 +9,7 @@ use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
     Renderable,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -439,6 +439,29 @@ impl Renderer {
                 // The narrative prompts, and every report shape with a checked narrative shown.
                 self.narrative_prompt(&r, 1200)?;
                 rendered += 2;
+                // Every chart caption, without drawing a PNG.
+                for (kind, data) in [
+                    ("subtitle", json!({ "n": n, "few": n < 10 })),
+                    ("promoters", json!({})),
+                    ("passives", json!({})),
+                    ("detractors", json!({})),
+                    ("point", json!({ "point": 3, "scale": 5 })),
+                    ("empty", json!({})),
+                ] {
+                    let w =
+                        self.chart_word(locale, kind, &data)
+                            .map_err(|e| RenderError::Render {
+                                name: "insight/chart".into(),
+                                message: e.to_string(),
+                            })?;
+                    if w.is_empty() {
+                        return Err(RenderError::Render {
+                            name: format!("{locale}/insight/chart"),
+                            message: format!("no words for the {kind:?} caption"),
+                        });
+                    }
+                    rendered += 1;
+                }
                 if n == 240 {
                     r.narrative = crate::insight::report::Narrative::Checked {
                         text: "A <sample> narrative: \"quoted\" *words* @everyone.".into(),

@@ -395,9 +395,72 @@ impl Renderer {
     }
 }
 
+/// Draws a report's chart for the product team, or nothing: a failure is logged and the
+/// summary goes out without its chart.
+pub type Charts = dyn Fn(&Report) -> Option<Vec<u8>> + Send + Sync;
+
+/// Charts captioned by `renderer` in the team's locale.
+pub fn charts(renderer: std::sync::Arc<Renderer>) -> std::sync::Arc<Charts> {
+    std::sync::Arc::new(move |r| match renderer.chart(r) {
+        Some(Ok(png)) => Some(png),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "chart failed; sending the summary without it");
+            None
+        }
+        None => None,
+    })
+}
+
+impl Renderer {
+    /// The report's main chart, captioned in the team's locale (`insight/chart.hbs`).
+    pub fn chart(&self, r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
+        self.chart_in(r, &self.team)
+    }
+
+    /// The report's main chart with its captions in `locale`.
+    pub fn chart_in(&self, r: &Report, locale: &str) -> Option<Result<Vec<u8>, chart::ChartError>> {
+        chart_with(r, &|kind, data| self.chart_word(locale, kind, &data))
+    }
+
+    /// One caption of a chart (`subtitle`, `promoters`, `point`, ...) from `insight/chart.hbs`.
+    pub(crate) fn chart_word(
+        &self,
+        locale: &str,
+        kind: &str,
+        given: &Value,
+    ) -> Result<String, chart::ChartError> {
+        // Every key is always present: templates run in strict mode.
+        let mut data = json!({ "kind": kind, "n": "", "few": false, "point": 0, "scale": 0 });
+        for k in ["few", "point", "scale"] {
+            if !given[k].is_null() {
+                data[k] = given[k].clone();
+            }
+        }
+        if let Some(n) = given["n"].as_f64() {
+            data["n"] = json!(Numbers::for_locale(locale).num(n, 0));
+        }
+        self.render_in(Target::Plain, Some(locale), "insight/chart", &data)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| chart::ChartError::Caption(e.to_string()))
+    }
+}
+
 /// The report's main chart: the first question with shares, a bar per option with its
-/// interval as a whisker. None when there is nothing to draw.
-pub fn chart_png(r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
+/// interval as a whisker, its words from `word(kind, data)`. None when there is nothing to draw.
+fn chart_with(
+    r: &Report,
+    word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
+) -> Option<Result<Vec<u8>, chart::ChartError>> {
+    match chart_spec(r, word)? {
+        Ok(spec) => Some(chart::render_png(&spec)),
+        Err(e) => Some(Err(e)),
+    }
+}
+
+fn chart_spec(
+    r: &Report,
+    word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
+) -> Option<Result<ChartSpec, chart::ChartError>> {
     let q = r.questions.iter().find(|q| {
         q.n > 0
             && (q.options.is_some()
@@ -418,36 +481,41 @@ pub fn chart_png(r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
             })
             .collect()
     } else if let Some(s) = &q.nps {
-        [
-            ("Promoters (9-10)", s.promoters),
-            ("Passives (7-8)", s.passives),
-            ("Detractors (0-6)", s.detractors),
-        ]
-        .iter()
-        .map(|(l, c)| {
-            let i = crate::insight::stats::wilson(*c, n);
-            Bar {
-                label: (*l).into(),
-                value: *c as f64 / n as f64,
+        let mut bars = Vec::new();
+        for (kind, c) in [
+            ("promoters", s.promoters),
+            ("passives", s.passives),
+            ("detractors", s.detractors),
+        ] {
+            let i = crate::insight::stats::wilson(c, n);
+            let label = match word(kind, json!({})) {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            bars.push(Bar {
+                label,
+                value: c as f64 / n as f64,
                 low: i.map(|i| i.low),
                 high: i.map(|i| i.high),
-            }
-        })
-        .collect()
+            });
+        }
+        bars
     } else if let Some(rt) = &q.rating {
-        rt.distribution
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let w = crate::insight::stats::wilson(*c, n);
-                Bar {
-                    label: format!("{} of {}", i + 1, rt.scale),
-                    value: *c as f64 / n as f64,
-                    low: w.map(|w| w.low),
-                    high: w.map(|w| w.high),
-                }
-            })
-            .collect()
+        let mut bars = Vec::new();
+        for (i, c) in rt.distribution.iter().enumerate() {
+            let w = crate::insight::stats::wilson(*c, n);
+            let label = match word("point", json!({ "point": i + 1, "scale": rt.scale })) {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            bars.push(Bar {
+                label,
+                value: *c as f64 / n as f64,
+                low: w.map(|w| w.low),
+                high: w.map(|w| w.high),
+            });
+        }
+        bars
     } else {
         q.pairwise
             .as_ref()?
@@ -461,20 +529,79 @@ pub fn chart_png(r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
             })
             .collect()
     };
-    let subtitle = format!(
-        "n = {} · whiskers: 95% interval among those who answered{}",
-        q.n,
-        if q.n < 10 {
-            " · too few for firm shares"
-        } else {
-            ""
-        }
-    );
-    Some(chart::render_png(&ChartSpec {
+    let words = word("subtitle", json!({ "n": q.n, "few": q.n < 10 }))
+        .and_then(|subtitle| Ok((subtitle, word("empty", json!({}))?)));
+    Some(words.map(|(subtitle, empty)| ChartSpec {
         title: q.text.chars().take(90).collect(),
         subtitle: Some(subtitle),
         bars,
         percent_axis: true,
         highlight: Some(0),
+        empty,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer() -> Renderer {
+        Renderer::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"))
+            .expect("shipped prompts")
+    }
+
+    /// The demo report cut down to its questions that `keep` selects.
+    fn only(keep: impl Fn(&QuestionReport) -> bool) -> Report {
+        let mut r = crate::insight::demo::report(240).expect("demo");
+        r.questions.retain(|q| keep(q));
+        r
+    }
+
+    fn spec(r: &Report, locale: &str) -> ChartSpec {
+        let renderer = renderer();
+        chart_spec(r, &|k, d| renderer.chart_word(locale, k, &d))
+            .expect("a chart")
+            .expect("words")
+    }
+
+    #[test]
+    fn nps_and_rating_bars_are_labelled_in_the_locale() {
+        let nps = only(|q| q.nps.is_some());
+        let labels =
+            |l| -> Vec<String> { spec(&nps, l).bars.into_iter().map(|b| b.label).collect() };
+        assert_eq!(
+            labels("en"),
+            ["Promoters (9–10)", "Passives (7–8)", "Detractors (0–6)"]
+        );
+        assert_eq!(
+            labels("de"),
+            ["Promotoren (9–10)", "Passive (7–8)", "Kritiker (0–6)"]
+        );
+        assert_eq!(
+            labels("es"),
+            ["Promotores (9–10)", "Pasivos (7–8)", "Detractores (0–6)"]
+        );
+        let rating = only(|q| q.rating.is_some() && q.options.is_none());
+        assert_eq!(spec(&rating, "de").bars[2].label, "3 von 5");
+        assert_eq!(spec(&rating, "es").bars[0].label, "1 de 5");
+    }
+
+    #[test]
+    fn the_subtitle_formats_n_and_says_when_shares_are_not_firm() {
+        let r = only(|q| q.options.is_some());
+        let de = spec(&r, "de");
+        let sub = de.subtitle.unwrap_or_default();
+        assert!(sub.starts_with("n = 240 · Fehlerbalken"), "{sub}");
+        assert!(!sub.contains("zu wenige"), "{sub}");
+        assert_eq!(de.empty, "Noch keine Antworten");
+        let mut few = r.clone();
+        few.questions[0].n = 6;
+        let sub = spec(&few, "es").subtitle.unwrap_or_default();
+        assert!(sub.contains("muy pocas respuestas"), "{sub}");
+        let renderer = renderer();
+        let big = renderer
+            .chart_word("de", "subtitle", &json!({ "n": 12345, "few": false }))
+            .expect("word");
+        assert!(big.starts_with("n = 12.345 "), "{big}");
+    }
 }

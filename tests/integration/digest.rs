@@ -86,6 +86,7 @@ fn runner(t: &TestApp, clock: Arc<SetClock>, sinks: Vec<Arc<dyn Sink>>) -> Runne
         sinks,
         clock,
     )
+    .with_charts(t.app.bot.charts())
 }
 
 async fn with_answers() -> TestApp {

@@ -153,6 +153,98 @@ async fn a_right_to_left_label_renders_without_breaking_the_message() {
     );
 }
 
+#[tokio::test]
+async fn the_persona_question_is_asked_in_the_members_language_and_counts_as_one_segment() {
+    let cfg = format!(
+        "{}
+[persona]
+question = \"Which best describes you?\"
+options = [{{ id = \"customer\", label = \"I pay for it\" }}, {{ id = \"curious\", label = \"Just curious\" }}]
+[persona.locales.de]
+text = \"Was beschreibt dich am besten?\"
+options = {{ customer = \"Ich zahle dafür\" }}
+",
+        config()
+    );
+    let t = spawn_app_with(&cfg).await;
+    let out = replies(&t, &said(&t, "ana", Some("de-DE"), "/start snack")).await;
+    let text = t.text(&out);
+    assert!(text.contains("Was beschreibt dich am besten?"), "{text}");
+    let kb = last_keyboard(&out);
+    let labels: Vec<String> = kb
+        .buttons()
+        .map(|b| t.app.renderer.label(&b.label).expect("label"))
+        .collect();
+    // The untranslated option falls back to its default label.
+    assert_eq!(labels, ["Ich zahle dafür", "Just curious"], "{labels:?}");
+    let mut ev = said(&t, "ana", Some("de-DE"), "");
+    ev.body = Body::Button(payloads(&kb)[0].clone());
+    let after = t.text(&replies(&t, &ev).await);
+    assert!(after.contains("Ich zahle dafür"), "ack in German: {after}");
+    assert!(after.contains("Welcher Snack?"), "then the survey: {after}");
+    // An English member gets the default wording; both answers are the same stored option.
+    let out = replies(&t, &said(&t, "cy", Some("en"), "/start snack")).await;
+    assert!(t.text(&out).contains("Which best describes you?"));
+    let mut ev = said(&t, "cy", Some("en"), "");
+    ev.body = Body::Button(payloads(&last_keyboard(&out))[0].clone());
+    replies(&t, &ev).await;
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM members WHERE persona = 'customer'")
+            .await,
+        2
+    );
+}
+
+#[test]
+fn a_persona_translation_of_an_unknown_option_is_refused() {
+    let cfg = format!(
+        "{CONFIG}
+[persona]
+question = \"Which best describes you?\"
+options = [{{ id = \"customer\", label = \"I pay for it\" }}, \"Just curious\"]
+[persona.locales.de]
+options = {{ kunde = \"Kunde\" }}
+"
+    );
+    let e = canvass::config::Config::parse(&cfg, std::path::Path::new("bot.toml"))
+        .expect_err("refused");
+    let msg = e.to_string();
+    assert!(msg.contains("persona.locales.de.options.kunde"), "{msg}");
+    assert!(msg.contains("no option with this id"), "{msg}");
+}
+
+#[tokio::test]
+async fn dates_members_see_are_written_the_way_their_locale_writes_them() {
+    let cfg = config().replacen(
+        "title = \"Snacks\"\n",
+        "title = \"Snacks\"\ncloses_at = \"2099-01-31T18:00:00Z\"\n",
+        1,
+    );
+    let t = spawn_app_with(&cfg).await;
+    for (tag, date) in [
+        ("de-DE", "Endet am 31.01.2099, 18:00 UTC"),
+        ("es", "31/01/2099 18:00 UTC"),
+        ("en", "Closes 2099-01-31 18:00 UTC"),
+    ] {
+        let text = t.text(&replies(&t, &said(&t, "ana", Some(tag), "/survey snack")).await);
+        assert!(text.contains(date), "{tag}: {text}");
+    }
+}
+
+#[test]
+fn charts_are_drawn_with_captions_in_every_shipped_locale() {
+    let r = Renderer::load(&prompts()).expect("templates load");
+    let report = canvass::insight::demo::report(240).expect("demo report");
+    for l in ["en", "de", "es"] {
+        let png = r.chart_in(&report, l).expect("a chart").expect("draws");
+        assert!(png.starts_with(b"\x89PNG"), "{l}");
+    }
+    // The captions differ by locale, so the images do too.
+    let en = r.chart_in(&report, "en").expect("chart").expect("draws");
+    let de = r.chart_in(&report, "de").expect("chart").expect("draws");
+    assert_ne!(en, de);
+}
+
 #[test]
 fn every_shipped_locale_renders_every_template_with_sample_data() {
     let r = Renderer::load(&prompts()).expect("templates load");

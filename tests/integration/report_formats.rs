@@ -4,7 +4,7 @@ use crate::support::*;
 use canvass::config::Config;
 use canvass::core::event::Outbound;
 use canvass::render::Target;
-use canvass::render::report::{Format, chart_png};
+use canvass::render::report::Format;
 use serde_json::Value;
 use std::path::Path;
 
@@ -146,7 +146,7 @@ async fn every_format_renders_the_fixture() {
         }
     }
     assert!(differs > 0);
-    let png = chart_png(&r).unwrap().unwrap();
+    let png = renderer.chart(&r).unwrap().unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 }
 

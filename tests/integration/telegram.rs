@@ -433,6 +433,54 @@ async fn a_429_is_honoured_and_unreachable_members_get_a_way_in() {
 }
 
 #[tokio::test]
+async fn the_command_menu_is_published_in_every_shipped_language() {
+    let r = boot().await;
+    let has = |menu: &[(String, String)], cmd: &str, words: &str| {
+        menu.iter().any(|(c, d)| c == cmd && d == words)
+    };
+    for (language, help) in [
+        (None, "What canvass can do"),
+        (Some("de"), "Was canvass kann"),
+        (Some("es"), "Qué puede hacer canvass"),
+    ] {
+        let members = r
+            .fake
+            .wait_for("the member menu", |f| {
+                let m = f.menu("default", language);
+                (!m.is_empty()).then_some(m)
+            })
+            .await;
+        assert!(has(&members, "help", help), "{language:?}: {members:?}");
+        assert!(
+            !members.iter().any(|(c, _)| c == "insights"),
+            "team commands stay out of the member menu: {members:?}"
+        );
+        let admins = r
+            .fake
+            .wait_for("the administrators' menu", |f| {
+                let m = f.menu("all_chat_administrators", language);
+                (!m.is_empty()).then_some(m)
+            })
+            .await;
+        assert!(has(&admins, "help", help), "{admins:?}");
+        assert!(admins.iter().any(|(c, _)| c == "insights"), "{admins:?}");
+    }
+    // Every menu command is one the bot understands (a missing argument is a usage error,
+    // never an unknown command).
+    for (c, _) in r.fake.menu("all_chat_administrators", None) {
+        let parsed = canvass::core::command::parse(&format!("/{c}"));
+        assert!(
+            !matches!(
+                parsed,
+                Err(canvass::core::command::CommandError::Unknown(_)) | Ok(None)
+            ),
+            "/{c}: {parsed:?}"
+        );
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn a_german_member_takes_a_survey_in_german() {
     let r = boot().await;
     let mut jonas = member(3001, "Jonas");

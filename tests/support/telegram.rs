@@ -429,6 +429,17 @@ impl FakeTelegram {
         self.read(|s| s.commands.clone())
     }
 
+    /// The commands of the last SetMyCommands for a scope type (`default`,
+    /// `all_chat_administrators`, ...) and language code (None: every other language).
+    pub fn menu(&self, scope: &str, language: Option<&str>) -> Vec<(String, String)> {
+        self.read(|s| {
+            s.menus
+                .get(&(scope.to_string(), language.map(str::to_string)))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
     /// Waits until `f` returns `Some`, re-checking after every change to the fake; panics with
     /// `what` and a dump of what the bot did after 15 s.
     pub async fn wait_for<T>(&self, what: &str, f: impl Fn(&FakeTelegram) -> Option<T>) -> T {
@@ -597,6 +608,7 @@ struct Sim {
     answers: Vec<CallbackAnswer>,
     uploads: Vec<Upload>,
     commands: Vec<(String, String)>,
+    menus: BTreeMap<MenuKey, Vec<(String, String)>>,
     calls: HashMap<String, usize>,
     rate_limits: HashMap<String, VecDeque<u32>>,
     faults: HashMap<String, VecDeque<Fault>>,
@@ -627,6 +639,7 @@ impl Sim {
             answers: Vec::new(),
             uploads: Vec::new(),
             commands: Vec::new(),
+            menus: BTreeMap::new(),
             calls: HashMap::new(),
             rate_limits: HashMap::new(),
             faults: HashMap::new(),
@@ -1064,12 +1077,21 @@ impl Sim {
         let default_scope = scope
             .as_ref()
             .is_none_or(|s| s["type"].as_str() == Some("default"));
-        if default_scope && p.string("language_code").is_none() {
-            self.commands = parsed;
+        let language = p.string("language_code");
+        if default_scope && language.is_none() {
+            self.commands = parsed.clone();
         }
+        let scope = scope
+            .as_ref()
+            .and_then(|s| s["type"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "default".into());
+        self.menus.insert((scope, language), parsed);
         Ok(json!(true))
     }
 }
+
+/// A command menu's scope type and language code.
+type MenuKey = (String, Option<String>);
 
 // ---- HTTP ----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 //! replies rendered as HTML and sent back, poll counters refreshed at a coalesced pace.
 
 mod listen;
+mod menu;
 mod refresh;
 mod send;
 mod translate;
@@ -147,6 +148,8 @@ impl Telegram {
         let me = send::with_retry("getMe", || bot.get_me().send_ref()).await?;
         let username = me.user.username.clone().unwrap_or_default();
         tracing::info!(bot = %username, "connected to Telegram");
+        // In the background: the menu must never hold up answering members.
+        tokio::spawn(menu::publish(bot.clone(), renderer.clone()));
         let refresher = refresh::spawn(
             core.clone(),
             renderer.clone(),
