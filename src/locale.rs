@@ -92,6 +92,16 @@ enum DateStyle {
 }
 
 impl Numbers {
+    /// The decimal mark: `.` or `,`.
+    pub fn decimal_mark(&self) -> char {
+        self.decimal
+    }
+
+    /// What goes between a number and `%`.
+    pub fn percent_gap(&self) -> &'static str {
+        self.percent_gap
+    }
+
     pub fn for_locale(locale: &str) -> Self {
         match locale.split('-').next().unwrap_or(locale) {
             "de" => Self {

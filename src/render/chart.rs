@@ -49,6 +49,8 @@ pub struct ChartSpec {
     pub highlight: Option<usize>,
     /// Drawn instead of bars when there are none ("No answers yet"), in the reader's language.
     pub empty: String,
+    /// The reader's decimal mark and number-to-`%` gap ("33 %" in German and Spanish).
+    pub numbers: crate::locale::Numbers,
 }
 
 /// Why a chart could not be rendered.
@@ -277,14 +279,20 @@ fn draw_bars(root: &Area, spec: &ChartSpec, layout: &Layout) -> Result<(), Chart
     }
     let label_w = label_w.min(MAX_LABEL_W);
     let raw: Vec<f64> = spec.bars.iter().map(|b| b.value).collect();
-    let values = format_values(&raw, spec.percent_axis);
+    let values: Vec<String> = format_values(&raw, spec.percent_axis)
+        .iter()
+        .map(|v| localise_number(v, &spec.numbers))
+        .collect();
     let mut value_w = 0;
     for value in &values {
         value_w = value_w.max(text_width(value, VALUE_SIZE)?);
     }
 
     // Room on the right for the value printed after the longest bar (and for the last tick label).
-    let axis = Axis::new(&spec.bars, spec.percent_axis);
+    let mut axis = Axis::new(&spec.bars, spec.percent_axis);
+    for (_, l) in &mut axis.ticks {
+        *l = localise_number(l, &spec.numbers);
+    }
     let plot_left = PAD + label_w + LABEL_GAP;
     let plot_right = (WIDTH as i32 - PAD - value_w - VALUE_GAP).max(plot_left + 1);
     let x = |v: f64| axis.to_px(v, plot_left, plot_right);
@@ -604,6 +612,12 @@ fn round_to(v: f64, decimals: usize) -> f64 {
 }
 
 /// Fixed decimals with a real minus sign (U+2212), never printing "-0" or "-0.00".
+/// A value label written the reader's way: "0,25", "33 %".
+fn localise_number(s: &str, nf: &crate::locale::Numbers) -> String {
+    s.replace('.', &nf.decimal_mark().to_string())
+        .replace('%', &format!("{}%", nf.percent_gap()))
+}
+
 fn format_fixed(v: f64, decimals: usize) -> String {
     let r = round_to(v, decimals);
     if r < 0.0 {
@@ -735,6 +749,7 @@ mod tests {
             percent_axis: true,
             highlight: None,
             empty: "No answers yet".to_string(),
+            numbers: crate::locale::Numbers::for_locale("en"),
         }
     }
 
@@ -938,6 +953,17 @@ mod tests {
         assert!(fitted.ends_with('…') && fitted.len() < long.len());
         assert!(text_width(&fitted, LABEL_SIZE).expect("width") <= 120);
         assert_eq!(fit_to_width("Wide", LABEL_SIZE, 1).expect("fit"), "…");
+    }
+
+    #[test]
+    fn numbers_are_written_the_readers_way() {
+        let de = crate::locale::Numbers::for_locale("de");
+        assert_eq!(localise_number("33%", &de), "33\u{a0}%");
+        assert_eq!(localise_number("<1%", &de), "<1\u{a0}%");
+        assert_eq!(localise_number("0.25", &de), "0,25");
+        let en = crate::locale::Numbers::for_locale("en");
+        assert_eq!(localise_number("0.25", &en), "0.25");
+        assert_eq!(localise_number("33%", &en), "33%");
     }
 
     #[test]

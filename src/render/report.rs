@@ -419,7 +419,9 @@ impl Renderer {
 
     /// The report's main chart with its captions in `locale`.
     pub fn chart_in(&self, r: &Report, locale: &str) -> Option<Result<Vec<u8>, chart::ChartError>> {
-        chart_with(r, &|kind, data| self.chart_word(locale, kind, &data))
+        chart_with(r, locale, &|kind, data| {
+            self.chart_word(locale, kind, &data)
+        })
     }
 
     /// One caption of a chart (`subtitle`, `promoters`, `point`, ...) from `insight/chart.hbs`.
@@ -449,9 +451,10 @@ impl Renderer {
 /// interval as a whisker, its words from `word(kind, data)`. None when there is nothing to draw.
 fn chart_with(
     r: &Report,
+    locale: &str,
     word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
 ) -> Option<Result<Vec<u8>, chart::ChartError>> {
-    match chart_spec(r, word)? {
+    match chart_spec(r, locale, word)? {
         Ok(spec) => Some(chart::render_png(&spec)),
         Err(e) => Some(Err(e)),
     }
@@ -459,6 +462,7 @@ fn chart_with(
 
 fn chart_spec(
     r: &Report,
+    locale: &str,
     word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
 ) -> Option<Result<ChartSpec, chart::ChartError>> {
     let q = r.questions.iter().find(|q| {
@@ -538,6 +542,7 @@ fn chart_spec(
         percent_axis: true,
         highlight: Some(0),
         empty,
+        numbers: Numbers::for_locale(locale),
     }))
 }
 
@@ -559,7 +564,7 @@ mod tests {
 
     fn spec(r: &Report, locale: &str) -> ChartSpec {
         let renderer = renderer();
-        chart_spec(r, &|k, d| renderer.chart_word(locale, k, &d))
+        chart_spec(r, locale, &|k, d| renderer.chart_word(locale, k, &d))
             .expect("a chart")
             .expect("words")
     }
