@@ -166,7 +166,8 @@ impl AnswerValue {
         }
     }
 
-    /// A short human summary of the answer, using labels where there are options.
+    /// A short summary of the answer in labels and symbols only (`A > B`), so it reads the
+    /// same in every locale.
     pub fn describe(&self, q: &Question) -> String {
         let label = |id: &OptionId| {
             q.option_index(id)
@@ -181,7 +182,7 @@ impl AnswerValue {
             Self::Ranking(ids) => ids.iter().map(label).collect::<Vec<_>>().join(" > "),
             Self::Pairwise(js) => js
                 .iter()
-                .map(|(w, l)| format!("{} over {}", label(w), label(l)))
+                .map(|(w, l)| format!("{} > {}", label(w), label(l)))
                 .collect::<Vec<_>>()
                 .join("; "),
             Self::Text(t) => t.clone(),
