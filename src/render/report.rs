@@ -96,7 +96,6 @@ impl Renderer {
     fn question_view(
         &self,
         locale: &str,
-        target: Target,
         q: &QuestionReport,
         counts_only: bool,
     ) -> Result<Value, RenderError> {
@@ -106,7 +105,7 @@ impl Renderer {
         let signed = |x: f64| signed(nf, x);
         let mut v = json!({
             "id": q.id, "type": q.kind, "text": q.text, "n": q.n,
-            "finding": self.statement_in(locale, target, &q.finding)?,
+            "finding": self.statement_in(locale, Target::Plain, &q.finding)?,
             "counts_only": counts_only || q.n < 10,
         });
         if let Some(opts) = &q.options {
@@ -209,31 +208,29 @@ impl Renderer {
     }
 
     /// The data every report template receives, in the team's locale.
-    pub fn report_view(&self, target: Target, r: &Report) -> Result<Value, RenderError> {
-        self.report_view_in(&self.team, target, r)
+    pub fn report_view(&self, r: &Report) -> Result<Value, RenderError> {
+        self.report_view_in(&self.team, r)
     }
 
-    fn report_view_in(
-        &self,
-        locale: &str,
-        target: Target,
-        r: &Report,
-    ) -> Result<Value, RenderError> {
+    fn report_view_in(&self, locale: &str, r: &Report) -> Result<Value, RenderError> {
         let counts_only = r.quality.tier == Tier::CountsOnly;
+        // Statements are words only: rendered plain here, they are escaped once, for the
+        // target, by the template that shows them.
+        let plain = Target::Plain;
         let questions = r
             .questions
             .iter()
-            .map(|q| self.question_view(locale, target, q, counts_only))
+            .map(|q| self.question_view(locale, q, counts_only))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!({
             "survey": r.survey,
             "segment": r.segment_filter,
-            "headline": self.statement_in(locale, target, &r.headline)?,
+            "headline": self.statement_in(locale, plain, &r.headline)?,
             "confidence": r.confidence,
-            "confidence_reasons": self.statements(locale, target, &r.confidence_reasons)?,
-            "next_step": self.statement_in(locale, target, &r.recommendation.next_step)?,
-            "would_change": self.statement_in(locale, target, &r.recommendation.would_change)?,
-            "caveats": self.statements(locale, target, &r.caveats)?,
+            "confidence_reasons": self.statements(locale, plain, &r.confidence_reasons)?,
+            "next_step": self.statement_in(locale, plain, &r.recommendation.next_step)?,
+            "would_change": self.statement_in(locale, plain, &r.recommendation.would_change)?,
+            "caveats": self.statements(locale, plain, &r.caveats)?,
             "questions": questions,
             "quality": r.quality,
             "tests": r.tests,
@@ -286,7 +283,7 @@ impl Renderer {
         let mut plain = r.clone();
         plain.narrative = Narrative::Off;
         let data = json!({
-            "report": self.report_view(Target::Plain, &plain)?,
+            "report": self.report_view(&plain)?,
             "json": self.report_json(&plain)?,
             "max_chars": max_chars,
         });
@@ -311,19 +308,19 @@ impl Renderer {
         let l = Some(locale);
         match format {
             Format::Chat(t) => {
-                self.render_in(t, l, "insight/report", &self.report_view_in(locale, t, r)?)
+                self.render_in(t, l, "insight/report", &self.report_view_in(locale, r)?)
             }
             Format::Markdown => self.render_in(
                 Target::Markdown,
                 l,
                 "insight/report_markdown",
-                &self.report_view_in(locale, Target::Markdown, r)?,
+                &self.report_view_in(locale, r)?,
             ),
             Format::Html => self.render_in(
                 Target::Html,
                 l,
                 "insight/report_page",
-                &self.report_view_in(locale, Target::Html, r)?,
+                &self.report_view_in(locale, r)?,
             ),
             Format::Json => {
                 let v = self.report_json(r)?;
@@ -354,7 +351,7 @@ impl Renderer {
         let surveys = b
             .reports
             .iter()
-            .map(|r| self.report_view_in(locale, target, r))
+            .map(|r| self.report_view_in(locale, r))
             .collect::<Result<Vec<_>, _>>()?;
         let data = json!({
             "period": b.period, "late": b.late, "quiet": b.quiet(),
@@ -608,5 +605,42 @@ mod tests {
             .chart_word("de", "subtitle", &json!({ "n": 12345, "few": false }))
             .expect("word");
         assert!(big.starts_with("n = 12.345 "), "{big}");
+    }
+}
+
+#[cfg(test)]
+mod escaping {
+    use super::*;
+
+    /// Option labels and segment names reach the headline, findings and recommendations:
+    /// they must be escaped exactly once in every format.
+    #[test]
+    fn statements_are_escaped_once_in_every_format() {
+        let renderer =
+            Renderer::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"))
+                .expect("shipped prompts");
+        let mut r = crate::insight::demo::report(240).expect("demo");
+        r.headline.params["label"] = json!("Q&A <beta>");
+        for (f, want) in [
+            (Format::Chat(Target::Html), "Q&amp;A &lt;beta&gt;"),
+            (Format::Html, "Q&amp;A &lt;beta&gt;"),
+            (Format::Chat(Target::Markdown), "Q&A \\<beta\\>"),
+            (Format::Markdown, "Q&A \\<beta\\>"),
+            (Format::Chat(Target::Plain), "Q&A <beta>"),
+        ] {
+            let out = renderer.report(f, &r).expect("renders");
+            assert!(out.contains(want), "{f:?}: {out}");
+            assert!(
+                !out.contains("&amp;amp;") && !out.contains("\\\\"),
+                "{f:?}: {out}"
+            );
+        }
+        let json = renderer.report_json(&r).expect("json");
+        assert!(
+            json["headline"]
+                .as_str()
+                .is_some_and(|h| h.contains("Q&A <beta>")),
+            "{json}"
+        );
     }
 }
