@@ -552,8 +552,9 @@ async fn bench(
         let f: Vec<&str> = line.split(',').collect();
         if let [secs, answers, peak] = f.as_slice() {
             println!(
-                "| insight report (8 question types, open text) | {answers} answers | {:.3} s; peak memory {peak} MiB |",
-                secs.parse::<f64>().unwrap_or(0.0)
+                "| insight report (8 question types, open text) | {answers} answers | {:.3} s; peak memory {:.1} MiB |",
+                secs.parse::<f64>().unwrap_or(0.0),
+                peak.parse::<f64>().unwrap_or(0.0)
             );
         } else {
             println!(

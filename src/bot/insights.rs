@@ -13,11 +13,12 @@ use std::sync::Arc;
 /// Groups current answer rows into one response per respondent.
 pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
     let mut by: BTreeMap<i64, Response> = BTreeMap::new();
+    let mut ids = insight::Interner::default();
     for row in rows {
         let r = by.entry(row.respondent).or_insert_with(|| Response {
             respondent: row.respondent,
             answers: BTreeMap::new(),
-            segments: row.segments.iter().cloned().collect(),
+            segments: row.segments.iter().map(|s| ids.get(s)).collect(),
             new_member: row.new_member,
             first_at: row.answered_at,
             seconds: None,
@@ -26,9 +27,10 @@ pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
         if row.locale.is_some() {
             r.locale = row.locale.clone();
         }
-        r.answers.insert(row.question_id.clone(), row.value.clone());
+        r.answers
+            .insert(ids.get(&row.question_id), row.value.clone());
         if let Some(c) = &row.chat_segment {
-            r.segments.insert(c.clone());
+            r.segments.insert(ids.get(c));
         }
         r.first_at = r.first_at.min(row.answered_at);
         if let Some(shown) = row.shown_at {
@@ -49,6 +51,8 @@ async fn plain_report(
 ) -> Result<Report, BotError> {
     let rows = store.current_answers(s.key).await?;
     let rs = responses(&rows);
+    // The rows are copied into the responses: free them before the analysis adds its own peak.
+    drop(rows);
     Ok(insight::analyse(&insight::Input {
         survey: &s.survey,
         status: s.effective_status(now),

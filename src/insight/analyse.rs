@@ -10,6 +10,7 @@ use crate::core::survey::{Question, QuestionKind, Status, Survey};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// False discovery rate for segment findings.
 pub const FDR_Q: f64 = 0.10;
@@ -20,14 +21,32 @@ pub const CLAIM_MIN: usize = 30;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub respondent: i64,
-    pub answers: BTreeMap<String, AnswerValue>,
-    pub segments: BTreeSet<String>,
+    /// By question id. Ids and segment names are shared `Arc<str>`s: a million answers
+    /// repeat the same few strings, and one allocation each would be most of the memory.
+    pub answers: BTreeMap<Arc<str>, AnswerValue>,
+    pub segments: BTreeSet<Arc<str>>,
     pub new_member: bool,
     pub first_at: DateTime<Utc>,
     /// Total seconds between questions being shown and answered, where known.
     pub seconds: Option<f64>,
     /// The locale the respondent answered in; open text is grouped by it. `None`: default.
     pub locale: Option<String>,
+}
+
+/// Hands out one shared copy of each string (question ids, segment names) while responses
+/// are built.
+#[derive(Debug, Default)]
+pub struct Interner(std::collections::HashSet<Arc<str>>);
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
+        a
+    }
 }
 
 /// A previous report to compare against (an earlier run of a recurring survey, or the last digest).
@@ -267,7 +286,7 @@ fn question_segments(
             let Some(cats) = categories(q, r) else {
                 continue;
             };
-            let (t, n) = if r.segments.contains(name) {
+            let (t, n) = if r.segments.contains(name.as_str()) {
                 (&mut seg, &mut n_seg)
             } else {
                 (&mut rest, &mut n_rest)
@@ -800,7 +819,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut seg_sizes: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &rs {
         for s in &r.segments {
-            *seg_sizes.entry(s.as_str()).or_default() += 1;
+            *seg_sizes.entry(s).or_default() += 1;
         }
     }
     let mut segs: Vec<(String, usize)> = Vec::new();
@@ -1247,6 +1266,17 @@ mod tests {
     use crate::core::survey::{ResultsVisibility, make_choices};
     use chrono::TimeZone;
 
+    #[test]
+    fn the_interner_shares_one_copy_per_string() {
+        let mut ids = Interner::default();
+        let a = ids.get("feature");
+        let b = ids.get("feature");
+        let c = ids.get("tools");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!((&*a, &*c), ("feature", "tools"));
+    }
+
     fn survey(kinds: Vec<(&str, QuestionKind)>) -> Survey {
         Survey {
             id: SurveyId::parse("s").unwrap(),
@@ -1278,8 +1308,8 @@ mod tests {
     fn resp(i: i64, q: &str, v: AnswerValue, segs: &[&str]) -> Response {
         Response {
             respondent: i,
-            answers: [(q.to_string(), v)].into_iter().collect(),
-            segments: segs.iter().map(|s| s.to_string()).collect(),
+            answers: [(Arc::from(q), v)].into_iter().collect(),
+            segments: segs.iter().map(|s| Arc::from(*s)).collect(),
             new_member: false,
             first_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
                 + chrono::Duration::minutes(i),

@@ -132,6 +132,7 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
             .and_then(|q| q.kind.options().get(i))
             .map(|o| o.id.clone())
     };
+    let mut ids = super::Interner::default();
     (0..n)
         .map(|i| {
             let customer = i % 3 == 0;
@@ -143,7 +144,7 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
                 [0, 0, 0, 1, 2][rng.next(5) as usize]
             };
             if let Some(o) = opt(0, pick) {
-                answers.insert("feature".into(), AnswerValue::Choice(o));
+                answers.insert(ids.get("feature"), AnswerValue::Choice(o));
             }
             let tools: Vec<OptionId> = (0..3)
                 .filter(|_| rng.next(2) == 0)
@@ -151,11 +152,11 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
                 .filter_map(|k| opt(1, k))
                 .collect();
             if !tools.is_empty() {
-                answers.insert("tools".into(), AnswerValue::Choices(tools));
+                answers.insert(ids.get("tools"), AnswerValue::Choices(tools));
             }
-            answers.insert("ease".into(), AnswerValue::Scale(2 + rng.next(4) as u8));
+            answers.insert(ids.get("ease"), AnswerValue::Scale(2 + rng.next(4) as u8));
             answers.insert(
-                "nps".into(),
+                ids.get("nps"),
                 AnswerValue::Scale([10, 9, 9, 8, 7, 6, 3, 10][rng.next(8) as usize]),
             );
             let mut order = vec![0usize, 1, 2, 3];
@@ -167,33 +168,30 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
                 order.insert(0, 3);
             }
             answers.insert(
-                "rank".into(),
+                ids.get("rank"),
                 AnswerValue::Ranking(order.iter().take(3).filter_map(|k| opt(4, *k)).collect()),
             );
             let (a, b) = (rng.next(3) as usize, rng.next(3) as usize);
             if a != b {
                 if let (Some(w), Some(l)) = (opt(5, a.min(b)), opt(5, a.max(b))) {
-                    answers.insert("pairs".into(), AnswerValue::Pairwise(vec![(w, l)]));
+                    answers.insert(ids.get("pairs"), AnswerValue::Pairwise(vec![(w, l)]));
                 }
             }
             if let Some(o) = opt(6, usize::from(rng.next(3) == 0)) {
-                answers.insert("tagline".into(), AnswerValue::Choice(o));
+                answers.insert(ids.get("tagline"), AnswerValue::Choice(o));
             }
             if i % 2 == 0 {
                 answers.insert(
-                    "wish".into(),
+                    ids.get("wish"),
                     AnswerValue::Text(WISHES[rng.next(8) as usize].to_string()),
                 );
             }
             let mut segments = BTreeSet::new();
-            segments.insert(
-                if customer {
-                    "persona: customer"
-                } else {
-                    "persona: trying it"
-                }
-                .to_string(),
-            );
+            segments.insert(ids.get(if customer {
+                "persona: customer"
+            } else {
+                "persona: trying it"
+            }));
             Response {
                 respondent: i as i64 + 1,
                 answers,

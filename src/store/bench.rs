@@ -103,7 +103,7 @@ impl Store {
                     q.push_str(&vec!["(?, ?, ?, ?)"; part.len()].join(", "));
                     let mut query = sqlx::query(&q);
                     for (id, qid, v, at) in part {
-                        query = query.bind(id).bind(qid).bind(v).bind(at);
+                        query = query.bind(id).bind(qid.to_string()).bind(v).bind(at);
                     }
                     query.execute(&mut *tx.tx).await?;
                 }
