@@ -371,9 +371,8 @@ pub struct Persona {
 impl Persona {
     /// The question worded for `locale`, falling back to the default text.
     pub fn worded(&self, locale: &str) -> Question {
-        let codes: Vec<&String> = self.locales.keys().collect();
-        let t = crate::locale::negotiate(locale, &codes).and_then(|c| self.locales.get(c));
-        self.question.localised(t)
+        self.question
+            .localised(crate::locale::pick(locale, &self.locales))
     }
 }
 

@@ -55,6 +55,15 @@ pub fn negotiate<'a, S: AsRef<str>>(tag: &str, available: &'a [S]) -> Option<&'a
         .map(AsRef::as_ref)
 }
 
+/// The translation in `by_locale` that serves `tag` (as `negotiate` picks), if any.
+pub fn pick<'a, T>(
+    tag: &str,
+    by_locale: &'a std::collections::BTreeMap<String, T>,
+) -> Option<&'a T> {
+    let codes: Vec<&String> = by_locale.keys().collect();
+    negotiate(tag, &codes).and_then(|c| by_locale.get(c))
+}
+
 /// Discord's locale codes (developer docs, "Locales"). Commands are localised for every code
 /// that negotiates to a shipped locale.
 pub const DISCORD_LOCALES: &[&str] = &[

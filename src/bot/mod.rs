@@ -227,11 +227,12 @@ impl Bot {
 
     /// A survey worded for `locale` (from `bot.toml`), falling back to its default text.
     pub fn worded(&self, mut s: StoredSurvey, locale: &str) -> StoredSurvey {
-        if let Some(c) = self.cfg.survey(&s.survey.id) {
-            let codes: Vec<&String> = c.locales.keys().collect();
-            if let Some(code) = crate::locale::negotiate(locale, &codes) {
-                s.survey = s.survey.localised(c.locales.get(code));
-            }
+        if let Some(t) = self
+            .cfg
+            .survey(&s.survey.id)
+            .and_then(|c| crate::locale::pick(locale, &c.locales))
+        {
+            s.survey = s.survey.localised(Some(t));
         }
         s
     }
@@ -1018,13 +1019,11 @@ impl Bot {
         let n = self.store.respondent_count(key).await?;
         // A group message is read by everyone: it speaks the team's locale, like its refreshes.
         let team = self.cfg.team.locale.clone();
-        let worded = match self.cfg.survey(&survey.id) {
-            Some(c) => survey.localised(
-                crate::locale::negotiate(&team, &c.locales.keys().collect::<Vec<_>>())
-                    .and_then(|code| c.locales.get(code)),
-            ),
-            None => survey.clone(),
-        };
+        let worded = survey.localised(
+            self.cfg
+                .survey(&survey.id)
+                .and_then(|c| crate::locale::pick(&team, &c.locales)),
+        );
         let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, None, &team);
         let (msg, keyboard) = in_locale(msg, keyboard, &team);
         Ok(vec![Outbound::PostPoll {
@@ -1451,20 +1450,17 @@ impl Bot {
         let Some(p) = &self.cfg.persona else {
             return Ok(vec![Outbound::Toast(stale())]);
         };
-        let Some(choice) = p.question.kind.options().get(usize::from(value)) else {
+        // Translations keep the options' order, so the index picks the same option.
+        let worded = p.worded(loc(ev));
+        let Some(choice) = worded.kind.options().get(usize::from(value)) else {
             return Ok(vec![Outbound::Toast(stale())]);
         };
         let m = tx.upsert_member(&ev.actor, now).await?;
         tx.set_persona(m.id, choice.id.as_str()).await?;
         let pending = tx.take_pending_persona(m.id).await?;
-        let worded = p.worded(loc(ev));
-        let label = worded
-            .option_index(&choice.id)
-            .and_then(|i| worded.kind.options().get(i))
-            .map_or(choice.label.as_str(), |o| o.label.as_str());
         let mut out = vec![Outbound::Toast(Msg::new(
             "ack",
-            json!({ "kind": "persona", "answer": label }),
+            json!({ "kind": "persona", "answer": choice.label }),
         ))];
         let target = match pending {
             Some(k) => self.survey_by_key(tx, k, loc(ev)).await?,

@@ -611,13 +611,13 @@ fn round_to(v: f64, decimals: usize) -> f64 {
     (v * scale).round() / scale
 }
 
-/// Fixed decimals with a real minus sign (U+2212), never printing "-0" or "-0.00".
 /// A value label written the reader's way: "0,25", "33 %".
 fn localise_number(s: &str, nf: &crate::locale::Numbers) -> String {
     s.replace('.', &nf.decimal_mark().to_string())
         .replace('%', &format!("{}%", nf.percent_gap()))
 }
 
+/// Fixed decimals with a real minus sign (U+2212), never printing "-0" or "-0.00".
 fn format_fixed(v: f64, decimals: usize) -> String {
     let r = round_to(v, decimals);
     if r < 0.0 {

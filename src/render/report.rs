@@ -416,9 +416,10 @@ impl Renderer {
 
     /// The report's main chart with its captions in `locale`.
     pub fn chart_in(&self, r: &Report, locale: &str) -> Option<Result<Vec<u8>, chart::ChartError>> {
-        chart_with(r, locale, &|kind, data| {
-            self.chart_word(locale, kind, &data)
-        })
+        Some(
+            self.chart_spec(r, locale)?
+                .and_then(|spec| chart::render_png(&spec)),
+        )
     }
 
     /// One caption of a chart (`subtitle`, `promoters`, `point`, ...) from `insight/chart.hbs`.
@@ -429,12 +430,11 @@ impl Renderer {
         given: &Value,
     ) -> Result<String, chart::ChartError> {
         // Every key is always present: templates run in strict mode.
-        let mut data = json!({ "kind": kind, "n": "", "few": false, "point": 0, "scale": 0 });
-        for k in ["few", "point", "scale"] {
-            if !given[k].is_null() {
-                data[k] = given[k].clone();
-            }
+        let mut data = json!({ "n": "", "few": false, "point": 0, "scale": 0 });
+        if let (Some(d), Some(g)) = (data.as_object_mut(), given.as_object()) {
+            d.extend(g.clone());
         }
+        data["kind"] = json!(kind);
         if let Some(n) = given["n"].as_f64() {
             data["n"] = json!(Numbers::for_locale(locale).num(n, 0));
         }
@@ -444,103 +444,89 @@ impl Renderer {
     }
 }
 
-/// The report's main chart: the first question with shares, a bar per option with its
-/// interval as a whisker, its words from `word(kind, data)`. None when there is nothing to draw.
-fn chart_with(
-    r: &Report,
-    locale: &str,
-    word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
-) -> Option<Result<Vec<u8>, chart::ChartError>> {
-    match chart_spec(r, locale, word)? {
-        Ok(spec) => Some(chart::render_png(&spec)),
-        Err(e) => Some(Err(e)),
+impl Renderer {
+    /// What the report's main chart shows: the first question with shares, captioned in
+    /// `locale`. None when there is nothing to draw.
+    fn chart_spec(&self, r: &Report, locale: &str) -> Option<Result<ChartSpec, chart::ChartError>> {
+        let q = r.questions.iter().find(|q| {
+            q.n > 0
+                && (q.options.is_some()
+                    || q.nps.is_some()
+                    || q.pairwise.is_some()
+                    || q.rating.is_some())
+        })?;
+        Some(self.chart_spec_for(q, locale))
     }
-}
 
-fn chart_spec(
-    r: &Report,
-    locale: &str,
-    word: &dyn Fn(&str, Value) -> Result<String, chart::ChartError>,
-) -> Option<Result<ChartSpec, chart::ChartError>> {
-    let q = r.questions.iter().find(|q| {
-        q.n > 0
-            && (q.options.is_some()
-                || q.nps.is_some()
-                || q.pairwise.is_some()
-                || q.rating.is_some())
-    })?;
-    let n = q.n as u64;
-    let bars: Vec<Bar> = if let Some(opts) = &q.options {
-        let mut o: Vec<_> = opts.iter().collect();
-        o.sort_by_key(|o| std::cmp::Reverse(o.count));
-        o.iter()
-            .map(|o| Bar {
-                label: o.label.clone(),
-                value: o.share,
-                low: Some(o.ci95[0]),
-                high: Some(o.ci95[1]),
-            })
-            .collect()
-    } else if let Some(s) = &q.nps {
-        let mut bars = Vec::new();
-        for (kind, c) in [
-            ("promoters", s.promoters),
-            ("passives", s.passives),
-            ("detractors", s.detractors),
-        ] {
-            let i = crate::insight::stats::wilson(c, n);
-            let label = match word(kind, json!({})) {
-                Ok(l) => l,
-                Err(e) => return Some(Err(e)),
-            };
-            bars.push(Bar {
+    /// A bar per option (or NPS group, or scale point) with its interval as a whisker.
+    fn chart_spec_for(
+        &self,
+        q: &QuestionReport,
+        locale: &str,
+    ) -> Result<ChartSpec, chart::ChartError> {
+        let word = |kind: &str, data: Value| self.chart_word(locale, kind, &data);
+        let n = q.n as u64;
+        // A count's share of the answers, with its Wilson interval.
+        let share = |label: String, c: u64| {
+            let w = crate::insight::stats::wilson(c, n);
+            Bar {
                 label,
                 value: c as f64 / n as f64,
-                low: i.map(|i| i.low),
-                high: i.map(|i| i.high),
-            });
-        }
-        bars
-    } else if let Some(rt) = &q.rating {
-        let mut bars = Vec::new();
-        for (i, c) in rt.distribution.iter().enumerate() {
-            let w = crate::insight::stats::wilson(*c, n);
-            let label = match word("point", json!({ "point": i + 1, "scale": rt.scale })) {
-                Ok(l) => l,
-                Err(e) => return Some(Err(e)),
-            };
-            bars.push(Bar {
-                label,
-                value: *c as f64 / n as f64,
                 low: w.map(|w| w.low),
                 high: w.map(|w| w.high),
-            });
-        }
-        bars
-    } else {
-        q.pairwise
-            .as_ref()?
-            .bradley_terry
-            .iter()
-            .map(|s| Bar {
-                label: s.label.clone(),
-                value: s.strength,
-                low: None,
-                high: None,
-            })
-            .collect()
-    };
-    let words = word("subtitle", json!({ "n": q.n, "few": q.n < 10 }))
-        .and_then(|subtitle| Ok((subtitle, word("empty", json!({}))?)));
-    Some(words.map(|(subtitle, empty)| ChartSpec {
-        title: q.text.chars().take(90).collect(),
-        subtitle: Some(subtitle),
-        bars,
-        percent_axis: true,
-        highlight: Some(0),
-        empty,
-        numbers: Numbers::for_locale(locale),
-    }))
+            }
+        };
+        let bars: Vec<Bar> = if let Some(opts) = &q.options {
+            let mut o: Vec<_> = opts.iter().collect();
+            o.sort_by_key(|o| std::cmp::Reverse(o.count));
+            o.iter()
+                .map(|o| Bar {
+                    label: o.label.clone(),
+                    value: o.share,
+                    low: Some(o.ci95[0]),
+                    high: Some(o.ci95[1]),
+                })
+                .collect()
+        } else if let Some(s) = &q.nps {
+            [
+                ("promoters", s.promoters),
+                ("passives", s.passives),
+                ("detractors", s.detractors),
+            ]
+            .into_iter()
+            .map(|(kind, c)| Ok(share(word(kind, json!({}))?, c)))
+            .collect::<Result<_, chart::ChartError>>()?
+        } else if let Some(rt) = &q.rating {
+            rt.distribution
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let label = word("point", json!({ "point": i + 1, "scale": rt.scale }))?;
+                    Ok(share(label, *c))
+                })
+                .collect::<Result<_, chart::ChartError>>()?
+        } else {
+            q.pairwise
+                .iter()
+                .flat_map(|p| &p.bradley_terry)
+                .map(|s| Bar {
+                    label: s.label.clone(),
+                    value: s.strength,
+                    low: None,
+                    high: None,
+                })
+                .collect()
+        };
+        Ok(ChartSpec {
+            title: q.text.chars().take(90).collect(),
+            subtitle: Some(word("subtitle", json!({ "n": q.n, "few": q.n < 10 }))?),
+            bars,
+            percent_axis: true,
+            highlight: Some(0),
+            empty: word("empty", json!({}))?,
+            numbers: Numbers::for_locale(locale),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -560,8 +546,8 @@ mod tests {
     }
 
     fn spec(r: &Report, locale: &str) -> ChartSpec {
-        let renderer = renderer();
-        chart_spec(r, locale, &|k, d| renderer.chart_word(locale, k, &d))
+        renderer()
+            .chart_spec(r, locale)
             .expect("a chart")
             .expect("words")
     }

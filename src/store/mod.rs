@@ -78,6 +78,9 @@ pub struct Store {
     /// SQLite has one writer. Queuing writers here, in order, is far faster than letting them
     /// collide on the file lock, where SQLite's busy handler sleeps and retries.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Bumped whenever a posted poll's message id is recorded, so whoever waits for a posting
+    /// to complete (the tests do) need not poll the table.
+    postings: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// One read-modify-write unit, opened with `BEGIN IMMEDIATE` so concurrent writers queue
@@ -130,7 +133,13 @@ impl Store {
         Ok(Self {
             pool,
             writer: Default::default(),
+            postings: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// Changes each time `record_posting` stores a message id.
+    pub fn postings_recorded(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.postings.subscribe()
     }
 
     /// Applies migrations only (the `migrate` command); `open` already does this.

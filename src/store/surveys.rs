@@ -215,6 +215,7 @@ impl Store {
         .bind(ms(now))
         .execute(&self.pool)
         .await?;
+        self.postings.send_modify(|n| *n += 1);
         Ok(())
     }
 }

@@ -443,27 +443,21 @@ async fn the_command_menu_is_published_in_every_shipped_language() {
         (Some("de"), "Was canvass kann"),
         (Some("es"), "Qué puede hacer canvass"),
     ] {
-        let members = r
-            .fake
-            .wait_for("the member menu", |f| {
-                let m = f.menu("default", language);
-                (!m.is_empty()).then_some(m)
-            })
-            .await;
-        assert!(has(&members, "help", help), "{language:?}: {members:?}");
-        assert!(
-            !members.iter().any(|(c, _)| c == "insights"),
-            "team commands stay out of the member menu: {members:?}"
-        );
-        let admins = r
-            .fake
-            .wait_for("the administrators' menu", |f| {
-                let m = f.menu("all_chat_administrators", language);
-                (!m.is_empty()).then_some(m)
-            })
-            .await;
-        assert!(has(&admins, "help", help), "{admins:?}");
-        assert!(admins.iter().any(|(c, _)| c == "insights"), "{admins:?}");
+        for (scope, team) in [("default", false), ("all_chat_administrators", true)] {
+            let menu = r
+                .fake
+                .wait_for(&format!("the {scope} menu in {language:?}"), |f| {
+                    let m = f.menu(scope, language);
+                    (!m.is_empty()).then_some(m)
+                })
+                .await;
+            assert!(has(&menu, "help", help), "{scope} {language:?}: {menu:?}");
+            assert_eq!(
+                menu.iter().any(|(c, _)| c == "insights"),
+                team,
+                "team commands only in the administrators' menu: {scope} {menu:?}"
+            );
+        }
     }
     // Every menu command is one the bot understands (a missing argument is a usage error,
     // never an unknown command).
