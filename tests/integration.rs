@@ -5,6 +5,8 @@ mod support;
 
 #[path = "integration/abuse.rs"]
 mod abuse;
+#[path = "integration/anonymity.rs"]
+mod anonymity;
 #[path = "integration/answering.rs"]
 mod answering;
 #[path = "integration/bad_input.rs"]
@@ -35,5 +37,7 @@ mod privacy;
 mod report_formats;
 #[path = "integration/telegram.rs"]
 mod telegram;
+#[path = "integration/team_output.rs"]
+mod team_output;
 #[path = "integration/transfer.rs"]
 mod transfer;
