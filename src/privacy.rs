@@ -130,22 +130,34 @@ pub fn load(cfg: &PrivacyConfig, config_path: &Path) -> Result<AnonKey, KeyError
     }
 }
 
+/// Writes a new key beside `path` and links it into place, so a reader (another process
+/// starting at the same moment) sees either no file or the whole key, never half of it.
 fn create(path: &Path) -> Result<AnonKey, KeyError> {
     let key = AnonKey::random()?;
+    let created = |source| KeyError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(|e| KeyError::Random(e.to_string()))?;
+    let tmp = path.with_extension(format!("key-new-{}", hex(&suffix)));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let write = |opts: &std::fs::OpenOptions| -> std::io::Result<()> {
+    let write = || -> std::io::Result<()> {
         use std::io::Write as _;
-        let mut f = opts.open(path)?;
+        let mut f = opts.open(&tmp)?;
         f.write_all(&key.0)?;
         f.write_all(b"\n")?;
         f.sync_all()
     };
-    match write(&opts) {
+    write().map_err(created)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
         Ok(()) => {}
-        // Another process created it first: use theirs.
+        // Another process made one first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
                 path: path.to_path_buf(),
@@ -153,12 +165,7 @@ fn create(path: &Path) -> Result<AnonKey, KeyError> {
             })?;
             return AnonKey::new(text.trim().as_bytes(), &path.display().to_string());
         }
-        Err(source) => {
-            return Err(KeyError::Create {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(e) => return Err(created(e)),
     }
     tracing::warn!(
         path = %path.display(),
