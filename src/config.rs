@@ -711,10 +711,7 @@ fn check_privacy(p: &PrivacyConfig) -> Result<(), (&'static str, String)> {
         }
     }
     if p.key_file.trim().is_empty() {
-        return Err((
-            "key_file",
-            "must name a file, e.g. \"canvass.key\"".into(),
-        ));
+        return Err(("key_file", "must name a file, e.g. \"canvass.key\"".into()));
     }
     Ok(())
 }
@@ -1076,7 +1073,12 @@ options = ["Dark mode", { id = "sync", label = "Offline sync" }]
 
     #[test]
     fn team_chats_are_ids_or_console_names_each_once() {
-        let with = |chats: &str| OK.replace("console = [\"pm\"]", &format!("console = [\"pm\"]\nchats = {chats}"));
+        let with = |chats: &str| {
+            OK.replace(
+                "console = [\"pm\"]",
+                &format!("console = [\"pm\"]\nchats = {chats}"),
+            )
+        };
         let c = parse(&with("[-1001234567890, 123456789012345678, \"team-room\"]")).unwrap();
         let ids: Vec<String> = c.team.chats.iter().map(TeamChat::as_chat_id).collect();
         assert_eq!(ids, ["-1001234567890", "123456789012345678", "team-room"]);
@@ -1086,21 +1088,33 @@ options = ["Dark mode", { id = "sync", label = "Offline sync" }]
             ("[\"\"]", "empty name"),
         ] {
             let err = parse(&with(bad)).unwrap_err().to_string();
-            assert!(err.contains("team.chats") && err.contains(says), "{bad}: {err}");
+            assert!(
+                err.contains("team.chats") && err.contains(says),
+                "{bad}: {err}"
+            );
             assert!(err.contains("line 4"), "{bad}: {err}");
         }
         let err = parse(&with("[1.5]")).unwrap_err().to_string();
-        assert!(err.contains("Telegram chat id or Discord channel id"), "{err}");
+        assert!(
+            err.contains("Telegram chat id or Discord channel id"),
+            "{err}"
+        );
     }
 
     #[test]
     fn privacy_defaults_to_a_key_file_and_names_bad_keys() {
         let c = parse(OK).unwrap();
-        assert_eq!((c.privacy.key_env, c.privacy.key_file.as_str()), (None, "canvass.key"));
+        assert_eq!(
+            (c.privacy.key_env, c.privacy.key_file.as_str()),
+            (None, "canvass.key")
+        );
         let err = parse(&format!("{OK}\n[privacy]\nkey_env = \"sk-secret-value\"\n"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("privacy.key_env") && err.contains("NAME"), "{err}");
+        assert!(
+            err.contains("privacy.key_env") && err.contains("NAME"),
+            "{err}"
+        );
         let err = parse(&format!("{OK}\n[privacy]\nkey_file = \" \"\n"))
             .unwrap_err()
             .to_string();

@@ -268,6 +268,9 @@ mod tests {
             ..PrivacyConfig::default()
         };
         let e = load(&cfg, &dir.path().join("bot.toml")).unwrap_err();
-        assert!(e.to_string().contains("CANVASS_TEST_SURELY_UNSET_KEY"), "{e}");
+        assert!(
+            e.to_string().contains("CANVASS_TEST_SURELY_UNSET_KEY"),
+            "{e}"
+        );
     }
 }

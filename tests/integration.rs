@@ -35,9 +35,9 @@ mod narrative;
 mod privacy;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
-#[path = "integration/telegram.rs"]
-mod telegram;
 #[path = "integration/team_output.rs"]
 mod team_output;
+#[path = "integration/telegram.rs"]
+mod telegram;
 #[path = "integration/transfer.rs"]
 mod transfer;

@@ -316,7 +316,11 @@ impl Bot {
 
     /// Whether `chat` is listed in `[team] chats`.
     pub fn is_team_chat(&self, chat: &Chat) -> bool {
-        self.cfg.team.chats.iter().any(|c| c.as_chat_id() == chat.id)
+        self.cfg
+            .team
+            .chats
+            .iter()
+            .any(|c| c.as_chat_id() == chat.id)
     }
 
     /// Whether team output (reports, exports, digests, confirmations, surveys members cannot

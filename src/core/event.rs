@@ -257,8 +257,9 @@ impl Outbound {
         if let Outbound::Reply { msg, keyboard } = self {
             return Outbound::Private { msg, keyboard };
         }
-        if let Outbound::Report { to, .. } | Outbound::Digest { to, .. } | Outbound::File { to, .. } =
-            &mut self
+        if let Outbound::Report { to, .. }
+        | Outbound::Digest { to, .. }
+        | Outbound::File { to, .. } = &mut self
         {
             *to = To::Private;
         }

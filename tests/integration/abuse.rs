@@ -68,7 +68,9 @@ pub(crate) async fn boot_both_with(config: &str, tg_chats: &[TgChat], dc_channel
         tgf.add_chat(c);
     }
     let dcf = FakeDiscord::start().await;
-    let channels: Vec<u64> = std::iter::once(CHANNEL).chain(dc_channels.iter().copied()).collect();
+    let channels: Vec<u64> = std::iter::once(CHANNEL)
+        .chain(dc_channels.iter().copied())
+        .collect();
     dcf.add_guild(GUILD, "Community", &channels, &[(TEAM_ROLE, "product")]);
     dcf.add_guild(OTHER_GUILD, "Elsewhere", &[OTHER_CHANNEL], &[]);
     let t = spawn_app_with(config).await;

@@ -237,7 +237,11 @@ async fn a_different_key_is_noticed_and_its_respondents_no_longer_match() {
         .await
         .expect("surveys");
     let mut tx = store.begin().await.expect("tx");
-    let s = tx.survey_by_slug("secret").await.expect("read").expect("secret");
+    let s = tx
+        .survey_by_slug("secret")
+        .await
+        .expect("read")
+        .expect("secret");
     let k1 = tx.anon_key(s.key, "telegram", "42").await.expect("key");
     let who = canvass::store::Who::Anon(k1.clone());
     tx.respondent(s.key, &who, "telegram", &[], false, t0())

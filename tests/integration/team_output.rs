@@ -68,9 +68,18 @@ async fn team_commands_answer_privately_unless_in_a_team_or_private_chat() {
                 !out.iter().any(|o| matches!(
                     o,
                     Outbound::Private { .. }
-                        | Outbound::Report { to: To::Private, .. }
-                        | Outbound::File { to: To::Private, .. }
-                        | Outbound::Digest { to: To::Private, .. }
+                        | Outbound::Report {
+                            to: To::Private,
+                            ..
+                        }
+                        | Outbound::File {
+                            to: To::Private,
+                            ..
+                        }
+                        | Outbound::Digest {
+                            to: To::Private,
+                            ..
+                        }
                 )),
                 "{cmd} in the {name} answers there: {out:?}"
             );
@@ -78,9 +87,15 @@ async fn team_commands_answer_privately_unless_in_a_team_or_private_chat() {
     }
     // Posting is what /post and /poll ask for: the poll goes into the group.
     let out = t.say("pm", group(), "/post secret").await;
-    assert!(matches!(out.first(), Some(Outbound::PostPoll { .. })), "{out:?}");
+    assert!(
+        matches!(out.first(), Some(Outbound::PostPoll { .. })),
+        "{out:?}"
+    );
     let out = t.say("pm", group(), "/poll Tea? | yes | no").await;
-    assert!(matches!(out.first(), Some(Outbound::PostPoll { .. })), "{out:?}");
+    assert!(
+        matches!(out.first(), Some(Outbound::PostPoll { .. })),
+        "{out:?}"
+    );
     // The team's list (closed and draft surveys) is not shown in a group either.
     let listed = |out: &[Outbound]| t.text(out).contains("Lunch");
     assert!(!listed(&t.say("pm", group(), "/surveys").await));
@@ -91,7 +106,12 @@ async fn team_commands_answer_privately_unless_in_a_team_or_private_chat() {
 #[tokio::test]
 async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
     let team_chat = TgChat::group(TG_TEAM_CHAT, "Product team");
-    let b = boot_both_with(&config(), &[team_chat.clone()], &[DC_TEAM_CHANNEL]).await;
+    let b = boot_both_with(
+        &config(),
+        std::slice::from_ref(&team_chat),
+        &[DC_TEAM_CHANNEL],
+    )
+    .await;
     b.dc.add_member(GUILD, &dc_team());
     let (tg_poll, _) = b.post_both("/post lunch").await;
     let ana = crate::support::telegram::TgUser::new(2001, "Ana");
@@ -113,26 +133,22 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
         let m = b.tg_say(&me, &tg_group(), cmd, needle).await;
         assert_eq!(m.chat_id, me.id, "{cmd}: answered in chat {}", m.chat_id);
     }
-    let csv = b
-        .tg
-        .uploads()
-        .into_iter()
-        .skip(uploads_before)
-        .find(|u| u.filename.as_deref() == Some("lunch.csv"))
-        .expect("the CSV was sent");
+    let csv =
+        b.tg.uploads()
+            .into_iter()
+            .skip(uploads_before)
+            .find(|u| u.filename.as_deref() == Some("lunch.csv"))
+            .expect("the CSV was sent");
     assert_eq!(csv.chat_id, me.id, "the CSV went to chat {}", csv.chat_id);
-    let in_group: Vec<_> = b
-        .tg
-        .sent()
-        .into_iter()
-        .skip(sent_before)
-        .filter(|m| m.chat_id == TG_GROUP)
-        .collect();
+    let in_group: Vec<_> =
+        b.tg.sent()
+            .into_iter()
+            .skip(sent_before)
+            .filter(|m| m.chat_id == TG_GROUP)
+            .collect();
     assert!(in_group.is_empty(), "posted into the group: {in_group:?}");
     assert!(
-        b.tg.uploads()
-            .iter()
-            .all(|u| u.chat_id != TG_GROUP),
+        b.tg.uploads().iter().all(|u| u.chat_id != TG_GROUP),
         "a file or chart was posted into the group"
     );
 
@@ -154,7 +170,10 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
     assert_eq!(hint.chat_id, TG_GROUP);
     assert!(!hint.text.contains("pizza"), "{}", hint.text);
     assert!(
-        b.tg.uploads().iter().skip(uploads_before).all(|u| u.chat_id != TG_GROUP),
+        b.tg.uploads()
+            .iter()
+            .skip(uploads_before)
+            .all(|u| u.chat_id != TG_GROUP),
         "the CSV went into the group"
     );
 
@@ -171,17 +190,18 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
         let m = b.dc_reply(CHANNEL, i, needle).await;
         assert!(m.is_ephemeral(), "{cmd} was public: {:?}", m.content);
     }
-    let public: Vec<_> = b
-        .dc
-        .messages(CHANNEL)
-        .into_iter()
-        .filter(|m| !m.is_ephemeral() && m.via != "channel")
-        .map(|m| m.content)
-        .collect();
-    assert!(public.is_empty(), "public in the community channel: {public:?}");
+    let public: Vec<_> =
+        b.dc.messages(CHANNEL)
+            .into_iter()
+            .filter(|m| !m.is_ephemeral() && m.via != "channel")
+            .map(|m| m.content)
+            .collect();
     assert!(
-        b.dc
-            .messages(CHANNEL)
+        public.is_empty(),
+        "public in the community channel: {public:?}"
+    );
+    assert!(
+        b.dc.messages(CHANNEL)
             .iter()
             .filter(|m| !m.is_ephemeral())
             .all(|m| m.files.is_empty()),
@@ -189,9 +209,13 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
     );
 
     // In the team channel it is shown to the channel; in a DM it is answered there.
-    for (cmd, needle) in [("/insights lunch", "Lunch"), ("/export lunch", "Answers to")] {
+    for (cmd, needle) in [
+        ("/insights lunch", "Lunch"),
+        ("/export lunch", "Answers to"),
+    ] {
         let (name, options) = slash_of(cmd);
-        let i = b.dc.slash(GUILD, DC_TEAM_CHANNEL, &pat, &name, options.clone());
+        let i =
+            b.dc.slash(GUILD, DC_TEAM_CHANNEL, &pat, &name, options.clone());
         let m = b.dc_reply(DC_TEAM_CHANNEL, i, needle).await;
         assert!(!m.is_ephemeral(), "{cmd} in the team channel was hidden");
         let dm = b.dc.dm_channel(&pat);

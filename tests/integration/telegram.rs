@@ -299,7 +299,11 @@ async fn the_product_team_gets_insights_with_a_photo_and_outsiders_are_refused()
         })
         .await;
     assert_eq!(doc.filename.as_deref(), Some("lunch.csv"));
-    assert_eq!(doc.chat_id, pm().id, "the CSV goes to the asker, not the group");
+    assert_eq!(
+        doc.chat_id,
+        pm().id,
+        "the CSV goes to the asker, not the group"
+    );
     let csv = String::from_utf8(doc.bytes).unwrap();
     assert_eq!(csv.lines().count(), 13, "{csv}");
     assert!(csv.contains("telegram:3001,"), "{csv}");
