@@ -10,6 +10,13 @@ use crate::support::*;
 use canvass::core::event::{Chat, ChatKind, Outbound, To};
 
 const TG_TEAM_CHAT: i64 = -100_700;
+/// Every team command with output, and a word of its answer ("losed": closed now, or already).
+const TEAM_COMMANDS: [(&str, &str); 4] = [
+    ("/insights lunch", "Lunch"),
+    ("/export lunch", "Answers to"),
+    ("/digest", "brief"),
+    ("/close tools", "losed"),
+];
 const DC_TEAM_CHANNEL: u64 = 5_002;
 
 /// The test config with a console team room, a Telegram team group and a Discord team
@@ -124,12 +131,7 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
     // Telegram, in the group: everything arrives in the DM, nothing in the group.
     let sent_before = b.tg.sent().len();
     let uploads_before = b.tg.uploads().len();
-    for (cmd, needle) in [
-        ("/insights lunch", "Lunch"),
-        ("/export lunch", "Answers to"),
-        ("/digest", "brief"),
-        ("/close tools", "Closed"),
-    ] {
+    for (cmd, needle) in TEAM_COMMANDS {
         let m = b.tg_say(&me, &tg_group(), cmd, needle).await;
         assert_eq!(m.chat_id, me.id, "{cmd}: answered in chat {}", m.chat_id);
     }
@@ -154,10 +156,10 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
 
     // In the team chat and in private, the answer is where it was asked.
     for chat in [&team_chat, &dm] {
-        let m = b.tg_say(&me, chat, "/export lunch", "Answers to").await;
-        assert_eq!(m.chat_id, chat.id());
-        let m = b.tg_say(&me, chat, "/insights lunch", "Lunch").await;
-        assert_eq!(m.chat_id, chat.id());
+        for (cmd, needle) in TEAM_COMMANDS {
+            let m = b.tg_say(&me, chat, cmd, needle).await;
+            assert_eq!(m.chat_id, chat.id(), "{cmd}");
+        }
     }
 
     // A team member who has not opened the bot (or stopped it): a clear word in the group,
@@ -179,12 +181,7 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
 
     // Discord, in the community channel: only the asker sees it.
     let pat = dc_team();
-    for (cmd, needle) in [
-        ("/insights lunch", "Lunch"),
-        ("/export lunch", "Answers to"),
-        ("/digest", "brief"),
-        ("/close rank", "Closed"),
-    ] {
+    for (cmd, needle) in TEAM_COMMANDS {
         let (name, options) = slash_of(cmd);
         let i = b.dc.slash(GUILD, CHANNEL, &pat, &name, options);
         let m = b.dc_reply(CHANNEL, i, needle).await;
@@ -209,15 +206,15 @@ async fn team_output_never_lands_in_the_group_on_telegram_or_discord() {
     );
 
     // In the team channel it is shown to the channel; in a DM it is answered there.
-    for (cmd, needle) in [
-        ("/insights lunch", "Lunch"),
-        ("/export lunch", "Answers to"),
-    ] {
+    for (cmd, needle) in TEAM_COMMANDS {
         let (name, options) = slash_of(cmd);
         let i =
             b.dc.slash(GUILD, DC_TEAM_CHANNEL, &pat, &name, options.clone());
         let m = b.dc_reply(DC_TEAM_CHANNEL, i, needle).await;
-        assert!(!m.is_ephemeral(), "{cmd} in the team channel was hidden");
+        // Reports, exports and digests are for the channel; a confirmation stays with the asker.
+        if !cmd.starts_with("/close") {
+            assert!(!m.is_ephemeral(), "{cmd} in the team channel was hidden");
+        }
         let dm = b.dc.dm_channel(&pat);
         let i = b.dc.slash(0, dm, &pat, &name, options);
         b.dc_reply(dm, i, needle).await;
