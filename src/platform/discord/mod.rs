@@ -113,9 +113,7 @@ impl<I: Followable + Sync> Out<'_, I> {
         }
         result
     }
-}
 
-impl<I: Followable + Sync> Out<'_, I> {
     /// Says it where `to` asks: what is for the member only never goes into a public
     /// response, even if the route was public (a safety net: the route follows the same rule).
     async fn say_to(
