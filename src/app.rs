@@ -24,6 +24,8 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Narrative(#[from] crate::narrative::NarrativeError),
+    #[error(transparent)]
+    Key(#[from] crate::privacy::KeyError),
 }
 
 /// How to start: overrides from the command line and, in tests, a clock.
@@ -32,6 +34,8 @@ pub struct Options {
     pub database: Option<String>,
     pub prompts: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
+    /// The anonymity key; `None` loads it as `[privacy]` says.
+    pub anon_key: Option<crate::privacy::AnonKey>,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             database: None,
             prompts: None,
             clock: Arc::new(SystemClock),
+            anon_key: None,
         }
     }
 }
@@ -75,8 +80,15 @@ impl App {
             .database
             .clone()
             .unwrap_or_else(|| config.storage.database.clone());
-        let store = Store::open(&database).await?;
+        let key = match opts.anon_key.clone() {
+            Some(k) => k,
+            None => crate::privacy::load(&config.privacy, &config.path)?,
+        };
         let now = opts.clock.now();
+        let (store, _) = Store::open(&database)
+            .await?
+            .with_anon_key(key, now)
+            .await?;
         for r in store.sync_surveys(&config.surveys, now).await? {
             match r {
                 SurveySync::Refused { slug, reason } => {

@@ -56,7 +56,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn bench_app(dir: &Path) -> Result<App, BenchError> {
-    let cfg = Config::parse(BENCH_CONFIG, Path::new("bench.toml"))
+    // Beside the database, so the anonymity key file is made there.
+    let cfg = Config::parse(BENCH_CONFIG, &dir.join("bench.toml"))
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     let prompts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts");
     Ok(App::start(

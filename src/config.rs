@@ -93,6 +93,56 @@ pub struct TeamConfig {
     /// Locale of insights, digests and posted polls (`en`, `de`, `es`, ...); default `en`.
     #[serde(default = "default_locale")]
     pub locale: String,
+    /// Chats where team commands answer in the chat: Telegram chat ids and Discord channel
+    /// ids (numbers), console chat names (text). Anywhere else team output goes privately.
+    #[serde(default)]
+    pub chats: Vec<TeamChat>,
+}
+
+/// A team chat: a Telegram chat id or Discord channel id, or a console chat name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a Telegram chat id or Discord channel id (a number), or a console chat name (text)"
+)]
+pub enum TeamChat {
+    Id(i64),
+    Name(String),
+}
+
+impl TeamChat {
+    /// The chat id as adapters write it in `Chat::id`.
+    pub fn as_chat_id(&self) -> String {
+        match self {
+            TeamChat::Id(n) => n.to_string(),
+            TeamChat::Name(s) => s.clone(),
+        }
+    }
+}
+
+/// Where the anonymity key comes from: never the database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// NAME of an environment variable holding the key; when set, `key_file` is not used.
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// Key file, relative to the config file's folder; created (mode 0600) if missing.
+    #[serde(default = "default_key_file")]
+    pub key_file: String,
+}
+
+fn default_key_file() -> String {
+    "canvass.key".into()
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            key_env: None,
+            key_file: default_key_file(),
+        }
+    }
 }
 
 fn default_locale() -> String {
@@ -341,6 +391,8 @@ struct RawConfig {
     team: TeamConfig,
     #[serde(default)]
     segments: SegmentsConfig,
+    #[serde(default)]
+    privacy: PrivacyConfig,
     persona: Option<Spanned<PersonaConfig>>,
     console: Option<ConsoleConfig>,
     telegram: Option<TelegramConfig>,
@@ -383,6 +435,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub team: TeamConfig,
     pub segments: SegmentsConfig,
+    pub privacy: PrivacyConfig,
     pub persona: Option<Persona>,
     pub console: Option<ConsoleConfig>,
     pub telegram: Option<TelegramConfig>,
@@ -548,6 +601,23 @@ impl Config {
             }
         }
 
+        if let Err((key, problem)) = check_privacy(&raw.privacy) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: find_section_key_line(src, "privacy", key),
+                field: format!("privacy.{key}"),
+                problem,
+            });
+        }
+        if let Err(problem) = check_team_chats(&raw.team.chats) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: find_section_key_line(src, "team", "chats"),
+                field: "team.chats".into(),
+                problem,
+            });
+        }
+
         let mut team = raw.team;
         // A config without `[team]` gets `Default`, whose locale is empty.
         if team.locale.is_empty() {
@@ -569,6 +639,7 @@ impl Config {
             storage: raw.storage,
             team,
             segments: raw.segments,
+            privacy: raw.privacy,
             persona,
             console: raw.console,
             telegram: raw.telegram,
@@ -625,6 +696,47 @@ fn is_env_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The `[privacy]` rules: which key is wrong and why.
+fn check_privacy(p: &PrivacyConfig) -> Result<(), (&'static str, String)> {
+    if let Some(env) = &p.key_env {
+        if !is_env_name(env) {
+            return Err((
+                "key_env",
+                format!(
+                    "{env:?} must be the NAME of an environment variable (A-Z, 0-9, _), never the key itself"
+                ),
+            ));
+        }
+    }
+    if p.key_file.trim().is_empty() {
+        return Err(("key_file", "must name a file, e.g. \"canvass.key\"".into()));
+    }
+    Ok(())
+}
+
+/// `[team] chats`: real ids, each once.
+fn check_team_chats(chats: &[TeamChat]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for c in chats {
+        match c {
+            TeamChat::Id(0) => {
+                return Err(
+                    "0 is not a chat id: list Telegram chat ids (groups are negative, e.g. -1001234567890) and Discord channel ids"
+                        .into(),
+                );
+            }
+            TeamChat::Name(n) if n.trim().is_empty() => {
+                return Err("an empty name is not a chat: list chat or channel ids".into());
+            }
+            _ => {}
+        }
+        if !seen.insert(c.as_chat_id()) {
+            return Err(format!("{} is listed twice", c.as_chat_id()));
+        }
+    }
+    Ok(())
 }
 
 /// The `[narrative]` rules: which key is wrong and why.
@@ -957,5 +1069,59 @@ options = ["Dark mode", { id = "sync", label = "Offline sync" }]
         let err = parse(&src).unwrap_err().to_string();
         assert!(err.contains("telegram.token_env"), "{err}");
         assert!(!format!("{:?}", Secret::new("123:ABC")).contains("ABC"));
+    }
+
+    #[test]
+    fn team_chats_are_ids_or_console_names_each_once() {
+        let with = |chats: &str| {
+            OK.replace(
+                "console = [\"pm\"]",
+                &format!("console = [\"pm\"]\nchats = {chats}"),
+            )
+        };
+        let c = parse(&with("[-1001234567890, 123456789012345678, \"team-room\"]")).unwrap();
+        let ids: Vec<String> = c.team.chats.iter().map(TeamChat::as_chat_id).collect();
+        assert_eq!(ids, ["-1001234567890", "123456789012345678", "team-room"]);
+        for (bad, says) in [
+            ("[0]", "0 is not a chat id"),
+            ("[5, 5]", "5 is listed twice"),
+            ("[\"\"]", "empty name"),
+        ] {
+            let err = parse(&with(bad)).unwrap_err().to_string();
+            assert!(
+                err.contains("team.chats") && err.contains(says),
+                "{bad}: {err}"
+            );
+            assert!(err.contains("line 4"), "{bad}: {err}");
+        }
+        let err = parse(&with("[1.5]")).unwrap_err().to_string();
+        assert!(
+            err.contains("Telegram chat id or Discord channel id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn privacy_defaults_to_a_key_file_and_names_bad_keys() {
+        let c = parse(OK).unwrap();
+        assert_eq!(
+            (c.privacy.key_env, c.privacy.key_file.as_str()),
+            (None, "canvass.key")
+        );
+        let err = parse(&format!("{OK}\n[privacy]\nkey_env = \"sk-secret-value\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("privacy.key_env") && err.contains("NAME"),
+            "{err}"
+        );
+        let err = parse(&format!("{OK}\n[privacy]\nkey_file = \" \"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("privacy.key_file"), "{err}");
+        let err = parse(&format!("{OK}\n[privacy]\nsalt = \"x\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("salt"), "{err}");
     }
 }

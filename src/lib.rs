@@ -11,6 +11,7 @@ pub mod insight;
 pub mod locale;
 pub mod narrative;
 pub mod platform;
+pub mod privacy;
 pub mod render;
 pub mod store;
 pub mod transfer;

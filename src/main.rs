@@ -447,13 +447,18 @@ enum ExportFormat {
     Json,
 }
 
-/// `import` and `export`: they need only the database, so with `--database` no bot.toml (and
-/// no templates) is read.
+/// `import` and `export`: they need the database (and import the anonymity key), so with
+/// `--database` bot.toml is optional and no templates are read.
 async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
     use canvass::transfer;
-    let database = match cli.database {
-        Some(d) => d,
-        None => Config::load(&cli.config)?.storage.database,
+    // With `--database` a missing or broken bot.toml is no error; it is read, when it is
+    // there, only for where the anonymity key is.
+    let (database, config) = match cli.database.clone() {
+        Some(d) => (d, Config::load(&cli.config).ok()),
+        None => {
+            let c = Config::load(&cli.config)?;
+            (c.storage.database.clone(), Some(c))
+        }
     };
     match cli.command {
         Cmd::Import {
@@ -466,7 +471,14 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
             let source = transfer::pick_survey(&file.surveys, survey_id.as_deref())?;
             let csv = std::fs::read(&responses)
                 .with_context(|| format!("cannot read {}", responses.display()))?;
-            let store = canvass::store::Store::open(&database).await?;
+            // Anonymous rows are keyed like chat answers, with the key bot.toml names (the
+            // default key file beside it without one).
+            let privacy = config.map(|c| c.privacy).unwrap_or_default();
+            let key = canvass::privacy::load(&privacy, &cli.config)?;
+            let (store, _) = canvass::store::Store::open(&database)
+                .await?
+                .with_anon_key(key, chrono::Utc::now())
+                .await?;
             let opts = transfer::ImportOptions { skip_bad };
             let result = transfer::import(&store, source, &csv, opts, chrono::Utc::now()).await;
             store.close().await;

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "integration/abuse.rs"]
 mod abuse;
+#[path = "integration/anonymity.rs"]
+mod anonymity;
 #[path = "integration/answering.rs"]
 mod answering;
 #[path = "integration/bad_input.rs"]
@@ -33,6 +35,8 @@ mod narrative;
 mod privacy;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/team_output.rs"]
+mod team_output;
 #[path = "integration/telegram.rs"]
 mod telegram;
 #[path = "integration/transfer.rs"]

@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::core::answer::{AnswerError, AnswerValue};
 use crate::core::command::{self, Command, CommandError};
 use crate::core::event::{
-    Actor, Body, Button, ButtonAction, ChatKind, Inbound, Keyboard, Label, Msg, Outbound, Platform,
+    Actor, Body, Button, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Label, Msg, Outbound,
+    Platform, To,
 };
 use crate::core::flow::{self, FlowError, Next};
 use crate::core::ids::{QuestionId, SurveyId, slugify};
@@ -313,6 +314,36 @@ impl Bot {
         }
     }
 
+    /// Whether `chat` is listed in `[team] chats`.
+    pub fn is_team_chat(&self, chat: &Chat) -> bool {
+        self.cfg
+            .team
+            .chats
+            .iter()
+            .any(|c| c.as_chat_id() == chat.id)
+    }
+
+    /// Whether team output (reports, exports, digests, confirmations, surveys members cannot
+    /// see) may be shown where `ev` came from: a private chat, or a chat in `[team] chats`.
+    /// Anywhere else a group may read it, so it goes to the actor privately.
+    pub fn team_output_here(&self, ev: &Inbound) -> bool {
+        ev.chat.kind == ChatKind::Private || self.is_team_chat(&ev.chat)
+    }
+
+    /// The team's view (all surveys, drafts and closed ones included) for this event.
+    fn team_view(&self, ev: &Inbound) -> bool {
+        self.is_team(&ev.actor) && self.team_output_here(ev)
+    }
+
+    /// Team commands answer privately unless they came from a private or team chat; the
+    /// poll a `/post` or `/poll` puts in the chat stays there, as that is what it asks for.
+    fn route_team(&self, ev: &Inbound, cmd: &Command, out: Vec<Outbound>) -> Vec<Outbound> {
+        if !cmd.needs_team() || self.team_output_here(ev) {
+            return out;
+        }
+        out.into_iter().map(Outbound::privately).collect()
+    }
+
     /// Handles one inbound event. Nothing is sent by the core: adapters send the replies after
     /// this returns, which is after the event's transaction has committed.
     pub async fn handle(&self, ev: &Inbound) -> Result<Handled, BotError> {
@@ -355,9 +386,10 @@ impl Bot {
                 let mut local = ev.clone();
                 local.actor.serve_locale = Some(locale.clone());
                 let out = self
-                    .read_command(&local, cmd, self.clock.now())
+                    .read_command(&local, cmd.clone(), self.clock.now())
                     .instrument(span)
                     .await?;
+                let out = self.route_team(ev, &cmd, out);
                 // The narrative waits on the network, so it runs after the commit, never inside.
                 let mut out = self.narrate(out).await;
                 for o in &mut out {
@@ -565,7 +597,8 @@ impl Bot {
                         json!({ "command": cmd.name() }),
                     ))]);
                 }
-                self.on_command(tx, ev, cmd, now).await
+                let out = self.on_command(tx, ev, cmd.clone(), now).await?;
+                Ok(self.route_team(ev, &cmd, out))
             }
             Ok(None) if ev.chat.kind == ChatKind::Private => {
                 self.on_private_text(tx, ev, text, now).await
@@ -681,7 +714,7 @@ impl Bot {
             Command::Show(id) => {
                 let s = self.survey_by_slug(tx, id.as_str(), loc(ev)).await?;
                 match s {
-                    Some(s) if team || s.effective_status(now) == Status::Open => {
+                    Some(s) if self.team_view(ev) || s.effective_status(now) == Status::Open => {
                         let n = self.store.respondent_count(s.key).await?;
                         Ok(vec![reply(Msg::new(
                             "survey",
@@ -751,7 +784,7 @@ impl Bot {
         cmd: Command,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outbound>, BotError> {
-        let team = self.is_team(&ev.actor);
+        let team = self.team_view(ev);
         match cmd {
             Command::Surveys => {
                 let all: Vec<(StoredSurvey, i64)> = self
@@ -798,6 +831,7 @@ impl Bot {
                 Ok(vec![Outbound::Report {
                     report: Box::new(report),
                     chart_png,
+                    to: To::Chat,
                 }])
             }
             Command::Export(survey) => {
@@ -821,6 +855,7 @@ impl Bot {
                         json!({ "title": s.survey.title, "id": s.survey.id.as_str(),
                                 "respondents": n, "anonymous": s.survey.anonymous }),
                     ),
+                    to: To::Chat,
                 }])
             }
             Command::Digest => {
@@ -829,6 +864,7 @@ impl Bot {
                 Ok(vec![Outbound::Digest {
                     brief: Box::new(brief),
                     chart_png,
+                    to: To::Chat,
                 }])
             }
             _ => Ok(Vec::new()),

@@ -198,6 +198,17 @@ impl Outbound {
     }
 }
 
+/// Where a report, digest or file goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum To {
+    /// The chat the event came from.
+    Chat,
+    /// Only the actor: their private chat with the bot (Telegram), an ephemeral message
+    /// (Discord).
+    Private,
+}
+
 /// What the core asks an adapter to do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Outbound {
@@ -221,11 +232,13 @@ pub enum Outbound {
     Report {
         report: Box<crate::insight::Report>,
         chart_png: Option<Vec<u8>>,
+        to: To,
     },
     /// A digest posted on demand (`/digest`), rendered by the adapter, with its main chart.
     Digest {
         brief: Box<crate::insight::digest::Brief>,
         chart_png: Option<Vec<u8>>,
+        to: To,
     },
     /// A file for the product team (CSV export, chart).
     File {
@@ -233,5 +246,23 @@ pub enum Outbound {
         mime: &'static str,
         bytes: Vec<u8>,
         caption: Msg,
+        to: To,
     },
+}
+
+impl Outbound {
+    /// The same reply for the actor only: chat messages, reports, digests and files go to
+    /// their private chat; posted polls, toasts and refreshes stay what they are.
+    pub fn privately(mut self) -> Self {
+        if let Outbound::Reply { msg, keyboard } = self {
+            return Outbound::Private { msg, keyboard };
+        }
+        if let Outbound::Report { to, .. }
+        | Outbound::Digest { to, .. }
+        | Outbound::File { to, .. } = &mut self
+        {
+            *to = To::Private;
+        }
+        self
+    }
 }

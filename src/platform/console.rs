@@ -3,7 +3,7 @@
 
 use crate::bot::{Bot, Handled, try_again};
 use crate::core::event::{
-    Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform,
+    Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
@@ -289,6 +289,14 @@ impl Console {
         block
     }
 
+    /// A block meant for the member only, marked as the private messages are.
+    fn privately(&self, to: To, block: String) -> String {
+        match to {
+            To::Chat => block,
+            To::Private => format!("bot → {} (private)\n{block}", self.user),
+        }
+    }
+
     async fn show(&mut self, replies: Vec<Outbound>) -> String {
         let mut out = Vec::new();
         for r in replies {
@@ -325,10 +333,19 @@ impl Console {
                 // The console shows counters when a poll is posted; live edits are for the
                 // chat platforms, which coalesce them.
                 Outbound::RefreshPolls { .. } => {}
-                Outbound::Report { report, chart_png } => {
-                    out.push(self.show_report(&report, chart_png.as_deref()));
+                Outbound::Report {
+                    report,
+                    chart_png,
+                    to,
+                } => {
+                    let block = self.show_report(&report, chart_png.as_deref());
+                    out.push(self.privately(to, block));
                 }
-                Outbound::Digest { brief, chart_png } => {
+                Outbound::Digest {
+                    brief,
+                    chart_png,
+                    to,
+                } => {
                     let text = self
                         .renderer
                         .digest(Target::Plain, &brief)
@@ -345,12 +362,13 @@ impl Console {
                             }
                         }
                     }
-                    out.push(block);
+                    out.push(self.privately(to, block));
                 }
                 Outbound::File {
                     name,
                     bytes,
                     caption,
+                    to,
                     ..
                 } => {
                     let path = std::path::Path::new(&name)
@@ -358,11 +376,14 @@ impl Console {
                         .map(std::path::PathBuf::from)
                         .unwrap_or_else(|| "canvass-output".into());
                     match std::fs::write(&path, &bytes) {
-                        Ok(()) => out.push(format!(
-                            "{}\n  [file saved: {} ({} bytes)]",
-                            self.text(&caption),
-                            path.display(),
-                            bytes.len()
+                        Ok(()) => out.push(self.privately(
+                            to,
+                            format!(
+                                "{}\n  [file saved: {} ({} bytes)]",
+                                self.text(&caption),
+                                path.display(),
+                                bytes.len()
+                            ),
                         )),
                         Err(e) => out.push(format!("  ! could not save {}: {e}", path.display())),
                     }

@@ -1,6 +1,7 @@
 //! The store: every SQL statement lives here. SQLite through sqlx, with WAL, foreign keys,
 //! numbered migrations applied at start, and `BEGIN IMMEDIATE` for read-modify-write.
 
+mod anon;
 mod bench;
 mod digest;
 mod members;
@@ -8,6 +9,7 @@ mod respondents;
 mod surveys;
 mod transfer;
 
+pub use anon::KeyUpgrade;
 pub use digest::Delivery;
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
@@ -39,6 +41,8 @@ pub enum StoreError {
     },
     #[error("cannot create salt: {0}")]
     Random(String),
+    #[error("no anonymity key: the store was opened without `with_anon_key`")]
+    NoAnonKey,
 }
 
 impl StoreError {
@@ -81,6 +85,8 @@ pub struct Store {
     /// Bumped whenever a posted poll's message id is recorded, so whoever waits for a posting
     /// to complete (the tests do) need not poll the table.
     postings: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// The operator's anonymity key (never stored in the database); anonymous answers need it.
+    anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
 }
 
 /// One read-modify-write unit, opened with `BEGIN IMMEDIATE` so concurrent writers queue
@@ -93,6 +99,7 @@ pub struct Tx {
     surveys: std::collections::HashMap<i64, surveys::StoredSurvey>,
     /// (survey, platform, chat) found posted in this transaction; postings are never removed.
     posted: std::collections::HashSet<(i64, String, String)>,
+    anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
 }
 
 impl Store {
@@ -134,6 +141,7 @@ impl Store {
             pool,
             writer: Default::default(),
             postings: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            anon: None,
         })
     }
 
@@ -155,6 +163,7 @@ impl Store {
             _writer: writer,
             surveys: Default::default(),
             posted: Default::default(),
+            anon: self.anon.clone(),
         })
     }
 

@@ -5,10 +5,9 @@ use crate::core::answer::AnswerValue;
 use crate::core::flow::FlowState;
 use crate::core::interact::Draft;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-/// Who answers: a known member, or for anonymous surveys only a salted hash.
+/// Who answers: a known member, or for anonymous surveys only a keyed hash (`Tx::anon_key`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Who {
     Member(i64),
@@ -39,24 +38,6 @@ fn encode<T: serde::Serialize>(v: &T, what: &'static str) -> Result<String> {
 }
 
 impl Tx {
-    /// The anonymous key of a person for a survey: SHA-256 over the survey's secret salt and the
-    /// platform identity. Stable per survey, so a second vote replaces the first, and
-    /// unlinkable across surveys.
-    pub async fn anon_key(
-        &mut self,
-        survey: i64,
-        platform: &str,
-        user_id: &str,
-    ) -> Result<Vec<u8>> {
-        let salt = self.survey_salt(survey).await?;
-        let mut h = Sha256::new();
-        h.update(&salt);
-        h.update(platform.as_bytes());
-        h.update([0u8]);
-        h.update(user_id.as_bytes());
-        Ok(h.finalize().to_vec())
-    }
-
     pub async fn find_respondent(&mut self, survey: i64, who: &Who) -> Result<Option<i64>> {
         let row: Option<(i64,)> = match who {
             Who::Member(m) => {

@@ -39,7 +39,7 @@ pub(crate) fn tg_group() -> TgChat {
 fn tg_other() -> TgChat {
     TgChat::group(TG_OTHER, "Elsewhere")
 }
-fn tg_team() -> TgUser {
+pub(crate) fn tg_team() -> TgUser {
     TgUser::new(1000, "Pat")
 }
 pub(crate) fn dc_team() -> DcUser {
@@ -56,13 +56,24 @@ pub(crate) struct Both {
 }
 
 pub(crate) async fn boot_both() -> Both {
+    boot_both_with(&format!("{CONFIG}{NOTE}"), &[], &[]).await
+}
+
+/// `boot_both` with this config, and more Telegram groups and Discord channels (in `GUILD`).
+pub(crate) async fn boot_both_with(config: &str, tg_chats: &[TgChat], dc_channels: &[u64]) -> Both {
     let tgf = FakeTelegram::start().await;
     tgf.add_chat(&tg_group());
     tgf.add_chat(&tg_other());
+    for c in tg_chats {
+        tgf.add_chat(c);
+    }
     let dcf = FakeDiscord::start().await;
-    dcf.add_guild(GUILD, "Community", &[CHANNEL], &[(TEAM_ROLE, "product")]);
+    let channels: Vec<u64> = std::iter::once(CHANNEL)
+        .chain(dc_channels.iter().copied())
+        .collect();
+    dcf.add_guild(GUILD, "Community", &channels, &[(TEAM_ROLE, "product")]);
     dcf.add_guild(OTHER_GUILD, "Elsewhere", &[OTHER_CHANNEL], &[]);
-    let t = spawn_app_with(&format!("{CONFIG}{NOTE}")).await;
+    let t = spawn_app_with(config).await;
     let telegram = Telegram::start(
         t.app.bot.clone(),
         t.app.renderer.clone(),
@@ -118,7 +129,7 @@ fn opt(name: &str, value: &str) -> Value {
 
 /// The Discord slash command a text command is typed as (the adapter turns it back into the
 /// same text). Unregistered names are sent as made-up commands.
-fn slash_of(text: &str) -> (String, Value) {
+pub(crate) fn slash_of(text: &str) -> (String, Value) {
     let rest = text.trim().trim_start_matches('/');
     let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
     let args = args.trim();
@@ -842,7 +853,9 @@ fn matrix() -> Vec<(&'static str, Outcome, Outcome)> {
             Runs("answered in a private chat"),
         ),
         ("/help", Runs("For everyone"), Runs("For the product team")),
-        ("/surveys", Runs("Open surveys"), Runs("All surveys")),
+        // In a group the team sees what members see; the full list (closed and draft
+        // surveys) only in private and team chats (team_output.rs).
+        ("/surveys", Runs("Open surveys"), Runs("Open surveys")),
         (
             "/survey lunch",
             Runs("What should we order?"),

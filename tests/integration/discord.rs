@@ -293,8 +293,9 @@ async fn insights_and_export_for_the_team_and_refusals_for_others() {
         "insights",
         json!([opt("survey", "lunch")]),
     );
+    // Not a team channel: only the asker sees the report.
     let report = r.reply_to(i, "**Headline**").await;
-    assert!(!report.is_ephemeral());
+    assert!(report.is_ephemeral());
     assert!(
         report
             .files
@@ -325,6 +326,7 @@ async fn insights_and_export_for_the_team_and_refusals_for_others() {
         json!([opt("survey", "lunch")]),
     );
     let export = r.reply_to(i, "Answers to").await;
+    assert!(export.is_ephemeral(), "the CSV is for the asker only");
     let (name, bytes) = &export.files[0];
     assert_eq!(name, "lunch.csv");
     let csv = String::from_utf8(bytes.clone()).unwrap();

@@ -12,7 +12,10 @@ async fn product_team_gets_a_summary_with_a_chart() {
         t.tap(&format!("m{i}"), group(), &p[pick]).await;
     }
     let out = t.say("pm", group(), "/insights lunch").await;
-    let Some(Outbound::Report { report, chart_png }) = out.first() else {
+    let Some(Outbound::Report {
+        report, chart_png, ..
+    }) = out.first()
+    else {
         panic!("expected a report, got {out:?}");
     };
     assert_eq!(report.survey.respondents, 45);

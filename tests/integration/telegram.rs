@@ -263,8 +263,9 @@ async fn the_product_team_gets_insights_with_a_photo_and_outsiders_are_refused()
         )
         .await;
     }
+    // Asked in the group, answered privately: the group never sees the report.
     r.fake.send_text(&pm(), &group_chat(), "/insights lunch");
-    let m = r.message(GROUP, "<b>Headline</b>").await;
+    let m = r.message(pm().id, "<b>Headline</b>").await;
     assert!(
         m.text.contains("Sushi leads") || m.text.contains("too close"),
         "{}",
@@ -276,7 +277,7 @@ async fn the_product_team_gets_insights_with_a_photo_and_outsiders_are_refused()
             f.uploads().into_iter().find(|u| u.method == "SendPhoto")
         })
         .await;
-    assert_eq!(photo.chat_id, GROUP);
+    assert_eq!(photo.chat_id, pm().id);
     assert!(photo.bytes.starts_with(b"\x89PNG"));
 
     r.fake
@@ -298,6 +299,11 @@ async fn the_product_team_gets_insights_with_a_photo_and_outsiders_are_refused()
         })
         .await;
     assert_eq!(doc.filename.as_deref(), Some("lunch.csv"));
+    assert_eq!(
+        doc.chat_id,
+        pm().id,
+        "the CSV goes to the asker, not the group"
+    );
     let csv = String::from_utf8(doc.bytes).unwrap();
     assert_eq!(csv.lines().count(), 13, "{csv}");
     assert!(csv.contains("telegram:3001,"), "{csv}");
@@ -519,7 +525,7 @@ async fn insights_carry_a_checked_narrative_escaped_and_without_member_identitie
         "Sushi has 66.7% of 12 respondents: <b>treat</b> it as a hint.".into(),
     ));
     r.fake.send_text(&pm(), &group_chat(), "/insights lunch");
-    let m = r.message(GROUP, "<b>Headline</b>").await;
+    let m = r.message(pm().id, "<b>Headline</b>").await;
     assert!(
         m.text.contains("<i>Written by a language model"),
         "{}",

@@ -181,13 +181,16 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 }
 
 async fn boot(config: &str, db: &Path, offset_hours: i64) -> App {
-    let cfg = Config::parse(config, Path::new("test.toml")).expect("test config parses");
+    // Beside the database, so the anonymity key file is made (and kept across restarts) there.
+    let path = db.parent().unwrap_or(Path::new(".")).join("test.toml");
+    let cfg = Config::parse(config, &path).expect("test config parses");
     App::start(
         cfg,
         Options {
             database: Some(db.display().to_string()),
             prompts: Some(prompts()),
             clock: StepClock::at(t0() + chrono::Duration::hours(offset_hours)),
+            anon_key: None,
         },
     )
     .await

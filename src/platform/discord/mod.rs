@@ -11,7 +11,7 @@ pub use translate::{CustomId, decode_custom_id};
 
 use crate::bot::{Bot as Core, Handled, try_again};
 use crate::config::{DiscordConfig, Secret};
-use crate::core::event::{Inbound, Msg, Outbound, Platform};
+use crate::core::event::{Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
 use send::{Call, components, markdown, no_mentions, parts, with_retry};
@@ -112,6 +112,25 @@ impl<I: Followable + Sync> Out<'_, I> {
             }
         }
         result
+    }
+
+    /// Says it where `to` asks: what is for the member only never goes into a public
+    /// response, even if the route was public (a safety net: the route follows the same rule).
+    async fn say_to(
+        &mut self,
+        to: To,
+        text: &str,
+        file: Option<CreateAttachment>,
+    ) -> serenity::Result<()> {
+        if to == To::Chat || self.ephemeral {
+            return self.say(text, Vec::new(), file).await;
+        }
+        let (free, ephemeral) = (self.original_free, self.ephemeral);
+        self.original_free = false;
+        self.ephemeral = true;
+        let r = self.say(text, Vec::new(), file).await;
+        (self.original_free, self.ephemeral) = (free, ephemeral);
+        r
     }
 }
 
@@ -321,33 +340,38 @@ impl Handler {
                     self.refresher.mark(survey);
                     Ok(())
                 }
-                Outbound::Report { report, chart_png } => {
+                Outbound::Report {
+                    report,
+                    chart_png,
+                    to,
+                } => {
                     let text = self
                         .renderer
                         .report(Format::Chat(Target::Markdown), &report)
                         .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
-                    out.say(&text, Vec::new(), chart(chart_png)).await
+                    out.say_to(to, &text, chart(chart_png)).await
                 }
-                Outbound::Digest { brief, chart_png } => {
+                Outbound::Digest {
+                    brief,
+                    chart_png,
+                    to,
+                } => {
                     let text = self
                         .renderer
                         .digest(Target::Markdown, &brief)
                         .unwrap_or_else(|_| markdown(&self.renderer, &try_again()));
-                    out.say(&text, Vec::new(), chart(chart_png)).await
+                    out.say_to(to, &text, chart(chart_png)).await
                 }
                 Outbound::File {
                     name,
                     bytes,
                     caption,
+                    to,
                     ..
                 } => {
                     let text = markdown(&self.renderer, &caption);
-                    out.say(
-                        &text,
-                        Vec::new(),
-                        Some(CreateAttachment::bytes(bytes, name)),
-                    )
-                    .await
+                    out.say_to(to, &text, Some(CreateAttachment::bytes(bytes, name)))
+                        .await
                 }
             };
             if let Err(e) = result {
@@ -365,10 +389,11 @@ impl Handler {
     async fn on_command(&self, ctx: &Context, i: CommandInteraction) {
         let text = commands::to_text(&i.data.name, &i.data.options);
         let ev = self.scoped(translate::command(&i, text), i.guild_id);
-        // The team's insights and exports are shown to the channel; everything else, refusals
-        // included, only to the member.
-        let public =
-            matches!(i.data.name.as_str(), "insights" | "export") && self.core.is_team(&ev.actor);
+        // The team's insights, exports and digest are shown to the channel only in a team
+        // chat (`[team] chats`); everything else, refusals included, only to the member.
+        let public = matches!(i.data.name.as_str(), "insights" | "export" | "digest")
+            && self.core.is_team(&ev.actor)
+            && self.core.is_team_chat(&ev.chat);
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );

@@ -4,7 +4,7 @@
 use super::refresh;
 use super::translate::Translated;
 use crate::bot::Bot as Core;
-use crate::core::event::{ButtonAction, ChatKind, Keyboard, Msg, Outbound};
+use crate::core::event::{Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
 use serde_json::json;
@@ -253,28 +253,12 @@ impl Sender {
                 let Some(user) = Self::chat_id(&ev.actor.user_id) else {
                     return Ok(());
                 };
-                if let Err(e) = self
+                let sent = self
                     .send_text(user, &self.html(&msg), Some(&keyboard))
                     .await
-                {
-                    // Telegram bots cannot write first: show the member the way in.
-                    tracing::info!(error = %e, "private message refused; pointing the member to the bot");
-                    if ev.chat.kind == ChatKind::Group {
-                        let mut hint = Msg::new(
-                            "tg_open_private",
-                            json!({ "name": ev.actor.display_name, "bot": self.username }),
-                        );
-                        hint.locale = msg.locale.clone();
-                        let mut req = self
-                            .bot
-                            .send_message(chat, self.html(&hint))
-                            .parse_mode(ParseMode::Html);
-                        if let Some(kb) = self.start_keyboard(msg.locale.as_deref()) {
-                            req = req.reply_markup(kb);
-                        }
-                        with_retry("sendMessage", || req.send_ref()).await?;
-                    }
-                }
+                    .map(|_| ());
+                self.or_hint(ev, chat, To::Private, msg.locale.clone(), sent)
+                    .await?;
             }
             Outbound::PostPoll {
                 survey,
@@ -303,7 +287,11 @@ impl Sender {
                 }
             }
             Outbound::RefreshPolls { survey } => self.refresher.mark(survey),
-            Outbound::Report { report, chart_png } => {
+            Outbound::Report {
+                report,
+                chart_png,
+                to,
+            } => {
                 let html = self
                     .renderer
                     .report(Format::Chat(Target::Html), &report)
@@ -311,9 +299,17 @@ impl Sender {
                         tracing::error!(error = %e, "report template failed");
                         self.html(&crate::bot::try_again())
                     });
-                self.send_brief(chat, &html, chart_png).await?;
+                let Some(dest) = self.dest(ev, chat, to) else {
+                    return Ok(());
+                };
+                let sent = self.send_brief(dest, &html, chart_png).await;
+                self.or_hint(ev, chat, to, None, sent).await?;
             }
-            Outbound::Digest { brief, chart_png } => {
+            Outbound::Digest {
+                brief,
+                chart_png,
+                to,
+            } => {
                 let html = self
                     .renderer
                     .digest(Target::Html, &brief)
@@ -321,17 +317,25 @@ impl Sender {
                         tracing::error!(error = %e, "digest template failed");
                         self.html(&crate::bot::try_again())
                     });
-                self.send_brief(chat, &html, chart_png).await?;
+                let Some(dest) = self.dest(ev, chat, to) else {
+                    return Ok(());
+                };
+                let sent = self.send_brief(dest, &html, chart_png).await;
+                self.or_hint(ev, chat, to, None, sent).await?;
             }
             Outbound::File {
                 name,
                 bytes,
                 caption,
+                to,
                 ..
             } => {
+                let Some(dest) = self.dest(ev, chat, to) else {
+                    return Ok(());
+                };
                 let req = self
                     .bot
-                    .send_document(chat, InputFile::memory(bytes).file_name(name))
+                    .send_document(dest, InputFile::memory(bytes).file_name(name))
                     .caption(
                         split(&self.html(&caption), 1024, Target::Html)
                             .into_iter()
@@ -339,9 +343,62 @@ impl Sender {
                             .unwrap_or_default(),
                     )
                     .parse_mode(ParseMode::Html);
-                with_retry("sendDocument", || req.send_ref()).await?;
+                let sent = with_retry("sendDocument", || req.send_ref())
+                    .await
+                    .map(|_| ());
+                self.or_hint(ev, chat, to, caption.locale.clone(), sent)
+                    .await?;
             }
         }
+        Ok(())
+    }
+
+    /// The chat a reply goes to: this one, or the actor's private chat (a Telegram user id is
+    /// also the id of their private chat with the bot).
+    fn dest(&self, ev: &Inbound, chat: ChatId, to: To) -> Option<ChatId> {
+        match to {
+            To::Chat => Some(chat),
+            To::Private => Self::chat_id(&ev.actor.user_id),
+        }
+    }
+
+    /// A private send that failed from a group (a bot cannot write first) becomes a hint
+    /// there: open the bot, then ask again. Nothing of the refused reply is shown.
+    async fn or_hint(
+        &self,
+        ev: &Inbound,
+        chat: ChatId,
+        to: To,
+        locale: Option<String>,
+        sent: Result<(), RequestError>,
+    ) -> Result<(), RequestError> {
+        let Err(e) = sent else {
+            return Ok(());
+        };
+        if to == To::Chat || ev.chat.kind != ChatKind::Group {
+            return Err(e);
+        }
+        tracing::info!(error = %e, "private message refused; pointing the member to the bot");
+        let command = match &ev.body {
+            Body::Text(t) => crate::core::command::parse(t)
+                .ok()
+                .flatten()
+                .map(|c| c.name()),
+            Body::Button(_) => None,
+        };
+        let mut hint = Msg::new(
+            "tg_open_private",
+            json!({ "name": ev.actor.display_name, "bot": self.username, "command": command }),
+        );
+        hint.locale = locale;
+        let mut req = self
+            .bot
+            .send_message(chat, self.html(&hint))
+            .parse_mode(ParseMode::Html);
+        if let Some(kb) = self.start_keyboard(hint.locale.as_deref()) {
+            req = req.reply_markup(kb);
+        }
+        with_retry("sendMessage", || req.send_ref()).await?;
         Ok(())
     }
 
