@@ -77,6 +77,8 @@ impl App {
             .unwrap_or_else(|| config.storage.database.clone());
         let store = Store::open(&database).await?;
         let now = opts.clock.now();
+        // The first start on a fresh database records when this install began.
+        store.installed_at(now).await?;
         for r in store.sync_surveys(&config.surveys, now).await? {
             match r {
                 SurveySync::Refused { slug, reason } => {

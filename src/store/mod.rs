@@ -8,7 +8,7 @@ mod respondents;
 mod surveys;
 mod transfer;
 
-pub use digest::Delivery;
+pub use digest::{Delivery, NewPart, PartOutcome, PartStatus, StoredPart};
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};

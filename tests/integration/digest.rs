@@ -5,7 +5,7 @@ use crate::support::*;
 use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Runner, Sink};
+use canvass::digest::{Part, Runner, SendError, Sink};
 use canvass::insight::digest::Brief;
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -37,27 +37,36 @@ impl Sink for Recorder {
     fn platform(&self) -> &'static str {
         self.platform
     }
+    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
+        let headline = brief
+            .reports
+            .first()
+            .map(|r| r.survey.title.clone())
+            .unwrap_or_default();
+        let text = serde_json::json!([brief.period, brief.late, headline]).to_string();
+        Ok(vec![Part {
+            label: "text 1/1".into(),
+            text: Some(text),
+            image: None,
+        }])
+    }
     fn send<'a>(
         &'a self,
         destination: &'a str,
-        brief: &'a Brief,
-        _chart: Option<&'a [u8]>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        part: &'a Part,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(async move {
             if self.fail.load(Ordering::SeqCst) {
-                return Err("Forbidden: bot was kicked from the group chat".into());
+                return Err(SendError::Failed(
+                    "Forbidden: bot was kicked from the group chat".into(),
+                ));
             }
-            let headline = brief
-                .reports
-                .first()
-                .map(|r| r.survey.title.clone())
-                .unwrap_or_default();
-            self.posted.lock().unwrap().push((
-                destination.to_string(),
-                brief.period.clone(),
-                brief.late,
-                headline,
-            ));
+            let (period, late, headline): (String, bool, String) =
+                serde_json::from_str(part.text.as_deref().unwrap_or_default()).unwrap();
+            self.posted
+                .lock()
+                .unwrap()
+                .push((destination.to_string(), period, late, headline));
             Ok(())
         })
     }
@@ -101,33 +110,33 @@ async fn with_answers() -> TestApp {
 #[tokio::test]
 async fn fires_at_nine_local_across_the_dst_change_and_never_twice() {
     let t = with_answers().await;
-    // The answers were given on 2026-11-02 by the test clock; the digest periods below are
-    // in March and April 2026, before them, so briefs are quiet but still posted on time.
-    let clock = SetClock::at(utc("2026-03-23T07:59:00Z"));
+    // The answers were given on 2026-11-02 by the test clock, when this install began; the
+    // digest periods below are in March 2027, so briefs are quiet but still posted on time.
+    let clock = SetClock::at(utc("2027-03-22T07:59:00Z"));
     let (tg, dc) = (Recorder::new("telegram"), Recorder::new("discord"));
     let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
     r.tick().await.unwrap();
     assert!(
-        tg.posted().iter().all(|p| p.1 != "2026-03-23 09:00 CET"),
+        tg.posted().iter().all(|p| p.1 != "2027-03-22 09:00 CET"),
         "not before 09:00 local"
     );
-    clock.set(utc("2026-03-23T08:00:00Z")); // 09:00 CET
+    clock.set(utc("2027-03-22T08:00:00Z")); // 09:00 CET
     r.tick().await.unwrap();
     let on_time: Vec<_> = tg
         .posted()
         .into_iter()
-        .filter(|p| p.1 == "2026-03-23 09:00 CET")
+        .filter(|p| p.1 == "2027-03-22 09:00 CET")
         .collect();
     assert_eq!(on_time.len(), 1);
     assert!(!on_time[0].2, "on time, not late");
-    // Summer time starts on 2026-03-29: the next one is at 07:00 UTC, still 09:00 local.
-    clock.set(utc("2026-03-30T06:59:00Z"));
+    // Summer time starts on 2027-03-28: the next one is at 07:00 UTC, still 09:00 local.
+    clock.set(utc("2027-03-29T06:59:00Z"));
     r.tick().await.unwrap();
-    assert!(tg.posted().iter().all(|p| !p.1.starts_with("2026-03-30")));
-    clock.set(utc("2026-03-30T07:00:00Z"));
+    assert!(tg.posted().iter().all(|p| !p.1.starts_with("2027-03-29")));
+    clock.set(utc("2027-03-29T07:00:00Z"));
     r.tick().await.unwrap();
-    assert!(tg.posted().iter().any(|p| p.1 == "2026-03-30 09:00 CEST"));
-    assert!(dc.posted().iter().any(|p| p.1 == "2026-03-30 09:00 CEST"));
+    assert!(tg.posted().iter().any(|p| p.1 == "2027-03-29 09:00 CEST"));
+    assert!(dc.posted().iter().any(|p| p.1 == "2027-03-29 09:00 CEST"));
     // Ticking again, and after a restart with a new runner on the same database: nothing new.
     r.tick().await.unwrap();
     let t = t.restart().await;
@@ -142,14 +151,14 @@ async fn fires_at_nine_local_across_the_dst_change_and_never_twice() {
     let count = |p: &[(String, String, bool, String)], period: &str| {
         p.iter().filter(|x| x.1 == period).count()
     };
-    assert_eq!(count(&tg.posted(), "2026-03-30 09:00 CEST"), 1);
-    assert_eq!(count(&dc.posted(), "2026-03-30 09:00 CEST"), 1);
+    assert_eq!(count(&tg.posted(), "2027-03-29 09:00 CEST"), 1);
+    assert_eq!(count(&dc.posted(), "2027-03-29 09:00 CEST"), 1);
 }
 
 #[tokio::test]
 async fn a_digest_missed_while_down_is_posted_once_and_marked_late() {
     let t = with_answers().await;
-    let clock = SetClock::at(utc("2026-11-02T08:00:00Z")); // Monday 09:00 CET
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z")); // Monday 09:00 CET
     let (tg, dc) = (Recorder::new("telegram"), Recorder::new("discord"));
     let r = runner(&t, clock.clone(), vec![tg.clone(), dc.clone()]);
     r.tick().await.unwrap();
@@ -163,13 +172,17 @@ async fn a_digest_missed_while_down_is_posted_once_and_marked_late() {
     let periods: Vec<&str> = posted.iter().map(|p| p.1.as_str()).collect();
     assert_eq!(
         periods,
-        ["2026-11-02 09:00 CET", "2026-11-23 09:00 CET"],
+        ["2026-11-09 09:00 CET", "2026-11-23 09:00 CET"],
         "only the latest missed one"
     );
-    assert!(posted[1].2, "marked late");
+    assert!(!posted[0].2 && posted[1].2, "the missed one is marked late");
     assert_eq!(
-        posted[1].3, "Lunch",
+        posted[0].3, "Lunch",
         "the survey answered during the period is in it"
+    );
+    assert_eq!(
+        posted[1].3, "",
+        "answered before the late one's period: quiet in it, no numbers"
     );
 }
 

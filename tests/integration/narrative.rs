@@ -9,7 +9,7 @@ use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::core::event::Outbound;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Runner, Sink};
+use canvass::digest::{Part, Runner, SendError, Sink};
 use canvass::insight::Report;
 use canvass::insight::digest::Brief;
 use canvass::insight::report::Narrative;
@@ -233,18 +233,28 @@ impl Sink for Posted {
     fn platform(&self) -> &'static str {
         "telegram"
     }
+    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
+        let text = self
+            .renderer
+            .digest(Target::Plain, brief)
+            .map_err(|e| e.to_string())?;
+        Ok(vec![Part {
+            label: "text 1/1".into(),
+            text: Some(text),
+            image: None,
+        }])
+    }
     fn send<'a>(
         &'a self,
         _destination: &'a str,
-        brief: &'a Brief,
-        _chart: Option<&'a [u8]>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        part: &'a Part,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(async move {
-            let text = self
-                .renderer
-                .digest(Target::Plain, brief)
-                .map_err(|e| e.to_string())?;
-            self.texts.lock().map_err(|e| e.to_string())?.push(text);
+            let mut texts = self
+                .texts
+                .lock()
+                .map_err(|e| SendError::Failed(e.to_string()))?;
+            texts.push(part.text.clone().unwrap_or_default());
             Ok(())
         })
     }
@@ -438,6 +448,9 @@ async fn a_checked_narrative_is_marked_in_the_team_locale_too() {
         respondents: report.survey.respondents,
         tests: report.tests,
         reports: vec![report.clone()],
+        cadence: Default::default(),
+        answers: report.survey.respondents,
+        quiet_surveys: Vec::new(),
     };
     for (locale, marker) in [
         ("de", "Von einem Sprachmodell geschrieben (fake-model)"),
