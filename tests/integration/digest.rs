@@ -555,3 +555,73 @@ async fn a_fresh_install_does_not_post_the_slot_before_it_and_posts_the_next_on_
     assert_eq!(posted[0].1, "2026-11-09 09:00 CET");
     assert!(!posted[0].2, "on time");
 }
+
+// ---- a crash between a part's claim and its record ---------------------------------------------
+
+/// Records every part it posts as (destination, label, text).
+#[derive(Default)]
+struct PartsPosted(Mutex<Vec<(String, String, String)>>);
+
+impl Sink for PartsPosted {
+    fn platform(&self) -> &'static str {
+        "telegram"
+    }
+    fn render(&self, _brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
+        Err("the stored parts are sent; nothing is rendered again".into())
+    }
+    fn send<'a>(
+        &'a self,
+        destination: &'a str,
+        part: &'a Part,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0.lock().unwrap().push((
+                destination.to_string(),
+                part.label.clone(),
+                part.text.clone().unwrap_or_default(),
+            ));
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_rest_follow() {
+    use canvass::store::NewPart;
+    let t = with_answers().await;
+    let (period, dest) = ("2026-11-09 09:00 CET", "telegram:-100500");
+    let slot = utc("2026-11-09T08:00:00Z");
+    // As the runner does: plan, claim the delivery with its parts, claim the first part, and
+    // then the process dies before the send's outcome is recorded.
+    let store = &t.app.store;
+    store
+        .plan_deliveries(period, slot, &[dest.to_string()], false, slot)
+        .await
+        .unwrap();
+    let part = |label, body| NewPart {
+        label,
+        body: Some(body),
+        image: None,
+    };
+    let parts = [part("text 1/2", "first half"), part("text 2/2", "second half")];
+    assert!(store.claim_delivery(period, dest, &parts).await.unwrap());
+    assert!(store.claim_part(period, dest, 0).await.unwrap());
+    let t = t.restart().await;
+    let sink = Arc::new(PartsPosted::default());
+    let clock = SetClock::at(slot + chrono::Duration::seconds(30));
+    let r = runner(&t, clock, vec![sink.clone()]);
+    r.recover().await.unwrap();
+    let tick = r.tick().await.unwrap();
+    assert_eq!(tick.uncertain.len(), 1, "{tick:?}");
+    let posted = sink.0.lock().unwrap().clone();
+    assert_eq!(
+        posted,
+        [("-100500".into(), "text 2/2".into(), "second half".into())],
+        "only the part never claimed, as stored"
+    );
+    assert_eq!(r.tick().await.unwrap(), Default::default());
+    let d = t.app.store.deliveries().await.unwrap();
+    assert_eq!(d[0].status, "uncertain");
+    let statuses: Vec<&str> = d[0].parts.iter().map(|p| p.status.as_str()).collect();
+    assert_eq!(statuses, ["uncertain", "delivered"]);
+}
