@@ -297,7 +297,10 @@ fn delivery_line(d: &canvass::store::Delivery) -> String {
     let status = match d.status.as_str() {
         "failed" if some_arrived => "partial, missing parts will be retried".to_string(),
         "uncertain" if some_arrived => "partial, some parts uncertain".to_string(),
-        "failed" => format!("failed, retry at {}", d.next_attempt_at.format("%Y-%m-%d %H:%M UTC")),
+        "failed" => format!(
+            "failed, retry at {}",
+            d.next_attempt_at.format("%Y-%m-%d %H:%M UTC")
+        ),
         s => s.to_string(),
     };
     format!(

@@ -850,11 +850,10 @@ impl Bot {
             surveys: Vec::new(),
         };
         let cfg = self.cfg.digest.clone().unwrap_or(default);
-        let schedule = self
-            .cfg
-            .digest
-            .as_ref()
-            .and_then(|d| crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone).ok());
+        let schedule =
+            self.cfg.digest.as_ref().and_then(|d| {
+                crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone).ok()
+            });
         Ok(crate::digest::compose::preview(
             &self.store,
             &cfg,

@@ -378,7 +378,10 @@ async fn a_survey_answered_only_before_the_period_is_named_quiet_without_old_num
     r.tick().await.unwrap();
     let all = briefs(&fake);
     let second = all[1..].join("\n");
-    assert!(second.contains("<b>Weekly brief · 2026-11-16 09:00 CET</b>"), "{second}");
+    assert!(
+        second.contains("<b>Weekly brief · 2026-11-16 09:00 CET</b>"),
+        "{second}"
+    );
     assert!(!second.contains("respondents"), "{second}");
     assert!(!second.contains("Pizza"), "{second}");
     assert!(second.contains("A quiet week: 0 answers,"), "{second}");
@@ -418,7 +421,9 @@ async fn a_quiet_day_counts_answers_and_a_daily_schedule_says_daily() {
     for who in ["ann", "bob"] {
         let mut out = t.say(who, dm(who), "/start trio").await;
         for _ in 0..3 {
-            out = t.tap(who, dm(who), &payloads(&last_keyboard(&out))[0]).await;
+            out = t
+                .tap(who, dm(who), &payloads(&last_keyboard(&out))[0])
+                .await;
         }
     }
     let p = payloads(&t.post("lunch").await);
@@ -472,7 +477,8 @@ async fn answered_around_a_slot(deliver_first: bool) -> (TestApp, Option<FakeTel
 }
 
 fn change_line(text: &str) -> Option<&str> {
-    text.lines().find(|l| l.starts_with("Since the last digest"))
+    text.lines()
+        .find(|l| l.starts_with("Since the last digest"))
 }
 
 #[tokio::test]
@@ -498,7 +504,10 @@ async fn the_change_since_the_last_delivered_digest_names_the_option() {
     assert_eq!(r.tick().await.unwrap().delivered, ["telegram:-100500"]);
     let text = briefs(&fake).join("\n");
     let line = change_line(&text).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.starts_with("Since the last digest: Pizza 58"), "{line}");
+    assert!(
+        line.starts_with("Since the last digest: Pizza 58"),
+        "{line}"
+    );
     assert!(line.contains("→ 62"), "{line}");
 }
 
@@ -603,7 +612,10 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
         body: Some(body),
         image: None,
     };
-    let parts = [part("text 1/2", "first half"), part("text 2/2", "second half")];
+    let parts = [
+        part("text 1/2", "first half"),
+        part("text 2/2", "second half"),
+    ];
     assert!(store.claim_delivery(period, dest, &parts).await.unwrap());
     assert!(store.claim_part(period, dest, 0).await.unwrap());
     let t = t.restart().await;

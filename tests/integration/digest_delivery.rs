@@ -3,7 +3,7 @@
 //! missing ones are retried, and a slow or failing destination never holds up the others.
 
 use crate::support::discord::{self as dcf, FakeDiscord};
-use crate::support::telegram::{self as tgf, Fault, FakeTelegram, TgChat};
+use crate::support::telegram::{self as tgf, FakeTelegram, Fault, TgChat};
 use crate::support::*;
 use canvass::config::DigestConfig;
 use canvass::digest::schedule::Schedule;
@@ -84,7 +84,9 @@ fn long_config() -> String {
             "\n[[surveys]]\nid = \"extra-{i}\"\ntitle = \"Long{i:02}poll {}\"\n\
              [[surveys.questions]]\nid = \"q\"\ntype = \"single\"\ntext = \"Which one?\"\n\
              options = [\"A\", \"B\"]\n",
-            "with a long title that fills the brief ".repeat(2).trim_end()
+            "with a long title that fills the brief "
+                .repeat(2)
+                .trim_end()
         ));
     }
     c
@@ -170,7 +172,8 @@ async fn a_chart_that_failed_after_its_text_is_resent_alone() {
         "{text}"
     );
     assert!(
-        text.lines().any(|l| l.contains("chart") && l.contains("failed")),
+        text.lines()
+            .any(|l| l.contains("chart") && l.contains("failed")),
         "{text}"
     );
     // The retry sends the chart only.
@@ -184,7 +187,10 @@ async fn a_chart_that_failed_after_its_text_is_resent_alone() {
     );
     assert_eq!(photos_in(&ftg, -100_500), 1);
     let text = status(&t);
-    assert!(text.contains("delivered") && text.contains("attempts 2"), "{text}");
+    assert!(
+        text.contains("delivered") && text.contains("attempts 2"),
+        "{text}"
+    );
     assert!(
         text.lines()
             .any(|l| l.contains("text 1/1") && l.contains("sent 1 time")),

@@ -102,7 +102,8 @@ impl crate::digest::Sink for DigestSink {
             let html = teloxide::types::ParseMode::Html;
             match (&part.text, &part.image) {
                 (text, Some(png)) => {
-                    let file = teloxide::types::InputFile::memory(png.clone()).file_name("chart.png");
+                    let file =
+                        teloxide::types::InputFile::memory(png.clone()).file_name("chart.png");
                     let mut req = self.bot.send_photo(chat, file);
                     if let Some(t) = text {
                         req = req.caption(t.clone()).parse_mode(html);
