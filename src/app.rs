@@ -89,6 +89,8 @@ impl App {
             .await?
             .with_anon_key(key, now)
             .await?;
+        // The first start on a fresh database records when this install began.
+        store.installed_at(now).await?;
         for r in store.sync_surveys(&config.surveys, now).await? {
             match r {
                 SurveySync::Refused { slug, reason } => {

@@ -212,11 +212,27 @@ pub async fn digest_run(
 ) -> Result<(f64, usize), BenchError> {
     let app = bench_app(dir).await?;
     let per = (answers / surveys.max(1)).max(1);
-    app.store
-        .bench_seed_surveys(surveys, per, Utc::now())
-        .await?;
+    let seeded = Utc::now();
+    app.store.bench_seed_surveys(surveys, per, seeded).await?;
     let start = Instant::now();
-    let brief = app.bot.digest_now(Utc::now()).await?;
+    // A period holding every seeded answer (they start three days before `seeded`, one a
+    // minute), so every survey gets its section whatever the weekday.
+    let cfg = crate::config::DigestConfig {
+        schedule: "mon 09:00".into(),
+        timezone: "UTC".into(),
+        telegram_chats: Vec::new(),
+        discord_channels: Vec::new(),
+        surveys: Vec::new(),
+    };
+    let window = crate::digest::compose::Window {
+        period: "bench",
+        start: seeded - chrono::Duration::days(4),
+        slot: seeded + chrono::Duration::days(3650),
+        late: false,
+        since: None,
+        cadence: Default::default(),
+    };
+    let brief = crate::digest::compose::compose(&app.store, &cfg, 10, window, &|s| s).await?;
     let secs = start.elapsed().as_secs_f64();
     let n = brief.reports.len();
     app.store.close().await;

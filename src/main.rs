@@ -56,12 +56,14 @@ enum Cmd {
         #[arg(long, value_enum)]
         only: Option<Workload>,
     },
-    /// The weekly digest: what would be posted now, or how deliveries went.
+    /// The digest: what the next one will post, or how deliveries went.
     Digest {
-        /// Print the digest that would be posted now, as plain text.
+        /// Print what the next scheduled digest will post (same period and comparison), with
+        /// the answers so far, as plain text.
         #[arg(long)]
         dry_run: bool,
-        /// Show each period's deliveries: delivered, failed (with the error), pending.
+        /// Show each period's deliveries: delivered, failed (with the error), pending, partial
+        /// (which parts arrived, failed, or are uncertain).
         #[arg(long)]
         status: bool,
     },
@@ -259,20 +261,14 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("no digest deliveries recorded yet");
                 }
                 for d in rows {
-                    println!(
-                        "{}  {:<28} {:<10}{} attempts {}{}{}",
-                        d.period,
-                        d.destination,
-                        d.status,
-                        if d.late { " (late)" } else { "" },
-                        d.attempts,
-                        d.delivered_at
-                            .map(|t| format!(", delivered {}", t.format("%Y-%m-%d %H:%M UTC")))
-                            .unwrap_or_default(),
-                        d.last_error
-                            .map(|e| format!(", last error: {e}"))
-                            .unwrap_or_default(),
-                    );
+                    println!("{}", delivery_line(&d));
+                    // Each part when the delivery is partial or took more than one attempt,
+                    // so an operator sees what reached the chat and what did not.
+                    if d.status != "delivered" || d.attempts > 1 {
+                        for p in &d.parts {
+                            println!("{}", part_line(p));
+                        }
+                    }
                 }
             }
             if dry_run {
@@ -293,6 +289,60 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One delivery for `digest --status`; "partial" when some parts arrived and others did not.
+fn delivery_line(d: &canvass::store::Delivery) -> String {
+    let some_arrived = d.parts.iter().any(|p| p.status == "delivered");
+    let status = match d.status.as_str() {
+        "failed" if some_arrived => "partial, missing parts will be retried".to_string(),
+        "uncertain" if some_arrived => "partial, some parts uncertain".to_string(),
+        "failed" => format!(
+            "failed, retry at {}",
+            d.next_attempt_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        s => s.to_string(),
+    };
+    format!(
+        "{}  {:<28} {}{} attempts {}{}{}",
+        d.period,
+        d.destination,
+        status,
+        if d.late { " (late)" } else { "" },
+        d.attempts,
+        d.delivered_at
+            .map(|t| format!(", delivered {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default(),
+        d.last_error
+            .as_ref()
+            .map(|e| format!(", last error: {e}"))
+            .unwrap_or_default(),
+    )
+}
+
+/// One part of a delivery for `digest --status`.
+fn part_line(p: &canvass::store::PartStatus) -> String {
+    let what = match p.status.as_str() {
+        "delivered" => "delivered",
+        "failed" => "failed, will be retried",
+        "uncertain" => "uncertain, not resent",
+        "pending" => "not sent yet",
+        other => other,
+    };
+    format!(
+        "    {:<20} {what}, sent {} {}{}{}",
+        p.label,
+        p.attempts,
+        if p.attempts == 1 { "time" } else { "times" },
+        p.sent_at
+            .map(|t| format!(", at {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default(),
+        p.last_error
+            .as_ref()
+            .filter(|_| p.status != "delivered")
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default(),
+    )
 }
 
 async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {

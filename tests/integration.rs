@@ -17,6 +17,8 @@ mod bench;
 mod console;
 #[path = "integration/digest.rs"]
 mod digest;
+#[path = "integration/digest_delivery.rs"]
+mod digest_delivery;
 #[path = "integration/discord.rs"]
 mod discord;
 #[path = "integration/fake_discord.rs"]

@@ -871,8 +871,9 @@ impl Bot {
         }
     }
 
-    /// The digest for the period up to now: since the latest scheduled slot's predecessor when
-    /// a schedule is configured, else the last seven days.
+    /// `/digest`: the brief the next scheduled digest will post, with the answers so far (the
+    /// period from the latest slot to now, compared with the last digest delivered); without
+    /// `[digest]`, the last seven days on a weekly cadence. `canvass digest --dry-run` is the same.
     pub async fn digest_now(
         &self,
         now: DateTime<Utc>,
@@ -885,25 +886,16 @@ impl Bot {
             surveys: Vec::new(),
         };
         let cfg = self.cfg.digest.clone().unwrap_or(default);
-        let schedule = crate::digest::schedule::Schedule::parse(&cfg.schedule, &cfg.timezone).ok();
-        let start = schedule
-            .as_ref()
-            .and_then(|s| s.latest(now))
-            .unwrap_or(now - chrono::Duration::days(7));
-        let period = schedule
-            .as_ref()
-            .map(|s| s.period_key(now))
-            .unwrap_or_else(|| now.format("%Y-%m-%d %H:%M UTC").to_string());
-        Ok(crate::digest::compose::compose(
+        let schedule =
+            self.cfg.digest.as_ref().and_then(|d| {
+                crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone).ok()
+            });
+        Ok(crate::digest::compose::preview(
             &self.store,
             &cfg,
+            schedule.as_ref(),
             self.cfg.segments.min_size,
-            crate::digest::compose::Window {
-                period: &period,
-                start,
-                slot: now,
-                late: false,
-            },
+            now,
             &|s| self.worded(s, &self.cfg.team.locale),
         )
         .await?)

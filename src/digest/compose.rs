@@ -1,28 +1,73 @@
-//! Builds a period's brief from the store: the surveys open or closed during the period, each
-//! analysed as of the slot and compared with the previous slot, under one BH correction.
+//! Builds a period's brief from the store. The period is (previous slot, slot]: a survey open
+//! during it that got answers in it is analysed as of the slot and compared with the last
+//! digest delivered before the slot (no comparison when there was none), under one BH
+//! correction; a survey open during it without answers in it is named as quiet, without
+//! numbers. `preview` is the brief the next scheduled digest will post, as of now.
 
 use crate::bot::insights::responses;
 use crate::config::DigestConfig;
 use crate::core::survey::Status;
-use crate::insight::digest::{Brief, correct_across};
+use crate::insight::digest::{Brief, Cadence, correct_across};
 use crate::insight::{self, Previous, Report};
 use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 
-/// The period a brief covers: its key, from when, up to which slot, and whether it is late.
+/// The period a brief covers: its key, after when (`start`, exclusive), up to which slot
+/// (inclusive), whether it is late, what the change lines compare with, and its cadence.
 #[derive(Debug, Clone, Copy)]
 pub struct Window<'a> {
     pub period: &'a str,
     pub start: DateTime<Utc>,
     pub slot: DateTime<Utc>,
     pub late: bool,
+    /// The slot of the last digest delivered before this one; None: no "since the last
+    /// digest" line.
+    pub since: Option<DateTime<Utc>>,
+    pub cadence: Cadence,
+}
+
+/// The brief the next scheduled digest will post, with the answers given so far: the period
+/// from the latest slot (exclusive) to now, compared with the last digest delivered before
+/// the next slot, headed with the next slot. Without a schedule: the last seven days, weekly.
+pub async fn preview<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
+    store: &Store,
+    cfg: &DigestConfig,
+    schedule: Option<&super::schedule::Schedule>,
+    min_segment: usize,
+    now: DateTime<Utc>,
+    word: &W,
+) -> Result<Brief, StoreError> {
+    let next = schedule.and_then(|s| s.next_after(now));
+    let start = schedule
+        .and_then(|s| s.latest(now))
+        .unwrap_or(now - chrono::Duration::days(7));
+    let period = match (schedule, next) {
+        (Some(s), Some(next)) => s.period_key(next),
+        _ => now.format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    let since = store.last_delivered_slot(next.unwrap_or(now)).await?;
+    compose(
+        store,
+        cfg,
+        min_segment,
+        Window {
+            period: &period,
+            start,
+            slot: now,
+            late: false,
+            since,
+            cadence: schedule.map(|s| s.cadence()).unwrap_or_default(),
+        },
+        word,
+    )
+    .await
 }
 
 /// Rewords a stored survey for the team's locale (from `bot.toml` translations).
 pub type Wording = dyn Fn(StoredSurvey) -> StoredSurvey + Send + Sync;
 
 /// Surveys the digest covers: configured ones (or all) that were open at some point of the
-/// period and have answers by its end. Each survey's history is read while the previous one is
+/// period; those with answers in it get a section, the others are named as quiet. Each survey's history is read while the previous one is
 /// analysed on a blocking thread, so the store and the engine use both cores.
 pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
     store: &Store,
@@ -36,9 +81,11 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         start,
         slot,
         late,
+        since,
+        cadence,
     } = window;
-    let mut reports = Vec::new();
-    let mut pending: Option<tokio::task::JoinHandle<Option<Report>>> = None;
+    let mut sections = Vec::new();
+    let mut pending: Option<tokio::task::JoinHandle<Option<Section>>> = None;
     for s in store.surveys().await? {
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
@@ -54,14 +101,24 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         let history = store.answer_history(s.key).await?;
         let s = word(s);
         if let Some(p) = pending.take() {
-            reports.extend(join(p).await);
+            sections.extend(join(p).await);
         }
         pending = Some(tokio::task::spawn_blocking(move || {
-            analyse(&s, &history, min_segment, start, slot)
+            analyse(&s, &history, min_segment, start, slot, since)
         }));
     }
     if let Some(p) = pending.take() {
-        reports.extend(join(p).await);
+        sections.extend(join(p).await);
+    }
+    let (mut reports, mut answers, mut quiet_surveys) = (Vec::new(), 0, Vec::new());
+    for s in sections {
+        match s {
+            Section::Answered(r, n) => {
+                reports.push(*r);
+                answers += n;
+            }
+            Section::Quiet(title) => quiet_surveys.push(title),
+        }
     }
     let respondents = reports.iter().map(|r| r.survey.respondents).sum();
     let tests = correct_across(&mut reports);
@@ -71,10 +128,22 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         reports,
         respondents,
         tests,
+        cadence,
+        answers,
+        quiet_surveys,
     })
 }
 
-async fn join(task: tokio::task::JoinHandle<Option<Report>>) -> Option<Report> {
+/// One survey's part of a brief.
+enum Section {
+    /// Answered during the period: its report as of the slot, and how many answers the
+    /// period brought.
+    Answered(Box<Report>, usize),
+    /// Open during the period but not answered in it: its title.
+    Quiet(String),
+}
+
+async fn join(task: tokio::task::JoinHandle<Option<Section>>) -> Option<Section> {
     match task.await {
         Ok(r) => r,
         Err(e) => {
@@ -85,16 +154,17 @@ async fn join(task: tokio::task::JoinHandle<Option<Report>>) -> Option<Report> {
     }
 }
 
-/// One survey's section: the report as of the slot, compared with the view as of the period
-/// start. None when it had no answers by the slot.
+/// One survey's section: quiet when no answer current at the slot was given after `start`;
+/// else the report as of the slot, compared with the view as of `since` (the last digest).
 fn analyse(
     s: &StoredSurvey,
     history: &[(AnswerRow, Option<DateTime<Utc>>)],
     min_segment: usize,
     start: DateTime<Utc>,
     slot: DateTime<Utc>,
-) -> Option<Report> {
-    // One read of the history gives both views: as of the slot and as of the period start.
+    since: Option<DateTime<Utc>>,
+) -> Option<Section> {
+    // One read of the history gives both views: as of the slot and as of the last digest.
     let as_of = |t: DateTime<Utc>| {
         history
             .iter()
@@ -103,12 +173,13 @@ fn analyse(
             .collect::<Vec<_>>()
     };
     let now_rows = as_of(slot);
-    if now_rows.is_empty() {
-        return None;
+    let answers = now_rows.iter().filter(|r| r.answered_at > start).count();
+    if answers == 0 {
+        return Some(Section::Quiet(s.survey.title.clone()));
     }
     let now_rs = responses(&now_rows);
     drop(now_rows);
-    let before_rs = responses(&as_of(start));
+    let before_rs = since.map(|t| responses(&as_of(t))).unwrap_or_default();
     let status = s.survey.effective_status(s.status, slot);
     let before = (!before_rs.is_empty()).then(|| {
         insight::analyse(&insight::Input {
@@ -121,7 +192,7 @@ fn analyse(
             members_reached: None,
         })
     });
-    Some(insight::analyse(&insight::Input {
+    let report = insight::analyse(&insight::Input {
         survey: &s.survey,
         status,
         responses: &now_rs,
@@ -132,5 +203,6 @@ fn analyse(
             report: r,
         }),
         members_reached: None,
-    }))
+    });
+    Some(Section::Answered(Box::new(report), answers))
 }

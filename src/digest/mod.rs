@@ -1,8 +1,8 @@
-//! The weekly digest: its schedule, the brief it posts, and delivery bookkeeping that posts
-//! exactly once per period and destination.
+//! The digest: its schedule, the brief it posts, and delivery bookkeeping that posts each part
+//! of it at most once per period and destination.
 
 pub mod compose;
 pub mod runner;
 pub mod schedule;
 
-pub use runner::{Runner, Sink};
+pub use runner::{Part, Runner, SendError, Sink, Tick};

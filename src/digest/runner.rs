@@ -1,30 +1,59 @@
 //! Delivers the digest on schedule: plans one delivery per period and destination, claims it
-//! before sending, records the result, and retries failures with backoff without blocking the
-//! other destinations. Time comes from the injected clock, so tests never sleep.
+//! and each of its parts (text chunks, chart) before sending, records each result, and retries
+//! what is missing with backoff. Destinations are served concurrently, each with its own
+//! retries, so a slow or failing one never holds up the others. Time comes from the injected
+//! clock, so tests never sleep.
 
-use super::compose::{Window, compose};
+use super::compose::{Window, compose, preview};
 use super::schedule::Schedule;
 use crate::bot::Clock;
 use crate::config::DigestConfig;
 use crate::insight::digest::Brief;
-use crate::store::{Store, StoreError};
+use crate::store::{Delivery, NewPart, PartOutcome, Store, StoreError};
 use chrono::Duration;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+/// One message of a digest as a platform posts it: a text chunk, the chart, or a chunk with
+/// the chart attached. Rendered once per destination and stored, so a retry sends the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// What it is, for `canvass digest --status`: "text 1/2", "chart", "text 2/2 + chart".
+    pub label: String,
+    pub text: Option<String>,
+    pub image: Option<Vec<u8>>,
+}
+
+/// Why a part was not confirmed as posted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The platform refused it or it never reached the platform: sending again is safe.
+    #[error("{0}")]
+    Failed(String),
+    /// It may have been posted (the connection broke after the request was sent): it is
+    /// never sent again, as a duplicate would mislead.
+    #[error("outcome unknown: {0}")]
+    Uncertain(String),
+}
+
 /// A platform that can post a brief to a destination id of its own (chat or channel id).
 pub trait Sink: Send + Sync {
     /// "telegram" or "discord": destinations are written `platform:id`.
     fn platform(&self) -> &'static str;
+    /// The messages that post `brief` (and its chart) here, in order.
+    fn render(&self, brief: &Brief, chart: Option<&[u8]>) -> Result<Vec<Part>, String>;
+    /// Posts one part, with the platform's own bounded retries (429s waited out).
     fn send<'a>(
         &'a self,
         destination: &'a str,
-        brief: &'a Brief,
-        chart: Option<&'a [u8]>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+        part: &'a Part,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
 }
+
+/// At most this many destinations are sent to at the same time.
+const CONCURRENT: usize = 4;
 
 /// A digest that fired less than this long ago is on time; older ones are marked late.
 const ON_TIME: i64 = 15;
@@ -51,11 +80,14 @@ pub struct Runner {
     charts: Arc<crate::render::report::Charts>,
 }
 
-/// What one tick did, for logs and tests.
+/// What one tick did, for logs and tests (destinations sorted).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tick {
     pub delivered: Vec<String>,
+    /// To be retried, with the first error.
     pub failed: Vec<(String, String)>,
+    /// Some part may or may not have arrived; it is not resent.
+    pub uncertain: Vec<(String, String)>,
 }
 
 impl Runner {
@@ -128,23 +160,56 @@ impl Runner {
         out
     }
 
-    /// The brief for the latest slot (or now), for `--dry-run` and `/digest`.
+    /// The brief the next scheduled digest will post, as of now: for `--dry-run`.
     pub async fn brief_now(&self) -> Result<Brief, StoreError> {
-        let now = self.clock.now();
-        let slot = self.schedule.latest(now).unwrap_or(now);
+        let mut brief = preview(
+            &self.store,
+            &self.cfg,
+            Some(&self.schedule),
+            self.min_segment,
+            self.clock.now(),
+            &*self.word,
+        )
+        .await?;
+        self.narrate(&mut brief).await;
+        Ok(brief)
+    }
+
+    /// At start: parts whose send was interrupted by a crash are never repeated; the parts
+    /// that were never sent are sent at the next tick.
+    pub async fn recover(&self) -> Result<(), StoreError> {
+        let n = self
+            .store
+            .mark_interrupted_deliveries(self.clock.now())
+            .await?;
+        if n > 0 {
+            tracing::warn!(
+                count = n,
+                "digest sends were interrupted by a restart; what may have arrived is not resent (see `canvass digest --status`)"
+            );
+        }
+        Ok(())
+    }
+
+    /// The brief of a planned delivery's period: answers of the period (previous slot, slot],
+    /// compared with the last digest delivered before the slot.
+    async fn brief_for(&self, d: &Delivery) -> Result<Brief, StoreError> {
         let start = self
             .schedule
-            .previous(slot)
-            .unwrap_or(slot - Duration::days(7));
+            .previous(d.slot_at)
+            .unwrap_or(d.slot_at - Duration::days(7));
+        let since = self.store.last_delivered_slot(d.slot_at).await?;
         let mut brief = compose(
             &self.store,
             &self.cfg,
             self.min_segment,
             Window {
-                period: &self.schedule.period_key(slot),
+                period: &d.period,
                 start,
-                slot: now,
-                late: false,
+                slot: d.slot_at,
+                late: d.late,
+                since,
+                cadence: self.schedule.cadence(),
             },
             &*self.word,
         )
@@ -153,31 +218,24 @@ impl Runner {
         Ok(brief)
     }
 
-    /// At start: sends interrupted by a crash are never repeated.
-    pub async fn recover(&self) -> Result<(), StoreError> {
-        let n = self.store.mark_interrupted_deliveries().await?;
-        if n > 0 {
-            tracing::warn!(
-                count = n,
-                "digest sends were interrupted by a restart; not resending (see `canvass digest --status`)"
-            );
-        }
-        Ok(())
-    }
-
-    /// Plans the latest period and attempts every due delivery.
+    /// Plans the latest period (unless it is older than the install) and attempts every due
+    /// delivery, destinations concurrently.
     pub async fn tick(&self) -> Result<Tick, StoreError> {
         let now = self.clock.now();
+        let installed = self.store.installed_at(now).await?;
         let mut out = Tick::default();
-        let dests = self.destinations();
         if let Some(slot) = self.schedule.latest(now) {
-            let period = self.schedule.period_key(slot);
-            let late = now - slot > Duration::minutes(ON_TIME);
-            self.store
-                .plan_deliveries(&period, slot, &dests, late, now)
-                .await?;
+            // A slot before this install began was never due here: it is not "missed".
+            if slot >= installed {
+                let period = self.schedule.period_key(slot);
+                let late = now - slot > Duration::minutes(ON_TIME);
+                self.store
+                    .plan_deliveries(&period, slot, &self.destinations(), late, now)
+                    .await?;
+            }
         }
         let mut briefs: BTreeMap<String, (Brief, Option<Vec<u8>>)> = BTreeMap::new();
+        let mut jobs = Vec::new();
         for d in self.store.due_deliveries(now).await? {
             let Some((platform, id)) = d.destination.split_once(':') else {
                 continue;
@@ -185,59 +243,71 @@ impl Runner {
             let Some(sink) = self.sinks.iter().find(|s| s.platform() == platform) else {
                 continue;
             };
-            // The brief (and its narrative, which waits on the network) is ready before the
-            // claim, so a crash while writing it leaves nothing claimed and unsent.
-            if !briefs.contains_key(&d.period) {
-                let start = self
-                    .schedule
-                    .previous(d.slot_at)
-                    .unwrap_or(d.slot_at - Duration::days(7));
-                let mut brief = compose(
-                    &self.store,
-                    &self.cfg,
-                    self.min_segment,
-                    Window {
-                        period: &d.period,
-                        start,
-                        slot: d.slot_at,
-                        late: d.late,
-                    },
-                    &*self.word,
-                )
-                .await?;
-                self.narrate(&mut brief).await;
-                let chart = brief.reports.iter().find_map(|r| (self.charts)(r));
-                briefs.insert(d.period.clone(), (brief, chart));
-            }
-            let Some((brief, chart)) = briefs.get(&d.period) else {
-                continue;
-            };
-            if !self.store.claim_delivery(&d.period, &d.destination).await? {
-                continue;
-            }
-            // The network call happens outside any transaction.
-            let result = sink.send(id, brief, chart.as_deref()).await;
-            let retry_at = now + backoff(d.attempts + 1);
-            match &result {
-                Ok(()) => {
-                    tracing::info!(period = %d.period, destination = %d.destination, late = d.late, "digest delivered");
-                    out.delivered.push(d.destination.clone());
+            let id = id.to_string();
+            // A retry sends the parts stored at the first attempt. Otherwise the brief (and its
+            // narrative, which waits on the network) is ready before the claim, so a crash
+            // while writing it leaves nothing claimed and unsent.
+            let mut parts = Vec::new();
+            if self
+                .store
+                .delivery_parts(&d.period, &d.destination)
+                .await?
+                .is_empty()
+            {
+                if !briefs.contains_key(&d.period) {
+                    let brief = self.brief_for(&d).await?;
+                    let chart = brief.reports.iter().find_map(|r| (self.charts)(r));
+                    briefs.insert(d.period.clone(), (brief, chart));
                 }
-                Err(e) => {
-                    tracing::warn!(period = %d.period, destination = %d.destination, error = %e, %retry_at, "digest delivery failed; will retry");
-                    out.failed.push((d.destination.clone(), e.clone()));
+                let Some((brief, chart)) = briefs.get(&d.period) else {
+                    continue;
+                };
+                match sink.render(brief, chart.as_deref()) {
+                    Ok(p) => parts = p,
+                    Err(e) => {
+                        let retry_at = now + backoff(d.attempts + 1);
+                        tracing::error!(period = %d.period, destination = %d.destination, error = %e, "digest could not be rendered");
+                        self.store
+                            .fail_delivery(&d.period, &d.destination, &e, retry_at)
+                            .await?;
+                        out.failed.push((d.destination.clone(), e));
+                        continue;
+                    }
                 }
             }
-            self.store
-                .finish_delivery(
-                    &d.period,
-                    &d.destination,
-                    result,
-                    retry_at,
-                    self.clock.now(),
-                )
-                .await?;
+            jobs.push((d, sink.clone(), id, parts));
         }
+        let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+        let mut running = tokio::task::JoinSet::new();
+        for (d, sink, id, parts) in jobs {
+            let (store, clock, permits) = (self.store.clone(), self.clock.clone(), permits.clone());
+            running.spawn(async move {
+                // The semaphore is never closed; a failed acquire only lifts the bound.
+                let _permit = permits.acquire_owned().await;
+                let r = deliver(&store, &*clock, &*sink, &d, &id, &parts).await;
+                (d.destination, r)
+            });
+        }
+        let mut error = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok((dest, Ok(Attempt::Delivered))) => out.delivered.push(dest),
+                Ok((dest, Ok(Attempt::Failed(e)))) => out.failed.push((dest, e)),
+                Ok((dest, Ok(Attempt::Uncertain(e)))) => out.uncertain.push((dest, e)),
+                Ok((_, Ok(Attempt::NotClaimed))) => {}
+                Ok((dest, Err(e))) => {
+                    tracing::error!(destination = %dest, error = %e, "digest bookkeeping failed");
+                    error.get_or_insert(e);
+                }
+                Err(e) => tracing::error!(error = %e, "a digest delivery task failed"),
+            }
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        out.delivered.sort();
+        out.failed.sort();
+        out.uncertain.sort();
         Ok(out)
     }
 
@@ -263,4 +333,85 @@ impl Runner {
             }
         }
     }
+}
+
+/// How one delivery attempt ended.
+enum Attempt {
+    Delivered,
+    Failed(String),
+    Uncertain(String),
+    NotClaimed,
+}
+
+/// One attempt at one destination: claims the delivery (storing `fresh` as its parts at the
+/// first attempt), then sends each part not yet sent, in order, claiming it before and
+/// recording it after. A part that failed stops the attempt (the rest follow at the retry, in
+/// order); a part whose outcome is unknown is never sent again, and the rest still go.
+async fn deliver(
+    store: &Store,
+    clock: &dyn Clock,
+    sink: &dyn Sink,
+    d: &Delivery,
+    id: &str,
+    fresh: &[Part],
+) -> Result<Attempt, StoreError> {
+    let new: Vec<NewPart<'_>> = fresh
+        .iter()
+        .map(|p| NewPart {
+            label: &p.label,
+            body: p.text.as_deref(),
+            image: p.image.as_deref(),
+        })
+        .collect();
+    if !store
+        .claim_delivery(&d.period, &d.destination, &new)
+        .await?
+    {
+        return Ok(Attempt::NotClaimed);
+    }
+    for p in store.delivery_parts(&d.period, &d.destination).await? {
+        if !matches!(p.status.as_str(), "pending" | "failed")
+            || !store.claim_part(&d.period, &d.destination, p.seq).await?
+        {
+            continue;
+        }
+        let part = Part {
+            label: p.label,
+            text: p.body,
+            image: p.image,
+        };
+        // The network call happens outside any transaction.
+        let outcome = match sink.send(id, &part).await {
+            Ok(()) => PartOutcome::Delivered,
+            Err(SendError::Failed(e)) => PartOutcome::Failed(e),
+            Err(SendError::Uncertain(e)) => PartOutcome::Uncertain(e),
+        };
+        store
+            .finish_part(&d.period, &d.destination, p.seq, &outcome, clock.now())
+            .await?;
+        match outcome {
+            PartOutcome::Delivered => {}
+            PartOutcome::Failed(_) => break,
+            PartOutcome::Uncertain(e) => {
+                tracing::warn!(period = %d.period, destination = %d.destination, part = %part.label, error = %e, "digest part may or may not have arrived; not resent");
+            }
+        }
+    }
+    let now = clock.now();
+    let retry_at = now + backoff(d.attempts + 1);
+    let (status, error) = store
+        .settle_delivery(&d.period, &d.destination, retry_at, now)
+        .await?;
+    let error = error.unwrap_or_default();
+    Ok(match status {
+        "delivered" => {
+            tracing::info!(period = %d.period, destination = %d.destination, late = d.late, "digest delivered");
+            Attempt::Delivered
+        }
+        "failed" => {
+            tracing::warn!(period = %d.period, destination = %d.destination, %error, %retry_at, "digest delivery failed; what was not sent will be retried");
+            Attempt::Failed(error)
+        }
+        _ => Attempt::Uncertain(error),
+    })
 }

@@ -107,6 +107,14 @@ impl Schedule {
         self.latest(slot - Duration::seconds(1))
     }
 
+    /// Daily or weekly: what the digest calls its period.
+    pub fn cadence(&self) -> crate::insight::digest::Cadence {
+        match self.weekday {
+            None => crate::insight::digest::Cadence::Daily,
+            Some(_) => crate::insight::digest::Cadence::Weekly,
+        }
+    }
+
     /// The period key of a slot, in local time, stable across restarts.
     pub fn period_key(&self, slot: DateTime<Utc>) -> String {
         slot.with_timezone(&self.zone)

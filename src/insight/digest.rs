@@ -13,10 +13,26 @@ pub struct Brief {
     pub period: String,
     /// Posted after the slot because the bot was down.
     pub late: bool,
+    /// Surveys that got answers during the period, with their numbers as of the slot.
     pub reports: Vec<Report>,
     /// Respondents across the surveys (people may answer several).
     pub respondents: usize,
     pub tests: usize,
+    /// Daily or weekly, from the schedule: the header and the quiet line say which.
+    pub cadence: Cadence,
+    /// Answers given during the period (each member's current answer to each question).
+    pub answers: usize,
+    /// Titles of surveys open during the period that got no answer in it: named, no numbers.
+    pub quiet_surveys: Vec<String>,
+}
+
+/// How often the digest is posted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cadence {
+    Daily,
+    #[default]
+    Weekly,
 }
 
 /// Fewer answers than this in a period make a "quiet week" digest.
@@ -24,7 +40,7 @@ pub const QUIET_BELOW: usize = 10;
 
 impl Brief {
     pub fn quiet(&self) -> bool {
-        self.respondents < QUIET_BELOW
+        self.answers < QUIET_BELOW
     }
 }
 

@@ -484,6 +484,17 @@ impl Renderer {
                     late: n == 6,
                     respondents: r.survey.respondents,
                     tests: r.tests,
+                    cadence: if n == 6 {
+                        crate::insight::digest::Cadence::Daily
+                    } else {
+                        crate::insight::digest::Cadence::Weekly
+                    },
+                    answers: r.survey.respondents,
+                    quiet_surveys: if n == 0 {
+                        vec![r.survey.title.clone()]
+                    } else {
+                        Vec::new()
+                    },
                     reports: if n == 0 {
                         Vec::new()
                     } else {

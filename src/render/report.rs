@@ -202,6 +202,8 @@ impl Renderer {
                 "since": c.since, "before": fmt(c.before), "after": fmt(c.after),
                 "within_noise": c.within_noise, "metric": c.metric,
                 "p": c.p_value.map(|p| nf.num(p, 3)),
+                // The option whose share changed (the current leader), so the line names it.
+                "option": (c.metric == "leader_share").then(|| q.leader.as_ref().map(|l| l.label.clone())).flatten(),
             });
         }
         Ok(v)
@@ -356,7 +358,9 @@ impl Renderer {
         let data = json!({
             "period": b.period, "late": b.late, "quiet": b.quiet(),
             "respondents": b.respondents, "count": b.reports.len(),
-            "surveys": surveys, "tests": b.tests,
+            "surveys": surveys, "tests": b.tests, "answers": b.answers,
+            "daily": b.cadence == crate::insight::digest::Cadence::Daily,
+            "quiet_surveys": b.quiet_surveys,
         });
         self.render_in(target, Some(locale), "digest", &data)
     }

@@ -10,7 +10,7 @@ mod surveys;
 mod transfer;
 
 pub use anon::KeyUpgrade;
-pub use digest::Delivery;
+pub use digest::{Delivery, NewPart, PartOutcome, PartStatus, StoredPart};
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};

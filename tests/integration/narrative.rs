@@ -9,7 +9,7 @@ use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::core::event::Outbound;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Runner, Sink};
+use canvass::digest::{Part, Runner, SendError, Sink};
 use canvass::insight::Report;
 use canvass::insight::digest::Brief;
 use canvass::insight::report::Narrative;
@@ -233,18 +233,28 @@ impl Sink for Posted {
     fn platform(&self) -> &'static str {
         "telegram"
     }
+    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
+        let text = self
+            .renderer
+            .digest(Target::Plain, brief)
+            .map_err(|e| e.to_string())?;
+        Ok(vec![Part {
+            label: "text 1/1".into(),
+            text: Some(text),
+            image: None,
+        }])
+    }
     fn send<'a>(
         &'a self,
         _destination: &'a str,
-        brief: &'a Brief,
-        _chart: Option<&'a [u8]>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        part: &'a Part,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
         Box::pin(async move {
-            let text = self
-                .renderer
-                .digest(Target::Plain, brief)
-                .map_err(|e| e.to_string())?;
-            self.texts.lock().map_err(|e| e.to_string())?.push(text);
+            let mut texts = self
+                .texts
+                .lock()
+                .map_err(|e| SendError::Failed(e.to_string()))?;
+            texts.push(part.text.clone().unwrap_or_default());
             Ok(())
         })
     }
@@ -256,16 +266,17 @@ fn utc(s: &str) -> DateTime<Utc> {
         .expect("time")
 }
 
-/// Runs one digest tick just after the 18:00 UTC slot of `day` (the answers are from
-/// 2026-11-02), returning how long it took and what was posted.
-async fn digest_tick(t: &TestApp, day: &str) -> (Duration, Vec<String>) {
+/// Runs one digest tick just after the daily `hour`:00 UTC slot of 2026-11-02 (the answers
+/// are from that morning), returning how long it took and what was posted.
+async fn digest_tick(t: &TestApp, hour: u32) -> (Duration, Vec<String>) {
     let sink = Arc::new(Posted {
         renderer: t.app.renderer.clone(),
         texts: Mutex::new(Vec::new()),
     });
-    let clock = SetClock::at(utc(&format!("{day}T18:00:30Z")));
+    let clock = SetClock::at(utc(&format!("2026-11-02T{hour}:00:30Z")));
+    let schedule = format!("daily {hour}:00");
     let cfg = DigestConfig {
-        schedule: "daily 18:00".into(),
+        schedule: schedule.clone(),
         timezone: "UTC".into(),
         telegram_chats: vec![-100_500],
         discord_channels: Vec::new(),
@@ -274,7 +285,7 @@ async fn digest_tick(t: &TestApp, day: &str) -> (Duration, Vec<String>) {
     let runner = Runner::new(
         t.app.store.clone(),
         cfg,
-        Schedule::parse("daily 18:00", "UTC").expect("schedule"),
+        Schedule::parse(&schedule, "UTC").expect("schedule"),
         10,
         vec![sink.clone() as Arc<dyn Sink>],
         clock.clone() as Arc<dyn Clock>,
@@ -295,7 +306,7 @@ async fn digest_tick(t: &TestApp, day: &str) -> (Duration, Vec<String>) {
 async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest() {
     let fake = FakeOpenAi::start(Reply::Hang).await;
     let t = answered(&with_narrative(&fake, 1000)).await;
-    let (took, texts) = digest_tick(&t, "2026-11-02").await;
+    let (took, texts) = digest_tick(&t, 18).await;
     // Both surveys' narratives share one 1000 ms budget; the endpoint would hang for minutes.
     assert!(took < Duration::from_secs(6), "digest took {took:?}");
     let digest = texts.concat();
@@ -318,7 +329,7 @@ async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest(
     );
     assert!(text.contains("Pizza leads with 66.7%"), "{text}");
     let t2 = t.restart().await;
-    let (took, texts) = digest_tick(&t2, "2026-11-03").await;
+    let (took, texts) = digest_tick(&t2, 19).await;
     assert!(took < Duration::from_secs(6), "digest took {took:?}");
     assert!(texts.concat().contains("Pizza 66.7%"));
     let counts = t2.app.bot.narrator().expect("configured").counts();
@@ -337,7 +348,7 @@ async fn without_a_narrative_section_no_request_is_ever_made() {
     assert!(v["narrative"].is_null());
     assert_eq!(v["narrative_reason"], "no [narrative] section in bot.toml");
     t.say("pm", group(), "/digest").await;
-    let (_, texts) = digest_tick(&t, "2026-11-02").await;
+    let (_, texts) = digest_tick(&t, 18).await;
     assert!(texts.concat().contains("Pizza 66.7%"));
     assert!(fake.requests().is_empty());
 }
@@ -438,6 +449,9 @@ async fn a_checked_narrative_is_marked_in_the_team_locale_too() {
         respondents: report.survey.respondents,
         tests: report.tests,
         reports: vec![report.clone()],
+        cadence: Default::default(),
+        answers: report.survey.respondents,
+        quiet_surveys: Vec::new(),
     };
     for (locale, marker) in [
         ("de", "Von einem Sprachmodell geschrieben (fake-model)"),

@@ -531,51 +531,87 @@ impl EventHandler for Handler {
     }
 }
 
-/// Posts the digest to channels.
+/// Posts the digest to channels: the Markdown text in chunks of Discord's limit, the chart
+/// attached to the last one.
 struct DigestSink {
     http: Arc<Http>,
     renderer: Arc<Renderer>,
+}
+
+/// A failed digest send: unknown outcome when the request may have reached Discord.
+fn digest_send_error(e: serenity::Error) -> crate::digest::SendError {
+    use crate::digest::SendError;
+    match &e {
+        serenity::Error::Http(serenity::http::HttpError::Request(r)) if !r.is_connect() => {
+            SendError::Uncertain(e.to_string())
+        }
+        _ => SendError::Failed(e.to_string()),
+    }
 }
 
 impl crate::digest::Sink for DigestSink {
     fn platform(&self) -> &'static str {
         "discord"
     }
+    fn render(
+        &self,
+        brief: &crate::insight::digest::Brief,
+        chart: Option<&[u8]>,
+    ) -> Result<Vec<crate::digest::Part>, String> {
+        let text = self
+            .renderer
+            .digest(Target::Markdown, brief)
+            .map_err(|e| e.to_string())?;
+        let chunks = parts(&text);
+        let n = chunks.len();
+        Ok(chunks
+            .into_iter()
+            .enumerate()
+            .map(|(k, chunk)| {
+                // The chart goes with the last chunk: one message, posted whole or not at all.
+                let image = (k + 1 == n).then(|| chart.map(<[u8]>::to_vec)).flatten();
+                crate::digest::Part {
+                    label: if image.is_some() {
+                        format!("text {}/{n} + chart", k + 1)
+                    } else {
+                        format!("text {}/{n}", k + 1)
+                    },
+                    text: Some(chunk),
+                    image,
+                }
+            })
+            .collect())
+    }
     fn send<'a>(
         &'a self,
         destination: &'a str,
-        brief: &'a crate::insight::digest::Brief,
-        chart: Option<&'a [u8]>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        part: &'a crate::digest::Part,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), crate::digest::SendError>> + Send + 'a>,
+    > {
         Box::pin(async move {
             let channel = destination
                 .parse::<u64>()
                 .ok()
                 .filter(|c| *c != 0)
                 .map(serenity::all::ChannelId::new)
-                .ok_or_else(|| format!("{destination:?} is not a Discord channel id"))?;
-            let text = self
-                .renderer
-                .digest(Target::Markdown, brief)
-                .map_err(|e| e.to_string())?;
-            let chunks = parts(&text);
-            let n = chunks.len();
-            for (k, chunk) in chunks.into_iter().enumerate() {
-                let mut m = CreateMessage::new()
-                    .content(chunk)
-                    .allowed_mentions(no_mentions());
-                if k + 1 == n {
-                    if let Some(png) = chart {
-                        m = m.add_file(CreateAttachment::bytes(png.to_vec(), "chart.png"));
-                    }
-                }
-                with_retry("digest", Call::Creates, || {
-                    channel.send_message(&self.http, m.clone())
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+                .ok_or_else(|| {
+                    crate::digest::SendError::Failed(format!(
+                        "{destination:?} is not a Discord channel id"
+                    ))
+                })?;
+            let mut m = CreateMessage::new()
+                .content(part.text.clone().unwrap_or_default())
+                .allowed_mentions(no_mentions());
+            if let Some(png) = &part.image {
+                m = m.add_file(CreateAttachment::bytes(png.clone(), "chart.png"));
             }
-            Ok(())
+            with_retry("digest", Call::Creates, || {
+                channel.send_message(&self.http, m.clone())
+            })
+            .await
+            .map(|_| ())
+            .map_err(digest_send_error)
         })
     }
 }

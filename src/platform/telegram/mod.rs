@@ -32,35 +32,92 @@ struct Ctx {
     inflight: Arc<listen::Inflight>,
 }
 
-/// Posts the digest to chats.
+/// Posts the digest to chats: the HTML text split at Telegram's limit, then the chart.
 struct DigestSink {
-    sender: Sender,
+    bot: teloxide::Bot,
     renderer: Arc<Renderer>,
+}
+
+/// A failed digest send: unknown outcome when the request may have reached Telegram.
+fn digest_send_error(e: teloxide::RequestError) -> crate::digest::SendError {
+    use crate::digest::SendError;
+    match &e {
+        teloxide::RequestError::Network(n) if !n.is_connect() => {
+            SendError::Uncertain(e.to_string())
+        }
+        teloxide::RequestError::InvalidJson { .. } => SendError::Uncertain(e.to_string()),
+        _ => SendError::Failed(e.to_string()),
+    }
 }
 
 impl crate::digest::Sink for DigestSink {
     fn platform(&self) -> &'static str {
         "telegram"
     }
+    fn render(
+        &self,
+        brief: &crate::insight::digest::Brief,
+        chart: Option<&[u8]>,
+    ) -> Result<Vec<crate::digest::Part>, String> {
+        let html = self
+            .renderer
+            .digest(crate::render::Target::Html, brief)
+            .map_err(|e| e.to_string())?;
+        let chunks = crate::render::split(&html, send::MAX_TEXT, crate::render::Target::Html);
+        let n = chunks.len();
+        let mut parts: Vec<_> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| crate::digest::Part {
+                label: format!("text {}/{n}", i + 1),
+                text: Some(text),
+                image: None,
+            })
+            .collect();
+        if let Some(png) = chart {
+            parts.push(crate::digest::Part {
+                label: "chart".into(),
+                text: None,
+                image: Some(png.to_vec()),
+            });
+        }
+        Ok(parts)
+    }
     fn send<'a>(
         &'a self,
         destination: &'a str,
-        brief: &'a crate::insight::digest::Brief,
-        chart: Option<&'a [u8]>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        part: &'a crate::digest::Part,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), crate::digest::SendError>> + Send + 'a>,
+    > {
         Box::pin(async move {
             let chat = destination
                 .parse::<i64>()
                 .map(teloxide::types::ChatId)
-                .map_err(|_| format!("{destination:?} is not a Telegram chat id"))?;
-            let html = self
-                .renderer
-                .digest(crate::render::Target::Html, brief)
-                .map_err(|e| e.to_string())?;
-            self.sender
-                .send_brief(chat, &html, chart.map(<[u8]>::to_vec))
-                .await
-                .map_err(|e| e.to_string())
+                .map_err(|_| {
+                    crate::digest::SendError::Failed(format!(
+                        "{destination:?} is not a Telegram chat id"
+                    ))
+                })?;
+            let html = teloxide::types::ParseMode::Html;
+            match (&part.text, &part.image) {
+                (text, Some(png)) => {
+                    let file =
+                        teloxide::types::InputFile::memory(png.clone()).file_name("chart.png");
+                    let mut req = self.bot.send_photo(chat, file);
+                    if let Some(t) = text {
+                        req = req.caption(t.clone()).parse_mode(html);
+                    }
+                    send::with_retry("sendPhoto", || req.send_ref()).await
+                }
+                (Some(text), None) => {
+                    let req = self.bot.send_message(chat, text.clone()).parse_mode(html);
+                    send::with_retry("sendMessage", || req.send_ref()).await
+                }
+                (None, None) => return Ok(()),
+            }
+            .map(|_| ())
+            .map_err(digest_send_error)
         })
     }
 }
@@ -165,7 +222,7 @@ impl Telegram {
             refresher.clone(),
         );
         let sink = Arc::new(DigestSink {
-            sender: sender.clone(),
+            bot: bot.clone(),
             renderer,
         });
         let inflight = Arc::new(listen::Inflight::default());
