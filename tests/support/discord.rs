@@ -565,7 +565,12 @@ impl FakeDiscord {
     /// `path_prefix` answers 429 with Discord's body and headers. Calling it twice limits the
     /// next two such calls.
     pub fn rate_limit_next(&self, method: &str, path_prefix: &str, retry_after_secs: f64) {
-        self.fault(None, method, path_prefix, Failure::RateLimited(retry_after_secs));
+        self.fault(
+            None,
+            method,
+            path_prefix,
+            Failure::RateLimited(retry_after_secs),
+        );
     }
 
     /// As `rate_limit_next`, but only for calls answering one member's interactions
@@ -697,7 +702,11 @@ impl FakeDiscord {
     /// An interaction's token, e.g. to look at its follow-ups' calls
     /// (`/webhooks/{APP_ID}/{token}`).
     pub fn token(&self, interaction_id: u64) -> Option<String> {
-        self.read(|s| s.interactions.get(&interaction_id).map(|ix| ix.token.clone()))
+        self.read(|s| {
+            s.interactions
+                .get(&interaction_id)
+                .map(|ix| ix.token.clone())
+        })
     }
 
     pub fn identifies(&self) -> usize {

@@ -22,9 +22,8 @@ use serenity::all::{
     ApplicationId, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction, Context,
     CreateAttachment, CreateButton, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http,
-    HttpBuilder, InputTextStyle, Interaction, InteractionId, ModalInteraction, Ready,
-    ShardManager,
+    CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    InputTextStyle, Interaction, InteractionId, ModalInteraction, Ready, ShardManager,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -329,13 +328,18 @@ impl Handler {
         response: CreateInteractionResponse,
         deadline: Instant,
     ) {
-        match rest.respond(what, to.id, to.token, &response, deadline).await {
+        match rest
+            .respond(what, to.id, to.token, &response, deadline)
+            .await
+        {
             Ok(()) => {}
             // A replay after a RESUME: the first delivery answered it.
             Err(send::SendError::Status { code: 40060, .. }) => {
                 tracing::debug!(call = what, "already acknowledged (a replayed interaction)");
             }
-            Err(e) => tracing::warn!(call = what, error = %e, "could not acknowledge an interaction"),
+            Err(e) => {
+                tracing::warn!(call = what, error = %e, "could not acknowledge an interaction")
+            }
         }
     }
 
@@ -391,7 +395,13 @@ impl Handler {
 
     /// The "write your answer" button: the modal is the acknowledgement, and nothing else
     /// happens until the member submits it.
-    async fn open_form(&self, ctx: &Context, i: &ComponentInteraction, max: u16, deadline: Instant) {
+    async fn open_form(
+        &self,
+        ctx: &Context,
+        i: &ComponentInteraction,
+        max: u16,
+        deadline: Instant,
+    ) {
         let mut actor = crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
         actor.locale = Some(i.locale.clone());
         let locale = self.core.member_locale(&actor).await.ok();

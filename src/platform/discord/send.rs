@@ -6,10 +6,11 @@ use crate::core::event::{ButtonAction, Keyboard, Msg};
 use crate::render::{Renderer, Target, split};
 use serde_json::{Value, json};
 use serenity::all::{
-    ApplicationId, ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateAttachment,
-    CreateButton, CreateCommand, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
-    EditInteractionResponse, EditMessage, GuildId, Http, InteractionId, MessageId,
+    ApplicationId, ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions,
+    CreateAttachment, CreateButton, CreateCommand, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateMessage, CreateSelectMenu, CreateSelectMenuKind,
+    CreateSelectMenuOption, EditInteractionResponse, EditMessage, GuildId, Http, InteractionId,
+    MessageId,
 };
 use serenity::http::{LightMethod, Multipart, MultipartUpload, Request, Route};
 use std::sync::Arc;
@@ -266,11 +267,7 @@ impl Rest {
     async fn once(&self, req: Request<'_>) -> Result<Vec<u8>, SendError> {
         let Some(d) = &self.direct else {
             let response = self.http.request(req).await?;
-            return response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .map_err(network);
+            return response.bytes().await.map(|b| b.to_vec()).map_err(network);
         };
         let response = req
             .build(&d.client, self.http.token(), Some(&d.base))?
@@ -607,4 +604,79 @@ pub fn components(
     }
     rows.truncate(5);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn status(code: u16, retry_after: Option<f64>) -> SendError {
+        SendError::Status {
+            status: code,
+            code: 0,
+            message: String::new(),
+            retry_after: retry_after.map(Duration::from_secs_f64),
+        }
+    }
+
+    /// Runs `with_retry_until` against a call that fails with `fail` `failures` times.
+    async fn attempts(
+        call: Call,
+        deadline: Option<Instant>,
+        failures: u32,
+        fail: impl Fn() -> SendError,
+    ) -> (u32, bool) {
+        let n = AtomicU32::new(0);
+        let r = with_retry_until("test", call, deadline, || {
+            let k = n.fetch_add(1, Ordering::SeqCst);
+            let e = (k < failures).then(&fail);
+            async move { e.map_or(Ok(()), Err) }
+        })
+        .await;
+        (n.load(Ordering::SeqCst), r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn a_429_is_waited_out_for_as_long_as_it_asks() {
+        let started = Instant::now();
+        let r = attempts(Call::Creates, None, 1, || status(429, Some(0.3))).await;
+        assert_eq!(r, (2, true));
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_acknowledgement_deadline_is_not_begun() {
+        let started = Instant::now();
+        let deadline = Some(started + Duration::from_secs(3));
+        let r = attempts(Call::Idempotent, deadline, 1, || status(429, Some(5.0))).await;
+        assert_eq!(r, (1, false), "given up at once");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_5xx_is_retried_only_when_repeating_is_safe() {
+        let r = attempts(Call::Idempotent, None, 1, || status(502, None)).await;
+        assert_eq!(r, (2, true));
+        let r = attempts(Call::Creates, None, 1, || status(502, None)).await;
+        assert_eq!(r, (1, false), "a post is not repeated after a 5xx");
+        let lost = || SendError::Network {
+            connected: true,
+            error: "reset".into(),
+        };
+        assert_eq!(attempts(Call::Creates, None, 1, lost).await, (1, false));
+        let refused = || SendError::Network {
+            connected: false,
+            error: "refused".into(),
+        };
+        assert_eq!(attempts(Call::Creates, None, 1, refused).await, (2, true));
+        let r = attempts(Call::Idempotent, None, 1, || status(403, None)).await;
+        assert_eq!(r, (1, false), "a refusal is final");
+    }
+
+    #[tokio::test]
+    async fn a_429_asking_for_more_than_a_minute_is_given_up() {
+        let r = attempts(Call::Creates, None, 1, || status(429, Some(3600.0))).await;
+        assert_eq!(r, (1, false));
+    }
 }

@@ -168,9 +168,11 @@ mod tests {
             earlier.send_turn().await;
             push("send 10");
         };
-        tokio::time::timeout(Duration::from_secs(1), async { tokio::join!(second, first) })
-            .await
-            .expect("no deadlock");
+        tokio::time::timeout(Duration::from_secs(1), async {
+            tokio::join!(second, first)
+        })
+        .await
+        .expect("no deadlock");
         assert_eq!(
             *log.lock().unwrap_or_else(|e| e.into_inner()),
             ["core 10", "core 20", "send 10", "send 20"],
