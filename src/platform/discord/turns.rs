@@ -5,7 +5,8 @@
 //! So a slow delivery (a 429, a slow `/insights`) holds up only the same member's later
 //! replies, never an acknowledgement and never another member.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -16,10 +17,11 @@ pub struct Turns {
 
 #[derive(Default)]
 struct Lane {
-    /// Interactions that have not finished their core step.
-    core: BTreeSet<u64>,
-    /// Interactions that have not finished their sends.
-    send: BTreeSet<u64>,
+    /// Interactions that have not finished their core step, with how many deliveries of each
+    /// are in flight (Discord may replay an event while the first is still handled).
+    core: BTreeMap<u64, u32>,
+    /// Interactions that have not finished their sends, counted likewise.
+    send: BTreeMap<u64, u32>,
     changed: Arc<Notify>,
 }
 
@@ -30,10 +32,10 @@ enum Stage {
 }
 
 impl Lane {
-    fn stage(&self, stage: Stage) -> &BTreeSet<u64> {
+    fn stage(&mut self, stage: Stage) -> &mut BTreeMap<u64, u32> {
         match stage {
-            Stage::Core => &self.core,
-            Stage::Send => &self.send,
+            Stage::Core => &mut self.core,
+            Stage::Send => &mut self.send,
         }
     }
 }
@@ -43,6 +45,7 @@ pub struct Ticket<'a> {
     turns: &'a Turns,
     member: u64,
     id: u64,
+    core_left: AtomicBool,
 }
 
 impl Turns {
@@ -56,12 +59,13 @@ impl Turns {
     pub fn arrive(&self, member: u64, id: u64) -> Ticket<'_> {
         let mut lanes = self.lanes();
         let lane = lanes.entry(member).or_default();
-        lane.core.insert(id);
-        lane.send.insert(id);
+        *lane.core.entry(id).or_default() += 1;
+        *lane.send.entry(id).or_default() += 1;
         Ticket {
             turns: self,
             member,
             id,
+            core_left: AtomicBool::new(false),
         }
     }
 
@@ -76,9 +80,9 @@ impl Ticket<'_> {
     /// The lane's notifier while an earlier interaction of the member is still in `stage`;
     /// `None` when it is this one's turn.
     fn blocked(&self, stage: Stage) -> Option<Arc<Notify>> {
-        let lanes = self.turns.lanes();
-        let lane = lanes.get(&self.member)?;
-        let first = lane.stage(stage).first().copied();
+        let mut lanes = self.turns.lanes();
+        let lane = lanes.get_mut(&self.member)?;
+        let first = lane.stage(stage).keys().next().copied();
         match first {
             Some(first) if first < self.id => Some(lane.changed.clone()),
             _ => None,
@@ -101,10 +105,13 @@ impl Ticket<'_> {
     fn leave(&self, stage: Stage) {
         let mut lanes = self.turns.lanes();
         if let Some(lane) = lanes.get_mut(&self.member) {
-            match stage {
-                Stage::Core => lane.core.remove(&self.id),
-                Stage::Send => lane.send.remove(&self.id),
-            };
+            let waiting = lane.stage(stage);
+            if let Some(n) = waiting.get_mut(&self.id) {
+                *n -= 1;
+                if *n == 0 {
+                    waiting.remove(&self.id);
+                }
+            }
             lane.changed.notify_waiters();
             if lane.core.is_empty() && lane.send.is_empty() {
                 lanes.remove(&self.member);
@@ -119,7 +126,9 @@ impl Ticket<'_> {
 
     /// The core step is done: the member's next interaction may run its own.
     pub fn core_done(&self) {
-        self.leave(Stage::Core);
+        if !self.core_left.swap(true, Ordering::Relaxed) {
+            self.leave(Stage::Core);
+        }
     }
 
     /// Waits until the member's earlier interactions have finished sending.
@@ -130,7 +139,7 @@ impl Ticket<'_> {
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        self.leave(Stage::Core);
+        self.core_done();
         self.leave(Stage::Send);
     }
 }
@@ -181,5 +190,28 @@ mod tests {
         drop(later);
         drop(other);
         assert_eq!(turns.busy(), 0, "finished lanes are removed");
+    }
+
+    #[tokio::test]
+    async fn a_replay_finishing_early_does_not_let_a_later_tap_overtake_the_first() {
+        let turns = Turns::default();
+        let first = turns.arrive(7, 10);
+        let replay = turns.arrive(7, 10);
+        let later = turns.arrive(7, 20);
+        // The replay is a duplicate for the core and ends at once.
+        replay.core_turn().await;
+        drop(replay);
+        assert!(
+            futures_util::FutureExt::now_or_never(later.core_turn()).is_none(),
+            "the first delivery of 10 is still in its core step"
+        );
+        first.core_turn().await;
+        first.core_done();
+        tokio::time::timeout(Duration::from_secs(1), later.core_turn())
+            .await
+            .expect("then 20 goes");
+        drop(first);
+        drop(later);
+        assert_eq!(turns.busy(), 0);
     }
 }
