@@ -9,7 +9,9 @@
 //!
 //! Tests inject what members do (`slash`, `click`, `select`, `submit_modal`) as
 //! `INTERACTION_CREATE` dispatches, let the bot run, and assert on what it did (`responses`,
-//! `messages`, `commands`, `calls`). The fake behaves like Discord where that shapes an adapter:
+//! with how long after dispatch each callback came, `messages`, `commands`, `calls` and
+//! `call_times`). Faults (`rate_limit_next`, `fail_next`, `reset_next`) hit the next matching
+//! call; `rate_limit_next_for` only calls answering one member's interactions. The fake behaves like Discord where that shapes an adapter:
 //! snowflake ids, one callback per interaction (40060), the 3 s deadline for the first
 //! callback (10062), deferred "thinking" messages, type 7 updates editing the message the
 //! component sits on, `@original` and followups, ephemeral messages, multipart uploads with
