@@ -21,6 +21,8 @@ mod digest;
 mod digest_delivery;
 #[path = "integration/discord.rs"]
 mod discord;
+#[path = "integration/discord_delivery.rs"]
+mod discord_delivery;
 #[path = "integration/fake_discord.rs"]
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]

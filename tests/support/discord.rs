@@ -9,7 +9,9 @@
 //!
 //! Tests inject what members do (`slash`, `click`, `select`, `submit_modal`) as
 //! `INTERACTION_CREATE` dispatches, let the bot run, and assert on what it did (`responses`,
-//! `messages`, `commands`, `calls`). The fake behaves like Discord where that shapes an adapter:
+//! with how long after dispatch each callback came, `messages`, `commands`, `calls` and
+//! `call_times`). Faults (`rate_limit_next`, `fail_next`, `reset_next`) hit the next matching
+//! call; `rate_limit_next_for` only calls answering one member's interactions. The fake behaves like Discord where that shapes an adapter:
 //! snowflake ids, one callback per interaction (40060), the 3 s deadline for the first
 //! callback (10062), deferred "thinking" messages, type 7 updates editing the message the
 //! component sits on, `@original` and followups, ephemeral messages, multipart uploads with
@@ -267,6 +269,9 @@ pub struct Response {
     pub data: Value,
     /// Uploaded files (file name, bytes) of a multipart callback.
     pub files: Vec<(String, Vec<u8>)>,
+    /// How long after the interaction reached the bot the callback was accepted (always
+    /// within the 3 s deadline, or it is refused).
+    pub after: Duration,
 }
 
 /// The fake server. Dropping it stops accepting connections.
@@ -562,12 +567,35 @@ impl FakeDiscord {
     /// `path_prefix` answers 429 with Discord's body and headers. Calling it twice limits the
     /// next two such calls.
     pub fn rate_limit_next(&self, method: &str, path_prefix: &str, retry_after_secs: f64) {
-        let prefix = strip_api(path_prefix).to_string();
+        self.fault(
+            None,
+            method,
+            path_prefix,
+            Failure::RateLimited(retry_after_secs),
+        );
+    }
+
+    /// As `rate_limit_next`, but only for calls answering one member's interactions
+    /// (`/interactions/{id}/...` and `/webhooks/{app}/{token}...`).
+    pub fn rate_limit_next_for(
+        &self,
+        user_id: u64,
+        method: &str,
+        path_prefix: &str,
+        retry_after_secs: f64,
+    ) {
         let failure = Failure::RateLimited(retry_after_secs);
-        self.with(|s| {
-            s.failures
-                .push_back((method.to_ascii_uppercase(), prefix, failure))
-        });
+        self.fault(Some(user_id), method, path_prefix, failure);
+    }
+
+    fn fault(&self, user: Option<u64>, method: &str, path_prefix: &str, failure: Failure) {
+        let fault = Fault {
+            method: method.to_ascii_uppercase(),
+            prefix: strip_api(path_prefix).to_string(),
+            user,
+            failure,
+        };
+        self.with(|s| s.failures.push_back(fault));
     }
 
     /// The next matching REST call (as `rate_limit_next`) answers `status` with Discord's error
@@ -581,12 +609,8 @@ impl FakeDiscord {
         code: u64,
         message: &str,
     ) {
-        let prefix = strip_api(path_prefix).to_string();
         let failure = Failure::Error(status, code, message.to_string());
-        self.with(|s| {
-            s.failures
-                .push_back((method.to_ascii_uppercase(), prefix, failure))
-        });
+        self.fault(None, method, path_prefix, failure);
     }
 
     /// The next matching REST call (as `rate_limit_next`) loses its connection: before the
@@ -660,8 +684,30 @@ impl FakeDiscord {
         self.read(|s| {
             s.calls
                 .iter()
-                .filter(|(m, p)| m.eq_ignore_ascii_case(method) && p.starts_with(prefix))
+                .filter(|(m, p, _)| m.eq_ignore_ascii_case(method) && p.starts_with(prefix))
                 .count()
+        })
+    }
+
+    /// When each matching REST call (as `calls`) arrived, failed ones included, in order.
+    pub fn call_times(&self, method: &str, path_prefix: &str) -> Vec<Instant> {
+        let prefix = strip_api(path_prefix);
+        self.read(|s| {
+            s.calls
+                .iter()
+                .filter(|(m, p, _)| m.eq_ignore_ascii_case(method) && p.starts_with(prefix))
+                .map(|(_, _, at)| *at)
+                .collect()
+        })
+    }
+
+    /// An interaction's token, e.g. to look at its follow-ups' calls
+    /// (`/webhooks/{APP_ID}/{token}`).
+    pub fn token(&self, interaction_id: u64) -> Option<String> {
+        self.read(|s| {
+            s.interactions
+                .get(&interaction_id)
+                .map(|ix| ix.token.clone())
         })
     }
 
@@ -944,11 +990,12 @@ struct Sim {
     commands: BTreeMap<Option<u64>, Vec<Value>>,
     /// Ids of commands invoked without being registered, by name.
     unregistered: HashMap<String, u64>,
-    calls: Vec<(String, String)>,
+    /// Every REST call: (method, path after `/api/v10`, when it arrived).
+    calls: Vec<(String, String, Instant)>,
     /// Failed REST calls, for the dump.
     errors: Vec<String>,
-    /// Failures tests asked for: (method, path prefix, the answer).
-    failures: VecDeque<(String, String, Failure)>,
+    /// Failures tests asked for, first match first.
+    failures: VecDeque<Fault>,
     /// Channel messages created with a nonce: (channel, nonce) → message id, for
     /// `enforce_nonce` (Discord keeps them "for a few minutes"; the fake keeps them).
     nonces: HashMap<(u64, String), u64>,
@@ -1752,7 +1799,8 @@ impl Sim {
 
     /// Records the call, checks the token and any 429 a test asked for.
     fn begin(&mut self, method: &Method, path: &str, auth: Option<&str>) -> Result<(), ApiErr> {
-        self.calls.push((method.to_string(), path.to_string()));
+        self.calls
+            .push((method.to_string(), path.to_string(), Instant::now()));
         let token_in_path = path.starts_with("/interactions/") || path.starts_with("/webhooks/");
         let open = token_in_path || (path == "/gateway" && method == Method::GET);
         match auth {
@@ -1760,17 +1808,31 @@ impl Sim {
             None if !open => return Err(ApiErr::unauthorized()),
             _ => {}
         }
-        let failing = self
-            .failures
-            .iter()
-            .position(|(m, p, _)| m == method.as_str() && path.starts_with(p.as_str()));
-        match failing.and_then(|i| self.failures.remove(i)) {
-            Some((_, _, Failure::RateLimited(seconds))) => Err(ApiErr::rate_limited(seconds)),
-            Some((_, _, Failure::Error(status, code, message))) => {
-                Err(ApiErr::new(status, code, &message))
-            }
+        let user = self.caller(path);
+        let failing = self.failures.iter().position(|f| {
+            f.method == method.as_str()
+                && path.starts_with(f.prefix.as_str())
+                && (f.user.is_none() || f.user == user)
+        });
+        match failing
+            .and_then(|i| self.failures.remove(i))
+            .map(|f| f.failure)
+        {
+            Some(Failure::RateLimited(seconds)) => Err(ApiErr::rate_limited(seconds)),
+            Some(Failure::Error(status, code, message)) => Err(ApiErr::new(status, code, &message)),
             None => Ok(()),
         }
+    }
+
+    /// The member whose interaction a callback or webhook call answers.
+    fn caller(&self, path: &str) -> Option<u64> {
+        let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let id = match seg.as_slice() {
+            ["interactions", id, ..] => parse_id(id)?,
+            ["webhooks", _, token, ..] => *self.tokens.get(*token)?,
+            _ => return None,
+        };
+        self.interactions.get(&id).map(|ix| ix.user.id)
     }
 
     fn route(
@@ -2178,13 +2240,16 @@ impl Sim {
                 ));
             }
         };
+        let mut after = Duration::ZERO;
         if let Some(ix) = self.interactions.get_mut(&id) {
             ix.response = Some(kind);
             ix.original = original;
+            after = ix.sent_at.map(|t| t.elapsed()).unwrap_or_default();
         }
         self.responses.push(Response {
             interaction_id: id,
             kind,
+            after,
             data,
             files: body
                 .files
@@ -2590,7 +2655,7 @@ impl Sim {
             out += &format!("  error: {e}\n");
         }
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for (m, p) in &self.calls {
+        for (m, p, _) in &self.calls {
             *counts.entry(format!("{m} {p}")).or_default() += 1;
         }
         out += &format!("  calls: {counts:?}\n");
@@ -2599,6 +2664,15 @@ impl Sim {
 }
 
 /// A failure a test asked for.
+/// A failure a test asked for: the next call with this method and path prefix (and, if
+/// set, answering this member's interaction) gets it.
+struct Fault {
+    method: String,
+    prefix: String,
+    user: Option<u64>,
+    failure: Failure,
+}
+
 enum Failure {
     RateLimited(f64),
     /// (status, Discord error code, message).
@@ -3567,7 +3641,10 @@ async fn rest(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
         s.resets.remove(i).map(|(_, _, after)| after)
     });
     if reset == Some(false) {
-        shared.with(|s| s.calls.push((method.to_string(), api_path.clone())));
+        shared.with(|s| {
+            s.calls
+                .push((method.to_string(), api_path.clone(), Instant::now()))
+        });
         return broken_connection();
     }
     let outcome = match shared.with(|s| s.begin(&method, &api_path, auth.as_deref())) {

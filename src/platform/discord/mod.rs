@@ -1,12 +1,14 @@
 //! The Discord adapter (serenity): slash commands, buttons, selects and modals translated into
 //! core events; replies rendered as Markdown with mentions disabled; every interaction
-//! acknowledged at once and answered with follow-ups.
+//! acknowledged first, before any wait, and answered with follow-ups.
 
 mod commands;
 mod refresh;
 mod send;
 mod translate;
+mod turns;
 
+pub use send::{DISCORD, MAX_RATE_LIMIT_WAIT};
 pub use translate::{CustomId, decode_custom_id};
 
 use crate::bot::{Bot as Core, Handled, try_again};
@@ -14,26 +16,28 @@ use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
-use send::{Call, components, markdown, no_mentions, parts, with_retry};
+use send::{Api, Call, Rest, components, markdown, no_mentions, parts, with_retry};
 use serde_json::json;
 use serenity::all::{
-    ButtonStyle, CommandInteraction, ComponentInteraction, Context, CreateAttachment, CreateButton,
-    CreateInputText, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
-    ModalInteraction, Ready, ShardManager,
+    ApplicationId, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction, Context,
+    CreateAttachment, CreateButton, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    InputTextStyle, Interaction, InteractionId, ModalInteraction, Ready, ShardManager,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio::time::Instant;
 
-/// The real Discord; anything else is a test or a proxy and needs the rate limiter off,
-/// because serenity ignores the proxy while its limiter is on.
-pub const DISCORD: &str = "https://discord.com";
+/// Discord's deadline for the first answer to an interaction, counted here from its arrival.
+const ACK_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
     #[error("Discord client could not be built: {0}")]
     Client(#[from] serenity::Error),
+    #[error("HTTP client could not be built: {0}")]
+    Http(String),
 }
 
 struct Handler {
@@ -41,9 +45,11 @@ struct Handler {
     renderer: Arc<Renderer>,
     guilds: Vec<u64>,
     refresher: refresh::Handle,
-    /// serenity runs every event in its own task; a member's own interactions are serialised
-    /// here so a quick second tap (ranking, undo) never overtakes the first.
-    members: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
+    api: Api,
+    /// A member's interactions run their core step and their sends in the order Discord
+    /// created them (a quick second tap never overtakes the first); acknowledgements never
+    /// wait for it.
+    turns: turns::Turns,
 }
 
 /// Where replies go after the first acknowledgement.
@@ -55,22 +61,30 @@ struct Route {
     ephemeral: bool,
 }
 
+/// The interaction being answered.
+struct Answering<'a> {
+    id: InteractionId,
+    app: ApplicationId,
+    token: &'a str,
+    channel: ChannelId,
+}
+
 /// Sends text for one interaction: the first message may replace the original response, the
 /// rest are follow-ups. Components and a file go on the last part of a split text.
-struct Out<'a, I> {
-    http: &'a Http,
-    i: &'a I,
+struct Out<'a> {
+    rest: &'a Rest,
+    to: &'a Answering<'a>,
     original_free: bool,
     ephemeral: bool,
 }
 
-impl<I: Followable + Sync> Out<'_, I> {
+impl Out<'_> {
     async fn say(
         &mut self,
         text: &str,
         rows: Vec<serenity::all::CreateActionRow>,
         mut file: Option<CreateAttachment>,
-    ) -> serenity::Result<()> {
+    ) -> Result<(), send::SendError> {
         let chunks = parts(text);
         let n = chunks.len();
         let mut result = Ok(());
@@ -84,28 +98,24 @@ impl<I: Followable + Sync> Out<'_, I> {
                     .content(chunk)
                     .components(rows)
                     .allowed_mentions(no_mentions());
-                if let Some(f) = file {
-                    e = e.new_attachment(f);
+                if let Some(f) = &file {
+                    e = e.new_attachment(f.clone());
                 }
-                with_retry("edit response", Call::Idempotent, || {
-                    self.i.http_edit(self.http, e.clone())
-                })
-                .await
-                .map(|_| ())
+                self.rest
+                    .edit_original(self.to.app, self.to.token, &e, file)
+                    .await
             } else {
                 let mut f = CreateInteractionResponseFollowup::new()
                     .content(chunk)
                     .components(rows)
                     .ephemeral(self.ephemeral)
                     .allowed_mentions(no_mentions());
-                if let Some(file) = file {
-                    f = f.add_file(file);
+                if let Some(file) = &file {
+                    f = f.add_file(file.clone());
                 }
-                with_retry("follow-up", Call::Creates, || {
-                    self.i.http_followup(self.http, f.clone())
-                })
-                .await
-                .map(|_| ())
+                self.rest
+                    .followup(self.to.app, self.to.token, &f, file)
+                    .await
             };
             if r.is_err() {
                 result = r;
@@ -133,48 +143,6 @@ impl<I: Followable + Sync> Out<'_, I> {
         r
     }
 }
-
-/// Something that can receive follow-ups: any interaction.
-trait Followable {
-    fn interaction_id(&self) -> u64;
-    fn http_edit(
-        &self,
-        http: &Http,
-        e: EditInteractionResponse,
-    ) -> impl std::future::Future<Output = serenity::Result<serenity::all::Message>> + Send;
-    fn http_followup(
-        &self,
-        http: &Http,
-        f: CreateInteractionResponseFollowup,
-    ) -> impl std::future::Future<Output = serenity::Result<serenity::all::Message>> + Send;
-}
-
-macro_rules! followable {
-    ($t:ty) => {
-        impl Followable for $t {
-            fn interaction_id(&self) -> u64 {
-                self.id.get()
-            }
-            async fn http_edit(
-                &self,
-                http: &Http,
-                e: EditInteractionResponse,
-            ) -> serenity::Result<serenity::all::Message> {
-                self.edit_response(http, e).await
-            }
-            async fn http_followup(
-                &self,
-                http: &Http,
-                f: CreateInteractionResponseFollowup,
-            ) -> serenity::Result<serenity::all::Message> {
-                self.create_followup(http, f).await
-            }
-        }
-    };
-}
-followable!(CommandInteraction);
-followable!(ComponentInteraction);
-followable!(ModalInteraction);
 
 impl Handler {
     fn descriptions(&self, locale: Option<&str>) -> BTreeMap<String, String> {
@@ -242,17 +210,10 @@ impl Handler {
         })
     }
 
-    async fn deliver<I: Followable + Sync>(
-        &self,
-        http: &Http,
-        i: &I,
-        channel: serenity::all::ChannelId,
-        route: Route,
-        replies: Vec<Outbound>,
-    ) {
+    async fn deliver(&self, rest: &Rest, to: &Answering<'_>, route: Route, replies: Vec<Outbound>) {
         let mut out = Out {
-            http,
-            i,
+            rest,
+            to,
             original_free: route.original_free,
             ephemeral: route.ephemeral,
         };
@@ -298,15 +259,11 @@ impl Handler {
                             msg.locale.as_deref(),
                         ))
                         .allowed_mentions(no_mentions())
-                        .nonce(serenity::all::Nonce::String(format!(
-                            "poll{}",
-                            i.interaction_id()
-                        )))
+                        .nonce(serenity::all::Nonce::String(format!("poll{}", to.id.get())))
                         .enforce_nonce(true);
-                    match with_retry("post poll", Call::Idempotent, || {
-                        channel.send_message(http, m.clone())
-                    })
-                    .await
+                    match rest
+                        .post("post poll", Call::Idempotent, to.channel, &m, None)
+                        .await
                     {
                         Ok(posted) => {
                             let now = self.core.now();
@@ -316,8 +273,8 @@ impl Handler {
                                 .record_posting(
                                     survey,
                                     "discord",
-                                    &channel.get().to_string(),
-                                    &posted.id.get().to_string(),
+                                    &to.channel.get().to_string(),
+                                    &posted.get().to_string(),
                                     now,
                                 )
                                 .await
@@ -386,7 +343,63 @@ impl Handler {
         }
     }
 
-    async fn on_command(&self, ctx: &Context, i: CommandInteraction) {
+    /// Acknowledges an interaction within its window; never waits for anything else.
+    async fn acknowledge(
+        &self,
+        rest: &Rest,
+        what: &str,
+        to: &Answering<'_>,
+        response: CreateInteractionResponse,
+        deadline: Instant,
+    ) {
+        match rest
+            .respond(what, to.id, to.token, &response, deadline)
+            .await
+        {
+            Ok(()) => {}
+            // A replay after a RESUME: the first delivery answered it.
+            Err(send::SendError::Status { code: 40060, .. }) => {
+                tracing::debug!(call = what, "already acknowledged (a replayed interaction)");
+            }
+            Err(e) => {
+                tracing::warn!(call = what, error = %e, "could not acknowledge an interaction")
+            }
+        }
+    }
+
+    /// After the acknowledgement: the core step in the member's turn, then the replies in the
+    /// member's turn, so one member's slow delivery holds up only that member's later replies.
+    async fn answer(
+        &self,
+        rest: &Rest,
+        ticket: turns::Ticket<'_>,
+        ev: Inbound,
+        to: &Answering<'_>,
+        route: Route,
+    ) {
+        ticket.core_turn().await;
+        let replies = self.run_core(&ev).await;
+        ticket.core_done();
+        if let Some(replies) = replies {
+            ticket.send_turn().await;
+            self.deliver(rest, to, route, replies).await;
+        }
+    }
+
+    async fn on_command(
+        &self,
+        ctx: &Context,
+        i: CommandInteraction,
+        ticket: turns::Ticket<'_>,
+        deadline: Instant,
+    ) {
+        let rest = self.api.rest(ctx.http.clone());
+        let to = Answering {
+            id: i.id,
+            app: i.application_id,
+            token: &i.token,
+            channel: i.channel_id,
+        };
         let text = commands::to_text(&i.data.name, &i.data.options);
         let ev = self.scoped(translate::command(&i, text), i.guild_id);
         // The team's insights, exports and digest are shown to the channel only in a team
@@ -397,98 +410,116 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );
-        if let Err(e) = with_retry("defer", Call::Idempotent, || {
-            i.create_response(&ctx.http, defer.clone())
-        })
-        .await
-        {
-            tracing::debug!(error = %e, "could not defer (a replayed interaction?)");
-        }
-        if let Some(replies) = self.run_core(&ev).await {
-            let route = Route {
-                original_free: true,
-                ephemeral: !public,
-            };
-            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
-                .await;
-        }
+        self.acknowledge(&rest, "defer", &to, defer, deadline).await;
+        let route = Route {
+            original_free: true,
+            ephemeral: !public,
+        };
+        self.answer(&rest, ticket, ev, &to, route).await;
     }
 
-    async fn on_component(&self, ctx: &Context, i: ComponentInteraction) {
-        if let translate::CustomId::Compose(max) = translate::decode_custom_id(&i.data.custom_id) {
-            let mut actor =
-                crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
-            actor.locale = Some(i.locale.clone());
-            let locale = self.core.member_locale(&actor).await.ok();
-            let title = self
-                .renderer
-                .render_in(
-                    Target::Plain,
-                    locale.as_deref(),
-                    "dc_modal_title",
-                    &json!({}),
+    /// The "write your answer" button: the modal is the acknowledgement, and nothing else
+    /// happens until the member submits it.
+    async fn open_form(
+        &self,
+        ctx: &Context,
+        i: &ComponentInteraction,
+        max: u16,
+        deadline: Instant,
+    ) {
+        let mut actor = crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
+        actor.locale = Some(i.locale.clone());
+        let locale = self.core.member_locale(&actor).await.ok();
+        let title = self
+            .renderer
+            .render_in(
+                Target::Plain,
+                locale.as_deref(),
+                "dc_modal_title",
+                &json!({}),
+            )
+            .unwrap_or_else(|_| "Your answer".into());
+        let modal = CreateModal::new("answer", title.chars().take(45).collect::<String>())
+            .components(vec![serenity::all::CreateActionRow::InputText(
+                CreateInputText::new(
+                    InputTextStyle::Paragraph,
+                    title.chars().take(45).collect::<String>(),
+                    "text",
                 )
-                .unwrap_or_else(|_| "Your answer".into());
-            let modal = CreateModal::new("answer", title.chars().take(45).collect::<String>())
-                .components(vec![serenity::all::CreateActionRow::InputText(
-                    CreateInputText::new(
-                        InputTextStyle::Paragraph,
-                        title.chars().take(45).collect::<String>(),
-                        "text",
-                    )
-                    .max_length(max)
-                    .required(true),
-                )]);
-            if let Err(e) = i
-                .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
-                .await
-            {
-                tracing::warn!(error = %e, "could not open the answer form");
-            }
-            return;
-        }
-        if let Err(e) = with_retry("acknowledge", Call::Idempotent, || {
-            i.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-        })
-        .await
-        {
-            tracing::debug!(error = %e, "could not acknowledge (a replayed interaction?)");
-        }
+                .max_length(max)
+                .required(true),
+            )]);
+        let rest = self.api.rest(ctx.http.clone());
+        let to = Answering {
+            id: i.id,
+            app: i.application_id,
+            token: &i.token,
+            channel: i.channel_id,
+        };
+        let form = CreateInteractionResponse::Modal(modal);
+        self.acknowledge(&rest, "open the answer form", &to, form, deadline)
+            .await;
+    }
+
+    async fn on_component(
+        &self,
+        ctx: &Context,
+        i: ComponentInteraction,
+        ticket: turns::Ticket<'_>,
+        deadline: Instant,
+    ) {
+        let rest = self.api.rest(ctx.http.clone());
+        let to = Answering {
+            id: i.id,
+            app: i.application_id,
+            token: &i.token,
+            channel: i.channel_id,
+        };
+        self.acknowledge(
+            &rest,
+            "acknowledge",
+            &to,
+            CreateInteractionResponse::Acknowledge,
+            deadline,
+        )
+        .await;
         let ev = self.scoped(translate::component(&i), i.guild_id);
         let private = ev.chat.kind == crate::core::event::ChatKind::Private
             && i.message
                 .flags
                 .is_some_and(|f| f.contains(serenity::all::MessageFlags::EPHEMERAL));
-        if let Some(replies) = self.run_core(&ev).await {
-            let route = Route {
-                original_free: private,
-                ephemeral: true,
-            };
-            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
-                .await;
-        }
+        let route = Route {
+            original_free: private,
+            ephemeral: true,
+        };
+        self.answer(&rest, ticket, ev, &to, route).await;
     }
 
-    async fn on_modal(&self, ctx: &Context, i: ModalInteraction) {
+    async fn on_modal(
+        &self,
+        ctx: &Context,
+        i: ModalInteraction,
+        ticket: turns::Ticket<'_>,
+        deadline: Instant,
+    ) {
+        let rest = self.api.rest(ctx.http.clone());
+        let to = Answering {
+            id: i.id,
+            app: i.application_id,
+            token: &i.token,
+            channel: i.channel_id,
+        };
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
         );
-        if let Err(e) = with_retry("defer modal", Call::Idempotent, || {
-            i.create_response(&ctx.http, defer.clone())
-        })
-        .await
-        {
-            tracing::debug!(error = %e, "could not defer a modal (replayed?)");
-        }
+        self.acknowledge(&rest, "defer modal", &to, defer, deadline)
+            .await;
         let ev = self.scoped(translate::modal(&i), i.guild_id);
-        if let Some(replies) = self.run_core(&ev).await {
-            let route = Route {
-                original_free: true,
-                ephemeral: true,
-            };
-            self.deliver(&ctx.http, &i, i.channel_id, route, replies)
-                .await;
-        }
+        let route = Route {
+            original_free: true,
+            ephemeral: true,
+        };
+        self.answer(&rest, ticket, ev, &to, route).await;
     }
 }
 
@@ -497,13 +528,15 @@ impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
         let cmds = commands::definitions(&self.descriptions(None), &self.localised_commands());
+        let rest = self.api.rest(ctx.http.clone());
+        let app = ready.application.id;
         if self.guilds.is_empty() {
-            if let Err(e) = serenity::all::Command::set_global_commands(&ctx.http, cmds).await {
+            if let Err(e) = rest.set_commands(app, None, &cmds).await {
                 tracing::error!(error = %e, "could not register global commands");
             }
         } else {
             for g in &self.guilds {
-                if let Err(e) = GuildId::new(*g).set_commands(&ctx.http, cmds.clone()).await {
+                if let Err(e) = rest.set_commands(app, Some(GuildId::new(*g)), &cmds).await {
                     tracing::error!(error = %e, guild = g, "could not register guild commands");
                 }
             }
@@ -511,21 +544,25 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        let user = match &interaction {
-            Interaction::Command(i) => i.user.id.get(),
-            Interaction::Component(i) => i.user.id.get(),
-            Interaction::Modal(i) => i.user.id.get(),
-            _ => 0,
-        };
-        let lock = match self.members.lock() {
-            Ok(mut m) => m.entry(user).or_default().clone(),
-            Err(_) => Arc::default(),
-        };
-        let _turn = lock.lock().await;
+        // The window starts now; nothing before the acknowledgement may wait on anything else.
+        let deadline = Instant::now() + ACK_WINDOW;
         match interaction {
-            Interaction::Command(i) => self.on_command(&ctx, i).await,
-            Interaction::Component(i) => self.on_component(&ctx, i).await,
-            Interaction::Modal(i) => self.on_modal(&ctx, i).await,
+            Interaction::Command(i) => {
+                let ticket = self.turns.arrive(i.user.id.get(), i.id.get());
+                self.on_command(&ctx, i, ticket, deadline).await;
+            }
+            Interaction::Component(i) => {
+                if let CustomId::Compose(max) = decode_custom_id(&i.data.custom_id) {
+                    self.open_form(&ctx, &i, max, deadline).await;
+                } else {
+                    let ticket = self.turns.arrive(i.user.id.get(), i.id.get());
+                    self.on_component(&ctx, i, ticket, deadline).await;
+                }
+            }
+            Interaction::Modal(i) => {
+                let ticket = self.turns.arrive(i.user.id.get(), i.id.get());
+                self.on_modal(&ctx, i, ticket, deadline).await;
+            }
             _ => {}
         }
     }
@@ -632,8 +669,16 @@ impl Discord {
         cfg: &DiscordConfig,
         token: &Secret,
     ) -> Result<Self, DiscordError> {
-        let mut http = HttpBuilder::new(token.expose());
-        if cfg.api_url.trim_end_matches('/') != DISCORD {
+        // One reqwest client for serenity and for the calls the adapter sends itself.
+        let reqwest = reqwest::Client::builder()
+            .use_rustls_tls()
+            .build()
+            .map_err(|e| DiscordError::Http(e.to_string()))?;
+        let api = Api::new(reqwest.clone(), &cfg.api_url);
+        let mut http = HttpBuilder::new(token.expose()).client(reqwest);
+        if api.is_direct() {
+            // serenity ignores the proxy while its rate limiter is on; our own calls then
+            // honour each 429's retry_after themselves (see send::Rest).
             http = http
                 .proxy(cfg.api_url.trim_end_matches('/'))
                 .ratelimiter_disabled(true);
@@ -645,7 +690,8 @@ impl Discord {
             renderer: renderer.clone(),
             guilds: cfg.guilds.clone(),
             refresher: refresher.clone(),
-            members: Default::default(),
+            api: api.clone(),
+            turns: turns::Turns::default(),
         };
         let client =
             serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
@@ -655,7 +701,7 @@ impl Discord {
             pending,
             core,
             renderer,
-            client.http.clone(),
+            api.rest(client.http.clone()),
             std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
         );
         let shards = client.shard_manager.clone();

@@ -1,11 +1,12 @@
 //! Coalesced edits of posted poll messages on Discord: channel message edits count against the
 //! per-channel rate limit, so each message is edited at most once per interval, and only when
-//! its text or components changed.
+//! its text or components changed. An edit is idempotent: a 429, 5xx or broken connection is
+//! retried (`Rest::edit_message`).
 
-use super::send::{components, markdown, no_mentions, parts};
+use super::send::{Rest, components, markdown, no_mentions, parts};
 use crate::bot::Bot as Core;
 use crate::render::Renderer;
-use serenity::all::{ChannelId, EditMessage, Http, MessageId};
+use serenity::all::{ChannelId, EditMessage, MessageId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ pub use crate::platform::refresh::{Cmd, Handle, channel};
 async fn refresh(
     core: &Core,
     renderer: &Renderer,
-    http: &Http,
+    rest: &Rest,
     shown: &mut HashMap<(u64, u64), String>,
     dirty: BTreeSet<i64>,
 ) {
@@ -49,8 +50,8 @@ async fn refresh(
                 .content(text.clone())
                 .components(rows.clone())
                 .allowed_mentions(no_mentions());
-            match ChannelId::new(chat)
-                .edit_message(http, MessageId::new(id), edit)
+            match rest
+                .edit_message(ChannelId::new(chat), MessageId::new(id), &edit)
                 .await
             {
                 Ok(_) => {
@@ -66,13 +67,13 @@ pub fn spawn(
     rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
     core: Core,
     renderer: Arc<Renderer>,
-    http: Arc<Http>,
+    rest: Rest,
     every: Duration,
 ) {
     let shown = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
     crate::platform::refresh::spawn(rx, every, move |dirty| {
-        let (core, renderer, http, shown) =
-            (core.clone(), renderer.clone(), http.clone(), shown.clone());
-        async move { refresh(&core, &renderer, &http, &mut *shown.lock().await, dirty).await }
+        let (core, renderer, rest, shown) =
+            (core.clone(), renderer.clone(), rest.clone(), shown.clone());
+        async move { refresh(&core, &renderer, &rest, &mut *shown.lock().await, dirty).await }
     });
 }
