@@ -212,8 +212,9 @@ where
     }
 }
 
-/// The adapter's own REST calls. On the real Discord they go through serenity's `Http` and its
-/// rate limiter, which waits out 429s before they reach us. With another `api_url` (a test
+/// The adapter's own REST calls. On the real Discord, channel posts, poll edits and command
+/// registration go through serenity's `Http` and its rate limiter, which waits out 429s before
+/// they reach us; interaction callbacks and follow-ups always go direct (see `interactions`). With another `api_url` (a test
 /// server or an API proxy) serenity must run with its limiter off (it ignores the proxy while
 /// the limiter is on) and would then drop a 429's `retry_after`, so the calls are sent with our
 /// own reqwest client (the one serenity uses too) and the answer's status, `retry_after` body
@@ -222,6 +223,10 @@ where
 pub struct Rest {
     http: Arc<Http>,
     direct: Option<Arc<Direct>>,
+    /// Interaction callbacks and their webhooks always go direct: serenity's limiter puts every
+    /// member's replies in one bucket and holds it while it sleeps out a 429, so one member's
+    /// slow reply would hold up everyone's. Discord exempts these routes from the global limit.
+    interactions: Arc<Direct>,
 }
 
 struct Direct {
@@ -234,19 +239,22 @@ struct Direct {
 #[derive(Clone)]
 pub struct Api {
     direct: Option<Arc<Direct>>,
+    interactions: Arc<Direct>,
 }
 
 impl Api {
     /// `client` must be the one serenity's `Http` is built with; `api_url` the configured base.
     pub fn new(client: reqwest::Client, api_url: &str) -> Self {
         let base = api_url.trim_end_matches('/');
-        let direct = (base != DISCORD).then(|| {
-            Arc::new(Direct {
-                client,
-                base: base.to_string(),
-            })
+        let interactions = Arc::new(Direct {
+            client,
+            base: base.to_string(),
         });
-        Api { direct }
+        let direct = (base != DISCORD).then(|| interactions.clone());
+        Api {
+            direct,
+            interactions,
+        }
     }
 
     /// Whether calls bypass serenity's rate limiter (any `api_url` but Discord's).
@@ -258,6 +266,7 @@ impl Api {
         Rest {
             http,
             direct: self.direct.clone(),
+            interactions: self.interactions.clone(),
         }
     }
 }
@@ -265,7 +274,20 @@ impl Api {
 impl Rest {
     /// One attempt; the body of a successful answer.
     async fn once(&self, req: Request<'_>) -> Result<Vec<u8>, SendError> {
-        let Some(d) = &self.direct else {
+        self.once_via(self.direct.as_deref(), req).await
+    }
+
+    /// One attempt of an interaction callback or webhook call: never through the limiter.
+    async fn once_interaction(&self, req: Request<'_>) -> Result<Vec<u8>, SendError> {
+        self.once_via(Some(&self.interactions), req).await
+    }
+
+    async fn once_via(
+        &self,
+        direct: Option<&Direct>,
+        req: Request<'_>,
+    ) -> Result<Vec<u8>, SendError> {
+        let Some(d) = direct else {
             let response = self.http.request(req).await?;
             return response.bytes().await.map(|b| b.to_vec()).map_err(network);
         };
@@ -307,6 +329,15 @@ impl Rest {
         with_retry_until(what, call, deadline, || self.once(req.clone())).await
     }
 
+    async fn run_interaction(
+        &self,
+        what: &str,
+        call: Call,
+        req: Request<'_>,
+    ) -> Result<Vec<u8>, SendError> {
+        with_retry_until(what, call, None, || self.once_interaction(req.clone())).await
+    }
+
     /// Answers an interaction (defer, type 6, modal) before `deadline`. A repeat after an
     /// unknown outcome that Discord refuses as "already acknowledged" counts as done.
     pub async fn respond(
@@ -330,7 +361,7 @@ impl Rest {
             let repeat = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
             let req = req.clone();
             async move {
-                match self.once(req).await {
+                match self.once_interaction(req).await {
                     Err(SendError::Status { code, .. })
                         if repeat && code == ALREADY_ACKNOWLEDGED =>
                     {
@@ -368,7 +399,7 @@ impl Rest {
             LightMethod::Patch,
         );
         let req = with_body(req, edit, file)?;
-        self.run("edit response", Call::Idempotent, None, req)
+        self.run_interaction("edit response", Call::Idempotent, req)
             .await
             .map(|_| ())
     }
@@ -389,7 +420,7 @@ impl Rest {
             LightMethod::Post,
         );
         let req = with_body(req, followup, file)?;
-        self.run("follow-up", Call::Creates, None, req)
+        self.run_interaction("follow-up", Call::Creates, req)
             .await
             .map(|_| ())
     }
