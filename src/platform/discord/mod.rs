@@ -16,13 +16,13 @@ use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
-use send::{Api, Call, Rest, components, markdown, no_mentions, parts, with_retry};
+use send::{Api, Call, Rest, components, markdown, no_mentions, parts};
 use serde_json::json;
 use serenity::all::{
     ApplicationId, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction, Context,
     CreateAttachment, CreateButton, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, HttpBuilder,
     InputTextStyle, Interaction, InteractionId, ModalInteraction, Ready, ShardManager,
 };
 use std::collections::BTreeMap;
@@ -131,7 +131,7 @@ impl Out<'_> {
         to: To,
         text: &str,
         file: Option<CreateAttachment>,
-    ) -> serenity::Result<()> {
+    ) -> Result<(), send::SendError> {
         if to == To::Chat || self.ephemeral {
             return self.say(text, Vec::new(), file).await;
         }
@@ -571,17 +571,17 @@ impl EventHandler for Handler {
 /// Posts the digest to channels: the Markdown text in chunks of Discord's limit, the chart
 /// attached to the last one.
 struct DigestSink {
-    http: Arc<Http>,
+    rest: send::Rest,
     renderer: Arc<Renderer>,
 }
 
 /// A failed digest send: unknown outcome when the request may have reached Discord.
-fn digest_send_error(e: serenity::Error) -> crate::digest::SendError {
+fn digest_send_error(e: send::SendError) -> crate::digest::SendError {
     use crate::digest::SendError;
     match &e {
-        serenity::Error::Http(serenity::http::HttpError::Request(r)) if !r.is_connect() => {
-            SendError::Uncertain(e.to_string())
-        }
+        send::SendError::Network {
+            connected: true, ..
+        } => SendError::Uncertain(e.to_string()),
         _ => SendError::Failed(e.to_string()),
     }
 }
@@ -637,18 +637,19 @@ impl crate::digest::Sink for DigestSink {
                         "{destination:?} is not a Discord channel id"
                     ))
                 })?;
-            let mut m = CreateMessage::new()
+            let m = CreateMessage::new()
                 .content(part.text.clone().unwrap_or_default())
                 .allowed_mentions(no_mentions());
-            if let Some(png) = &part.image {
-                m = m.add_file(CreateAttachment::bytes(png.clone(), "chart.png"));
-            }
-            with_retry("digest", Call::Creates, || {
-                channel.send_message(&self.http, m.clone())
-            })
-            .await
-            .map(|_| ())
-            .map_err(digest_send_error)
+            let file = part
+                .image
+                .as_ref()
+                .map(|png| CreateAttachment::bytes(png.clone(), "chart.png"));
+            // Through `Rest`, so a 429's retry_after is honoured on any api_url too.
+            self.rest
+                .post("digest", Call::Creates, channel, &m, file)
+                .await
+                .map(|_| ())
+                .map_err(digest_send_error)
         })
     }
 }
@@ -656,6 +657,7 @@ impl crate::digest::Sink for DigestSink {
 /// A running Discord adapter.
 pub struct Discord {
     renderer: Arc<Renderer>,
+    api: Api,
     client: serenity::Client,
     shards: Arc<ShardManager>,
     refresher: refresh::Handle,
@@ -707,6 +709,7 @@ impl Discord {
         let shards = client.shard_manager.clone();
         Ok(Self {
             renderer: renderer_for_sink,
+            api,
             client,
             shards,
             refresher,
@@ -716,7 +719,7 @@ impl Discord {
     /// Posts digests through this client's HTTP connection.
     pub fn digest_sink(&self) -> Arc<dyn crate::digest::Sink> {
         Arc::new(DigestSink {
-            http: self.client.http.clone(),
+            rest: self.api.rest(self.client.http.clone()),
             renderer: self.renderer.clone(),
         })
     }

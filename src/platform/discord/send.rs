@@ -97,7 +97,7 @@ pub enum Verdict {
     Final,
 }
 
-/// An error `with_retry` can judge.
+/// An error `with_retry_until` can judge.
 pub trait Failure: std::fmt::Display {
     fn verdict(&self) -> Verdict;
 }
@@ -150,16 +150,8 @@ impl Failure for serenity::Error {
 /// made, with doubling waits from 0.5 s (or the server's `retry_after`). A message whose outcome
 /// is unknown is not posted again: a lost message is logged, a duplicate would mislead.
 /// Answers are committed before anything is sent, so none is lost either way.
-pub async fn with_retry<T, E, F, Fut>(what: &str, call: Call, attempt_call: F) -> Result<T, E>
-where
-    E: Failure,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    with_retry_until(what, call, None, attempt_call).await
-}
-
-/// `with_retry` for a call that is useless after `deadline` (an acknowledgement): no attempt
+///
+/// For a call that is useless after `deadline` (an acknowledgement): no attempt
 /// starts after it, a wait that would end after it is not begun, and the backoff starts at
 /// 0.25 s so several attempts fit.
 pub async fn with_retry_until<T, E, F, Fut>(
