@@ -667,7 +667,7 @@ mod vars {
 }
 
 /// Every reason code `prompts/narrative/reason.hbs` must word.
-pub const NARRATIVE_REASONS: [&str; 14] = [
+pub const NARRATIVE_REASONS: [&str; 17] = [
     "off",
     "nothing_to_narrate",
     "bad_prompt",
@@ -678,9 +678,12 @@ pub const NARRATIVE_REASONS: [&str; 14] = [
     "empty",
     "too_long",
     "invented_number",
+    "misattributed_number",
     "altered_quote",
     "certainty",
     "winner",
+    "majority",
+    "segment_claim",
     "engagement",
 ];
 
