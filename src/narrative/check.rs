@@ -549,9 +549,7 @@ fn mentions_in(low: &[char], facts: &Facts) -> Vec<Mention> {
     let text: String = low.iter().collect();
     let mut byte_to_char = vec![0usize; text.len() + 1];
     for (ci, (bi, c)) in text.char_indices().enumerate() {
-        for b in bi..bi + c.len_utf8() {
-            byte_to_char[b] = ci;
-        }
+        byte_to_char[bi..bi + c.len_utf8()].fill(ci);
     }
     byte_to_char[text.len()] = low.len();
     let mut out: Vec<Mention> = Vec::new();
@@ -589,9 +587,32 @@ fn mentions_in(low: &[char], facts: &Facts) -> Vec<Mention> {
 
 /// Words that open a new clause: a number after them is about what they introduce.
 const CLAUSE_WORDS: &[&str] = &[
-    "and", "but", "while", "whereas", "although", "though", "ahead", "behind", "than", "und",
-    "aber", "während", "sowie", "doch", "vor", "als", "y", "pero", "mientras", "aunque", "frente",
+    "and",
+    "but",
+    "while",
+    "whereas",
+    "although",
+    "though",
+    "ahead",
+    "behind",
+    "than",
+    "und",
+    "aber",
+    "während",
+    "sowie",
+    "doch",
+    "vor",
+    "als",
+    "y",
+    "pero",
+    "mientras",
+    "aunque",
+    "frente",
     "que",
+    "versus",
+    "vs",
+    "gegenüber",
+    "contra",
 ];
 
 /// Char positions where a clause ends: sentence ends, `,` `;` `:` before a blank, dashes,

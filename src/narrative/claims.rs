@@ -665,7 +665,7 @@ fn ratios(cs: &[char], found: Vec<Found>) -> Vec<Found> {
         if let Some(b) = found.get(i + 1) {
             let between: String = cs[a.end..b.start].iter().collect::<String>().to_lowercase();
             let joiner = between.split_whitespace().collect::<Vec<_>>();
-            let joined = RATIO_JOINERS.iter().any(|p| *p == joiner.as_slice());
+            let joined = RATIO_JOINERS.contains(&joiner.as_slice());
             let worded =
                 a.raw.chars().any(char::is_alphabetic) || b.raw.chars().any(char::is_alphabetic);
             let plain = a.kind == Kind::Plain
@@ -726,7 +726,9 @@ fn ranges(cs: &[char], found: &mut [Found]) {
             && matches!(cs.get(found[i + 1].start), Some('-' | '–' | '−'))
             && found[i + 1].num.value < 0.0
             && found[i].num.value >= 0.0;
-        if dash || and || signed_dash {
+        // A range runs upwards: "46.7% to 25.4%" compares two numbers.
+        let upwards = found[i].num.value <= found[i + 1].num.value || signed_dash;
+        if (dash || and || signed_dash) && upwards {
             if signed_dash {
                 let f = &mut found[i + 1];
                 f.num.value = -f.num.value;
