@@ -511,7 +511,7 @@ impl Renderer {
             let text = self.render_value(
                 Target::Plain,
                 "narrative/reason",
-                &serde_json::json!({ "code": code, "detail": "x", "ms": 1, "status": 500 }),
+                &serde_json::json!({ "code": code, "detail": "x", "subject": "x", "ms": 1, "status": 500 }),
             )?;
             if text.trim().is_empty() {
                 return Err(RenderError::Render {
