@@ -1,9 +1,14 @@
 //! The checker: a model-written narrative is compared with the report before anyone sees it.
-//! Pure code: numbers must be ones the report shows, quotes must be members' own words, and
-//! the wording may not claim more certainty, a winner or "engagement" success the report does
-//! not support.
+//! Pure code. The narrative is read as claims: every number (digits in any script, the
+//! locale's decimal comma, signs, number words and fractions in en/de/es) with what it is
+//! about (the option, theme or segment named in its clause, an interval, the NPS) and matched
+//! against the report model; quotes must be members' own words, in order, without an ellipsis
+//! that drops a negation; and the wording may not claim certainty, a winner, a majority, a
+//! segment difference or "engagement" success the report does not support.
 
+use super::claims::{self, Found, Kind, Num, Word};
 use crate::insight::report::{Confidence, QuestionReport, Report};
+use serde_json::{Value, json};
 
 /// Why a narrative was dropped. The detail is the offending passage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,14 +18,25 @@ pub enum Failure {
         chars: usize,
         max: usize,
     },
-    /// A number that the report does not show (after the report's own rounding).
+    /// A number that the report does not show (after the report's own rounding), including
+    /// a flipped sign, a number in words, a fraction or a multiple.
     Number(String),
+    /// A number the report shows, but not for what the narrative attaches it to (another
+    /// option, an interval bound used as the share, another metric).
+    Misattributed {
+        number: String,
+        subject: String,
+    },
     /// A quoted passage that is not verbatim in any answer.
     Quote(String),
     /// A certainty word while the report's badge is "directional".
     Certainty(String),
     /// A winner claim where the report says there is no robust winner.
     Winner(String),
+    /// A majority or "clear choice" the report's shares and intervals do not support.
+    Majority(String),
+    /// A difference between groups the report does not state.
+    Segment(String),
     /// Engagement (responses, likes, reactions) presented as success.
     Engagement(String),
 }
@@ -32,9 +48,12 @@ impl Failure {
             Failure::Empty => "empty",
             Failure::TooLong { .. } => "too_long",
             Failure::Number(_) => "invented_number",
+            Failure::Misattributed { .. } => "misattributed_number",
             Failure::Quote(_) => "altered_quote",
             Failure::Certainty(_) => "certainty",
             Failure::Winner(_) => "winner",
+            Failure::Majority(_) => "majority",
+            Failure::Segment(_) => "segment_claim",
             Failure::Engagement(_) => "engagement",
         }
     }
@@ -44,11 +63,24 @@ impl Failure {
         match self {
             Failure::Empty => String::new(),
             Failure::TooLong { chars, max } => format!("{chars} > {max}"),
+            Failure::Misattributed { number, .. } => number.clone(),
             Failure::Number(s)
             | Failure::Quote(s)
             | Failure::Certainty(s)
             | Failure::Winner(s)
+            | Failure::Majority(s)
+            | Failure::Segment(s)
             | Failure::Engagement(s) => s.clone(),
+        }
+    }
+
+    /// The data `prompts/narrative/reason.hbs` words the failure from.
+    pub fn data(&self) -> Value {
+        match self {
+            Failure::Misattributed { number, subject } => {
+                json!({ "detail": number, "subject": subject })
+            }
+            f => json!({ "detail": f.detail() }),
         }
     }
 }
@@ -60,17 +92,63 @@ pub struct Passed {
     pub quotes: usize,
 }
 
-/// A number as written: its value and how many decimals it shows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Num {
+/// What a number in the report is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    /// A share in percent (option, theme, top-2 box, strength, a segment's share).
+    Share,
+    /// A count of people or answers for one subject.
+    Count,
+    /// Respondents of the survey or of a question: may go with any subject.
+    Total,
+    /// An interval bound: never a share on its own.
+    Bound,
+    /// The NPS, its interval and its promoter/passive/detractor counts.
+    Nps,
+    /// Anything else the model is given (Borda points, means, margins, changes).
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Fact {
     value: f64,
-    decimals: usize,
+    what: What,
+    /// Keys (lowercase labels) of what the number is about; empty: the whole survey.
+    about: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Interval {
+    lo: f64,
+    hi: f64,
+    about: Vec<String>,
+}
+
+/// A way a subject can be named in the text, and the subject's key.
+#[derive(Debug, Clone)]
+struct Name {
+    form: String,
+    key: String,
+    /// The label as the report writes it, for the reason.
+    label: String,
+}
+
+/// An option's support for majority words.
+#[derive(Debug, Clone)]
+struct Support {
+    key: String,
+    /// Above 50% with the whole interval above 50%.
+    majority: bool,
+    /// The robust clear leader of its question.
+    leader: bool,
 }
 
 /// Everything the narrative may rely on, taken from one report.
 #[derive(Debug, Clone)]
 pub struct Facts {
-    numbers: Vec<Num>,
+    /// Every number the shown report and the prompt contain, as written there.
+    shown: Vec<Num>,
+    decimal: char,
     answers: Vec<String>,
     labels: Vec<String>,
     directional: bool,
@@ -78,51 +156,249 @@ pub struct Facts {
     questions: Vec<(Vec<String>, bool)>,
     /// Whether the report's headline names a winner.
     headline_winner: bool,
+    facts: Vec<Fact>,
+    intervals: Vec<Interval>,
+    names: Vec<Name>,
+    support: Vec<Support>,
+    /// Segment keys the report says differ, each with the option it departs most on.
+    differing: Vec<(String, Option<String>)>,
+    /// Segment keys the report names at all.
+    segments: Vec<String>,
+}
+
+fn key(s: &str) -> String {
+    lower(&normalise(s))
+}
+
+/// Lowercase char by char, so char positions stay the same.
+fn lower(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 impl Facts {
-    /// `shown` is the report as people read it (the deterministic text): its numbers are the
-    /// allowed ones, rounded as the report rounds them. `answers` are the members' texts.
-    pub fn new(report: &Report, shown: &str, answers: Vec<String>) -> Self {
+    /// `shown` is the report as people read it (the deterministic text and the prompt): its
+    /// numbers are the allowed ones, rounded as the report rounds them, read with `locale`'s
+    /// decimal mark. `answers` are the members' texts.
+    pub fn new(report: &Report, shown: &str, answers: Vec<String>, locale: &str) -> Self {
+        let decimal = crate::locale::Numbers::for_locale(locale).decimal_mark();
         let mut labels = vec![report.survey.title.clone()];
         let mut questions = Vec::new();
+        let mut facts = Vec::new();
+        let mut intervals = Vec::new();
+        let mut names: Vec<Name> = Vec::new();
+        let mut support = Vec::new();
+        let mut differing = Vec::new();
+        let mut segments = Vec::new();
+        let mut fact = |value: f64, what: What, about: &[&str]| {
+            facts.push(Fact {
+                value,
+                what,
+                about: about.iter().map(|a| key(a)).collect(),
+            });
+        };
+        let mut interval = |ci: [f64; 2], scale: f64, about: &[&str]| {
+            intervals.push(Interval {
+                lo: ci[0] * scale,
+                hi: ci[1] * scale,
+                about: about.iter().map(|a| key(a)).collect(),
+            });
+        };
+        let mut name = |label: &str, form: &str| {
+            names.push(Name {
+                form: key(form),
+                key: key(label),
+                label: label.to_string(),
+            });
+        };
+        fact(report.survey.respondents as f64, What::Total, &[]);
+        if let Some(c) = report.quality.coverage {
+            fact(c * 100.0, What::Other, &[]);
+        }
         for q in &report.questions {
             labels.push(q.text.clone());
+            fact(q.n as f64, What::Total, &[]);
             let mut opts: Vec<String> = Vec::new();
             if let Some(o) = &q.options {
-                opts.extend(o.iter().map(|o| o.label.clone()));
+                for o in o {
+                    let l = o.label.as_str();
+                    opts.push(o.label.clone());
+                    fact(o.share * 100.0, What::Share, &[l]);
+                    fact(o.count as f64, What::Count, &[l]);
+                    fact(o.prob_best * 100.0, What::Other, &[l]);
+                    fact(o.ci95[0] * 100.0, What::Bound, &[l]);
+                    fact(o.ci95[1] * 100.0, What::Bound, &[l]);
+                    interval(o.ci95, 100.0, &[l]);
+                    let leader = q.leader.as_ref().is_some_and(|x| x.label == o.label);
+                    support.push(Support {
+                        key: key(l),
+                        majority: o.share > 0.5 && o.ci95[0] > 0.5,
+                        leader: leader && has_winner(q),
+                    });
+                }
+            }
+            if let Some(l) = &q.leader {
+                let mut about = vec![l.label.as_str()];
+                about.extend(l.runner_up.as_deref());
+                fact(l.margin * 100.0, What::Other, &about);
+                fact(l.margin_ci95[0] * 100.0, What::Bound, &about);
+                fact(l.margin_ci95[1] * 100.0, What::Bound, &about);
+                interval(l.margin_ci95, 100.0, &about);
+            }
+            if let Some(r) = &q.rating {
+                fact(r.mean, What::Other, &[]);
+                fact(f64::from(r.scale), What::Other, &[]);
+                fact(r.top2_share * 100.0, What::Share, &[]);
+                if let Some(ci) = r.ci95 {
+                    interval(ci, 1.0, &[]);
+                    fact(ci[0], What::Bound, &[]);
+                    fact(ci[1], What::Bound, &[]);
+                }
+                interval(r.top2_ci95, 100.0, &[]);
+                fact(r.top2_ci95[0] * 100.0, What::Bound, &[]);
+                fact(r.top2_ci95[1] * 100.0, What::Bound, &[]);
+                for c in &r.distribution {
+                    fact(*c as f64, What::Count, &[]);
+                }
+            }
+            if let Some(n) = &q.nps {
+                fact(n.score, What::Nps, &[]);
+                fact(n.ci95[0], What::Nps, &[]);
+                fact(n.ci95[1], What::Nps, &[]);
+                interval(n.ci95, 1.0, &[]);
+                for c in [n.promoters, n.passives, n.detractors] {
+                    fact(c as f64, What::Nps, &[]);
+                }
             }
             if let Some(r) = &q.ranking {
-                opts.extend(r.borda.iter().map(|p| p.label.clone()));
+                for p in &r.borda {
+                    opts.push(p.label.clone());
+                    fact(p.points, What::Other, &[p.label.as_str()]);
+                    let robust = r.robust_winner.as_deref() == Some(p.option.as_str());
+                    support.push(Support {
+                        key: key(&p.label),
+                        majority: false,
+                        leader: robust && has_winner(q),
+                    });
+                }
+                for h in &r.head_to_head {
+                    fact(h.a_over_b as f64, What::Count, &[]);
+                    fact(h.b_over_a as f64, What::Count, &[]);
+                }
             }
             if let Some(p) = &q.pairwise {
-                opts.extend(p.bradley_terry.iter().map(|s| s.label.clone()));
+                for s in &p.bradley_terry {
+                    opts.push(s.label.clone());
+                    fact(s.strength * 100.0, What::Share, &[s.label.as_str()]);
+                    fact(s.comparisons as f64, What::Count, &[s.label.as_str()]);
+                }
+                fact(p.judgements as f64, What::Total, &[]);
+                if let Some(t) = p.top_beats_second {
+                    let about: Vec<&str> = p
+                        .bradley_terry
+                        .iter()
+                        .take(2)
+                        .map(|s| s.label.as_str())
+                        .collect();
+                    fact(t * 100.0, What::Other, &about);
+                    if let Some(top) = about.first() {
+                        support.push(Support {
+                            key: key(top),
+                            majority: false,
+                            leader: has_winner(q),
+                        });
+                    }
+                }
             }
             if let Some(t) = &q.themes {
-                labels.extend(t.iter().map(|t| t.label.clone()));
+                for t in t {
+                    labels.push(t.label.clone());
+                    name(&t.label, &t.label);
+                    fact(t.count as f64, What::Count, &[t.label.as_str()]);
+                    fact(t.share * 100.0, What::Share, &[t.label.as_str()]);
+                }
             }
             if let Some(t) = &q.text_summary {
-                labels.extend(t.phrases.iter().map(|p| p.text.clone()));
+                fact(t.unclassified as f64, What::Count, &[]);
+                fact(t.unclassified_share * 100.0, What::Share, &[]);
+                for p in &t.phrases {
+                    labels.push(p.text.clone());
+                    name(&p.text, &p.text);
+                    fact(p.respondents as f64, What::Count, &[p.text.as_str()]);
+                }
             }
-            labels.extend(q.segments.iter().map(|s| s.segment.clone()));
+            for sg in &q.segments {
+                labels.push(sg.segment.clone());
+                segments.push(key(&sg.segment));
+                if sg.differs {
+                    differing.push((
+                        key(&sg.segment),
+                        sg.largest_gap.as_ref().map(|g| key(&g.option)),
+                    ));
+                }
+                for form in segment_forms(&sg.segment) {
+                    name(&sg.segment, &form);
+                }
+                let seg = sg.segment.as_str();
+                fact(sg.n as f64, What::Count, &[seg]);
+                for g in sg.options.iter().chain(sg.largest_gap.as_ref()) {
+                    let about = [seg, g.option.as_str()];
+                    fact(g.segment_share * 100.0, What::Share, &about);
+                    fact(g.others_share * 100.0, What::Share, &about);
+                }
+            }
+            if let Some(c) = &q.change {
+                for v in [c.before, c.after, c.difference] {
+                    fact(v, What::Other, &[]);
+                    fact(v * 100.0, What::Other, &[]);
+                }
+            }
+            for o in &opts {
+                name(o, o);
+            }
             labels.extend(opts.iter().cloned());
-            questions.push((
-                opts.iter().map(|l| l.to_lowercase()).collect(),
-                has_winner(q),
-            ));
+            questions.push((opts.iter().map(|l| key(l)).collect(), has_winner(q)));
         }
         Self {
-            numbers: numbers(shown).into_iter().map(|(_, n)| n).collect(),
+            shown: claims::numbers(shown, decimal)
+                .into_iter()
+                .filter(|f| f.kind == Kind::Plain)
+                .map(|f| f.num)
+                .collect(),
+            decimal,
             answers: answers.iter().map(|a| normalise(a)).collect(),
-            labels: labels.iter().map(|l| normalise(l).to_lowercase()).collect(),
+            labels: labels.iter().map(|l| key(l)).collect(),
             directional: report.confidence == Confidence::Directional,
             questions,
             headline_winner: matches!(
                 report.headline.code,
                 "leader_clear" | "robust_winner" | "pairwise_top"
             ),
+            facts,
+            intervals,
+            names,
+            support,
+            differing,
+            segments,
         }
     }
+}
+
+/// How a segment may be named: "persona: customer" also as "customer" and "customers".
+fn segment_forms(segment: &str) -> Vec<String> {
+    let mut out = vec![segment.to_string()];
+    let value = segment
+        .rsplit([':', '='])
+        .next()
+        .unwrap_or(segment)
+        .trim()
+        .to_string();
+    if !value.is_empty() && value != segment {
+        out.push(format!("{value}s"));
+        out.push(value);
+    }
+    out
 }
 
 /// Whether the report lets anyone call a winner for this question.
@@ -145,6 +421,13 @@ fn has_winner(q: &QuestionReport) -> bool {
     false
 }
 
+/// A quote found in the text: its content and the char span of that content.
+struct Quote {
+    text: String,
+    start: usize,
+    end: usize,
+}
+
 /// Checks a narrative against the facts; the first failure wins.
 pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Failure> {
     let text = text.trim();
@@ -160,46 +443,60 @@ pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Fail
     }
     let quotes = quoted(text);
     for q in &quotes {
-        if !quote_ok(q, facts) {
-            return Err(Failure::Quote(q.clone()));
+        if !quote_ok(&q.text, facts) {
+            return Err(Failure::Quote(q.text.clone()));
         }
     }
-    // Numbers inside a verified quote are the member's, not claims about the data.
-    let mut outside = text.to_string();
+    // A verified quote of a few words or more is a member's voice, not a claim about the
+    // data: it is blanked out (positions kept). A shorter quote is read like the rest, so a
+    // fragment such as "71" cannot launder a number.
+    let mut cs: Vec<char> = text.chars().collect();
     for q in &quotes {
-        outside = outside.replace(q.as_str(), " ");
-    }
-    let found = numbers(&outside);
-    for (raw, n) in &found {
-        if !facts.numbers.iter().any(|s| rounds_to(*s, *n)) {
-            return Err(Failure::Number(raw.clone()));
+        if letter_words(&q.text) >= LONG_QUOTE {
+            cs[q.start..q.end].iter_mut().for_each(|c| *c = ' ');
         }
     }
-    for sentence in sentences(&outside) {
-        let words = words(sentence);
+    let outside: String = cs.iter().collect();
+    let low: Vec<char> = lower(&outside).chars().collect();
+    let found = claims::numbers(&outside, facts.decimal);
+    let mentions = mentions_in(&low, facts);
+    let bounds = clause_bounds(&low);
+    let ws = claims::words_of(&low);
+    for (i, f) in found.iter().enumerate() {
+        check_number(i, f, &found, facts, &low, &ws, &mentions, &bounds)?;
+    }
+    for (s, e) in sentence_spans(&low) {
+        let sentence: String = low[s..e].iter().collect();
+        let words: Vec<String> = claims::words_of(&low[s..e])
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        let named: Vec<&Mention> = mentions
+            .iter()
+            .filter(|m| m.start >= s && m.end <= e)
+            .collect();
         if let Some(p) = find_claim(&words, WINNER) {
-            let lower = sentence.to_lowercase();
-            let hits: Vec<(&str, bool)> = facts
-                .questions
+            let options: Vec<bool> = named
                 .iter()
-                .flat_map(|(labels, w)| labels.iter().map(move |l| (l.as_str(), *w)))
-                .filter(|(l, _)| mentions(&lower, l))
+                .flat_map(|m| {
+                    facts
+                        .questions
+                        .iter()
+                        .filter(|(labels, _)| labels.contains(&m.key))
+                        .map(|(_, w)| *w)
+                })
                 .collect();
-            // "Speed" inside "Speed on large documents" names the longer option only.
-            let named: Vec<bool> = hits
-                .iter()
-                .filter(|(l, _)| !hits.iter().any(|(o, _)| o.len() > l.len() && o.contains(l)))
-                .map(|(_, w)| *w)
-                .collect();
-            let allowed = if named.is_empty() {
+            let allowed = if options.is_empty() {
                 facts.headline_winner
             } else {
-                named.iter().all(|w| *w)
+                options.iter().all(|w| *w)
             };
             if !allowed {
                 return Err(Failure::Winner(p));
             }
         }
+        majority(&words, &named, facts)?;
+        segment_claim(&sentence, &words, &named, facts)?;
         if facts.directional {
             if let Some(p) = find_claim(&words, CERTAIN) {
                 return Err(Failure::Certainty(p));
@@ -215,91 +512,332 @@ pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Fail
     })
 }
 
-/// Whether `label` occurs in `text` as whole words.
-fn mentions(text: &str, label: &str) -> bool {
-    if label.is_empty() {
-        return false;
-    }
-    text.match_indices(label).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + label.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
+/// A quote with at least this many words of letters is a member's sentence, not a fragment.
+const LONG_QUOTE: usize = 4;
+
+fn letter_words(s: &str) -> usize {
+    s.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count()
 }
 
 /// Whether `n` (as written in the narrative) is `shown` rounded to `n`'s decimals: "67" may
-/// stand for the report's "66.7", but "66.70" or "66.8" may not.
+/// stand for the report's "66.7", but "66.70" or "66.8" may not. Signs count: "+43" is not
+/// "-43".
 fn rounds_to(shown: Num, n: Num) -> bool {
-    n.decimals <= shown.decimals
-        && format!("{:.*}", n.decimals, shown.value) == format!("{:.*}", n.decimals, n.value)
+    n.decimals <= shown.decimals && same(shown.value, n)
 }
 
-/// Every number written with digits, with its text. Signs are ignored ("27–40" is a range),
-/// thousands separators are allowed ("1,200").
-fn numbers(text: &str) -> Vec<(String, Num)> {
-    let cs: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < cs.len() {
-        if !cs[i].is_ascii_digit() {
-            i += 1;
+/// Whether a value of the model, rounded to `n`'s decimals, reads as `n`.
+fn same(value: f64, n: Num) -> bool {
+    let a = format!("{:.*}", n.decimals, value);
+    let b = format!("{:.*}", n.decimals, n.value);
+    // "-0" and "0" are the same number.
+    a.trim_start_matches('-') == b.trim_start_matches('-')
+        && (a.starts_with('-') == b.starts_with('-') || a.trim_matches(['-', '0', '.']).is_empty())
+}
+
+/// A subject named in the text.
+#[derive(Debug, Clone)]
+struct Mention {
+    start: usize,
+    end: usize,
+    key: String,
+    label: String,
+}
+
+/// Every subject named as whole words; a name inside a longer named one ("Speed" in "Speed
+/// on large documents") names only the longer one.
+fn mentions_in(low: &[char], facts: &Facts) -> Vec<Mention> {
+    let text: String = low.iter().collect();
+    let mut byte_to_char = vec![0usize; text.len() + 1];
+    for (ci, (bi, c)) in text.char_indices().enumerate() {
+        byte_to_char[bi..bi + c.len_utf8()].fill(ci);
+    }
+    byte_to_char[text.len()] = low.len();
+    let mut out: Vec<Mention> = Vec::new();
+    for n in &facts.names {
+        if n.form.is_empty() {
             continue;
         }
-        let mut int = String::new();
-        let mut frac = String::new();
-        let mut j = i;
-        loop {
-            while j < cs.len() && cs[j].is_ascii_digit() {
-                int.push(cs[j]);
-                j += 1;
-            }
-            // "1,200": a comma followed by exactly three digits groups thousands.
-            let three = cs.get(j) == Some(&',')
-                && (1..=3).all(|k| cs.get(j + k).is_some_and(|c| c.is_ascii_digit()))
-                && !cs.get(j + 4).is_some_and(|c| c.is_ascii_digit());
-            if three {
-                j += 1;
+        for (bi, _) in text.match_indices(n.form.as_str()) {
+            let start = byte_to_char[bi];
+            let end = byte_to_char[bi + n.form.len()];
+            let before = start.checked_sub(1).and_then(|i| low.get(i));
+            let after = low.get(end);
+            if before.is_some_and(|c| c.is_alphanumeric())
+                || after.is_some_and(|c| c.is_alphanumeric())
+            {
                 continue;
             }
-            break;
+            out.push(Mention {
+                start,
+                end,
+                key: n.key.clone(),
+                label: n.label.clone(),
+            });
         }
-        if cs.get(j) == Some(&'.') && cs.get(j + 1).is_some_and(|c| c.is_ascii_digit()) {
-            j += 1;
-            while j < cs.len() && cs[j].is_ascii_digit() {
-                frac.push(cs[j]);
-                j += 1;
-            }
-        }
-        let literal = if frac.is_empty() {
-            int.clone()
-        } else {
-            format!("{int}.{frac}")
-        };
-        if let Ok(value) = literal.parse::<f64>() {
-            let raw: String = cs[i..j.min(cs.len())].iter().collect();
-            let raw = if cs.get(j) == Some(&'%') {
-                format!("{raw}%")
-            } else {
-                raw
-            };
-            out.push((
-                raw,
-                Num {
-                    value,
-                    decimals: frac.len(),
-                },
-            ));
-        }
-        i = j.max(i + 1);
     }
+    let all = out.clone();
+    out.retain(|m| {
+        !all.iter()
+            .any(|o| o.start <= m.start && o.end >= m.end && (o.end - o.start) > (m.end - m.start))
+    });
+    out.sort_by_key(|m| (m.start, m.end));
+    out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.key == b.key);
     out
 }
 
-/// Passages in double quotes: “…”, "…", «…», „…“.
-fn quoted(text: &str) -> Vec<String> {
+/// Words that open a new clause: a number after them is about what they introduce.
+const CLAUSE_WORDS: &[&str] = &[
+    "and",
+    "but",
+    "while",
+    "whereas",
+    "although",
+    "though",
+    "ahead",
+    "behind",
+    "than",
+    "und",
+    "aber",
+    "während",
+    "sowie",
+    "doch",
+    "vor",
+    "als",
+    "y",
+    "pero",
+    "mientras",
+    "aunque",
+    "frente",
+    "que",
+    "versus",
+    "vs",
+    "gegenüber",
+    "contra",
+];
+
+/// Char positions where a clause ends: sentence ends, `,` `;` `:` before a blank, dashes,
+/// and joining words; never inside parentheses, so "Pizza (66.7%, 55–78%)" is one clause.
+fn clause_bounds(low: &[char]) -> Vec<usize> {
+    let mut out = vec![0];
+    let mut depth = 0i32;
+    let ws = claims::words_of(low);
+    let mut wi = 0;
+    for (i, c) in low.iter().enumerate() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = (depth - 1).max(0),
+            _ => {}
+        }
+        if depth > 0 {
+            continue;
+        }
+        let blank_next = low.get(i + 1).is_none_or(|n| n.is_whitespace());
+        if matches!(c, ';' | '\n' | '—')
+            || (matches!(c, ',' | ':' | '.' | '!' | '?') && blank_next)
+            || (*c == '–' && low.get(i + 1).is_some_and(|n| n.is_whitespace()))
+        {
+            out.push(i);
+        }
+        while wi < ws.len() && ws[wi].start < i {
+            wi += 1;
+        }
+        if ws
+            .get(wi)
+            .is_some_and(|w| w.start == i && CLAUSE_WORDS.contains(&w.text.as_str()))
+        {
+            out.push(i);
+        }
+    }
+    out.push(low.len());
+    out
+}
+
+fn sentence_spans(low: &[char]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let mut open: Option<(char, String)> = None;
-    for c in text.chars() {
+    let mut start = 0;
+    for (i, c) in low.iter().enumerate() {
+        let next_blank = low.get(i + 1).is_none_or(|n| n.is_whitespace());
+        if matches!(c, '\n' | ';') || (matches!(c, '.' | '!' | '?') && next_blank) {
+            out.push((start, i));
+            start = i + 1;
+        }
+    }
+    out.push((start, low.len()));
+    out.retain(|(s, e)| low[*s..*e].iter().any(|c| !c.is_whitespace()));
+    out
+}
+
+const INTERVAL_WORDS: &[&str] = &[
+    "interval",
+    "intervals",
+    "range",
+    "between",
+    "margin",
+    "could",
+    "might",
+    "plausibly",
+    "intervall",
+    "zwischen",
+    "spanne",
+    "könnte",
+    "intervalo",
+    "entre",
+    "margen",
+    "podría",
+];
+const LEVEL_WORDS: &[&str] = &[
+    "interval",
+    "confidence",
+    "intervall",
+    "konfidenz",
+    "konfidenzintervall",
+    "intervalo",
+    "confianza",
+];
+const NPS_WORDS: &[&str] = &[
+    "nps",
+    "promoter",
+    "promoters",
+    "passives",
+    "detractors",
+    "promotoren",
+    "passive",
+    "kritiker",
+    "promotores",
+    "pasivos",
+    "detractores",
+];
+
+/// Checks one number: the report must show it, and show it for what its clause is about.
+#[allow(clippy::too_many_arguments)]
+fn check_number(
+    i: usize,
+    f: &Found,
+    all: &[Found],
+    facts: &Facts,
+    low: &[char],
+    ws: &[Word],
+    mentions: &[Mention],
+    bounds: &[usize],
+) -> Result<(), Failure> {
+    let invented = || Err(Failure::Number(f.raw.clone()));
+    match f.kind {
+        Kind::Unreadable | Kind::Multiplier => return invented(),
+        Kind::Ratio => {
+            if !facts
+                .facts
+                .iter()
+                .any(|x| x.what == What::Share && same(x.value, f.num))
+            {
+                return invented();
+            }
+        }
+        Kind::Plain => {
+            if !facts.shown.iter().any(|s| rounds_to(*s, f.num)) {
+                return invented();
+            }
+        }
+    }
+    // The second end of a range was checked with the first.
+    if f.range_with.is_some_and(|j| j < i) {
+        return Ok(());
+    }
+    let clause_start = bounds
+        .iter()
+        .copied()
+        .filter(|b| *b <= f.start)
+        .max()
+        .unwrap_or(0);
+    let clause_end = bounds
+        .iter()
+        .copied()
+        .filter(|b| *b >= f.end)
+        .min()
+        .unwrap_or(low.len());
+    let near: Vec<&str> = ws
+        .iter()
+        .filter(|w| {
+            w.end <= f.start && w.start + 24 >= f.start || w.start >= f.end && w.start <= f.end + 16
+        })
+        .map(|w| w.text.as_str())
+        .collect();
+    // "95% interval", "95-%-Intervall": the interval's level, not a claim.
+    if near.iter().any(|w| LEVEL_WORDS.contains(w)) && [90.0, 95.0, 99.0].contains(&f.num.value) {
+        return Ok(());
+    }
+    let clause_words: Vec<&str> = ws
+        .iter()
+        .filter(|w| w.start >= clause_start && w.end <= clause_end)
+        .map(|w| w.text.as_str())
+        .collect();
+    let subject = mentions
+        .iter()
+        .filter(|m| m.start >= clause_start && m.end <= f.start)
+        .max_by_key(|m| m.end)
+        .or_else(|| {
+            mentions
+                .iter()
+                .filter(|m| m.start >= f.end && m.end <= clause_end)
+                .min_by_key(|m| m.start)
+        });
+    let about = |x: &[String]| subject.is_none_or(|m| x.is_empty() || x.contains(&m.key));
+    let wrong = |raw: String| {
+        Err(Failure::Misattributed {
+            number: raw,
+            subject: subject
+                .map(|m| m.label.clone())
+                .unwrap_or_else(|| "NPS".into()),
+        })
+    };
+    if let Some(j) = f.range_with {
+        let g = &all[j];
+        let fits = facts
+            .intervals
+            .iter()
+            .any(|iv| same(iv.lo, f.num) && same(iv.hi, g.num) && about(&iv.about));
+        if !fits && (subject.is_some() || clause_words.iter().any(|w| NPS_WORDS.contains(w))) {
+            let raw: String = low[f.start..g.end].iter().collect();
+            return wrong(raw);
+        }
+        return Ok(());
+    }
+    let interval_cue = clause_words.iter().any(|w| INTERVAL_WORDS.contains(w))
+        || near.iter().any(|w| {
+            matches!(
+                *w,
+                "up" | "least" | "most" | "low" | "high" | "bis" | "hasta"
+            )
+        });
+    let nps = clause_words.iter().any(|w| NPS_WORDS.contains(w));
+    if subject.is_none() && !nps {
+        return Ok(());
+    }
+    let fits = facts.facts.iter().any(|x| {
+        let kind_ok = match x.what {
+            What::Total => !f.num.percent,
+            What::Bound => interval_cue,
+            What::Count | What::Nps => !f.num.percent || nps,
+            What::Share | What::Other => true,
+        };
+        let topic_ok = if subject.is_some() {
+            !x.about.is_empty() && about(&x.about) || x.what == What::Total
+        } else {
+            // Only the NPS cue is left: the number must be one of the NPS figures.
+            matches!(x.what, What::Nps | What::Total)
+        };
+        kind_ok && topic_ok && same(x.value, f.num)
+    });
+    if fits { Ok(()) } else { wrong(f.raw.clone()) }
+}
+
+/// Passages in double quotes: “…”, "…", «…», „…“, with the char span of their content.
+fn quoted(text: &str) -> Vec<Quote> {
+    let mut out = Vec::new();
+    let mut open: Option<(char, usize, String)> = None;
+    for (i, c) in text.chars().enumerate() {
         match &mut open {
             None => {
                 let close = match c {
@@ -308,12 +846,16 @@ fn quoted(text: &str) -> Vec<String> {
                     '«' => '»',
                     _ => continue,
                 };
-                open = Some((close, String::new()));
+                open = Some((close, i + 1, String::new()));
             }
-            Some((close, buf)) => {
+            Some((close, start, buf)) => {
                 // „…“ closes with “ in German typography.
                 if c == *close || (c == '“' && *close == '”' && !buf.is_empty()) {
-                    out.push(std::mem::take(buf));
+                    out.push(Quote {
+                        text: std::mem::take(buf),
+                        start: *start,
+                        end: i,
+                    });
                     open = None;
                 } else {
                     buf.push(c);
@@ -321,7 +863,7 @@ fn quoted(text: &str) -> Vec<String> {
             }
         }
     }
-    out.retain(|q| !q.trim().is_empty());
+    out.retain(|q| !q.text.trim().is_empty());
     out
 }
 
@@ -333,8 +875,10 @@ fn normalise(s: &str) -> String {
         .join(" ")
 }
 
-/// A quote is fine if every fragment between ellipses is verbatim in one answer, or if the
-/// whole quote is a label the report shows (an option, theme, phrase or question).
+/// A quote is fine if its fragments between ellipses are verbatim in one answer, in order,
+/// and what an ellipsis leaves out holds no negation ("I would … pay" from "I would never
+/// pay"); or if the whole quote is a label the report shows (an option, theme, phrase or
+/// question).
 fn quote_ok(q: &str, facts: &Facts) -> bool {
     let trim = |s: &str| {
         s.trim_matches(|c: char| c.is_whitespace() || ",.;:!?".contains(c))
@@ -344,10 +888,13 @@ fn quote_ok(q: &str, facts: &Facts) -> bool {
     if whole.is_empty() {
         return true;
     }
-    if facts.labels.contains(&whole.to_lowercase()) {
+    if facts.labels.contains(&key(&whole)) {
         return true;
     }
-    let joined = normalise(q).replace("[...]", "…").replace("...", "…");
+    let joined = normalise(q)
+        .replace("[...]", "…")
+        .replace("[…]", "…")
+        .replace("...", "…");
     let fragments: Vec<String> = joined
         .split('…')
         .map(trim)
@@ -356,11 +903,47 @@ fn quote_ok(q: &str, facts: &Facts) -> bool {
     if fragments.is_empty() {
         return false;
     }
-    facts.answers.iter().any(|a| {
-        fragments
+    facts.answers.iter().any(|a| in_order(a, &fragments))
+}
+
+/// Whether the fragments occur in `answer` in order, with no negation left out between two
+/// of them or just before the first.
+fn in_order(answer: &str, fragments: &[String]) -> bool {
+    let mut from = 0;
+    for (k, f) in fragments.iter().enumerate() {
+        let hit = [f.clone(), flip_first(f)]
             .iter()
-            .all(|f| a.contains(f.as_str()) || a.contains(&flip_first(f)))
-    })
+            .filter_map(|form| {
+                answer[from..]
+                    .find(form.as_str())
+                    .map(|i| (from + i, form.len()))
+            })
+            .min();
+        let Some((at, len)) = hit else { return false };
+        let skipped = if k == 0 {
+            // Only the word right before the first fragment: "never" in "I would never pay".
+            let before = &answer[..at];
+            // ... unless punctuation parts them: "No, sync is broken".
+            let last = before.split_whitespace().last().unwrap_or("");
+            if before.ends_with(char::is_whitespace)
+                && last
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == '\'' || c == '’')
+            {
+                last
+            } else {
+                ""
+            }
+        } else {
+            &answer[from..at]
+        };
+        let cs: Vec<char> = lower(skipped).chars().collect();
+        if claims::words_of(&cs).iter().any(|w| is_negation(&w.text)) {
+            return false;
+        }
+        from = at + len;
+    }
+    true
 }
 
 /// The fragment with its first letter's case changed: a quote may start a sentence.
@@ -373,41 +956,121 @@ fn flip_first(s: &str) -> String {
     }
 }
 
-/// Sentences: split at `.`, `!` or `?` before a space or the end (so "66.7" stays whole),
-/// and at line breaks and semicolons.
-fn sentences(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        let next_blank = it.peek().is_none_or(|(_, n)| n.is_whitespace());
-        if matches!(c, '\n' | ';') || (matches!(c, '.' | '!' | '?') && next_blank) {
-            out.push(&text[start..i]);
-            start = i + c.len_utf8();
-        }
-    }
-    out.push(&text[start..]);
-    out.retain(|s| !s.trim().is_empty());
-    out
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .replace('’', "'")
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 const NEGATIONS: &[&str] = &[
-    "not", "no", "never", "neither", "nor", "nothing", "none", "without", "cannot", "hardly",
+    "not", "no", "never", "neither", "nor", "nothing", "none", "nobody", "without", "cannot",
+    "hardly", "nicht", "kein", "keine", "keinen", "keiner", "keinem", "keines", "nie", "niemals",
+    "weder", "ohne", "nichts", "niemand", "nunca", "ni", "sin", "ningún", "ninguna", "ninguno",
+    "nada", "nadie", "tampoco", "jamás",
 ];
 
+fn is_negation(w: &str) -> bool {
+    NEGATIONS.contains(&w) || w.ends_with("n't")
+}
+
+/// Words that may stand between a negation and what it negates: "not yet certain", "no
+/// clear winner", "ist noch nicht sicher", "no hay un ganador claro".
+const FILLERS: &[&str] = &[
+    "yet",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "really",
+    "so",
+    "very",
+    "entirely",
+    "quite",
+    "fully",
+    "any",
+    "necessarily",
+    "statistically",
+    "still",
+    "as",
+    "too",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "go",
+    "goes",
+    "went",
+    "there",
+    "it",
+    "this",
+    "that",
+    "one",
+    "option",
+    "single",
+    "clear",
+    "clearly",
+    "much",
+    "ist",
+    "sind",
+    "war",
+    "waren",
+    "sein",
+    "noch",
+    "sehr",
+    "wirklich",
+    "ein",
+    "eine",
+    "einen",
+    "der",
+    "die",
+    "das",
+    "es",
+    "gibt",
+    "hat",
+    "haben",
+    "ganz",
+    "klar",
+    "klaren",
+    "klarer",
+    "eindeutig",
+    "eindeutigen",
+    "son",
+    "fue",
+    "era",
+    "está",
+    "están",
+    "hay",
+    "un",
+    "una",
+    "el",
+    "la",
+    "lo",
+    "los",
+    "las",
+    "todavía",
+    "aún",
+    "muy",
+    "tan",
+    "del",
+    "tiene",
+    "tienen",
+    "claro",
+    "clara",
+];
+
+/// Whether the phrase at `at` is negated: a negation before it with only fillers between.
 fn negated(words: &[String], at: usize) -> bool {
-    words[at.saturating_sub(3)..at]
-        .iter()
-        .any(|w| NEGATIONS.contains(&w.as_str()) || w.ends_with("n't"))
+    for w in words[..at].iter().rev().take(5) {
+        if is_negation(w) {
+            return true;
+        }
+        if !FILLERS.contains(&w.as_str()) {
+            return false;
+        }
+    }
+    false
 }
 
 const WINNER: &[&str] = &[
@@ -429,6 +1092,20 @@ const WINNER: &[&str] = &[
     "clearly preferred",
     "came out on top",
     "comes out on top",
+    "gewinnt",
+    "gewinner",
+    "gewonnen",
+    "sieger",
+    "siegt",
+    "klar vorn",
+    "klarer favorit",
+    "gana",
+    "ganó",
+    "ganador",
+    "ganadora",
+    "vence",
+    "victoria",
+    "claro favorito",
 ];
 
 const CERTAIN: &[&str] = &[
@@ -453,25 +1130,255 @@ const CERTAIN: &[&str] = &[
     "overwhelmingly",
     "beyond doubt",
     "for sure",
+    "no doubt",
     "significant",
     "significantly",
+    "sicher",
+    "sicherlich",
+    "eindeutig",
+    "definitiv",
+    "zweifellos",
+    "zweifelsfrei",
+    "unbestreitbar",
+    "bewiesen",
+    "beweist",
+    "garantiert",
+    "signifikant",
+    "überwältigend",
+    "mit sicherheit",
+    "seguro",
+    "seguramente",
+    "ciertamente",
+    "claramente",
+    "definitivamente",
+    "indudablemente",
+    "innegable",
+    "concluyente",
+    "demuestra",
+    "garantizado",
+    "significativo",
+    "significativamente",
+    "abrumador",
+    "abrumadora",
+    "contundente",
+    "sin duda",
 ];
 
 /// The first phrase of `list` in `words` that is not negated just before.
 fn find_claim(words: &[String], list: &[&str]) -> Option<String> {
-    for (i, _) in words.iter().enumerate() {
+    for i in 0..words.len() {
         for p in list {
             let parts: Vec<&str> = p.split(' ').collect();
             let hit = parts
                 .iter()
                 .enumerate()
                 .all(|(k, part)| words.get(i + k).is_some_and(|w| w == part));
-            if hit && !negated(words, i) {
+            // "no doubt" is itself a certainty phrase, not a negated one.
+            if hit && (!negated(words, i) || is_negation(parts[0])) {
                 return Some(words[i.saturating_sub(1)..i + parts.len()].join(" "));
             }
         }
     }
     None
+}
+
+/// Majority words: only for an option above 50% with its whole interval above 50%.
+const MAJORITY: &[&str] = &[
+    "majority",
+    "most respondents",
+    "most members",
+    "most people",
+    "most of the respondents",
+    "most of the members",
+    "most of them",
+    "more than half",
+    "over half",
+    "mehrheit",
+    "mehrheitlich",
+    "die meisten",
+    "mehr als die hälfte",
+    "über die hälfte",
+    "mayoría",
+    "mayoritariamente",
+    "más de la mitad",
+];
+/// "Clear choice" words: a majority as above, or the question's robust clear leader.
+const CLEAR_CHOICE: &[&str] = &[
+    "clear choice",
+    "obvious choice",
+    "overwhelmingly",
+    "overwhelming",
+    "by far",
+    "klare wahl",
+    "eindeutige wahl",
+    "überwältigend",
+    "überwältigende",
+    "mit großem abstand",
+    "elección clara",
+    "clara elección",
+    "abrumadoramente",
+    "abrumadora",
+    "por mucho",
+];
+
+fn majority(words: &[String], named: &[&Mention], facts: &Facts) -> Result<(), Failure> {
+    for (list, loose) in [(MAJORITY, false), (CLEAR_CHOICE, true)] {
+        let Some(p) = find_claim(words, list) else {
+            continue;
+        };
+        let ok = |s: &Support| s.majority || (loose && s.leader);
+        let options: Vec<&Support> = facts
+            .support
+            .iter()
+            .filter(|s| named.iter().any(|m| m.key == s.key))
+            .collect();
+        let allowed = if options.is_empty() {
+            // Unnamed ("no option has a majority"): a negation anywhere before excuses it.
+            let at = words
+                .iter()
+                .position(|w| p.ends_with(w.as_str()))
+                .unwrap_or(0);
+            facts.support.iter().any(ok) || words[..at].iter().any(|w| is_negation(w))
+        } else {
+            options.iter().any(|s| ok(s))
+        };
+        if !allowed {
+            return Err(Failure::Majority(p));
+        }
+    }
+    Ok(())
+}
+
+/// Groups a narrative might invent when the report names no such segment.
+const GROUPS: &[&str] = &[
+    "new members",
+    "newer members",
+    "newcomers",
+    "veterans",
+    "long-time members",
+    "longtime members",
+    "older members",
+    "younger members",
+    "moderators",
+    "admins",
+    "power users",
+    "customers",
+    "neue mitglieder",
+    "neuen mitglieder",
+    "neulinge",
+    "langjährige mitglieder",
+    "moderatoren",
+    "kunden",
+    "nuevos miembros",
+    "recién llegados",
+    "veteranos",
+    "moderadores",
+    "clientes",
+];
+/// Words that make a sentence about a group a comparison.
+const DIFFER: &[&str] = &[
+    "more",
+    "less",
+    "fewer",
+    "than",
+    "differ",
+    "differs",
+    "different",
+    "unlike",
+    "compared",
+    "versus",
+    "vs",
+    "prefer",
+    "prefers",
+    "favour",
+    "favours",
+    "favor",
+    "favors",
+    "likelier",
+    "split",
+    "mehr",
+    "weniger",
+    "anders",
+    "unterscheiden",
+    "unterscheidet",
+    "bevorzugen",
+    "bevorzugt",
+    "gegenüber",
+    "häufiger",
+    "seltener",
+    "stärker",
+    "vergleich",
+    "más",
+    "menos",
+    "difieren",
+    "difiere",
+    "diferente",
+    "distinto",
+    "prefieren",
+    "prefiere",
+    "frente",
+    "comparación",
+    "diferencia",
+];
+
+/// A sentence that compares a group must be about a segment the report says differs.
+fn segment_claim(
+    sentence: &str,
+    words: &[String],
+    named: &[&Mention],
+    facts: &Facts,
+) -> Result<(), Failure> {
+    let Some(cue) = words.iter().position(|w| DIFFER.contains(&w.as_str())) else {
+        return Ok(());
+    };
+    if negated(words, cue) {
+        return Ok(());
+    }
+    let segs: Vec<&&Mention> = named
+        .iter()
+        .filter(|m| facts.segments.contains(&m.key))
+        .collect();
+    let generic: Vec<&str> = GROUPS
+        .iter()
+        .copied()
+        .filter(|g| claims_mentions(sentence, g))
+        .collect();
+    let quote = || words.join(" ");
+    // Options named beside the group: the report must state the difference on one of them.
+    let options: Vec<&str> = named
+        .iter()
+        .filter(|m| !facts.segments.contains(&m.key))
+        .map(|m| m.key.as_str())
+        .collect();
+    let stated = |seg: &str| {
+        facts.differing.iter().any(|(s, gap)| {
+            s == seg && (options.is_empty() || gap.as_deref().is_some_and(|g| options.contains(&g)))
+        })
+    };
+    if segs.iter().any(|m| !stated(&m.key)) {
+        return Err(Failure::Segment(quote()));
+    }
+    // A group word the report has no differing segment for.
+    for g in generic {
+        let backed = segs.iter().any(|m| {
+            segment_forms(&m.key)
+                .iter()
+                .any(|f| g.contains(f.as_str()) || f.contains(g))
+        });
+        if !backed {
+            return Err(Failure::Segment(quote()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `label` occurs in `text` as whole words.
+fn claims_mentions(text: &str, label: &str) -> bool {
+    text.match_indices(label).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + label.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// Counts of activity: never evidence of success.
@@ -489,6 +1396,16 @@ const ACTIVITY: &[&str] = &[
     "viral",
     "hype",
     "traction",
+    "beteiligung",
+    "reaktionen",
+    "aufrufe",
+    "klicks",
+    "resonanz",
+    "participación",
+    "interacción",
+    "reacciones",
+    "visualizaciones",
+    "clics",
 ];
 /// Plain answer counts, which only become a problem with strong praise.
 const RESPONSES: &[&str] = &[
@@ -498,6 +1415,14 @@ const RESPONSES: &[&str] = &[
     "answers",
     "answered",
     "replies",
+    "antworten",
+    "befragte",
+    "befragten",
+    "teilnehmende",
+    "teilnehmenden",
+    "respuestas",
+    "encuestados",
+    "participantes",
 ];
 const PRAISE: &[&str] = &[
     "success",
@@ -518,6 +1443,22 @@ const PRAISE: &[&str] = &[
     "surge",
     "boost",
     "amazing",
+    "erfolg",
+    "erfolgreich",
+    "beeindruckend",
+    "beeindruckende",
+    "rekord",
+    "großartig",
+    "großartige",
+    "hervorragend",
+    "begeisterung",
+    "éxito",
+    "exitoso",
+    "exitosa",
+    "impresionante",
+    "récord",
+    "excelente",
+    "entusiasmo",
 ];
 /// Words that make activity counts sound like success ("strong engagement"), though they
 /// are fine about preferences and plain answer counts ("a strong preference").
@@ -535,27 +1476,38 @@ const UP: &[&str] = &[
     "jumped",
     "popular",
     "win",
+    "stark",
+    "starke",
+    "starkes",
+    "hoch",
+    "hohe",
+    "hohes",
+    "gestiegen",
+    "wachstum",
+    "alta",
+    "alto",
+    "fuerte",
+    "creció",
+    "aumentó",
+    "subió",
 ];
 
+/// Activity with praise, unless that very praise (or activity) word is negated: an
+/// unrelated "not" elsewhere in the sentence excuses nothing.
 fn engagement(words: &[String]) -> Option<String> {
-    let has = |list: &[&str]| words.iter().position(|w| list.contains(&w.as_str()));
-    let praise = has(PRAISE);
-    let up = has(UP);
-    let found = |at: usize| {
-        !negated(words, at)
-            && !words
-                .iter()
-                .any(|w| w == "not" || w == "never" || w.ends_with("n't"))
+    let first = |list: &[&str]| {
+        words
+            .iter()
+            .enumerate()
+            .position(|(i, w)| list.contains(&w.as_str()) && !negated(words, i))
     };
-    if let Some(a) = has(ACTIVITY) {
-        if (praise.is_some() || up.is_some()) && found(a) {
-            return Some(words.join(" "));
-        }
+    let praise = first(PRAISE);
+    let up = first(UP);
+    if first(ACTIVITY).is_some() && (praise.is_some() || up.is_some()) {
+        return Some(words.join(" "));
     }
-    if let Some(r) = has(RESPONSES) {
-        if praise.is_some() && found(r) {
-            return Some(words.join(" "));
-        }
+    if first(RESPONSES).is_some() && praise.is_some() {
+        return Some(words.join(" "));
     }
     None
 }
@@ -565,39 +1517,12 @@ mod tests {
     use super::*;
     use crate::insight::demo;
 
-    fn num(s: &str) -> Vec<String> {
-        numbers(s).into_iter().map(|(r, _)| r).collect()
-    }
-
-    #[test]
-    fn numbers_are_read_as_written() {
-        assert_eq!(
-            num("33.2% (27–40%) of 1,200 people; NPS +12, 4.5 of 5."),
-            ["33.2%", "27", "40%", "1,200", "12", "4.5", "5"]
-        );
-        let n = numbers("1,200")[0].1;
-        assert_eq!((n.value, n.decimals), (1200.0, 0));
-    }
-
-    #[test]
-    fn rounding_may_drop_decimals_but_never_add_or_change_them() {
-        let shown = Num {
-            value: 66.7,
-            decimals: 1,
-        };
-        let n = |s: &str| numbers(s)[0].1;
-        assert!(rounds_to(shown, n("66.7")));
-        assert!(rounds_to(shown, n("67")));
-        assert!(!rounds_to(shown, n("66.70")));
-        assert!(!rounds_to(shown, n("66.8")));
-        assert!(!rounds_to(shown, n("66")));
-    }
-
     fn facts(report: &Report, shown: &str, answers: &[&str]) -> Facts {
         Facts::new(
             report,
             shown,
             answers.iter().map(|s| s.to_string()).collect(),
+            "en",
         )
     }
 
@@ -605,16 +1530,36 @@ mod tests {
         demo::report(n).expect("demo report")
     }
 
+    fn n(value: f64, decimals: usize) -> Num {
+        Num {
+            value,
+            decimals,
+            percent: false,
+        }
+    }
+
+    #[test]
+    fn rounding_may_drop_decimals_but_never_add_or_change_them_or_the_sign() {
+        let shown = n(66.7, 1);
+        assert!(rounds_to(shown, n(66.7, 1)));
+        assert!(rounds_to(shown, n(67.0, 0)));
+        assert!(!rounds_to(shown, n(66.7, 2)));
+        assert!(!rounds_to(shown, n(66.8, 1)));
+        assert!(!rounds_to(shown, n(66.0, 0)));
+        assert!(!rounds_to(n(-43.0, 0), n(43.0, 0)));
+        assert!(rounds_to(n(-43.0, 0), n(-43.0, 0)));
+    }
+
     #[test]
     fn faithful_text_passes_and_counts_what_it_checked() {
         let r = report(240);
         let f = facts(
             &r,
-            "Dark mode 41.3% (35–48%) of 240",
+            "Dark mode 46.7% (40–53%) of 240",
             &["Sync keeps failing when I go offline, please fix it"],
         );
         let ok = check(
-            "About 41% of 240 respondents chose Dark mode (35–48%). One wrote “sync keeps failing … please fix it”.",
+            "About 47% of 240 respondents chose Dark mode (40–53%). One wrote “sync keeps failing … please fix it”.",
             &f,
             1000,
         )
@@ -631,15 +1576,15 @@ mod tests {
     #[test]
     fn an_invented_number_is_named() {
         let r = report(240);
-        let f = facts(&r, "Dark mode 41.3% of 240", &[]);
+        let f = facts(&r, "Dark mode 46.7% of 240", &[]);
         assert_eq!(
-            check("Dark mode has 47% support.", &f, 1000),
-            Err(Failure::Number("47%".into()))
+            check("Dark mode has 47.1% support.", &f, 1000),
+            Err(Failure::Number("47.1%".into()))
         );
         // More precision than the report shows is invented too.
         assert_eq!(
-            check("Dark mode has 41.30%.", &f, 1000),
-            Err(Failure::Number("41.30%".into()))
+            check("Dark mode has 46.70%.", &f, 1000),
+            Err(Failure::Number("46.70%".into()))
         );
     }
 
@@ -653,12 +1598,27 @@ mod tests {
             check("“The export is far too slow”", &f, 1000),
             Err(Failure::Quote("The export is far too slow".into()))
         );
-        // Fragments must come from one answer, in full.
+        // Fragments must come from one answer, in full and in order.
         assert!(check("“export is … big teams”", &f, 1000).is_ok());
         assert!(check("“export is … small teams”", &f, 1000).is_err());
+        assert!(check("“big teams … export is”", &f, 1000).is_err());
         // The report's own labels may be quoted.
         let label = r.questions[0].options.as_ref().unwrap()[0].label.clone();
         assert!(check(&format!("“{label}”"), &f, 1000).is_ok());
+    }
+
+    #[test]
+    fn an_ellipsis_may_not_drop_a_negation() {
+        let r = report(240);
+        let f = facts(
+            &r,
+            "",
+            &["I would never pay for this", "No, sync is broken"],
+        );
+        assert!(check("“I would … pay for this”", &f, 1000).is_err());
+        assert!(check("“pay for this”", &f, 1000).is_err());
+        assert!(check("“I would never pay … this”", &f, 1000).is_ok());
+        assert!(check("“sync is broken”", &f, 1000).is_ok());
     }
 
     #[test]
@@ -671,6 +1631,15 @@ mod tests {
             Err(Failure::Certainty(_))
         ));
         assert!(check("Nothing is certain yet; treat this as a hint.", &f, 1000).is_ok());
+        // A "no" that negates something else excuses nothing.
+        assert!(matches!(
+            check(
+                "No member asked for more, and sync is definitely wanted.",
+                &f,
+                1000
+            ),
+            Err(Failure::Certainty(_))
+        ));
         r.confidence = Confidence::High;
         let f = facts(&r, "", &[]);
         assert!(check("Members definitely want sync.", &f, 1000).is_ok());
@@ -725,6 +1694,7 @@ mod tests {
             "Engagement was strong this week.",
             "An impressive 240 responses show the community cares.",
             "Reactions went up.",
+            "Not everyone voted, but engagement was strong.",
         ] {
             assert!(
                 matches!(check(bad, &f, 1000), Err(Failure::Engagement(_))),
@@ -734,19 +1704,12 @@ mod tests {
         for fine in [
             "240 people answered.",
             "Likes and reactions are not counted.",
+            "Engagement was not strong.",
             "There is a strong preference for sync.",
             "240 responses show a strong preference for sync.",
         ] {
             assert!(check(fine, &f, 1000).is_ok(), "{fine}");
         }
-    }
-
-    #[test]
-    fn decimals_do_not_end_sentences() {
-        assert_eq!(
-            sentences("With 66.7%, Pizza leads. Sushi? Next;\nend"),
-            ["With 66.7%, Pizza leads", " Sushi", " Next", "end"]
-        );
     }
 
     #[test]
@@ -758,5 +1721,176 @@ mod tests {
             check(&"word ".repeat(300), &f, 1000),
             Err(Failure::TooLong { max: 1000, .. })
         ));
+    }
+
+    #[test]
+    fn any_text_is_checked_without_panicking() {
+        let r = catalogue_report();
+        let f = Facts::new(
+            &r,
+            "Dark mode 46,7 % (40–53 %) of 240; NPS -43 (-55 bis -30)",
+            vec!["I would never pay … for this".into(), "İİ ß 71".into()],
+            "de",
+        );
+        // Pieces a model might produce, glued at random (a fixed xorshift, so runs repeat).
+        let pieces = [
+            "Dark mode",
+            "46,7",
+            "46.7",
+            "%",
+            " ",
+            "-",
+            "−",
+            "–",
+            "+",
+            "“",
+            "”",
+            "„",
+            "\"",
+            "«",
+            "»",
+            "…",
+            "...",
+            "not",
+            "no",
+            "majority",
+            "seventy-three",
+            "three in four",
+            "drei",
+            "und",
+            "von",
+            "٧",
+            "７",
+            "½",
+            "İ",
+            "ß",
+            "(",
+            ")",
+            ",",
+            ".",
+            ";",
+            ":",
+            "NPS",
+            "interval",
+            "bis",
+            "between",
+            "and",
+            "customers",
+            "more",
+            "71",
+            "0",
+            "00,",
+            ",000",
+            "y",
+            "de cada",
+            "Prozent",
+            "twice",
+            "a third",
+            "\n",
+            "vs",
+            "1,200.5",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+                if x % 3 == 0 {
+                    text.push(' ');
+                }
+            }
+            let _ = check(&text, &f, 2000);
+        }
+    }
+
+    /// One locale's file of the catalogue in `src/narrative/catalogue/`.
+    #[derive(serde::Deserialize)]
+    struct Catalogue {
+        locale: String,
+        answers: Vec<String>,
+        reject: Vec<Case>,
+        pass: Vec<Case>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        text: String,
+        #[serde(default)]
+        code: String,
+        why: String,
+    }
+
+    /// The demo report with a negative NPS (−43, interval −55 to −30) and a directional
+    /// badge, so sign flips and certainty can be tried.
+    fn catalogue_report() -> Report {
+        let mut r = report(240);
+        r.confidence = Confidence::Directional;
+        for q in &mut r.questions {
+            if let Some(nps) = &mut q.nps {
+                nps.score = -43.0;
+                nps.ci95 = [-55.0, -30.0];
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn the_adversarial_catalogue_is_rejected_and_honest_narratives_pass_in_every_locale() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let r = catalogue_report();
+        let mut failures = Vec::new();
+        let mut count = 0;
+        for raw in [
+            include_str!("catalogue/en.toml"),
+            include_str!("catalogue/de.toml"),
+            include_str!("catalogue/es.toml"),
+        ] {
+            let cat: Catalogue = toml::from_str(raw).expect("catalogue parses");
+            let renderer = crate::render::Renderer::load(&dir)
+                .expect("prompts")
+                .with_team_locale(&cat.locale);
+            let shown = renderer
+                .report(
+                    crate::render::report::Format::Chat(crate::render::Target::Plain),
+                    &r,
+                )
+                .expect("report");
+            let (_, user) = renderer.narrative_prompt(&r, 1200).expect("prompt");
+            let f = Facts::new(
+                &r,
+                &format!("{shown}\n{user}"),
+                cat.answers.clone(),
+                &cat.locale,
+            );
+            assert!(
+                cat.reject.len() >= 10 && cat.pass.len() >= 4,
+                "{}",
+                cat.locale
+            );
+            for c in &cat.reject {
+                count += 1;
+                match check(&c.text, &f, 2000) {
+                    Err(e) if e.code() == c.code => {}
+                    other => failures.push(format!(
+                        "[{}] must be rejected as {} ({}): {:?}\n    {}",
+                        cat.locale, c.code, c.why, other, c.text
+                    )),
+                }
+            }
+            for c in &cat.pass {
+                count += 1;
+                if let Err(e) = check(&c.text, &f, 2000) {
+                    failures.push(format!(
+                        "[{}] must pass ({}): {e:?}\n    {}",
+                        cat.locale, c.why, c.text
+                    ));
+                }
+            }
+        }
+        assert!(count >= 45, "{count}");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

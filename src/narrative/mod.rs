@@ -3,6 +3,7 @@
 //! dropped and why. Any failure leaves the deterministic summary in charge.
 
 pub mod check;
+pub mod claims;
 
 use crate::config::{Config, ConfigError, NarrativeConfig, Secret};
 use crate::insight::report::{Narrative, Report};
@@ -161,7 +162,12 @@ impl Narrator {
             Err(e) => return self.dropped("bad_prompt", json!({ "detail": e.to_string() })),
         };
         // The numbers the model was given are the report's own, as the report rounds them.
-        let facts = check::Facts::new(report, &format!("{shown}\n{user}"), answers);
+        let facts = check::Facts::new(
+            report,
+            &format!("{shown}\n{user}"),
+            answers,
+            self.renderer.team_locale(),
+        );
         match check::check(&text, &facts, self.cfg.max_chars) {
             Ok(passed) => Outcome {
                 narrative: Narrative::Checked {
@@ -171,7 +177,7 @@ impl Narrator {
                 code: "shown",
                 checked: Some(passed),
             },
-            Err(f) => self.dropped(f.code(), json!({ "detail": f.detail() })),
+            Err(f) => self.dropped(f.code(), f.data()),
         }
     }
 

@@ -522,7 +522,7 @@ impl Renderer {
             let text = self.render_value(
                 Target::Plain,
                 "narrative/reason",
-                &serde_json::json!({ "code": code, "detail": "x", "ms": 1, "status": 500 }),
+                &serde_json::json!({ "code": code, "detail": "x", "subject": "x", "ms": 1, "status": 500 }),
             )?;
             if text.trim().is_empty() {
                 return Err(RenderError::Render {
@@ -678,7 +678,7 @@ mod vars {
 }
 
 /// Every reason code `prompts/narrative/reason.hbs` must word.
-pub const NARRATIVE_REASONS: [&str; 14] = [
+pub const NARRATIVE_REASONS: [&str; 17] = [
     "off",
     "nothing_to_narrate",
     "bad_prompt",
@@ -689,9 +689,12 @@ pub const NARRATIVE_REASONS: [&str; 14] = [
     "empty",
     "too_long",
     "invented_number",
+    "misattributed_number",
     "altered_quote",
     "certainty",
     "winner",
+    "majority",
+    "segment_claim",
     "engagement",
 ];
 

@@ -475,3 +475,122 @@ async fn a_checked_narrative_is_marked_in_the_team_locale_too() {
         assert!(digest.contains(marker), "{locale}: {digest}");
     }
 }
+
+/// One more member answers `lunch` (Sushi), with digits and a negation in the reason, so a
+/// quote can launder a number or an ellipsis can drop the "niemals".
+const DIGITS_WHY: &str =
+    "Wir waren 71 Mal beim Italiener und ich würde niemals wieder Pizza bestellen";
+
+#[tokio::test]
+async fn adversarial_narratives_are_dropped_in_a_german_report_and_an_honest_one_with_decimal_commas_passes()
+ {
+    let fake = FakeOpenAi::start(Reply::Status(500)).await;
+    let config = with_narrative(&fake, 10_000).replace("[team]\n", "[team]\nlocale = \"de\"\n");
+    let t = answered(&config).await;
+    let who = member(45);
+    let out = t.say(&who, dm(&who), "/start lunch").await;
+    t.tap(&who, dm(&who), &payloads(&last_keyboard(&out))[1])
+        .await;
+    t.say(&who, dm(&who), DIGITS_WHY).await;
+
+    // 30 of 46 chose Pizza (65,2 %), 16 Sushi (34,8 %), in the team's German.
+    let honest = "Pizza liegt mit 65,2 % von 46 Befragten vorn, vor Sushi mit 34,8 %. \
+                  Ein Mitglied schrieb „Pizza is quick to share with the whole team“.";
+    fake.set(Reply::Text(honest.into()));
+    let (report, text) = insights(&t, "lunch").await;
+    assert_eq!(
+        report.narrative,
+        Narrative::Checked {
+            text: honest.into(),
+            model: "fake-model".into()
+        },
+        "{text}"
+    );
+    assert!(text.contains("65,2"), "the report is German: {text}");
+
+    let cases = [
+        // A decimal comma is one number: 65,1 is not 65 and 1.
+        ("lunch", "Pizza liegt mit 65,1 % vorn.", "invented_number"),
+        // A sign flip.
+        ("lunch", "Sushi liegt bei -34,8 %.", "invented_number"),
+        // Numbers in words and in other digits.
+        (
+            "lunch",
+            "Drei von vier Befragten wollen Pizza.",
+            "invented_number",
+        ),
+        ("lunch", "Pizza liegt bei ٧١ %.", "invented_number"),
+        // A number laundered through a two-character quote of a member's answer.
+        (
+            "lunch",
+            "Pizza erhielt „71“ % der Stimmen.",
+            "invented_number",
+        ),
+        // An ellipsis that drops "niemals".
+        (
+            "lunch",
+            "Ein Mitglied schrieb „ich würde … wieder Pizza bestellen“.",
+            "altered_quote",
+        ),
+        // The right number on the wrong option.
+        (
+            "lunch",
+            "Sushi liegt mit 65,2 % vorn.",
+            "misattributed_number",
+        ),
+        // A majority the report does not support (Lisbon 11 of 20, interval far below 50%).
+        ("split", "Eine Mehrheit will Lisbon.", "majority"),
+        // A segment difference the report does not state.
+        (
+            "lunch",
+            "Neue Mitglieder bevorzugen Sushi stärker als alle anderen.",
+            "segment_claim",
+        ),
+        // Engagement as success, next to an unrelated "not".
+        (
+            "lunch",
+            "Not everyone voted, but engagement was strong.",
+            "engagement",
+        ),
+    ];
+    // Every case is tried before failing, so a failure lists all that slipped through.
+    let mut slipped = Vec::new();
+    for (survey, reply, code) in cases {
+        fake.set(Reply::Text(reply.into()));
+        let before = t.app.bot.narrator().expect("configured").counts();
+        let (report, text) = insights(&t, survey).await;
+        let after = t.app.bot.narrator().expect("configured").counts();
+        let counted =
+            after.get(code).copied().unwrap_or(0) == before.get(code).copied().unwrap_or(0) + 1;
+        if !matches!(&report.narrative, Narrative::Dropped { .. }) || !counted {
+            slipped.push(format!("{code}: {reply} -> {:?}", report.narrative));
+            continue;
+        }
+        assert!(!text.contains(reply), "{text}");
+        assert!(!text.contains("Sprachmodell"), "{text}");
+    }
+    assert!(slipped.is_empty(), "{}", slipped.join("\n"));
+    let counts = t.app.bot.narrator().expect("configured").counts();
+    let expected: std::collections::BTreeMap<&str, u64> = [
+        ("shown", 1),
+        ("invented_number", 5),
+        ("altered_quote", 1),
+        ("misattributed_number", 1),
+        ("majority", 1),
+        ("segment_claim", 1),
+        ("engagement", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(counts, expected);
+
+    // The reason names the number and what it was attached to.
+    fake.set(Reply::Text("Sushi liegt mit 65,2 % vorn.".into()));
+    let (report, _) = insights(&t, "lunch").await;
+    assert_eq!(
+        report.narrative,
+        Narrative::Dropped {
+            reason: "the number 65,2 % is in the report, but not for Sushi".into()
+        }
+    );
+}
