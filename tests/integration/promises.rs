@@ -1663,3 +1663,140 @@ fn every_statement_code_is_worded_in_every_shipped_locale() {
         );
     }
 }
+
+/// README §What is stored: logs never carry answers or names, also where the platforms hand
+/// them over: the binary at `CANVASS_LOG=trace` with both adapters, a Telegram member answering
+/// in private and a Discord member through a form, and the output searched for their names
+/// and answers.
+#[tokio::test]
+async fn platform_adapters_log_no_names_or_answers_even_at_trace() {
+    use crate::support::discord::{self as dc, DcUser, FakeDiscord};
+    use crate::support::telegram::{self as tg, FakeTelegram, TgChat, TgUser};
+    let tgf = FakeTelegram::start().await;
+    let dcf = FakeDiscord::start().await;
+    dcf.add_guild(5_000, "Community", &[5_001], &[(777, "product")]);
+    let dir = workdir(&format!(
+        "[team]\ntelegram = [1000]\ndiscord_roles = [777]\n\
+         [telegram]\ntoken_env = \"CANVASS_TELEGRAM_TOKEN\"\napi_url = \"{}\"\npoll_refresh_ms = 100\n\
+         [discord]\ntoken_env = \"CANVASS_DISCORD_TOKEN\"\napi_url = \"{}\"\nguilds = [5000]\npoll_refresh_ms = 100\n\
+         [[surveys]]\nid = \"note\"\ntitle = \"Note\"\n[[surveys.questions]]\nid = \"text\"\n\
+         type = \"open_text\"\ntext = \"Tell us\"\nmax_chars = 200\n",
+        tgf.url, dcf.url
+    ));
+    let bin =
+        std::env::var_os("CANVASS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_canvass").into());
+    let err_path = dir.path().join("err.log");
+    let mut child = Command::new(bin)
+        .current_dir(dir.path())
+        .args(["--database", "c.db", "run"])
+        .env("CANVASS_TELEGRAM_TOKEN", tg::TOKEN)
+        .env("CANVASS_DISCORD_TOKEN", dc::TOKEN)
+        .env("CANVASS_LOG", "trace")
+        .env("RUST_LOG", "trace")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .stdout(std::fs::File::create(dir.path().join("out.log")).expect("log file"))
+        .stderr(std::fs::File::create(&err_path).expect("log file"))
+        .spawn()
+        .expect("the binary starts");
+
+    // Telegram: a member with a distinctive name answers the survey in their private chat.
+    let tg_answer = "telegram-zephyrine answer 9133";
+    let mut wil = TgUser::new(2_001, "Wilhelmina Xyzzyq");
+    wil.username = Some("wilxyzzyq".into());
+    let private = TgChat::Private(wil.id);
+    tgf.send_text(&wil, &private, "/start note");
+    tgf.wait_for("the question", |f| {
+        f.sent()
+            .into_iter()
+            .find(|m| m.chat_id == wil.id && m.text.contains("Tell us"))
+    })
+    .await;
+    tgf.send_text(&wil, &private, tg_answer);
+    tgf.wait_for("the thanks", |f| {
+        f.sent()
+            .into_iter()
+            .find(|m| m.chat_id == wil.id && m.text.contains("Thank you"))
+    })
+    .await;
+
+    // Discord: another member answers through the form.
+    let dc_answer = "discord-quillometry answer 4471";
+    let quin = DcUser::new(2_002, "Quinberta Vexmoor");
+    dcf.wait_ready().await;
+    dcf.add_member(5_000, &quin);
+    let i = dcf.slash(
+        5_000,
+        5_001,
+        &quin,
+        "survey",
+        serde_json::json!([{"type": 1, "name": "take", "options": [{"type": 3, "name": "survey", "value": "note"}]}]),
+    );
+    let invite = dcf
+        .wait_for("the invitation", |f| {
+            f.messages(5_001).into_iter().find(|m| {
+                m.interaction_id == Some(i) && !m.is_loading() && !m.custom_ids().is_empty()
+            })
+        })
+        .await;
+    let i = dcf.click(5_000, 5_001, &quin, invite.id, &invite.custom_ids()[0]);
+    let q = dcf
+        .wait_for("the question", |f| {
+            f.messages(5_001)
+                .into_iter()
+                .rev()
+                .find(|m| m.interaction_id == Some(i) && m.content.contains("Tell us"))
+        })
+        .await;
+    let compose = q
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with("compose."))
+        .expect("a write-your-answer button");
+    let i = dcf.click(5_000, 5_001, &quin, q.id, &compose);
+    dcf.wait_for("the form", |f| f.response(i)).await;
+    let i = dcf.submit_modal(5_000, 5_001, &quin, "answer", &[("text", dc_answer)]);
+    dcf.wait_for("the thanks", |f| {
+        f.messages(5_001)
+            .into_iter()
+            .find(|m| m.interaction_id == Some(i) && m.content.contains("Thank you"))
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let logs = std::fs::read_to_string(&err_path).expect("stderr")
+        + &std::fs::read_to_string(dir.path().join("out.log")).expect("stdout");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "verbose logs on"
+    );
+    for adapter in ["connected to Telegram", "connected to Discord"] {
+        assert!(
+            logs.contains(adapter),
+            "the log was captured: {adapter:?} missing"
+        );
+    }
+    for needle in [
+        "Wilhelmina",
+        "Xyzzyq",
+        "wilxyzzyq",
+        "Quinberta",
+        "Vexmoor",
+        "quinberta",
+        "zephyrine",
+        "quillometry",
+        tg_answer,
+        dc_answer,
+    ] {
+        let at = logs.find(needle).map(|i| {
+            logs.get(i.saturating_sub(300)..(i + needle.len()).min(logs.len()))
+                .unwrap_or(needle)
+                .to_string()
+        });
+        assert!(
+            at.is_none(),
+            "{needle:?} in the log: …{}…",
+            at.unwrap_or_default()
+        );
+    }
+}
