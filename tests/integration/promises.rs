@@ -911,25 +911,35 @@ async fn deleting_a_survey_row_cascades_to_its_answers() {
         .execute(&mut conn)
         .await
         .expect("pragma");
-    let count = |sql: &'static str| sql;
-    let before: (i64,) = sqlx::query_as(count("SELECT COUNT(*) FROM answers"))
+    let before: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM answers")
         .fetch_one(&mut conn)
         .await
         .expect("answers");
     assert!(before.0 >= 2, "{before:?}");
+    let flows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM flows")
+        .fetch_one(&mut conn)
+        .await
+        .expect("flows");
+    assert!(flows.0 >= 1, "a survey in progress to cascade: {flows:?}");
     sqlx::query("DELETE FROM surveys WHERE slug IN ('lunch', 'deep')")
         .execute(&mut conn)
         .await
         .expect("delete");
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT m.name FROM sqlite_master m WHERE m.type = 'table'
-           AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name) f WHERE f.\"table\" = 'surveys')",
+           AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name) f
+                        WHERE f.\"table\" IN ('surveys', 'respondents'))",
     )
     .fetch_all(&mut conn)
     .await
     .expect("tables referencing surveys");
     let tables: Vec<String> = tables.into_iter().map(|r| r.0).collect();
-    assert!(tables.contains(&"respondents".to_string()), "{tables:?}");
+    for t in ["respondents", "answers", "drafts", "flows", "postings"] {
+        assert!(
+            tables.contains(&t.to_string()),
+            "{t} not linked: {tables:?}"
+        );
+    }
     for table in &tables {
         let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM \"{table}\""))
             .fetch_one(&mut conn)
