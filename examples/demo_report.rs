@@ -7,10 +7,18 @@ use canvass::render::report::Format;
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let r = canvass::insight::demo::report(240).ok_or("demo report")?;
     let locale = std::env::args().nth(1).unwrap_or_else(|| "en".into());
-    let renderer = Renderer::load(Path::new("prompts"))?.with_team_locale(&locale);
     let out = Path::new("target/demo-report");
+    write(Path::new("prompts"), out, &locale)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The synthetic 240-respondent report in every format (and its chart) into `out`, worded
+/// with the templates in `prompts` for the team locale `locale`. The integration tests run it.
+pub fn write(prompts: &Path, out: &Path, locale: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let r = canvass::insight::demo::report(240).ok_or("demo report")?;
+    let renderer = Renderer::load(prompts)?.with_team_locale(locale);
     std::fs::create_dir_all(out)?;
     std::fs::write(
         out.join("report.txt"),
@@ -25,6 +33,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(png) = renderer.chart(&r) {
         std::fs::write(out.join("chart.png"), png?)?;
     }
-    println!("wrote {}", out.display());
     Ok(())
 }

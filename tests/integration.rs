@@ -3,6 +3,11 @@
 
 mod support;
 
+// The `demo_report` example's body, run by `promises::the_demo_report_example_writes_every_format_for_240_respondents`.
+#[path = "../examples/demo_report.rs"]
+#[allow(dead_code)]
+mod demo_report;
+
 #[path = "integration/abuse.rs"]
 mod abuse;
 #[path = "integration/anonymity.rs"]
@@ -37,6 +42,8 @@ mod locales;
 mod narrative;
 #[path = "integration/privacy.rs"]
 mod privacy;
+#[path = "integration/promises.rs"]
+mod promises;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
 #[path = "integration/team_output.rs"]

@@ -563,15 +563,33 @@ impl Bot {
         let team = &self.cfg.team.locale;
         let s = self.worded(s, team);
         let n = self.store.respondent_count(key).await?;
-        let (msg, kb) = views::posted(
-            key,
-            &s.survey,
-            s.effective_status(self.clock.now()),
-            n,
-            None,
-            team,
-        );
+        let status = s.effective_status(self.clock.now());
+        let results = self.poll_results(key, &s.survey, status, team).await?;
+        let (msg, kb) = views::posted(key, &s.survey, status, n, results, team);
         Ok(Some(in_locale(msg, kb, team)))
+    }
+
+    /// The tallies of an inline poll, when members may see them (`results = "live"`, or closed).
+    async fn poll_results(
+        &self,
+        key: i64,
+        survey: &crate::core::survey::Survey,
+        status: Status,
+        locale: &str,
+    ) -> Result<Option<Value>, BotError> {
+        let Some(q) = survey.questions.first() else {
+            return Ok(None);
+        };
+        if !survey.is_inline_poll() || !views::results_visible(survey, status) {
+            return Ok(None);
+        }
+        let rows = self.store.current_answers(key).await?;
+        let answers: Vec<_> = rows
+            .iter()
+            .filter(|r| r.question_id == q.id.as_str())
+            .map(|r| &r.value)
+            .collect();
+        Ok(Some(views::tallies(q, &answers, locale)))
     }
 
     async fn on_text(
@@ -1052,7 +1070,8 @@ impl Bot {
                 .survey(&survey.id)
                 .and_then(|c| crate::locale::pick(&team, &c.locales)),
         );
-        let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, None, &team);
+        let results = self.poll_results(key, &worded, Status::Open, &team).await?;
+        let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, results, &team);
         let (msg, keyboard) = in_locale(msg, keyboard, &team);
         Ok(vec![Outbound::PostPoll {
             survey: key,

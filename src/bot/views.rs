@@ -1,6 +1,7 @@
 //! Builds what members and the team see (template name, data and buttons) from core state.
 //! Pure: the wording lives in `prompts/`, the layout of buttons here.
 
+use crate::core::answer::AnswerValue;
 use crate::core::event::{Button, ButtonAction, Keyboard, Label, Msg};
 use crate::core::interact::{self, Draft};
 use crate::core::pairs::{shuffled, stable_seed};
@@ -138,6 +139,67 @@ pub fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Whether members may see a posted survey's tallies now: while open with `results = "live"`,
+/// and once closed.
+pub fn results_visible(survey: &Survey, status: Status) -> bool {
+    status == Status::Closed || survey.results == ResultsVisibility::Live
+}
+
+/// The tallies a poll message shows: per option (per scale value for ratings; first places for
+/// rankings) how many respondents chose it and their share of those who answered, written the
+/// way `locale` writes percentages. `answers` are the current answers to the poll's question.
+pub fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
+    let mut counts: Vec<(String, usize)> = match q.kind.scale() {
+        Some((lo, hi)) => (lo..=hi).map(|v| (v.to_string(), 0)).collect(),
+        None => q
+            .kind
+            .options()
+            .iter()
+            .map(|o| (o.label.clone(), 0))
+            .collect(),
+    };
+    let option =
+        |id: &crate::core::ids::OptionId| q.kind.options().iter().position(|o| &o.id == id);
+    for a in answers {
+        let hits: Vec<usize> = match a {
+            AnswerValue::Choice(id) => option(id).into_iter().collect(),
+            AnswerValue::Choices(ids) => ids.iter().filter_map(option).collect(),
+            AnswerValue::Ranking(ids) => ids.first().and_then(option).into_iter().collect(),
+            AnswerValue::Scale(v) => q
+                .kind
+                .scale()
+                .and_then(|(lo, _)| v.checked_sub(lo))
+                .map(usize::from)
+                .into_iter()
+                .collect(),
+            AnswerValue::Pairwise(_) | AnswerValue::Text(_) => Vec::new(),
+        };
+        for i in hits {
+            if let Some(c) = counts.get_mut(i) {
+                c.1 += 1;
+            }
+        }
+    }
+    let n = answers.len();
+    let numbers = crate::locale::Numbers::for_locale(locale);
+    let scale = q.kind.scale().is_some();
+    let rows: Vec<Value> = counts
+        .into_iter()
+        // A scale's empty values would only add lines; options always show.
+        .filter(|(_, c)| !scale || *c > 0)
+        .map(|(label, count)| {
+            let share = if n == 0 {
+                0.0
+            } else {
+                100.0 * count as f64 / n as f64
+            };
+            json!({ "label": label, "count": count, "share": numbers.pct(share, 0) })
+        })
+        .collect();
+    let first_places = matches!(q.kind, QuestionKind::Ranking { .. });
+    json!({ "answered": n, "first_places": first_places, "rows": rows })
+}
+
 /// The message a poll or survey is posted as in a group.
 pub fn posted(
     key: i64,
@@ -148,8 +210,7 @@ pub fn posted(
     locale: &str,
 ) -> (Msg, Keyboard) {
     let open = status == Status::Open;
-    let show_results = results.is_some()
-        && (status == Status::Closed || survey.results == ResultsVisibility::Live);
+    let show_results = results.is_some() && results_visible(survey, status);
     let mut data = json!({
         "title": survey.title,
         "intro": survey.intro,

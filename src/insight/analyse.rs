@@ -1334,6 +1334,33 @@ mod tests {
         })
     }
 
+    /// README §Configuration: `headline` defaults to the first question that is not open
+    /// text; a configured `headline` picks another.
+    #[test]
+    fn the_headline_is_about_the_first_question_that_is_not_open_text_by_default() {
+        let mut s = survey(vec![
+            ("why", QuestionKind::OpenText { max_chars: 200 }),
+            ("first", single(&["A", "B"])),
+            ("second", single(&["C", "D"])),
+        ]);
+        let rs: Vec<Response> = (0..40)
+            .map(|i| {
+                let mut r = resp(i, "why", AnswerValue::Text(format!("reason {i}")), &[]);
+                let first = if i < 36 { "a" } else { "b" };
+                let second = if i % 2 == 0 { "c" } else { "d" };
+                r.answers.insert(Arc::from("first"), choice(first));
+                r.answers.insert(Arc::from("second"), choice(second));
+                r
+            })
+            .collect();
+        let r = run(&s, &rs, None);
+        assert_ne!(r.questions[1].finding, r.questions[2].finding);
+        assert_eq!(r.headline, r.questions[1].finding, "{:?}", r.headline);
+        s.headline = Some(QuestionId::parse("second").unwrap());
+        let r = run(&s, &rs, None);
+        assert_eq!(r.headline, r.questions[2].finding, "{:?}", r.headline);
+    }
+
     #[test]
     fn zero_and_one_answer() {
         let s = survey(vec![("q", single(&["A", "B"]))]);

@@ -180,7 +180,25 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
     }
 }
 
+/// Like `spawn_app_with`, with the templates loaded from `prompts_dir` (which the caller keeps).
+pub async fn spawn_app_with_prompts(config: &str, prompts_dir: PathBuf) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("canvass.db");
+    let app = boot_from(config, &db, 0, prompts_dir).await;
+    TestApp {
+        app,
+        dir,
+        db,
+        config: config.to_string(),
+        seq: AtomicU64::new(0),
+    }
+}
+
 async fn boot(config: &str, db: &Path, offset_hours: i64) -> App {
+    boot_from(config, db, offset_hours, prompts()).await
+}
+
+async fn boot_from(config: &str, db: &Path, offset_hours: i64, prompts_dir: PathBuf) -> App {
     // Beside the database, so the anonymity key file is made (and kept across restarts) there.
     let path = db.parent().unwrap_or(Path::new(".")).join("test.toml");
     let cfg = Config::parse(config, &path).expect("test config parses");
@@ -188,7 +206,7 @@ async fn boot(config: &str, db: &Path, offset_hours: i64) -> App {
         cfg,
         Options {
             database: Some(db.display().to_string()),
-            prompts: Some(prompts()),
+            prompts: Some(prompts_dir),
             clock: StepClock::at(t0() + chrono::Duration::hours(offset_hours)),
             anon_key: None,
         },
