@@ -33,6 +33,8 @@ mod narrative;
 mod privacy;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/small_cells.rs"]
+mod small_cells;
 #[path = "integration/telegram.rs"]
 mod telegram;
 #[path = "integration/transfer.rs"]
