@@ -589,6 +589,9 @@ fn parse_file(survey: &Survey, data: &[u8], now: DateTime<Utc>) -> Parsed {
     out
 }
 
+/// A record's cells (`None` where refused) and the errors of the refused ones.
+type CheckedFields = (Vec<Option<String>>, Vec<RowError>);
+
 /// A record's fields as text, each through `cells::restore`; `None` (with its error) for a
 /// field that cannot be a cell: a line break outside an open-text column, a NUL byte, too
 /// long, not UTF-8.
@@ -596,7 +599,7 @@ fn check_fields(
     cols: &Columns,
     line: u64,
     fields: &[read::Field],
-) -> Result<(Vec<Option<String>>, Vec<RowError>), Vec<RowError>> {
+) -> Result<CheckedFields, Vec<RowError>> {
     if fields.len() != cols.width {
         return Err(vec![RowError {
             line,
@@ -1132,10 +1135,7 @@ mod read {
         fn an_unclosed_quote_is_reported_where_it_began_and_swallows_nothing() {
             let got = read("h,t\nann,\"oops forgot to close\nbo,fine\ncy,fine\n");
             assert_eq!(got[0].0, 1);
-            assert_eq!(
-                got[1],
-                (2, Err(QuoteError::Unclosed { line: 2, field: 1 }))
-            );
+            assert_eq!(got[1], (2, Err(QuoteError::Unclosed { line: 2, field: 1 })));
             assert_eq!(got[2], (3, Ok(vec!["bo".into(), "fine".into()])));
             assert_eq!(got[3], (4, Ok(vec!["cy".into(), "fine".into()])));
             assert_eq!(got.len(), 4);
@@ -1287,9 +1287,9 @@ text = "Recommend?"
         );
         assert_eq!((p.rows_read, p.bad_rows, p.rows.len()), (3, 1, 2));
         assert!(
-            p.bad[0]
-                .to_string()
-                .starts_with("line 2, column plan: a quoted field begins on this line and is never closed"),
+            p.bad[0].to_string().starts_with(
+                "line 2, column plan: a quoted field begins on this line and is never closed"
+            ),
             "{:?}",
             p.bad
         );
@@ -1302,10 +1302,7 @@ text = "Recommend?"
         let p = parse(csv.as_bytes());
         assert!(p.bad.is_empty(), "{:?}", p.bad);
         assert_eq!(p.rows[0].respondent, "+49 151");
-        assert_eq!(
-            p.rows[0].segments,
-            Some(vec!["=beta".into(), "EU".into()])
-        );
+        assert_eq!(p.rows[0].segments, Some(vec!["=beta".into(), "EU".into()]));
     }
 
     #[test]

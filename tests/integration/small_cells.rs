@@ -99,11 +99,14 @@ async fn a_segment_cell_of_two_answers_is_absent_from_every_format() {
     // The whole survey: "power" is tested on the plan (40 in, 40 out), not on the NPS
     // question, which only 2 of them answered; "most" nowhere (3 outside it).
     let r = report(&t, None).await;
-    let json: Value = serde_json::from_str(&t.app.renderer.report(Format::Json, &r).unwrap())
-        .expect("json");
+    let json: Value =
+        serde_json::from_str(&t.app.renderer.report(Format::Json, &r).unwrap()).expect("json");
     let plan = &json["questions"][0]["segments"];
     assert_eq!(plan.as_array().map(Vec::len), Some(1), "{plan}");
-    assert_eq!((&plan[0]["segment"], &plan[0]["n"]), (&"power".into(), &40.into()));
+    assert_eq!(
+        (&plan[0]["segment"], &plan[0]["n"]),
+        (&"power".into(), &40.into())
+    );
     assert_eq!(
         json["questions"][1]["segments"],
         serde_json::json!([]),
@@ -123,8 +126,8 @@ async fn a_segment_cell_of_two_answers_is_absent_from_every_format() {
     let r = report(&t, Some("power")).await;
     let q = &r.questions[1];
     assert!(q.withheld && q.n == 0 && q.nps.is_none(), "{q:?}");
-    let json: Value = serde_json::from_str(&t.app.renderer.report(Format::Json, &r).unwrap())
-        .expect("json");
+    let json: Value =
+        serde_json::from_str(&t.app.renderer.report(Format::Json, &r).unwrap()).expect("json");
     let nps = &json["questions"][1];
     assert_eq!((&nps["withheld"], &nps["n"]), (&true.into(), &0.into()));
     assert!(nps.get("nps").is_none(), "{nps}");
@@ -155,7 +158,10 @@ async fn a_segment_whose_complement_is_small_is_refused() {
     let r = report(&t, Some("most")).await;
     assert_eq!(r.headline.code, "segment_complement_too_small");
     assert!(r.questions.is_empty());
-    assert_eq!(r.survey.respondents, 80, "the segment's size is not revealed");
+    assert_eq!(
+        r.survey.respondents, 80,
+        "the segment's size is not revealed"
+    );
     for out in every_format(&t, &r) {
         assert!(!out.contains("\"n\": 77") && !out.contains("77"), "{out}");
     }
@@ -197,12 +203,31 @@ fn footers_show_the_configured_min_size() {
         "--responses",
         "pulse.csv",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (locale, config_min, want, not) in [
         ("en", None, "groups under 10 are never shown", "under 12"),
-        ("en", Some(12), "groups under 12 are never shown", "under 10"),
-        ("de", Some(12), "Gruppen unter 12 werden nie gezeigt", "unter 10"),
-        ("es", Some(12), "los grupos de menos de 12 nunca se muestran", "menos de 10"),
+        (
+            "en",
+            Some(12),
+            "groups under 12 are never shown",
+            "under 10",
+        ),
+        (
+            "de",
+            Some(12),
+            "Gruppen unter 12 werden nie gezeigt",
+            "unter 10",
+        ),
+        (
+            "es",
+            Some(12),
+            "los grupos de menos de 12 nunca se muestran",
+            "menos de 10",
+        ),
     ] {
         let mut toml = format!("[team]\nlocale = \"{locale}\"\n");
         if let Some(m) = config_min {
@@ -212,9 +237,19 @@ fn footers_show_the_configured_min_size() {
         for format in ["markdown", "html", "text"] {
             let out = canvass(&["insights", "pulse", "--format", format]);
             let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            assert!(text.contains(want), "{locale} {format}: {want:?} missing from:\n{text}");
-            assert!(!text.contains(not), "{locale} {format}: {not:?} in:\n{text}");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                text.contains(want),
+                "{locale} {format}: {want:?} missing from:\n{text}"
+            );
+            assert!(
+                !text.contains(not),
+                "{locale} {format}: {not:?} in:\n{text}"
+            );
         }
         let out = canvass(&["insights", "pulse", "--format", "json"]);
         let json: Value = serde_json::from_slice(&out.stdout).expect("json");

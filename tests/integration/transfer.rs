@@ -736,10 +736,16 @@ fn an_unclosed_quote_is_refused_at_its_line_and_swallows_no_row() {
         "line 2, column why: a quoted field begins on this line, runs to line 3 and has text after its closing quote",
         "line 4, column role: a quoted line break (the field runs from line 4 to 5) is only accepted in an open-text column",
     ] {
-        assert!(stderr.contains(needle), "{needle:?} missing from:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} missing from:\n{stderr}"
+        );
     }
     let (ok, stdout, stderr) = import_file(dir.path(), csv.as_bytes(), &["--skip-bad"]);
-    assert!(ok && stdout.contains("rows read: 4, imported: 2"), "{stdout}{stderr}");
+    assert!(
+        ok && stdout.contains("rows read: 4, imported: 2"),
+        "{stdout}{stderr}"
+    );
     let out = run_canvass(dir.path(), &["export", "feedback", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json export");
     let eve = json
@@ -769,7 +775,10 @@ fn future_times_nul_bytes_and_huge_cells_are_refused_with_line_and_column() {
         "line 3, column why: contains a NUL byte",
         "line 4, column why: is 1048576 bytes long; a cell may hold at most 10240",
     ] {
-        assert!(stderr.contains(needle), "{needle:?} missing from:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} missing from:\n{stderr}"
+        );
     }
 }
 
@@ -820,7 +829,10 @@ fn exports_guard_formula_cells_and_import_them_back_unchanged() {
     for line in csv.lines() {
         for cell in line.split(',') {
             let c = cell.trim_start_matches('"');
-            assert!(!c.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} in {line:?}");
+            assert!(
+                !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} in {line:?}"
+            );
         }
     }
     // Importing it again changes nothing.
