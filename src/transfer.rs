@@ -19,11 +19,19 @@
 //!   the survey's salted hash of the respondent, not the respondent itself: processed event ids
 //!   must hold no personal data, and outlive `/forgetme`.
 //! - A row that answers no question is skipped.
+//! - The file is read strictly (RFC 4180 quoting): a quoted field that is never closed, or is
+//!   followed by text after its closing quote, makes its row bad, reported at the line where
+//!   the field began, and reading goes on at the next line; it never swallows the rows after
+//!   it. A line break inside a quoted field is accepted only in an open-text column.
+//! - Refused cells, with line and column: a NUL byte, more than `MAX_CELL_BYTES`, text that is
+//!   not UTF-8, and a `submitted_at` later than the import's time plus `FUTURE_TOLERANCE`.
+//! - Cells are read through `cells::restore`, which removes the `'` the export puts before
+//!   formula-like cells (`core::cells`), so an export imports back unchanged.
 
 use crate::config::ConfiguredSurvey;
 use crate::core::answer::{AnswerValue, char_len, clean_text};
-use crate::core::cells::{MULTI_SEP, format_cell, parse_cell};
-use crate::core::survey::{Status, Survey};
+use crate::core::cells::{MULTI_SEP, format_cell, neutralise, parse_cell, restore};
+use crate::core::survey::{QuestionKind, Status, Survey};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -35,6 +43,12 @@ pub const SUBMITTED_AT: &str = "submitted_at";
 pub const SEGMENT: &str = "segment";
 /// Longest respondent id accepted, in characters: ids, not free text.
 pub const MAX_RESPONDENT_CHARS: usize = 200;
+/// Longest cell accepted, in bytes: the longest open-text answer (2,000 characters of up to
+/// four bytes) with room to spare. Anything longer is refused before it is parsed.
+pub const MAX_CELL_BYTES: usize = 10 * 1024;
+/// How far past the import's own time a `submitted_at` may be: clocks differ a little, and
+/// an answer from the future is a mistake in the file.
+pub const FUTURE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +249,7 @@ pub async fn import(
     }
     // The stored definition is authoritative for limits the shape does not cover.
     let survey = stored.as_ref().map_or(&source.survey, |s| &s.survey);
-    let parsed = parse_file(survey, csv);
+    let parsed = parse_file(survey, csv, now);
     let header_ok = parsed.header_errors.is_empty();
     if !header_ok || (parsed.bad_rows > 0 && !opts.skip_bad) {
         let mut errors = parsed.header_errors;
@@ -414,15 +428,33 @@ struct Columns {
     segment: Option<usize>,
     /// (column index, question index)
     questions: Vec<(usize, usize)>,
+    /// Column indices of open-text questions: the only cells that may hold a line break.
+    open_text: BTreeSet<usize>,
+    /// Every column's name as the header gives it, for error messages.
+    names: Vec<String>,
     width: usize,
 }
 
-fn read_header(survey: &Survey, header: &csv::StringRecord) -> (Columns, Vec<RowError>) {
+impl Columns {
+    fn name(&self, i: usize) -> String {
+        match self.names.get(i) {
+            Some(n) if !n.is_empty() => n.clone(),
+            _ => format!("{}", i + 1),
+        }
+    }
+}
+
+fn read_header(survey: &Survey, header: &[String]) -> (Columns, Vec<RowError>) {
     let mut cols = Columns {
         respondent: None,
         submitted_at: None,
         segment: None,
         questions: Vec::new(),
+        open_text: BTreeSet::new(),
+        names: header
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+            .collect(),
         width: header.len(),
     };
     let mut errors = Vec::new();
@@ -453,7 +485,15 @@ fn read_header(survey: &Survey, header: &csv::StringRecord) -> (Columns, Vec<Row
             SUBMITTED_AT => cols.submitted_at = Some(i),
             SEGMENT => cols.segment = Some(i),
             _ => match survey.questions.iter().position(|q| q.id.as_str() == name) {
-                Some(q) => cols.questions.push((i, q)),
+                Some(q) => {
+                    cols.questions.push((i, q));
+                    if matches!(
+                        survey.questions.get(q).map(|q| &q.kind),
+                        Some(QuestionKind::OpenText { .. })
+                    ) {
+                        cols.open_text.insert(i);
+                    }
+                }
                 None => unknown.push(name),
             },
         }
@@ -487,7 +527,7 @@ pub type CheckedRow = (String, Vec<(String, AnswerValue)>);
 /// What a CSV of responses holds for `survey`, without touching a store: each good row, or
 /// every problem found. For the fuzz targets; `import` reads the same way.
 pub fn check_responses(survey: &Survey, csv: &[u8]) -> Result<Vec<CheckedRow>, Vec<RowError>> {
-    let parsed = parse_file(survey, csv);
+    let parsed = parse_file(survey, csv, Utc::now());
     if !parsed.header_errors.is_empty() || parsed.bad_rows > 0 {
         let mut errors = parsed.header_errors;
         errors.extend(parsed.bad);
@@ -500,20 +540,19 @@ pub fn check_responses(survey: &Survey, csv: &[u8]) -> Result<Vec<CheckedRow>, V
         .collect())
 }
 
-fn parse_file(survey: &Survey, data: &[u8]) -> Parsed {
+fn parse_file(survey: &Survey, data: &[u8], now: DateTime<Utc>) -> Parsed {
     let mut out = Parsed::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    let mut records = reader.byte_records();
+    let mut records = read::Records::new(data);
     let header = match records.next() {
-        Some(Ok(h)) => csv::StringRecord::from_byte_record_lossy(h),
-        Some(Err(e)) => {
+        Some((_, Ok(h))) => h
+            .iter()
+            .map(|f| restore(&String::from_utf8_lossy(&f.bytes)).to_string())
+            .collect::<Vec<_>>(),
+        Some((line, Err(e))) => {
             out.header_errors.push(RowError {
-                line: 1,
+                line,
                 column: None,
-                reason: e.to_string(),
+                reason: e.reason(),
             });
             return out;
         }
@@ -528,24 +567,15 @@ fn parse_file(survey: &Survey, data: &[u8]) -> Parsed {
     };
     let (cols, errors) = read_header(survey, &header);
     out.header_errors = errors;
-    for record in records {
+    for (line, record) in records {
         out.rows_read += 1;
         let result = match record {
-            Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line());
-                match csv::StringRecord::from_byte_record(r) {
-                    Ok(r) => parse_row(survey, &cols, line, &r),
-                    Err(e) => Err(vec![RowError {
-                        line,
-                        column: None,
-                        reason: format!("is not valid UTF-8 text ({e})"),
-                    }]),
-                }
-            }
+            Ok(fields) => check_fields(&cols, line, &fields)
+                .and_then(|(cells, errors)| parse_row(survey, &cols, line, &cells, errors, now)),
             Err(e) => Err(vec![RowError {
-                line: e.position().map_or(0, |p| p.line()),
-                column: None,
-                reason: e.to_string(),
+                line: e.line(),
+                column: Some(cols.name(e.field())),
+                reason: e.reason(),
             }]),
         };
         match result {
@@ -559,20 +589,70 @@ fn parse_file(survey: &Survey, data: &[u8]) -> Parsed {
     out
 }
 
+/// A record's cells (`None` where refused) and the errors of the refused ones.
+type CheckedFields = (Vec<Option<String>>, Vec<RowError>);
+
+/// A record's fields as text, each through `cells::restore`; `None` (with its error) for a
+/// field that cannot be a cell: a line break outside an open-text column, a NUL byte, too
+/// long, not UTF-8.
+fn check_fields(
+    cols: &Columns,
+    line: u64,
+    fields: &[read::Field],
+) -> Result<CheckedFields, Vec<RowError>> {
+    if fields.len() != cols.width {
+        return Err(vec![RowError {
+            line,
+            column: None,
+            reason: format!("has {} fields; the header has {}", fields.len(), cols.width),
+        }]);
+    }
+    let mut errors = Vec::new();
+    let mut cells = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let problem = if f.len > MAX_CELL_BYTES {
+            Some(format!(
+                "is {} bytes long; a cell may hold at most {MAX_CELL_BYTES}",
+                f.len
+            ))
+        } else if f.nul {
+            Some("contains a NUL byte".to_string())
+        } else if f.line_break && !cols.open_text.contains(&i) {
+            Some(format!(
+                "a quoted line break (the field runs from line {} to {}) is only accepted in an open-text column",
+                f.line, f.end_line
+            ))
+        } else {
+            None
+        };
+        let text = match (problem, std::str::from_utf8(&f.bytes)) {
+            (Some(p), _) => Err(p),
+            (None, Ok(t)) => Ok(restore(t).to_string()),
+            (None, Err(e)) => Err(format!("is not valid UTF-8 text ({e})")),
+        };
+        match text {
+            Ok(t) => cells.push(Some(t)),
+            Err(reason) => {
+                cells.push(None);
+                errors.push(RowError {
+                    line: f.line,
+                    column: Some(cols.name(i)),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok((cells, errors))
+}
+
 fn parse_row(
     survey: &Survey,
     cols: &Columns,
     line: u64,
-    r: &csv::StringRecord,
+    r: &[Option<String>],
+    mut errors: Vec<RowError>,
+    now: DateTime<Utc>,
 ) -> Result<Row, Vec<RowError>> {
-    if r.len() != cols.width {
-        return Err(vec![RowError {
-            line,
-            column: None,
-            reason: format!("has {} fields; the header has {}", r.len(), cols.width),
-        }]);
-    }
-    let mut errors = Vec::new();
     let mut err = |column: &str, reason: String| {
         errors.push(RowError {
             line,
@@ -580,38 +660,64 @@ fn parse_row(
             reason,
         })
     };
-    let cell = |at: Option<usize>| at.and_then(|i| r.get(i)).unwrap_or("").trim();
+    // A refused cell (already reported) reads as None and is not checked again.
+    let cell = |at: Option<usize>| match at.and_then(|i| r.get(i)) {
+        Some(Some(c)) => Some(c.trim()),
+        Some(None) => None,
+        None => Some(""),
+    };
 
-    let respondent = cell(cols.respondent).to_string();
-    if respondent.is_empty() {
-        err(RESPONDENT, "is empty".into());
-    } else if char_len(&respondent) > MAX_RESPONDENT_CHARS {
-        err(
+    let respondent = cell(cols.respondent).map(str::to_string);
+    match respondent.as_deref() {
+        Some("") => err(RESPONDENT, "is empty".into()),
+        Some(r) if char_len(r) > MAX_RESPONDENT_CHARS => err(
             RESPONDENT,
             format!(
                 "is {} characters long; the limit is {MAX_RESPONDENT_CHARS}",
-                char_len(&respondent)
+                char_len(r)
             ),
-        );
+        ),
+        _ => {}
     }
+    let respondent = respondent.unwrap_or_default();
     let raw_time = cell(cols.submitted_at);
-    let submitted_at = match DateTime::parse_from_rfc3339(raw_time) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(_) => {
+    let submitted_at = match raw_time.map(DateTime::parse_from_rfc3339) {
+        None => None,
+        Some(Ok(t)) if t > now + FUTURE_TOLERANCE => {
             err(
                 SUBMITTED_AT,
-                format!("{raw_time:?} is not an RFC 3339 time such as 2026-10-01T09:30:00Z"),
+                format!(
+                    "{:?} is in the future (the import runs at {})",
+                    raw_time.unwrap_or_default(),
+                    time(now)
+                ),
+            );
+            None
+        }
+        Some(Ok(t)) => Some(t.with_timezone(&Utc)),
+        Some(Err(_)) => {
+            err(
+                SUBMITTED_AT,
+                format!(
+                    "{:?} is not an RFC 3339 time such as 2026-10-01T09:30:00Z",
+                    raw_time.unwrap_or_default()
+                ),
             );
             None
         }
     };
-    let segments = cols.segment.map(|_| split_segments(cell(cols.segment)));
+    let segments = cols
+        .segment
+        .map(|_| split_segments(cell(cols.segment).unwrap_or_default()));
     let mut answers = Vec::new();
     for &(i, qi) in &cols.questions {
         let Some(q) = survey.questions.get(qi) else {
             continue;
         };
-        match parse_cell(q, r.get(i).unwrap_or("")) {
+        let Some(raw) = cell(Some(i)) else {
+            continue;
+        };
+        match parse_cell(q, raw) {
             Ok(Some(v)) => answers.push((q.id.to_string(), v)),
             Ok(None) => {}
             Err(e) => err(q.id.as_str(), e.to_string()),
@@ -733,7 +839,7 @@ pub async fn export_csv(store: &Store, slug: &str) -> Result<Vec<u8>, TransferEr
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![RESPONDENT, SUBMITTED_AT, SEGMENT];
     header.extend(survey.questions.iter().map(|q| q.id.as_str()));
-    w.write_record(&header)?;
+    w.write_record(header.iter().map(|h| neutralise(h).into_owned()))?;
     for r in &records {
         let mut row = vec![
             r.respondent.clone(),
@@ -749,7 +855,8 @@ pub async fn export_csv(store: &Store, slug: &str) -> Result<Vec<u8>, TransferEr
                 .unwrap_or_default();
             row.push(cell);
         }
-        w.write_record(&row)?;
+        // Every cell, ids and open text alike: a spreadsheet must never run one.
+        w.write_record(row.iter().map(|c| neutralise(c).into_owned()))?;
     }
     w.into_inner()
         .map_err(|e| TransferError::Csv(csv::Error::from(e.into_error())))
@@ -797,6 +904,263 @@ impl serde::Serialize for AnswerMap<'_> {
     }
 }
 
+/// A strict CSV reader (RFC 4180: comma, `"` quoting with `""` inside, CRLF or LF) that knows
+/// where each field began, so a broken quote is reported where it was opened instead of
+/// swallowing the rest of the file into one cell.
+mod read {
+    use super::MAX_CELL_BYTES;
+
+    /// One field: its bytes (at most `MAX_CELL_BYTES` kept) and what the checks need.
+    #[derive(Debug, Default)]
+    pub struct Field {
+        pub bytes: Vec<u8>,
+        /// The full length in bytes, also past what was kept.
+        pub len: usize,
+        /// The line it began on and the line it ended on.
+        pub line: u64,
+        pub end_line: u64,
+        pub line_break: bool,
+        pub nul: bool,
+    }
+
+    impl Field {
+        fn push(&mut self, b: u8) {
+            if self.bytes.len() < MAX_CELL_BYTES + 1 {
+                self.bytes.push(b);
+            }
+            self.len += 1;
+            self.nul |= b == 0;
+        }
+    }
+
+    /// A record whose quoting is broken; reading goes on at the line after `line`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum QuoteError {
+        /// A quoted field begins on `line` and the file ends before it is closed.
+        Unclosed { line: u64, field: usize },
+        /// A quoted field begins on `line`, closes on `closed_on`, and text follows the quote.
+        TextAfter {
+            line: u64,
+            closed_on: u64,
+            field: usize,
+        },
+    }
+
+    impl QuoteError {
+        pub fn line(&self) -> u64 {
+            match self {
+                Self::Unclosed { line, .. } | Self::TextAfter { line, .. } => *line,
+            }
+        }
+
+        pub fn field(&self) -> usize {
+            match self {
+                Self::Unclosed { field, .. } | Self::TextAfter { field, .. } => *field,
+            }
+        }
+
+        pub fn reason(&self) -> String {
+            match self {
+                Self::Unclosed { .. } => "a quoted field begins on this line and is never closed (a closing \" is missing); nothing after it on this line was read".into(),
+                Self::TextAfter { line, closed_on, .. } if line == closed_on => "text follows the closing quote of a quoted field; a quote inside a quoted field is written twice (\"\")".into(),
+                Self::TextAfter { closed_on, .. } => format!(
+                    "a quoted field begins on this line, runs to line {closed_on} and has text after its closing quote: a closing \" is probably missing on this line"
+                ),
+            }
+        }
+    }
+
+    /// Records with the line each began on. Blank lines are skipped.
+    pub struct Records<'a> {
+        data: &'a [u8],
+        pos: usize,
+        line: u64,
+    }
+
+    impl<'a> Records<'a> {
+        pub fn new(data: &'a [u8]) -> Self {
+            // Spreadsheets often start UTF-8 files with a byte-order mark.
+            let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+            Self {
+                data,
+                pos: 0,
+                line: 1,
+            }
+        }
+
+        fn peek(&self) -> Option<u8> {
+            self.data.get(self.pos).copied()
+        }
+
+        /// Steps over a line break at the cursor (LF, CRLF or a lone CR), if there is one.
+        fn line_break(&mut self) -> bool {
+            match self.peek() {
+                Some(b'\n') => self.pos += 1,
+                Some(b'\r') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => return false,
+            }
+            self.line += 1;
+            true
+        }
+
+        /// After a broken quote: go back to where the field began and on to the next line.
+        fn resync(&mut self, from: usize, line: u64) {
+            self.pos = from;
+            self.line = line;
+            while self.peek().is_some_and(|b| b != b'\n' && b != b'\r') {
+                self.pos += 1;
+            }
+            self.line_break();
+        }
+
+        fn field(&mut self, index: usize) -> Result<Field, QuoteError> {
+            let (start, line) = (self.pos, self.line);
+            let mut f = Field {
+                line,
+                ..Field::default()
+            };
+            if self.peek() != Some(b'"') {
+                while let Some(b) = self.peek().filter(|b| !matches!(b, b',' | b'\n' | b'\r')) {
+                    f.push(b);
+                    self.pos += 1;
+                }
+                f.end_line = line;
+                return Ok(f);
+            }
+            self.pos += 1;
+            loop {
+                match self.peek() {
+                    None => {
+                        self.resync(start, line);
+                        return Err(QuoteError::Unclosed { line, field: index });
+                    }
+                    Some(b'"') if self.data.get(self.pos + 1) == Some(&b'"') => {
+                        f.push(b'"');
+                        self.pos += 2;
+                    }
+                    Some(b'"') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some(b @ (b'\n' | b'\r')) => {
+                        let crlf = b == b'\r' && self.data.get(self.pos + 1) == Some(&b'\n');
+                        f.push(b);
+                        if crlf {
+                            f.push(b'\n');
+                        }
+                        self.line_break();
+                        f.line_break = true;
+                    }
+                    Some(b) => {
+                        f.push(b);
+                        self.pos += 1;
+                    }
+                }
+            }
+            f.end_line = self.line;
+            match self.peek() {
+                None | Some(b',' | b'\n' | b'\r') => Ok(f),
+                Some(_) => {
+                    let closed_on = self.line;
+                    self.resync(start, line);
+                    Err(QuoteError::TextAfter {
+                        line,
+                        closed_on,
+                        field: index,
+                    })
+                }
+            }
+        }
+    }
+
+    impl Iterator for Records<'_> {
+        type Item = (u64, Result<Vec<Field>, QuoteError>);
+
+        fn next(&mut self) -> Option<Self::Item> {
+            while self.line_break() {}
+            self.peek()?;
+            let line = self.line;
+            let mut fields = Vec::new();
+            loop {
+                match self.field(fields.len()) {
+                    Ok(f) => fields.push(f),
+                    Err(e) => return Some((line, Err(e))),
+                }
+                if self.peek() == Some(b',') {
+                    self.pos += 1;
+                    continue;
+                }
+                self.line_break();
+                return Some((line, Ok(fields)));
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn read(s: &str) -> Vec<(u64, Result<Vec<String>, QuoteError>)> {
+            Records::new(s.as_bytes())
+                .map(|(l, r)| {
+                    let r = r.map(|fs| {
+                        fs.iter()
+                            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+                            .collect()
+                    });
+                    (l, r)
+                })
+                .collect()
+        }
+
+        #[test]
+        fn quoting_line_breaks_and_blank_lines() {
+            let got = read("a,b\r\n\n\"x,\"\"y\"\"\",\"two\nlines\"\n,\n");
+            assert_eq!(
+                got,
+                [
+                    (1, Ok(vec!["a".into(), "b".into()])),
+                    (3, Ok(vec!["x,\"y\"".into(), "two\nlines".into()])),
+                    (5, Ok(vec![String::new(), String::new()])),
+                ]
+            );
+        }
+
+        #[test]
+        fn an_unclosed_quote_is_reported_where_it_began_and_swallows_nothing() {
+            let got = read("h,t\nann,\"oops forgot to close\nbo,fine\ncy,fine\n");
+            assert_eq!(got[0].0, 1);
+            assert_eq!(got[1], (2, Err(QuoteError::Unclosed { line: 2, field: 1 })));
+            assert_eq!(got[2], (3, Ok(vec!["bo".into(), "fine".into()])));
+            assert_eq!(got[3], (4, Ok(vec!["cy".into(), "fine".into()])));
+            assert_eq!(got.len(), 4);
+        }
+
+        #[test]
+        fn a_quote_closed_by_a_later_row_is_caught_by_the_text_after_it() {
+            let got = read("ann,\"open\nbo,\"quoted\"\ncy,x\n");
+            assert_eq!(
+                got[0],
+                (
+                    1,
+                    Err(QuoteError::TextAfter {
+                        line: 1,
+                        closed_on: 2,
+                        field: 1
+                    })
+                )
+            );
+            assert_eq!(got[1], (2, Ok(vec!["bo".into(), "quoted".into()])));
+            assert_eq!(got[2], (3, Ok(vec!["cy".into(), "x".into()])));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,6 +1188,16 @@ text = "Recommend?"
             .clone()
     }
 
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn parse(csv: &[u8]) -> Parsed {
+        parse_file(&survey(), csv, now())
+    }
+
     #[test]
     fn rows_are_checked_cell_by_cell_with_lines_and_columns() {
         let csv = "\u{feff}respondent,submitted_at,segment,nps,plan\n\
@@ -831,7 +1205,7 @@ text = "Recommend?"
                    bob,2026-10-01T09:05:00+02:00,,11,gold\n\
                    \"cy\nd\",yesterday,,,\n\
                    dee,2026-10-01T10:00:00Z,,\n";
-        let p = parse_file(&survey(), csv.as_bytes());
+        let p = parse(csv.as_bytes());
         assert!(p.header_errors.is_empty(), "{:?}", p.header_errors);
         assert_eq!((p.rows_read, p.bad_rows), (4, 3));
         assert_eq!(p.rows.len(), 1);
@@ -845,16 +1219,21 @@ text = "Recommend?"
             msgs[1].starts_with("line 3, column plan: unknown option id \"gold\""),
             "{msgs:?}"
         );
+        // A quoted line break outside an open-text column, and the other cells still checked.
         assert!(
-            msgs[2].starts_with("line 4, column submitted_at: \"yesterday\""),
+            msgs[2].starts_with("line 4, column respondent: a quoted line break"),
             "{msgs:?}"
         );
-        assert_eq!(msgs[3], "line 6: has 4 fields; the header has 5");
+        assert!(
+            msgs[3].starts_with("line 4, column submitted_at: \"yesterday\""),
+            "{msgs:?}"
+        );
+        assert_eq!(msgs[4], "line 6: has 4 fields; the header has 5");
     }
 
     #[test]
     fn header_problems_are_named() {
-        let p = parse_file(&survey(), b"respondent,plan,plna,plan\n");
+        let p = parse(b"respondent,plan,plna,plan\n");
         let msgs: Vec<String> = p.header_errors.iter().map(ToString::to_string).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert_eq!(msgs[0], "line 1, column plan: appears twice in the header");
@@ -867,7 +1246,63 @@ text = "Recommend?"
             msgs[2],
             "line 1, column submitted_at: missing: this column is required"
         );
-        assert!(!parse_file(&survey(), b"").header_errors.is_empty());
+        assert!(!parse(b"").header_errors.is_empty());
+    }
+
+    #[test]
+    fn nul_bytes_huge_cells_and_future_times_are_refused_with_line_and_column() {
+        let huge = "x".repeat(MAX_CELL_BYTES + 1);
+        let csv = format!(
+            "respondent,submitted_at,plan,nps\n\
+             a\0b,2026-10-01T09:00:00Z,free,9\n\
+             bo,2026-10-01T09:00:00Z,{huge},9\n\
+             cy,2027-01-01T00:00:00Z,free,9\n\
+             dee,2026-12-01T00:09:00Z,free,9\n"
+        );
+        let p = parse(csv.as_bytes());
+        let msgs: Vec<String> = p.bad.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            msgs,
+            [
+                "line 2, column respondent: contains a NUL byte".to_string(),
+                format!(
+                    "line 3, column plan: is {} bytes long; a cell may hold at most {MAX_CELL_BYTES}",
+                    MAX_CELL_BYTES + 1
+                ),
+                "line 4, column submitted_at: \"2027-01-01T00:00:00Z\" is in the future (the import runs at 2026-12-01T00:00:00Z)".to_string(),
+            ]
+        );
+        // Within the tolerance a clock a little ahead is fine.
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rows[0].respondent, "dee");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_at_its_line_and_the_rows_after_it_are_read() {
+        let p = parse(
+            b"respondent,submitted_at,plan\n\
+              ann,2026-10-01T09:00:00Z,\"oops forgot to close\n\
+              bo,2026-10-01T09:00:00Z,free\n\
+              cy,2026-10-01T09:00:00Z,pro\n",
+        );
+        assert_eq!((p.rows_read, p.bad_rows, p.rows.len()), (3, 1, 2));
+        assert!(
+            p.bad[0].to_string().starts_with(
+                "line 2, column plan: a quoted field begins on this line and is never closed"
+            ),
+            "{:?}",
+            p.bad
+        );
+    }
+
+    #[test]
+    fn guarded_cells_are_read_back_without_their_guard() {
+        let csv = "respondent,submitted_at,segment,plan\n\
+                   '+49 151,2026-10-01T09:00:00Z,'=beta|EU,free\n";
+        let p = parse(csv.as_bytes());
+        assert!(p.bad.is_empty(), "{:?}", p.bad);
+        assert_eq!(p.rows[0].respondent, "+49 151");
+        assert_eq!(p.rows[0].segments, Some(vec!["=beta".into(), "EU".into()]));
     }
 
     #[test]

@@ -48,6 +48,8 @@ mod promises;
 mod report_formats;
 #[path = "integration/team_output.rs"]
 mod team_output;
+#[path = "integration/small_cells.rs"]
+mod small_cells;
 #[path = "integration/telegram.rs"]
 mod telegram;
 #[path = "integration/transfer.rs"]

@@ -12,6 +12,14 @@
 //! | open_text | the text | `Works offline, finally` |
 //!
 //! An empty (or blank) cell means "no answer". Spaces around ids and separators are ignored.
+//!
+//! Spreadsheet safety (OWASP "CSV injection"): a spreadsheet runs a cell that starts with `=`,
+//! `+`, `-`, `@`, a tab or a carriage return as a formula. `neutralise` makes the export write
+//! such a cell with a `'` in front (`=1+1` becomes `'=1+1`), in every column, and `restore`
+//! removes exactly that `'` on import, so an export imports back unchanged. A cell that
+//! already starts with `'`s followed by one of those characters (an answer typed as `'=x`)
+//! gets one more `'` too, so it also comes back as typed; any other cell starting with `'`
+//! (`'cause`) is written and read as it is. A hand-made import file that writes `'-1` means `-1`.
 
 use super::answer::{AnswerError, AnswerValue, clean_text};
 use super::ids::OptionId;
@@ -23,6 +31,35 @@ pub const MULTI_SEP: char = '|';
 pub const ORDER_SEP: char = '>';
 /// Separates pairwise judgements.
 pub const JUDGEMENT_SEP: char = ';';
+
+/// First characters that make a spreadsheet read a cell as a formula.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// What `neutralise` puts in front of such a cell.
+pub const FORMULA_GUARD: char = '\'';
+
+/// A cell a spreadsheet would run, once any guards in front are set aside.
+fn needs_guard(cell: &str) -> bool {
+    cell.trim_start_matches(FORMULA_GUARD)
+        .starts_with(FORMULA_STARTS)
+}
+
+/// A cell as the export writes it: `'` in front of anything a spreadsheet would run as a
+/// formula (and of a cell already guarded that way), everything else as it is.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if needs_guard(cell) {
+        format!("{FORMULA_GUARD}{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Undoes `neutralise`: `restore(&neutralise(x)) == x` for every `x`.
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix(FORMULA_GUARD) {
+        Some(rest) if needs_guard(rest) => rest,
+        _ => cell,
+    }
+}
 
 /// Why a cell does not hold a valid answer to its question.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,6 +263,32 @@ mod tests {
             assert_eq!(format_cell(&value), cell, "{t}");
             assert_eq!(parse_cell(&question, ""), Ok(None), "{t}");
             assert_eq!(parse_cell(&question, "  \t "), Ok(None), "{t}");
+        }
+    }
+
+    #[test]
+    fn formula_cells_are_guarded_and_restored_exactly() {
+        for (cell, written) in [
+            ("=1+1", "'=1+1"),
+            ("+49 151 0000", "'+49 151 0000"),
+            ("-5, honestly", "'-5, honestly"),
+            ("@channel", "'@channel"),
+            ("\tindented", "'\tindented"),
+            ("\rcarriage", "'\rcarriage"),
+            ("'=typed with a quote", "''=typed with a quote"),
+            ("''@two quotes", "'''@two quotes"),
+            ("'cause", "'cause"),
+            ("'", "'"),
+            ("plain = fine", "plain = fine"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(cell), written, "{cell:?}");
+            assert_eq!(restore(written), cell, "{written:?}");
+            let shown = neutralise(cell);
+            assert!(
+                !shown.starts_with(FORMULA_STARTS),
+                "a spreadsheet would run {shown:?}"
+            );
         }
     }
 

@@ -267,11 +267,15 @@ fn category_labels(q: &Question) -> Vec<String> {
     }
 }
 
+/// Tests each segment against its complement on one question. A segment large enough as a
+/// whole may have few members (or few outsiders) who answered this question: such a cell is
+/// neither tested nor shown, so `min` holds per question, not only per segment.
 fn question_segments(
     qi: usize,
     q: &Question,
     rs: &[&Response],
     segs: &[(String, usize)],
+    min: usize,
     out: &mut Vec<Pending>,
 ) {
     let labels = category_labels(q);
@@ -298,7 +302,7 @@ fn question_segments(
                 }
             }
         }
-        if n_seg == 0 || n_rest == 0 {
+        if n_seg < min.max(1) || n_rest < min.max(1) {
             continue;
         }
         if let Some(f) = segment_test(name, &seg, &rest, &labels, n_seg, n_rest) {
@@ -311,24 +315,7 @@ fn question_segments(
 }
 
 fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
-    let mut rep = QuestionReport {
-        id: q.id.to_string(),
-        kind: q.kind.type_name(),
-        text: q.text.clone(),
-        n: 0,
-        options: None,
-        leader: None,
-        rating: None,
-        nps: None,
-        ranking: None,
-        pairwise: None,
-        message_test: None,
-        themes: None,
-        text_summary: None,
-        segments: Vec::new(),
-        change: None,
-        finding: Statement::new("no_answers", json!({})),
-    };
+    let mut rep = empty_question(q);
     match &q.kind {
         QuestionKind::Single { .. }
         | QuestionKind::Multi { .. }
@@ -775,7 +762,19 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut caveats = vec![Statement::new("self_selected", json!({}))];
 
     if let Some(seg) = input.segment {
-        if n < input.min_segment {
+        // A segment report is refused when the segment is small, and also when what is left
+        // outside it is small: the full report minus this one would show those few answers.
+        let refusal = if n < input.min_segment {
+            Some(("segment_too_small", "reason_segment_too_small"))
+        } else if all.len() - n < input.min_segment {
+            Some((
+                "segment_complement_too_small",
+                "reason_segment_complement_too_small",
+            ))
+        } else {
+            None
+        };
+        if let Some((code, reason)) = refusal {
             // Never reveal how small the segment is: report the survey's total instead.
             return Report {
                 survey: SurveyInfo {
@@ -784,13 +783,10 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 },
                 segment_filter: Some(seg.to_string()),
                 questions: Vec::new(),
-                quality: quality_empty(n),
+                quality: quality_empty(all.len()),
                 confidence: Confidence::Directional,
-                confidence_reasons: vec![Statement::new("reason_segment_too_small", json!({}))],
-                headline: Statement::new(
-                    "segment_too_small",
-                    json!({ "segment": seg, "min": input.min_segment }),
-                ),
+                confidence_reasons: vec![Statement::new(reason, json!({}))],
+                headline: Statement::new(code, json!({ "segment": seg, "min": input.min_segment })),
                 recommendation: Recommendation {
                     next_step: Statement::new(
                         "collect_more",
@@ -804,6 +800,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 caveats,
                 fdr_q: FDR_Q,
                 tests: 0,
+                min_segment: input.min_segment,
                 narrative: Default::default(),
             };
         }
@@ -812,7 +809,12 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut questions: Vec<QuestionReport> = survey
         .questions
         .iter()
-        .map(|q| analyse_question(q, &rs))
+        .map(|q| match input.segment {
+            Some(_) if small_cell(q, &rs, &all, input.min_segment) => {
+                withheld(q, input.min_segment)
+            }
+            _ => analyse_question(q, &rs),
+        })
         .collect();
 
     // Segments: only those large enough to show, inside and outside.
@@ -848,7 +850,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut pending = Vec::new();
     if input.segment.is_none() {
         for (qi, q) in survey.questions.iter().enumerate() {
-            question_segments(qi, q, &rs, &segs, &mut pending);
+            question_segments(qi, q, &rs, &segs, input.min_segment, &mut pending);
         }
     }
     // One Benjamini-Hochberg family: every chi-square and every per-option test in the report.
@@ -1011,7 +1013,52 @@ pub fn analyse(input: &Input<'_>) -> Report {
         caveats,
         fdr_q: FDR_Q,
         tests,
+        min_segment: input.min_segment,
         narrative: Default::default(),
+    }
+}
+
+/// In a segment report, whether question `q` is a small cell: fewer than `min` of the
+/// segment answered it, or fewer than `min` of everyone else did (the full report minus
+/// this one would show their answers).
+fn small_cell(q: &Question, seg: &[&Response], all: &[&Response], min: usize) -> bool {
+    let answered = |rs: &[&Response]| {
+        rs.iter()
+            .filter(|r| r.answers.contains_key(q.id.as_str()))
+            .count()
+    };
+    let (in_seg, total) = (answered(seg), answered(all));
+    in_seg < min || total - in_seg < min
+}
+
+/// A question whose cell is too small to show: no count, no statistic, only why.
+fn withheld(q: &Question, min: usize) -> QuestionReport {
+    QuestionReport {
+        withheld: true,
+        finding: Statement::new("cell_withheld", json!({ "min": min })),
+        ..empty_question(q)
+    }
+}
+
+fn empty_question(q: &Question) -> QuestionReport {
+    QuestionReport {
+        id: q.id.to_string(),
+        kind: q.kind.type_name(),
+        text: q.text.clone(),
+        n: 0,
+        withheld: false,
+        options: None,
+        leader: None,
+        rating: None,
+        nps: None,
+        ranking: None,
+        pairwise: None,
+        message_test: None,
+        themes: None,
+        text_summary: None,
+        segments: Vec::new(),
+        change: None,
+        finding: Statement::new("no_answers", json!({})),
     }
 }
 
@@ -1211,7 +1258,10 @@ fn quality(
     }
     q.burst_flagged = flagged.len();
     let prim = headline_question(survey, questions);
-    if !flagged.is_empty() {
+    // With and without the flagged answers, two numbers differ by the flagged group's own
+    // answers: give the second only when that group is large enough to show.
+    let showable = |k: usize| k >= input.min_segment.max(1);
+    if showable(flagged.len()) && showable(n - flagged.len()) {
         if let Some(pq) = prim.and_then(|i| survey.questions.get(i)) {
             let kept: Vec<&Response> = rs
                 .iter()
@@ -1465,6 +1515,87 @@ mod tests {
         );
     }
 
+    /// 60 "big" members answer q; only 2 of them answer the NPS question n, which 60 others
+    /// answer too; 3 "outsiders" complete the survey.
+    fn big_segment_with_a_small_cell() -> (Survey, Vec<Response>) {
+        let nps = QuestionKind::Nps {
+            low_label: "no".into(),
+            high_label: "yes".into(),
+        };
+        let s = survey(vec![("q", single(&["A", "B"])), ("n", nps)]);
+        let mut rs = Vec::new();
+        for i in 0..60 {
+            let mut r = resp(i, "q", choice(if i % 4 == 0 { "a" } else { "b" }), &["big"]);
+            if i < 2 {
+                r.answers.insert(Arc::from("n"), AnswerValue::Scale(0));
+            }
+            rs.push(r);
+        }
+        for i in 60..120 {
+            let mut r = resp(i, "q", choice(if i % 4 == 0 { "b" } else { "a" }), &[]);
+            r.answers.insert(Arc::from("n"), AnswerValue::Scale(10));
+            rs.push(r);
+        }
+        (s, rs)
+    }
+
+    #[test]
+    fn a_segment_cell_under_min_size_is_neither_shown_nor_tested() {
+        let (s, rs) = big_segment_with_a_small_cell();
+        let r = run(&s, &rs, None);
+        let big = &r.questions[0].segments;
+        assert_eq!(big.len(), 1, "q: 60 in, 60 out");
+        assert_eq!((big[0].segment.as_str(), big[0].n), ("big", 60));
+        assert!(
+            r.questions[1].segments.is_empty(),
+            "2 of big answered n: no cell, no test: {:?}",
+            r.questions[1].segments
+        );
+        // One chi-square and two per-option tests, all for q.
+        assert_eq!(r.tests, 3);
+        assert_eq!(r.min_segment, 10);
+    }
+
+    #[test]
+    fn a_segment_report_withholds_small_cells_and_refuses_a_small_complement() {
+        let (s, mut rs) = big_segment_with_a_small_cell();
+        let r = run(&s, &rs, Some("big"));
+        assert_eq!(r.survey.respondents, 60);
+        assert_eq!(r.questions[0].n, 60);
+        assert!(!r.questions[0].withheld);
+        let n = &r.questions[1];
+        assert!(n.withheld && n.n == 0 && n.nps.is_none(), "{n:?}");
+        assert_eq!(n.finding.code, "cell_withheld");
+        // Everyone but 3: the full report minus this one would show those 3 answers.
+        for r in rs.iter_mut().skip(60).take(57) {
+            r.segments.insert(Arc::from("most"));
+        }
+        for r in rs.iter_mut().take(60) {
+            r.segments.insert(Arc::from("most"));
+        }
+        let r = run(&s, &rs, Some("most"));
+        assert_eq!(r.headline.code, "segment_complement_too_small");
+        assert!(r.questions.is_empty());
+        assert_eq!(r.survey.respondents, rs.len());
+        // Per question too: 12 outside the segment, but only 2 of them answered n.
+        let mut rs: Vec<Response> = rs.into_iter().take(60).collect();
+        for r in rs.iter_mut().take(10) {
+            r.segments.clear();
+        }
+        rs.iter_mut().take(2).for_each(|r| {
+            r.answers.insert(Arc::from("n"), AnswerValue::Scale(3));
+        });
+        for i in 200..230 {
+            let mut r = resp(i, "q", choice("a"), &["big"]);
+            r.answers.insert(Arc::from("n"), AnswerValue::Scale(9));
+            rs.push(r);
+        }
+        let r = run(&s, &rs, Some("big"));
+        assert_ne!(r.headline.code, "segment_complement_too_small");
+        assert!(!r.questions[0].withheld);
+        assert!(r.questions[1].withheld, "{:?}", r.questions[1]);
+    }
+
     #[test]
     fn ranking_methods_and_robust_winner() {
         let opts = make_choices(
@@ -1621,5 +1752,22 @@ mod tests {
         assert_eq!(r.confidence, Confidence::Directional);
         assert!(r.quality.headline_without_flagged.is_some());
         assert_eq!(r.recommendation.next_step.code, "check_burst");
+    }
+
+    #[test]
+    fn a_burst_smaller_than_min_size_is_not_subtracted() {
+        let s = survey(vec![("q", single(&["A", "B"]))]);
+        let mut rs: Vec<_> = (0..120)
+            .map(|i| resp(i * 60, "q", choice(if i % 3 == 0 { "b" } else { "a" }), &[]))
+            .collect();
+        for i in 0..6 {
+            let mut r = resp(10_000 + i, "q", choice("b"), &[]);
+            r.new_member = true;
+            rs.push(r);
+        }
+        let r = run(&s, &rs, None);
+        assert_eq!(r.quality.burst_flagged, 6);
+        assert_eq!(r.quality.headline_without_flagged, None);
+        assert_eq!(r.quality.leader_without_flagged, None);
     }
 }

@@ -230,6 +230,9 @@ pub struct QuestionReport {
     pub kind: &'static str,
     pub text: String,
     pub n: usize,
+    /// In a segment report: too few of the segment, or of everyone else, answered this
+    /// question to show it (`segments.min_size`); `n` is 0 and no statistic is given.
+    pub withheld: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<OptionStat>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -306,6 +309,9 @@ pub struct Report {
     pub caveats: Vec<Statement>,
     pub fdr_q: f64,
     pub tests: usize,
+    /// `segments.min_size`: no group (segment, its complement, or a segment's answers to one
+    /// question) smaller than this is shown.
+    pub min_segment: usize,
     /// Added to the JSON by `render::report` in its documented shape.
     #[serde(skip)]
     pub narrative: Narrative,

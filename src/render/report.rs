@@ -104,7 +104,7 @@ impl Renderer {
         let range = |c: [f64; 2]| range(nf, c);
         let signed = |x: f64| signed(nf, x);
         let mut v = json!({
-            "id": q.id, "type": q.kind, "text": q.text, "n": q.n,
+            "id": q.id, "type": q.kind, "text": q.text, "n": q.n, "withheld": q.withheld,
             "finding": self.statement_in(locale, Target::Plain, &q.finding)?,
             "counts_only": counts_only || q.n < 10,
         });
@@ -236,6 +236,7 @@ impl Renderer {
             "questions": questions,
             "quality": r.quality,
             "tests": r.tests,
+            "min_segment": r.min_segment,
             "fdr_q": Numbers::for_locale(locale).short(r.fdr_q),
             "narrative": match &r.narrative {
                 Narrative::Checked { text, model } => json!({ "text": text, "model": model }),

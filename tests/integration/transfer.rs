@@ -650,3 +650,224 @@ fn the_binary_imports_and_exports_a_database_file() {
         "{stderr}"
     );
 }
+
+/// Runs the real binary on a database in `dir`, where there is no bot.toml.
+fn run_canvass(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .current_dir(dir)
+        .arg("--database")
+        .arg(dir.join("answers.db"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn import_file(dir: &Path, csv: &[u8], extra: &[&str]) -> (bool, String, String) {
+    std::fs::write(dir.join("survey.toml"), SURVEY).unwrap();
+    std::fs::write(dir.join("responses.csv"), csv).unwrap();
+    let mut args = vec![
+        "import",
+        "--survey",
+        "survey.toml",
+        "--responses",
+        "responses.csv",
+    ];
+    args.extend(extra);
+    let out = run_canvass(dir, &args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unclosed_quote_is_refused_at_its_line_and_swallows_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "respondent,submitted_at,role,why\n\
+               ann,2026-10-01T09:00:00Z,engineer,fine\n\
+               bo,2026-10-01T09:10:00Z,designer,\"oops forgot to close\n\
+               cy,2026-10-01T09:20:00Z,product,also fine\n\
+               dee,2026-10-01T09:30:00Z,product,\n";
+    let (ok, stdout, stderr) = import_file(dir.path(), csv.as_bytes(), &[]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("nothing imported: 1 of 4 rows have errors")
+            && stderr.contains(
+                "line 3, column why: a quoted field begins on this line and is never closed"
+            ),
+        "{stderr}"
+    );
+    // Nothing imported: not even the survey.
+    let out = run_canvass(dir.path(), &["export", "feedback", "--format", "csv"]);
+    assert!(!out.status.success());
+
+    // --skip-bad imports the rows after it, each on its own; none swallowed into bo's answer.
+    let (ok, stdout, stderr) = import_file(dir.path(), csv.as_bytes(), &["--skip-bad"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("rows read: 4, imported: 3, skipped: 1"),
+        "{stdout}"
+    );
+    let out = run_canvass(dir.path(), &["export", "feedback", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json export");
+    let who: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["respondent"].as_str().unwrap())
+        .collect();
+    assert_eq!(who, ["ann", "cy", "dee"]);
+
+    // A quote left open until a later row's quote: caught where it began. A quoted line
+    // break in a column that is not open text: refused. In open text: kept.
+    let csv = "respondent,submitted_at,role,why\n\
+               bo,2026-10-01T09:10:00Z,designer,\"oops forgot to close\n\
+               cy,2026-10-01T09:20:00Z,product,\"quoted\"\n\
+               dee,2026-10-01T09:30:00Z,\"engineer\n\
+               \",ok\n\
+               eve,2026-10-01T09:40:00Z,engineer,\"two\n\
+               lines, quoted\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = import_file(dir.path(), csv.as_bytes(), &[]);
+    assert!(!ok, "{stdout}");
+    for needle in [
+        "nothing imported: 2 of 4 rows have errors",
+        "line 2, column why: a quoted field begins on this line, runs to line 3 and has text after its closing quote",
+        "line 4, column role: a quoted line break (the field runs from line 4 to 5) is only accepted in an open-text column",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} missing from:\n{stderr}"
+        );
+    }
+    let (ok, stdout, stderr) = import_file(dir.path(), csv.as_bytes(), &["--skip-bad"]);
+    assert!(
+        ok && stdout.contains("rows read: 4, imported: 2"),
+        "{stdout}{stderr}"
+    );
+    let out = run_canvass(dir.path(), &["export", "feedback", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json export");
+    let eve = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["respondent"] == "eve")
+        .expect("eve imported");
+    assert_eq!(eve["answers"]["why"]["value"], "two\nlines, quoted");
+}
+
+#[test]
+fn future_times_nul_bytes_and_huge_cells_are_refused_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = b"respondent,submitted_at,role,why\n\
+                    ann,2999-01-01T00:00:00Z,engineer,from the future\n\
+                    bo,2026-10-01T09:10:00Z,designer,nul \x00 inside\n\
+                    cy,2026-10-01T09:20:00Z,product,"
+        .to_vec();
+    csv.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+    csv.extend(b"\ndee,2026-10-01T09:30:00Z,product,fine\n");
+    let (ok, stdout, stderr) = import_file(dir.path(), &csv, &[]);
+    assert!(!ok, "{stdout}");
+    for needle in [
+        "nothing imported: 3 of 4 rows have errors",
+        "line 2, column submitted_at: \"2999-01-01T00:00:00Z\" is in the future",
+        "line 3, column why: contains a NUL byte",
+        "line 4, column why: is 1048576 bytes long; a cell may hold at most 10240",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} missing from:\n{stderr}"
+        );
+    }
+}
+
+/// Answers a spreadsheet would run as formulas, exactly as `canvass export` writes them:
+/// every such cell guarded with a `'`, in every column (ids, segments, open text).
+const FORMULAS: &str = "respondent,submitted_at,segment,role,used,ease,nps,next,tradeoff,tagline,why\n\
+'=cmd|' /C calc'!A0,2026-10-01T09:00:00Z,'@team,engineer,,,,,,,\"'=HYPERLINK(\"\"http://x.example\"\";\"\"click\"\")\"\n\
+'+4915100000,2026-10-01T09:10:00Z,'-beta|EU,designer,,,,,,,'-5 stars\n\
+'@alice,2026-10-01T09:20:00Z,,product,,,,,,,''=typed with a quote on purpose\n\
+bo,2026-10-01T09:30:00Z,,engineer,,,,,,,'cause it's fine\n";
+
+#[test]
+fn exports_guard_formula_cells_and_import_them_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = import_file(dir.path(), FORMULAS.as_bytes(), &[]);
+    assert!(ok, "{stdout}{stderr}");
+    // Stored as typed, without the guard.
+    let out = run_canvass(dir.path(), &["export", "feedback", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json export");
+    let by = |who: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["respondent"] == who)
+            .cloned()
+            .unwrap_or_else(|| panic!("{who} missing from {json}"))
+    };
+    let cmd = by("=cmd|' /C calc'!A0");
+    assert_eq!(
+        cmd["answers"]["why"]["value"],
+        "=HYPERLINK(\"http://x.example\";\"click\")"
+    );
+    assert_eq!(cmd["segments"], serde_json::json!(["@team"]));
+    let phone = by("+4915100000");
+    assert_eq!(phone["answers"]["why"]["value"], "-5 stars");
+    assert_eq!(phone["segments"], serde_json::json!(["-beta", "EU"]));
+    assert_eq!(
+        by("@alice")["answers"]["why"]["value"],
+        "'=typed with a quote on purpose"
+    );
+    assert_eq!(by("bo")["answers"]["why"]["value"], "'cause it's fine");
+
+    // The CSV export guards every such cell: the file it writes is the file it read.
+    let out = run_canvass(dir.path(), &["export", "feedback", "--format", "csv"]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv, FORMULAS);
+    for line in csv.lines() {
+        for cell in line.split(',') {
+            let c = cell.trim_start_matches('"');
+            assert!(
+                !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} in {line:?}"
+            );
+        }
+    }
+    // Importing it again changes nothing.
+    let (ok, stdout, _) = import_file(dir.path(), csv.as_bytes(), &[]);
+    assert!(ok && stdout.contains("imported: 0, skipped: 4"), "{stdout}");
+}
+
+#[tokio::test]
+async fn chat_export_guards_formula_cells() {
+    let t = spawn_app().await;
+    import_into(&t.app.store, SURVEY, FORMULAS, false)
+        .await
+        .expect("imports");
+    let out = t.say("pm", dm("pm"), "/export feedback").await;
+    let Some(canvass::core::event::Outbound::File { bytes, .. }) = out.first() else {
+        panic!("expected a file: {out:?}");
+    };
+    let csv = String::from_utf8(bytes.clone()).unwrap();
+    assert_eq!(csv, FORMULAS);
+    for guarded in [
+        "'=cmd|' /C calc'!A0,",
+        "'+4915100000,",
+        "'@alice,",
+        ",'@team,",
+        ",'-beta|EU,",
+        "\"'=HYPERLINK(",
+        ",'-5 stars",
+        ",''=typed with a quote on purpose",
+    ] {
+        assert!(csv.contains(guarded), "{guarded:?} missing from:\n{csv}");
+    }
+    for line in csv.lines() {
+        for cell in line.split(',') {
+            let c = cell.trim_start_matches('"');
+            assert!(!c.starts_with(['=', '+', '@']), "{cell:?} in {line:?}");
+        }
+    }
+}
