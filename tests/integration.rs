@@ -46,10 +46,10 @@ mod privacy;
 mod promises;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
-#[path = "integration/team_output.rs"]
-mod team_output;
 #[path = "integration/small_cells.rs"]
 mod small_cells;
+#[path = "integration/team_output.rs"]
+mod team_output;
 #[path = "integration/telegram.rs"]
 mod telegram;
 #[path = "integration/transfer.rs"]

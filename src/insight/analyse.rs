@@ -765,16 +765,25 @@ pub fn analyse(input: &Input<'_>) -> Report {
         // A segment report is refused when the segment is small, and also when what is left
         // outside it is small: the full report minus this one would show those few answers.
         let refusal = if n < input.min_segment {
-            Some(("segment_too_small", "reason_segment_too_small"))
+            Some((
+                Statement::new(
+                    "segment_too_small",
+                    json!({ "segment": seg, "min": input.min_segment }),
+                ),
+                Statement::new("reason_segment_too_small", json!({})),
+            ))
         } else if all.len() - n < input.min_segment {
             Some((
-                "segment_complement_too_small",
-                "reason_segment_complement_too_small",
+                Statement::new(
+                    "segment_complement_too_small",
+                    json!({ "segment": seg, "min": input.min_segment }),
+                ),
+                Statement::new("reason_segment_complement_too_small", json!({})),
             ))
         } else {
             None
         };
-        if let Some((code, reason)) = refusal {
+        if let Some((headline, reason)) = refusal {
             // Never reveal how small the segment is: report the survey's total instead.
             return Report {
                 survey: SurveyInfo {
@@ -785,8 +794,8 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 questions: Vec::new(),
                 quality: quality_empty(all.len()),
                 confidence: Confidence::Directional,
-                confidence_reasons: vec![Statement::new(reason, json!({}))],
-                headline: Statement::new(code, json!({ "segment": seg, "min": input.min_segment })),
+                confidence_reasons: vec![reason],
+                headline,
                 recommendation: Recommendation {
                     next_step: Statement::new(
                         "collect_more",

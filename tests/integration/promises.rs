@@ -1537,7 +1537,7 @@ fn the_tests_touch_no_network() {
             for (at, _) in lit.match_indices("://") {
                 let host: String = lit[at + 3..]
                     .chars()
-                    .take_while(|c| !matches!(c, '/' | ':' | '"' | ' ' | '`' | ')'))
+                    .take_while(|c| !matches!(c, '/' | ':' | '"' | '\\' | ' ' | '`' | ')'))
                     .collect();
                 let loopback = host.is_empty()
                     || host.starts_with('{')
