@@ -35,5 +35,7 @@ mod privacy;
 mod report_formats;
 #[path = "integration/telegram.rs"]
 mod telegram;
+#[path = "integration/telegram_delivery.rs"]
+mod telegram_delivery;
 #[path = "integration/transfer.rs"]
 mod transfer;
