@@ -158,7 +158,11 @@ impl BotProcess {
             .append(true)
             .open(log)
             .expect("open log");
-        let child = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        // CANVASS_BIN: a copy of this checkout's binary, when the target directory is shared
+        // with other checkouts that may overwrite it during the run.
+        let bin = std::env::var_os("CANVASS_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_canvass").into());
+        let child = Command::new(bin)
             .arg("--config")
             .arg(config)
             .arg("run")

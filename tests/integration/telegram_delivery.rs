@@ -225,28 +225,41 @@ fn inject_unparseable(f: &FakeTelegram) -> Vec<i64> {
     ]
 }
 
+/// How many (clean, faulty) pairs a comparison may take: bursts of tens of milliseconds on a
+/// machine shared with other builds are noisy, so one pair within 2x passes. The faults these
+/// tests catch cost seconds, a hundred times the clean run, in every pair: a pair over 10x
+/// fails at once.
+const PAIRS: usize = 5;
+
 #[tokio::test]
 async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
+    const BURST: usize = 300;
     let (logs, _guard) = Logs::capture();
     let r = start().await;
-    // Alternating runs, so both see the same machine; the faster of each pair is compared.
-    let (_, clean_a) = r.burst(0..150, |_| {}).await;
-    let bad = std::cell::RefCell::new(inject_unparseable(&r.fake));
-    let (_, faulty_a) = r
-        .burst(150..300, |f| bad.borrow_mut().extend(inject_unparseable(f)))
-        .await;
-    let (_, clean_b) = r.burst(300..450, |_| {}).await;
-    let (_, faulty_b) = r
-        .burst(450..600, |f| bad.borrow_mut().extend(inject_unparseable(f)))
-        .await;
-    r.drained().await;
-    let clean = clean_a.min(clean_b);
-    let faulty = faulty_a.min(faulty_b);
-    eprintln!("150 taps: {clean:?} without unparseable updates, {faulty:?} with them");
+    let bad = std::cell::RefCell::new(Vec::new());
+    let mut next = 0;
+    let mut runs = Vec::new();
+    for _ in 0..PAIRS {
+        let (_, clean) = r.burst(next..next + BURST, |_| {}).await;
+        next += BURST;
+        bad.borrow_mut().extend(inject_unparseable(&r.fake));
+        let (_, faulty) = r
+            .burst(next..next + BURST, |f| {
+                bad.borrow_mut().extend(inject_unparseable(f))
+            })
+            .await;
+        next += BURST;
+        eprintln!("{BURST} taps: {clean:?} without unparseable updates, {faulty:?} with them");
+        runs.push((clean, faulty));
+        if faulty <= clean * 2 || faulty > clean * 10 {
+            break;
+        }
+    }
     assert!(
-        faulty <= clean * 2,
-        "a burst with unparseable updates took {faulty:?}, without {clean:?}"
+        runs.iter().any(|(clean, faulty)| *faulty <= *clean * 2),
+        "bursts with unparseable updates were slower than 2x those without: {runs:?}"
     );
+    r.drained().await;
     let bad = bad.into_inner();
     for id in &bad {
         assert!(
@@ -255,7 +268,7 @@ async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
         );
     }
     let (t, _fake) = r.stop().await;
-    assert_eq!(t.current("lunch", "food").await.len(), 600);
+    assert_eq!(t.current("lunch", "food").await.len(), next);
     let log = logs.text();
     for kind in ["some_future_kind", "callback_query", "message", "(none)"] {
         assert!(log.contains(&format!("kind={kind}")), "{kind} logged: {log}");
@@ -270,77 +283,97 @@ async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
     assert!(!log.contains(CONTENT), "an update's content was logged: {log}");
 }
 
+/// One member (`who`) meets a 429 of `retry_after` on their first acknowledgement and taps
+/// twice; once the second tap was handed to the bot, 100 others tap. Returns the others'
+/// p99 and the two taps (update id, query id).
+async fn beside_a_429(
+    r: &Running,
+    who: &TgUser,
+    retry_after: u32,
+    others: std::ops::Range<usize>,
+) -> (Duration, [(i64, String); 2]) {
+    r.fake.rate_limit_answers(who.id, retry_after);
+    let first = r.tap(who, 0);
+    let second = r.tap(who, 1);
+    let handed = second.0;
+    r.fake
+        .wait_for("the second tap to be handed out", |f| {
+            f.delivered(handed).then_some(())
+        })
+        .await;
+    let (latencies, _) = r.burst(others, |_| {}).await;
+    (p99(latencies), [first, second])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_members_rate_limit_holds_up_no_one_and_confirms_nothing_uncommitted() {
     let r = start().await;
-    let (clean, _) = r.burst(0..100, |_| {}).await;
-    let clean = p99(clean);
-
-    // Retry after 8 s on the first answer to member A: A's replies wait, in order; the 100
-    // others tapping after A's second tap was handed out do not.
-    let a = member(900);
-    r.fake.rate_limit_answers(a.id, 8);
-    let (_, a1) = r.tap(&a, 0);
-    let (a2_update, a2) = r.tap(&a, 1);
-    r.fake
-        .wait_for("A's second tap to be handed out", |f| {
-            f.delivered(a2_update).then_some(())
-        })
-        .await;
-    let (others, _) = r.burst(100..200, |_| {}).await;
-    let others = p99(others);
-    eprintln!("p99 of 100 taps: {clean:?} without a rate limit, {others:?} beside a 429 of 8 s");
-    assert!(
-        others <= clean * 2,
-        "others' p99 {others:?} beside one member's 429, {clean:?} without"
-    );
-    let (first, second) = r
-        .fake
-        .wait_for("A's taps to be answered", |f| {
-            Some((f.answered_at(&a1)?, f.answered_at(&a2)?))
-        })
-        .await;
-    assert!(first <= second, "A's answers in the order of A's taps");
-
-    // Retry after 45 s, longer than a tap's answer is useful: A's second tap is confirmed to
-    // Telegram only once it is committed, and answered without waiting 45 s.
-    let b = member(901);
-    r.fake.rate_limit_answers(b.id, 45);
-    let (_, _b1) = r.tap(&b, 0);
-    let (b2_update, b2) = r.tap(&b, 2);
-    r.fake
-        .wait_for("B's second tap to be handed out", |f| {
-            f.delivered(b2_update).then_some(())
-        })
-        .await;
-    let (others, _) = r.burst(200..300, |_| {}).await;
-    let others = p99(others);
-    eprintln!("p99 of 100 taps beside a 429 of 45 s: {others:?}");
-    assert!(
-        others <= clean * 2,
-        "others' p99 {others:?} beside one member's long 429, {clean:?} without"
-    );
-    r.fake
-        .wait_for_within(
-            Duration::from_secs(60),
-            "B's second tap to be confirmed",
-            |f| (f.acknowledged_offset() > b2_update).then_some(()),
-        )
-        .await;
-    assert!(
-        r.committed(b2_update).await,
-        "B's second tap was confirmed to Telegram before it was committed"
-    );
-    let answer = r
-        .fake
-        .wait_for("B's second tap to be answered", |f| {
-            f.callback_answers().into_iter().find(|x| x.id == b2)
-        })
-        .await;
-    assert!(answer.text.unwrap_or_default().starts_with("Saved"));
+    let mut next = 0;
+    let mut limited = 900;
+    let mut stored = 0;
+    for retry_after in [8, 45] {
+        let mut runs = Vec::new();
+        for _ in 0..PAIRS {
+            let (clean, _) = r.burst(next..next + 100, |_| {}).await;
+            let clean = p99(clean);
+            next += 100;
+            let who = member(limited);
+            limited += 1;
+            let (others, [(_, q1), (u2, q2)]) =
+                beside_a_429(&r, &who, retry_after, next..next + 100).await;
+            next += 100;
+            stored += 201;
+            eprintln!(
+                "p99 of 100 taps: {clean:?} without a rate limit, {others:?} beside a 429 of \
+                 {retry_after} s"
+            );
+            runs.push((clean, others));
+            // Telegram is told of the limited member's second tap only once it is committed.
+            r.fake
+                .wait_for_within(
+                    Duration::from_secs(60),
+                    "the second tap to be confirmed",
+                    |f| (f.acknowledged_offset() > u2).then_some(()),
+                )
+                .await;
+            assert!(
+                r.committed(u2).await,
+                "a tap was confirmed to Telegram before it was committed"
+            );
+            let told = |q: &str| {
+                r.fake
+                    .callback_answers()
+                    .into_iter()
+                    .find(|x| x.id == q)
+                    .and_then(|x| x.text)
+            };
+            let second = r
+                .fake
+                .wait_for("the second tap to be answered", |f| f.answered_at(&q2))
+                .await;
+            assert!(told(&q2).is_some_and(|t| t.starts_with("Changed to")));
+            if retry_after < 15 {
+                // Within the time a tap's answer is useful: waited out, and in tap order.
+                let first = r
+                    .fake
+                    .wait_for("the first tap to be answered", |f| f.answered_at(&q1))
+                    .await;
+                assert!(first <= second, "the member's answers in the order of the taps");
+                assert!(told(&q1).is_some_and(|t| t.starts_with("Saved")));
+            }
+            if others <= clean * 2 || others > clean * 10 {
+                break;
+            }
+        }
+        assert!(
+            runs.iter().any(|(clean, others)| *others <= *clean * 2),
+            "others' p99 beside one member's 429 of {retry_after} s was over 2x that without: \
+             {runs:?}"
+        );
+    }
     r.drained().await;
     let (t, _fake) = r.stop().await;
-    assert_eq!(t.current("lunch", "food").await.len(), 302);
+    assert_eq!(t.current("lunch", "food").await.len(), stored);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

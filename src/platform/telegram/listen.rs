@@ -115,7 +115,9 @@ fn parse(raw: Value) -> (Option<i64>, Parsed) {
         .as_object()
         .and_then(|o| o.keys().find(|k| *k != "update_id").cloned())
         .unwrap_or_else(|| "(none)".into());
-    let parsed = match serde_json::from_value::<Update>(raw) {
+    // From text, not from the `Value`: teloxide's update parser reads borrowed keys first,
+    // which a `Value` cannot lend, and then loses the key.
+    let parsed = match serde_json::from_str::<Update>(&raw.to_string()) {
         Ok(u) if !matches!(u.kind, UpdateKind::Error(_)) => Parsed::Update(Box::new(u)),
         _ => Parsed::Unparseable { id, kind },
     };
