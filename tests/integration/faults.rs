@@ -160,8 +160,8 @@ impl BotProcess {
             .expect("open log");
         // CANVASS_BIN: a copy of this checkout's binary, when the target directory is shared
         // with other checkouts that may overwrite it during the run.
-        let bin = std::env::var_os("CANVASS_BIN")
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_canvass").into());
+        let bin =
+            std::env::var_os("CANVASS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_canvass").into());
         let child = Command::new(bin)
             .arg("--config")
             .arg(config)
@@ -200,9 +200,11 @@ impl BotProcess {
     /// Waits (at most `limit`) for the process to exit; its status and how long that took.
     async fn exit_within(mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
         let started = std::time::Instant::now();
-        let waited =
-            tokio::time::timeout(limit, tokio::task::spawn_blocking(move || self.child.wait()))
-                .await;
+        let waited = tokio::time::timeout(
+            limit,
+            tokio::task::spawn_blocking(move || self.child.wait()),
+        )
+        .await;
         match waited {
             Ok(Ok(Ok(status))) => (status, started.elapsed()),
             other => panic!("canvass did not exit within {limit:?}: {other:?}"),
@@ -527,7 +529,11 @@ async fn sigterm_under_burst_always_completes_and_confirms_only_what_is_committe
         .await
         .expect("open the database");
     let (current, rows) = answers_by_member(store.pool(), "tools").await;
-    assert_eq!(current.len(), RUNS * MEMBERS, "every member's answer is stored");
+    assert_eq!(
+        current.len(),
+        RUNS * MEMBERS,
+        "every member's answer is stored"
+    );
     for (i, _, _) in &taps {
         let user = member(*i).id.to_string();
         assert_eq!(choices(&current[&user]).len(), 2, "member {i}: both taps");

@@ -271,7 +271,10 @@ async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
     assert_eq!(t.current("lunch", "food").await.len(), next);
     let log = logs.text();
     for kind in ["some_future_kind", "callback_query", "message", "(none)"] {
-        assert!(log.contains(&format!("kind={kind}")), "{kind} logged: {log}");
+        assert!(
+            log.contains(&format!("kind={kind}")),
+            "{kind} logged: {log}"
+        );
     }
     for id in &bad {
         assert_eq!(
@@ -280,7 +283,10 @@ async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
             "update {id} logged once: {log}"
         );
     }
-    assert!(!log.contains(CONTENT), "an update's content was logged: {log}");
+    assert!(
+        !log.contains(CONTENT),
+        "an update's content was logged: {log}"
+    );
 }
 
 /// One member (`who`) meets a 429 of `retry_after` on their first acknowledgement and taps
@@ -358,7 +364,10 @@ async fn one_members_rate_limit_holds_up_no_one_and_confirms_nothing_uncommitted
                     .fake
                     .wait_for("the first tap to be answered", |f| f.answered_at(&q1))
                     .await;
-                assert!(first <= second, "the member's answers in the order of the taps");
+                assert!(
+                    first <= second,
+                    "the member's answers in the order of the taps"
+                );
                 assert!(told(&q1).is_some_and(|t| t.starts_with("Saved")));
             }
             if others <= clean * 2 || others > clean * 10 {
@@ -383,7 +392,8 @@ async fn a_5xx_on_every_call_safe_to_repeat_is_retried_until_it_succeeds() {
     for code in [500, 502] {
         r.fake
             .fault_next("AnswerCallbackQuery", Fault::ServerError(code));
-        r.fake.fault_next("EditMessageText", Fault::ServerError(code));
+        r.fake
+            .fault_next("EditMessageText", Fault::ServerError(code));
     }
     let (_, query) = r.tap(&member(1), 0);
     let answer = r

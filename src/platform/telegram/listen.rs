@@ -105,7 +105,10 @@ impl Inflight {
 enum Parsed {
     Update(Box<Update>),
     /// Neither teloxide nor canvass can read it: it is confirmed and changes nothing.
-    Unparseable { id: Option<i64>, kind: String },
+    Unparseable {
+        id: Option<i64>,
+        kind: String,
+    },
 }
 
 fn parse(raw: Value) -> (Option<i64>, Parsed) {
@@ -297,7 +300,10 @@ mod tests {
     #[test]
     fn every_shape_of_update_is_accounted_for() {
         let cases = [
-            (json!({"update_id": 7, "some_future_kind": {"x": 1}}), "some_future_kind"),
+            (
+                json!({"update_id": 7, "some_future_kind": {"x": 1}}),
+                "some_future_kind",
+            ),
             (
                 json!({"update_id": 8, "callback_query": {"id": "1", "chat_instance": "c"}}),
                 "callback_query",

@@ -13,13 +13,11 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
-use tokio::time::Instant;
 use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::types::{
-    ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode,
-};
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Telegram's message limit.
 pub const MAX_TEXT: usize = 4096;
@@ -150,7 +148,10 @@ pub async fn call(
     }
     Err(CallError::Refused {
         code,
-        description: answer["description"].as_str().unwrap_or_default().to_string(),
+        description: answer["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -597,7 +598,10 @@ impl Outbox {
                 Owed::Replies(replies) => self.0.sender.deliver(&job.t, replies, job.window).await,
                 Owed::Ack => {
                     if let Some(id) = &job.t.callback_id {
-                        self.0.sender.answer_callback(id, None, job.window, true).await;
+                        self.0
+                            .sender
+                            .answer_callback(id, None, job.window, true)
+                            .await;
                     }
                 }
             }
