@@ -442,3 +442,26 @@ async fn a_5xx_on_every_call_safe_to_repeat_is_retried_until_it_succeeds() {
     let (t, _fake) = r.stop().await;
     assert_eq!(t.current("lunch", "food").await.len(), 2);
 }
+
+#[tokio::test]
+async fn an_acknowledgement_that_cannot_arrive_in_time_is_a_warning() {
+    let (logs, _guard) = Logs::capture();
+    let r = start().await;
+    let who = member(1);
+    // Telegram asks to wait longer than a tap's answer is useful: the bot gives it up, says so,
+    // and the member's next reply is not held up behind it.
+    r.fake.rate_limit_answers(who.id, 45);
+    let (_, first) = r.tap(&who, 0);
+    let (_, second) = r.tap(&who, 1);
+    r.fake
+        .wait_for("the second tap to be answered", |f| f.answered_at(&second))
+        .await;
+    assert!(r.fake.answered_at(&first).is_none());
+    let log = logs.text();
+    assert!(
+        log.contains("WARN") && log.contains("could not acknowledge a tap"),
+        "{log}"
+    );
+    let (t, _fake) = r.stop().await;
+    assert_eq!(t.current("lunch", "food").await.len(), 1);
+}
