@@ -453,7 +453,7 @@ async fn logged(log: &Path, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_burst_always_completes_and_confirms_only_what_is_committed() {
     const RUNS: usize = 20;
-    const MEMBERS: usize = 40;
+    const MEMBERS: usize = 100;
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("canvass.db");
     let fake = FakeTelegram::start().await;
@@ -475,7 +475,7 @@ async fn sigterm_under_burst_always_completes_and_confirms_only_what_is_committe
             }
         }
         // Stop at a different point of each burst: right at its start up to well into it.
-        let stop_after = answered_before + 1 + (run % 5) * 12;
+        let stop_after = answered_before + 1 + (run % 5) * 30;
         fake.wait_for_within(BURST_LIMIT, "the burst to be under way", |f| {
             (f.callback_answers().len() >= stop_after).then_some(())
         })
