@@ -39,7 +39,10 @@ struct Running {
 
 /// The adapter against a fresh fake, with the lunch poll posted in the group.
 async fn start() -> Running {
-    let t = spawn_app().await;
+    start_with(spawn_app().await).await
+}
+
+async fn start_with(t: TestApp) -> Running {
     let fake = FakeTelegram::start().await;
     fake.add_chat(&group_chat());
     let cfg = TelegramConfig {
@@ -464,4 +467,39 @@ async fn an_acknowledgement_that_cannot_arrive_in_time_is_a_warning() {
     );
     let (t, _fake) = r.stop().await;
     assert_eq!(t.current("lunch", "food").await.len(), 1);
+}
+
+/// A report whose narrative waits on a model that does not answer holds up nobody's taps: the
+/// update is confirmed once its claim committed, before the report is built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_report_holds_up_no_one() {
+    use crate::support::openai::{FakeOpenAi, Reply};
+    let llm = FakeOpenAi::start(Reply::Hang).await;
+    let r = start_with(spawn_app_with(&format!("{CONFIG}{}", llm.section(8_000))).await).await;
+    let mut next = 0;
+    let mut runs = Vec::new();
+    for pair in 1..=PAIRS {
+        let (clean, _) = r.burst(next..next + 100, |_| {}).await;
+        next += 100;
+        r.fake.send_text(&pm(), &group_chat(), "/insights lunch");
+        r.fake
+            .wait_for("the narrative to be asked for", |_| {
+                (llm.requests().len() >= pair).then_some(())
+            })
+            .await;
+        let (others, _) = r.burst(next..next + 100, |_| {}).await;
+        next += 100;
+        let (clean, others) = (p99(clean), p99(others));
+        eprintln!("p99 of 100 taps: {clean:?} alone, {others:?} beside a slow report");
+        runs.push((clean, others));
+        if others <= clean * 2 || others > clean * 10 {
+            break;
+        }
+    }
+    assert!(
+        runs.iter().any(|(clean, others)| *others <= *clean * 2),
+        "taps beside a slow report were over 2x slower: {runs:?}"
+    );
+    let (t, _fake) = r.stop().await;
+    assert_eq!(t.current("lunch", "food").await.len(), next);
 }

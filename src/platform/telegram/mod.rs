@@ -109,9 +109,12 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
     let Some(t) = translate::translate(&update) else {
         return Ok(());
     };
-    let handled = ctx.core.handle(&t.inbound).await;
-    // Committed, or failed with nothing saved: a redelivery could not change anything now.
-    drop(handling);
+    // Committed, or failed with nothing saved: a redelivery could not change anything now, so
+    // the guard drops then, before a report (read-only, maybe slow) is built.
+    let handled = ctx
+        .core
+        .handle_then(&t.inbound, move || drop(handling))
+        .await;
     // Replies (which may wait out a 429 or a slow Telegram) go to the member's own send queue,
     // so they hold up neither the listener nor other members, nor this member's next update.
     let owed = match handled {
