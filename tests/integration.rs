@@ -52,5 +52,7 @@ mod small_cells;
 mod team_output;
 #[path = "integration/telegram.rs"]
 mod telegram;
+#[path = "integration/telegram_delivery.rs"]
+mod telegram_delivery;
 #[path = "integration/transfer.rs"]
 mod transfer;

@@ -347,6 +347,17 @@ impl Bot {
     /// Handles one inbound event. Nothing is sent by the core: adapters send the replies after
     /// this returns, which is after the event's transaction has committed.
     pub async fn handle(&self, ev: &Inbound) -> Result<Handled, BotError> {
+        self.handle_then(ev, || {}).await
+    }
+
+    /// `handle`, calling `committed` as soon as the event's transaction committed or failed
+    /// (on an early error it is dropped uncalled), before a report is built: Telegram's
+    /// listener confirms the update then, without waiting for a slow report or narrative.
+    pub async fn handle_then(
+        &self,
+        ev: &Inbound,
+        committed: impl FnOnce(),
+    ) -> Result<Handled, BotError> {
         let span = tracing::info_span!(
             "event",
             event = %ev.event_id,
@@ -371,7 +382,9 @@ impl Bot {
             done,
             span: span.clone(),
         })?;
-        let handled = result.await.map_err(|_| BotError::Stopped)??;
+        let handled = result.await.map_err(|_| BotError::Stopped);
+        committed();
+        let handled = handled??;
         if forget {
             // Outside the transaction: old WAL frames still hold the deleted rows.
             match self.store.checkpoint().await {

@@ -10,9 +10,11 @@
 //!
 //! Deliberate simplifications: parse modes are checked but not rendered (stored and returned
 //! text is the raw text the bot sent); groups are supergroups; files are kept in memory;
-//! nothing is rate limited unless a test asks for it with `rate_limit_next`. The fake answers
-//! 5xx, slowly, or with a broken connection only when a test asks with `fault_next` (teloxide
-//! sleeps 10 s on any server error, so tests use 5xx sparingly).
+//! nothing is rate limited unless a test asks for it with `rate_limit_next` (a method's next
+//! call) or `rate_limit_answers` (one member's next acknowledgements). The fake answers 5xx,
+//! slowly, or with a broken connection only when a test asks with `fault_next` (teloxide
+//! sleeps 10 s on a server error; the bot's own idempotent calls and getUpdates do not). Updates
+//! teloxide cannot parse are injected with `raw_update`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -265,6 +267,7 @@ impl FakeTelegram {
             s.next_callback += 1;
             let query_id = format!("{}", 4_700_000_000_000_u64 + s.next_callback);
             s.callbacks.insert(query_id.clone(), false);
+            s.tappers.insert(query_id.clone(), from.id);
             let query = json!({
                 "id": query_id,
                 "from": user_json(from),
@@ -273,6 +276,21 @@ impl FakeTelegram {
                 "data": data,
             });
             (s.push_update("callback_query", query), query_id)
+        })
+    }
+
+    /// Queues an update of any shape, e.g. one teloxide cannot parse: `fields` (a JSON object)
+    /// plus the next `update_id`; returns that id.
+    pub fn raw_update(&self, fields: Value) -> i64 {
+        self.with(|s| {
+            let id = s.next_update_id;
+            s.next_update_id += 1;
+            let mut update = fields.as_object().cloned().unwrap_or_default();
+            let kind = update.keys().next().cloned().unwrap_or_default();
+            update.insert("update_id".into(), json!(id));
+            s.updates.insert(id, (kind, Value::Object(update)));
+            s.queue.insert(id, false);
+            id
         })
     }
 
@@ -296,6 +314,17 @@ impl FakeTelegram {
         self.with(|s| {
             s.rate_limits
                 .entry(method.to_ascii_lowercase())
+                .or_default()
+                .push_back(retry_after)
+        });
+    }
+
+    /// The next AnswerCallbackQuery for a tap by `user_id` answers 429 with `retry_after`;
+    /// calling this twice limits the next two. Other members' calls are not limited.
+    pub fn rate_limit_answers(&self, user_id: i64, retry_after: u32) {
+        self.with(|s| {
+            s.member_limits
+                .entry(user_id)
                 .or_default()
                 .push_back(retry_after)
         });
@@ -345,6 +374,15 @@ impl FakeTelegram {
         });
     }
 
+    /// How many faults injected with `fault_next` for `method` are still to be met.
+    pub fn pending_faults(&self, method: &str) -> usize {
+        self.read(|s| {
+            s.faults
+                .get(&method.to_ascii_lowercase())
+                .map_or(0, VecDeque::len)
+        })
+    }
+
     // ---- what the bot did ------------------------------------------------------------------
 
     /// Every successful SendMessage, in order.
@@ -360,6 +398,11 @@ impl FakeTelegram {
     /// Every successful AnswerCallbackQuery, in order.
     pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
         self.read(|s| s.answers.clone())
+    }
+
+    /// When the query was answered successfully.
+    pub fn answered_at(&self, query_id: &str) -> Option<Instant> {
+        self.read(|s| s.answer_times.get(query_id).copied())
     }
 
     /// Every successful SendPhoto and SendDocument, in order.
@@ -380,6 +423,11 @@ impl FakeTelegram {
     /// How many updates were not yet confirmed by the bot (handed out or not).
     pub fn pending_updates(&self) -> usize {
         self.read(|s| s.queue.len())
+    }
+
+    /// Whether a GetUpdates call has handed out this update (confirmed or not).
+    pub fn delivered(&self, update_id: i64) -> bool {
+        self.read(|s| s.handed_out.contains(&update_id))
     }
 
     /// The highest `offset` any GetUpdates call has sent: updates below it are confirmed.
@@ -587,9 +635,11 @@ impl StoredMessage {
 struct Sim {
     next_update_id: i64,
     /// Every update ever created, by id, with its kind ("message", "callback_query").
-    updates: HashMap<i64, (&'static str, Value)>,
+    updates: HashMap<i64, (String, Value)>,
     /// Updates not yet confirmed, by id → "redelivered and not handed out since".
     queue: BTreeMap<i64, bool>,
+    /// Every update id a GetUpdates call has handed out.
+    handed_out: HashSet<i64>,
     acknowledged: i64,
     /// As Telegram, the last `allowed_updates` sent stays in force; `None` = the defaults.
     allowed_updates: Option<Vec<String>>,
@@ -602,6 +652,12 @@ struct Sim {
     next_file: u64,
     /// Callback query id → answered.
     callbacks: HashMap<String, bool>,
+    /// Callback query id → the member who tapped.
+    tappers: HashMap<String, i64>,
+    /// Callback query id → when it was answered.
+    answer_times: HashMap<String, Instant>,
+    /// Member → 429s their next acknowledgements meet.
+    member_limits: HashMap<i64, VecDeque<u32>>,
     next_callback: u64,
     sent: Vec<Sent>,
     edits: Vec<Edit>,
@@ -624,6 +680,7 @@ impl Sim {
             next_update_id: 700_000,
             updates: HashMap::new(),
             queue: BTreeMap::new(),
+            handed_out: HashSet::new(),
             acknowledged: 0,
             allowed_updates: None,
             users: HashMap::new(),
@@ -633,6 +690,9 @@ impl Sim {
             files: HashMap::new(),
             next_file: 0,
             callbacks: HashMap::new(),
+            tappers: HashMap::new(),
+            answer_times: HashMap::new(),
+            member_limits: HashMap::new(),
             next_callback: 0,
             sent: Vec::new(),
             edits: Vec::new(),
@@ -717,7 +777,8 @@ impl Sim {
         let mut update = Map::new();
         update.insert("update_id".into(), json!(id));
         update.insert(kind.into(), body);
-        self.updates.insert(id, (kind, Value::Object(update)));
+        self.updates
+            .insert(id, (kind.to_string(), Value::Object(update)));
         self.queue.insert(id, false);
         id
     }
@@ -752,6 +813,7 @@ impl Sim {
         let mut batch = Vec::with_capacity(ids.len());
         for id in ids {
             self.queue.insert(id, false);
+            self.handed_out.insert(id);
             if let Some((_, update)) = self.updates.get(&id) {
                 batch.push(update.clone());
             }
@@ -939,6 +1001,18 @@ impl Sim {
         if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
             return Err(ApiErr::bad("MESSAGE_TOO_LONG"));
         }
+        let limit = self
+            .tappers
+            .get(&id)
+            .and_then(|user| self.member_limits.get_mut(user))
+            .and_then(VecDeque::pop_front);
+        if let Some(seconds) = limit {
+            return Err(ApiErr {
+                code: 429,
+                description: format!("Too Many Requests: retry after {seconds}"),
+                retry_after: Some(seconds),
+            });
+        }
         match self.callbacks.get_mut(&id) {
             Some(answered @ false) => *answered = true,
             _ => {
@@ -947,6 +1021,7 @@ impl Sim {
                 ));
             }
         }
+        self.answer_times.insert(id.clone(), Instant::now());
         self.answers.push(CallbackAnswer {
             id,
             text,

@@ -11,8 +11,9 @@ use crate::bot::{Bot as Core, Handled, try_again};
 use crate::config::{Secret, TelegramConfig};
 use crate::core::event::Outbound;
 use crate::render::Renderer;
-use send::Sender;
+use send::{Outbox, Owed, Sender};
 use std::sync::Arc;
+use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{Update, UpdateKind};
@@ -29,8 +30,16 @@ pub enum TelegramError {
 struct Ctx {
     core: Core,
     sender: Sender,
+    outbox: Outbox,
     inflight: Arc<listen::Inflight>,
 }
+
+/// How long after a tap its answer (answerCallbackQuery) is still useful: Telegram stops the
+/// member's spinner and refuses a late answer after about this long.
+const CALLBACK_WINDOW: Duration = Duration::from_secs(15);
+/// From the shutdown signal to the end of `Telegram::run`: the updates in hand are committed and
+/// confirmed, the poll messages refreshed and the replies owed sent, or abandoned at this point.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(9_500);
 
 /// Posts the digest to chats: the HTML text split at Telegram's limit, then the chart.
 struct DigestSink {
@@ -127,6 +136,7 @@ pub struct Telegram {
     sink: Arc<DigestSink>,
     bot: teloxide::Bot,
     inflight: Arc<listen::Inflight>,
+    outbox: Outbox,
     dispatcher: Dispatcher<teloxide::Bot, teloxide::RequestError, teloxide::types::UserId>,
     refresher: refresh::Handle,
 }
@@ -147,6 +157,7 @@ fn schema() -> UpdateHandler<teloxide::RequestError> {
 async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::RequestError> {
     // Telegram is told this update is done only after this guard drops.
     let handling = ctx.inflight.handling();
+    let window = tokio::time::Instant::now() + CALLBACK_WINDOW;
     if let UpdateKind::MyChatMember(m) = &update.kind {
         // Removed from a group or blocked by a member: note it, nothing else to do.
         tracing::info!(chat = m.chat.id.0, status = ?m.new_chat_member.kind, "bot membership changed");
@@ -155,25 +166,35 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
     let Some(t) = translate::translate(&update) else {
         return Ok(());
     };
-    let handled = ctx.core.handle(&t.inbound).await;
-    // Committed, or failed with nothing saved: a redelivery could not change anything now, and
-    // replies (which may wait out a 429) must not hold up the updates behind this one.
-    drop(handling);
-    let replies = match handled {
-        Ok(Handled::Replies(r)) => r,
-        Ok(Handled::Duplicate) => {
-            // A redelivered tap still needs its spinner stopped; nothing else happens.
-            if let Some(id) = &t.callback_id {
-                ctx.sender.answer_callback(id, None).await;
-            }
-            return Ok(());
+    // Committed, or failed with nothing saved: a redelivery could not change anything now, so
+    // the guard drops then, before a report (read-only, maybe slow) is built.
+    let handled = ctx
+        .core
+        .handle_then(&t.inbound, move || drop(handling))
+        .await;
+    // Replies (which may wait out a 429 or a slow Telegram) go to the member's own send queue,
+    // so they hold up neither the listener nor other members, nor this member's next update.
+    let owed = match handled {
+        Ok(Handled::Replies(mut replies)) => {
+            replies.retain(|r| match r {
+                // Not a send: the refresher coalesces it, whatever this member's queue holds.
+                Outbound::RefreshPolls { survey } => {
+                    ctx.sender.refresh(*survey);
+                    false
+                }
+                _ => true,
+            });
+            Owed::Replies(replies)
         }
+        // A redelivered tap still needs its spinner stopped; nothing else happens.
+        Ok(Handled::Duplicate) if t.callback_id.is_some() => Owed::Ack,
+        Ok(Handled::Duplicate) => return Ok(()),
         Err(e) => {
             e.log();
-            vec![Outbound::Toast(try_again())]
+            Owed::Replies(vec![Outbound::Toast(try_again())])
         }
     };
-    ctx.sender.deliver(&t, replies).await;
+    ctx.outbox.push(t, owed, window);
     Ok(())
 }
 
@@ -226,9 +247,11 @@ impl Telegram {
             renderer,
         });
         let inflight = Arc::new(listen::Inflight::default());
+        let outbox = Outbox::new(sender.clone());
         let ctx = Arc::new(Ctx {
             core,
             sender,
+            outbox: outbox.clone(),
             inflight: inflight.clone(),
         });
         let unhandled = inflight.clone();
@@ -249,6 +272,7 @@ impl Telegram {
             sink,
             bot,
             inflight,
+            outbox,
             dispatcher,
             refresher,
         })
@@ -259,17 +283,9 @@ impl Telegram {
         self.sink.clone()
     }
 
-    /// Polls until `shutdown` resolves, then finishes the updates in hand and stops.
+    /// Polls until `shutdown` resolves, then stops taking updates, commits and confirms the
+    /// ones in hand, sends the replies owed, and returns within `SHUTDOWN_BUDGET`.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
-        let token = self.dispatcher.shutdown_token();
-        tokio::spawn(async move {
-            shutdown.await;
-            // Waits for in-flight updates: every acknowledged answer is committed first.
-            match token.shutdown() {
-                Ok(done) => done.await,
-                Err(e) => tracing::debug!(?e, "dispatcher was not running"),
-            }
-        });
         // Long polling does not work while a webhook is set (teloxide's default polling does
         // the same).
         match self.bot.get_webhook_info().send().await {
@@ -281,16 +297,53 @@ impl Telegram {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not read the webhook settings"),
         }
-        let listener = listen::listener(self.bot.clone(), self.inflight.clone());
-        self.dispatcher
-            .dispatch_with_listener(
-                listener,
-                teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
-                    "Telegram polling error",
-                ),
-            )
-            .await;
-        self.refresher.flush().await;
+        let (listener, stop) = listen::listener(self.bot.clone(), self.inflight.clone());
+        // The listener's stream ends on the signal, whatever the dispatcher is doing: teloxide's
+        // own shutdown token is seen only while the dispatcher waits for updates, and refused
+        // before it runs.
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<tokio::time::Instant>();
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            stop.stop();
+            let _ = stopped_tx.send(tokio::time::Instant::now() + SHUTDOWN_BUDGET);
+        });
+        let dispatch = self.dispatcher.try_dispatch_with_listener(
+            listener,
+            teloxide::error_handlers::LoggingErrorHandler::with_custom_text(
+                "Telegram polling error",
+            ),
+        );
+        tokio::pin!(dispatch);
+        let mut stopped_rx = stopped_rx;
+        let deadline = tokio::select! {
+            r = &mut dispatch => {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "Telegram polling could not start");
+                }
+                signal.abort();
+                tokio::time::Instant::now() + SHUTDOWN_BUDGET
+            }
+            Ok(deadline) = &mut stopped_rx => {
+                // The dispatcher ends once the updates in hand are committed and confirmed.
+                if tokio::time::timeout_at(deadline, &mut dispatch).await.is_err() {
+                    tracing::warn!("the Telegram dispatcher did not stop in time; leaving it");
+                }
+                deadline
+            }
+        };
+        if tokio::time::timeout_at(deadline, self.refresher.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("poll messages not refreshed before shutdown");
+        }
+        let left = self.outbox.flush(deadline).await;
+        if left > 0 {
+            tracing::warn!(
+                members = left,
+                "replies still being sent at shutdown were dropped (the answers are saved)"
+            );
+        }
         tracing::info!("Telegram adapter stopped");
     }
 }

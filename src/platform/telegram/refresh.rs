@@ -2,16 +2,19 @@
 //! the shown text or buttons changed. Editing once per vote would hit Telegram's per-chat limit
 //! and answer taps minutes late under a burst.
 
-use super::send::{markup, with_retry};
+use super::send::{CallError, call_idempotent, markup};
 use crate::bot::Bot as Core;
 use crate::render::{Renderer, Target};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide::prelude::*;
-use teloxide::types::{ChatId, MessageId, ParseMode};
+use tokio::time::Instant;
 
 pub use crate::platform::refresh::Handle;
+
+/// How long one poll message's edit is retried (after a 429, a 5xx or a network error) before
+/// the refresher moves on; other polls wait behind it, so this stays short.
+const EDIT_BUDGET: Duration = Duration::from_secs(10);
 
 struct Refresher {
     core: Core,
@@ -62,14 +65,18 @@ impl Refresher {
                 if self.shown.get(&(chat, msg)) == Some(&fingerprint) {
                     continue;
                 }
-                let req = self
-                    .bot
-                    .edit_message_text(ChatId(chat), MessageId(msg), html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(kb.clone());
-                match with_retry("editMessageText", || req.send_ref()).await {
+                let body = serde_json::json!({
+                    "chat_id": chat,
+                    "message_id": msg,
+                    "text": html,
+                    "parse_mode": "HTML",
+                    "reply_markup": kb,
+                });
+                let deadline = Instant::now() + EDIT_BUDGET;
+                match call_idempotent(&self.bot, "editMessageText", &body, deadline).await {
                     Ok(_) => {}
-                    Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+                    Err(CallError::Refused { description, .. })
+                        if description.contains("message is not modified") => {}
                     Err(e) => {
                         tracing::warn!(error = %e, chat, "could not refresh a poll message");
                         continue;

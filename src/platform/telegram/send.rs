@@ -1,5 +1,6 @@
 //! Core replies out to Telegram: HTML rendering, keyboards, splitting at 4096 characters,
-//! retries that honour 429 `retry_after` and back off on network errors.
+//! retries that honour 429 `retry_after` and back off on network errors, and the per-member
+//! send queues (`Outbox`) that keep replies off the listener's path.
 
 use super::refresh;
 use super::translate::Translated;
@@ -7,21 +8,27 @@ use crate::bot::Bot as Core;
 use crate::core::event::{Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::types::{
-    CallbackQueryId, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode,
-};
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Telegram's message limit.
 pub const MAX_TEXT: usize = 4096;
 /// Toasts (answerCallbackQuery) show at most 200 characters.
 const MAX_TOAST: usize = 200;
 const RETRIES: u32 = 4;
+/// The longest one attempt of an idempotent call may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Backoff between attempts of an idempotent call after a 5xx or a network error.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Calls that create something (a message, a photo, a file): repeating one whose request may
 /// have reached Telegram could post it twice.
@@ -71,6 +78,113 @@ where
             Err(e) => return Err(e),
         }
         attempt += 1;
+    }
+}
+
+/// Why a call made without teloxide's request layer failed (`getUpdates`, and the idempotent
+/// calls retried by `call_idempotent`). It never holds the request URL, which holds the token.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("rate limited by Telegram: retry after {0} s")]
+    RetryAfter(u64),
+    #[error("Telegram server error {0}")]
+    Server(u16),
+    #[error("refused by Telegram ({code}): {description}")]
+    Refused { code: u16, description: String },
+    #[error("network error: {0}")]
+    Network(reqwest::Error),
+    #[error("unreadable answer from Telegram (HTTP {0})")]
+    Malformed(u16),
+}
+
+/// One Bot API call (`POST {api_url}/bot{token}/{method}` with a JSON body) through the bot's
+/// HTTP client, returning `result`. Unlike teloxide's request layer it does not sleep 10 s
+/// after a 5xx: the caller decides what to wait for.
+pub async fn call(
+    bot: &teloxide::Bot,
+    method: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<Value, CallError> {
+    let mut url = bot.api_url();
+    match url.path_segments_mut() {
+        Ok(mut segments) => {
+            segments.push(&format!("bot{}", bot.token())).push(method);
+        }
+        Err(()) => return Err(CallError::Malformed(0)),
+    }
+    let response = bot
+        .client()
+        .post(url)
+        .json(body)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| CallError::Network(e.without_url()))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| CallError::Network(e.without_url()))?;
+    let Ok(answer) = serde_json::from_str::<Value>(&text) else {
+        return Err(if status.is_server_error() {
+            CallError::Server(status.as_u16())
+        } else {
+            CallError::Malformed(status.as_u16())
+        });
+    };
+    if answer["ok"].as_bool() == Some(true) {
+        return Ok(answer.get("result").cloned().unwrap_or(Value::Null));
+    }
+    let code = answer["error_code"]
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(status.as_u16());
+    if let Some(seconds) = answer["parameters"]["retry_after"].as_u64() {
+        return Err(CallError::RetryAfter(seconds));
+    }
+    if code >= 500 || status.is_server_error() {
+        return Err(CallError::Server(code));
+    }
+    Err(CallError::Refused {
+        code,
+        description: answer["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// Calls a method that is safe to repeat (acknowledging a tap, editing a message) until it
+/// succeeds, Telegram refuses it (4xx), or the next attempt could not finish by `deadline`:
+/// after a 429 as long as Telegram asks, after a 5xx, a network error or an unreadable answer
+/// with backoff from 250 ms up to 2 s. Repeating it cannot do anything twice.
+pub async fn call_idempotent(
+    bot: &teloxide::Bot,
+    method: &str,
+    body: &Value,
+    deadline: Instant,
+) -> Result<Value, CallError> {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let error = match call(bot, method, body, left.min(ATTEMPT_TIMEOUT)).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let wait = match &error {
+            CallError::Refused { .. } => return Err(error),
+            CallError::RetryAfter(s) => Duration::from_secs(*s),
+            _ => backoff,
+        };
+        if Instant::now() + wait >= deadline {
+            return Err(error);
+        }
+        tracing::info!(call = method, error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+        tokio::time::sleep(wait).await;
+        if !matches!(error, CallError::RetryAfter(_)) {
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
     }
 }
 
@@ -185,16 +299,33 @@ impl Sender {
         Ok(last)
     }
 
-    pub async fn answer_callback(&self, id: &str, text: Option<String>) {
-        let mut req = self
-            .bot
-            .answer_callback_query(CallbackQueryId(id.to_string()));
+    /// Marks a survey's posted poll messages for the coalesced refresh.
+    pub fn refresh(&self, survey: i64) {
+        self.refresher.mark(survey);
+    }
+
+    /// Answers a tap (stops the member's spinner, shows `text` as a toast), retried until
+    /// `window` closes. `redelivered`: the update came again after a restart, so the query was
+    /// probably answered before and a refusal is expected.
+    pub async fn answer_callback(
+        &self,
+        id: &str,
+        text: Option<String>,
+        window: Instant,
+        redelivered: bool,
+    ) {
+        let mut body = json!({ "callback_query_id": id });
         if let Some(t) = text {
-            req = req.text(truncate(&t, MAX_TOAST));
+            body["text"] = json!(truncate(&t, MAX_TOAST));
         }
-        if let Err(e) = with_retry("answerCallbackQuery", || req.send_ref()).await {
-            // Usually a query answered before (a redelivered tap): harmless.
-            tracing::debug!(error = %e, "could not answer a callback query");
+        match call_idempotent(&self.bot, "answerCallbackQuery", &body, window).await {
+            Ok(_) => {}
+            Err(e) if redelivered => {
+                tracing::debug!(error = %e, "could not answer a redelivered tap (answered before?)");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not acknowledge a tap; its answer is saved");
+            }
         }
     }
 
@@ -202,9 +333,9 @@ impl Sender {
         raw.parse::<i64>().ok().map(ChatId)
     }
 
-    /// Sends everything the core asked for, in order. A tap is acknowledged first, so the
-    /// member's spinner stops even if a later message is slow.
-    pub async fn deliver(&self, t: &Translated, replies: Vec<Outbound>) {
+    /// Sends everything the core asked for, in order. A tap is acknowledged first (until
+    /// `window` closes), so the member's spinner stops even if a later message is slow.
+    pub async fn deliver(&self, t: &Translated, replies: Vec<Outbound>, window: Instant) {
         let ev = &t.inbound;
         let Some(chat) = Self::chat_id(&ev.chat.id) else {
             tracing::error!(chat = %ev.chat.id, "not a Telegram chat id");
@@ -220,7 +351,7 @@ impl Sender {
         match &t.callback_id {
             Some(id) => {
                 let text = (!toasts.is_empty()).then(|| toasts.join("\n"));
-                self.answer_callback(id, text).await;
+                self.answer_callback(id, text, window, false).await;
             }
             None => {
                 // A toast in answer to a typed message becomes a short reply.
@@ -428,5 +559,126 @@ impl Sender {
         Some(InlineKeyboardMarkup::new(vec![vec![
             InlineKeyboardButton::url(label, url),
         ]]))
+    }
+}
+
+/// What a member is owed once their update was committed.
+pub enum Owed {
+    /// The core's replies.
+    Replies(Vec<Outbound>),
+    /// Only the tap's acknowledgement: a redelivered tap, already applied.
+    Ack,
+}
+
+struct Job {
+    t: Translated,
+    owed: Owed,
+    window: Instant,
+}
+
+/// Per-member send queues, run off the listener's path: a member's replies go out in the order
+/// their updates were committed (a private survey's question 1 before question 2), and one
+/// member's 429, 5xx or slow call holds up that member's replies only, never the listener or
+/// anyone else. A queue's task ends when the queue is empty.
+#[derive(Clone)]
+pub struct Outbox(Arc<OutboxInner>);
+
+struct OutboxInner {
+    sender: Sender,
+    /// Member → replies waiting; present while that member's task runs.
+    queues: Mutex<HashMap<String, VecDeque<Job>>>,
+    idle: Notify,
+}
+
+/// Removes a member's queue if its task ends by a panic, so a later push starts a new task.
+struct Draining {
+    outbox: Outbox,
+    key: String,
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.outbox.queues().remove(&self.key);
+            self.outbox.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Outbox {
+    pub fn new(sender: Sender) -> Self {
+        Outbox(Arc::new(OutboxInner {
+            sender,
+            queues: Mutex::new(HashMap::new()),
+            idle: Notify::new(),
+        }))
+    }
+
+    fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Job>>> {
+        self.0.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues what the member of `t` is owed, behind what they are owed already; `window` is
+    /// when a tap's acknowledgement stops being useful.
+    pub fn push(&self, t: Translated, owed: Owed, window: Instant) {
+        let key = t.inbound.actor.user_id.clone();
+        let job = Job { t, owed, window };
+        let mut queues = self.queues();
+        match queues.get_mut(&key) {
+            Some(queue) => queue.push_back(job),
+            None => {
+                queues.insert(key.clone(), VecDeque::from([job]));
+                tokio::spawn(self.clone().drain(key));
+            }
+        }
+    }
+
+    async fn drain(self, key: String) {
+        let _guard = Draining {
+            outbox: self.clone(),
+            key: key.clone(),
+        };
+        loop {
+            let job = {
+                let mut queues = self.queues();
+                match queues.get_mut(&key).and_then(VecDeque::pop_front) {
+                    Some(job) => job,
+                    None => {
+                        queues.remove(&key);
+                        drop(queues);
+                        self.0.idle.notify_waiters();
+                        return;
+                    }
+                }
+            };
+            match job.owed {
+                Owed::Replies(replies) => self.0.sender.deliver(&job.t, replies, job.window).await,
+                Owed::Ack => {
+                    if let Some(id) = &job.t.callback_id {
+                        self.0
+                            .sender
+                            .answer_callback(id, None, job.window, true)
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every queue is empty or `deadline` passed; returns how many members still
+    /// have replies waiting.
+    pub async fn flush(&self, deadline: Instant) -> usize {
+        loop {
+            let idle = self.0.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let waiting = self.queues().len();
+            if waiting == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.queues().len();
+            }
+        }
     }
 }
