@@ -696,7 +696,30 @@ impl Bot {
                             json!({ "title": title }),
                         ))])
                     }
-                    None => Ok(vec![reply(err("nothing_to_cancel", json!({})))]),
+                    None => {
+                        // The persona question asked before a survey counts as that survey.
+                        let member = tx
+                            .find_member(ev.actor.platform.as_str(), &ev.actor.user_id)
+                            .await?;
+                        let pending = match member {
+                            Some(m) => tx.take_pending_persona(m.id).await?,
+                            None => None,
+                        };
+                        match pending {
+                            Some(sid) => {
+                                let title = self
+                                    .survey_by_key(tx, sid, loc(ev))
+                                    .await?
+                                    .map(|s| s.survey.title)
+                                    .unwrap_or_default();
+                                Ok(vec![reply(Msg::new(
+                                    "cancelled",
+                                    json!({ "title": title }),
+                                ))])
+                            }
+                            None => Ok(vec![reply(err("nothing_to_cancel", json!({})))]),
+                        }
+                    }
                 }
             }
             Command::MyData => {
@@ -706,7 +729,8 @@ impl Bot {
                     .await?;
                 let mut surveys = std::collections::BTreeMap::new();
                 if let Some(d) = &data {
-                    for (slug, ..) in &d.answers {
+                    let slugs = d.answers.iter().map(|a| &a.0);
+                    for slug in slugs.chain(d.flow_drafts.iter().map(|f| &f.0)) {
                         if !surveys.contains_key(slug) {
                             if let Some(s) = self.store.survey_by_slug(slug).await? {
                                 surveys.insert(slug.clone(), self.worded(s, loc(ev)).survey);
@@ -714,8 +738,23 @@ impl Bot {
                         }
                     }
                 }
+                // The persona is stored as its option id; members see its label.
+                let persona = data.as_ref().and_then(|d| d.persona.as_deref()).map(|id| {
+                    self.cfg
+                        .persona
+                        .as_ref()
+                        .map(|p| p.worded(loc(ev)))
+                        .and_then(|q| {
+                            q.kind
+                                .options()
+                                .iter()
+                                .find(|o| o.id.as_str() == id)
+                                .map(|o| o.label.clone())
+                        })
+                        .unwrap_or_else(|| id.to_string())
+                });
                 Ok(vec![Outbound::Private {
-                    msg: Msg::new("mydata", mydata_json(data, &surveys, loc(ev))),
+                    msg: Msg::new("mydata", mydata_json(data, persona, &surveys, loc(ev))),
                     keyboard: Keyboard::default(),
                 }])
             }
@@ -1604,6 +1643,7 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str) -> Va
 
 fn mydata_json(
     data: Option<crate::store::MemberData>,
+    persona: Option<String>,
     surveys: &std::collections::BTreeMap<String, Survey>,
     locale: &str,
 ) -> Value {
@@ -1624,7 +1664,7 @@ fn mydata_json(
             "user_id": d.user_id,
             "display_name": d.display_name,
             "locale": d.locale,
-            "persona": d.persona,
+            "persona": persona,
             "first_seen_at": d.first_seen_at.as_ref().map(day),
             "surveys": d.surveys.iter().map(|p| json!({
                 "title": p.title, "segments": p.segments, "new_member": p.new_member,
@@ -1639,7 +1679,13 @@ fn mydata_json(
                 "chat": chat,
                 "shown_at": shown.as_ref().map(day),
             })).collect::<Vec<_>>(),
-            "drafts": d.drafts.iter().map(|(t, q)| json!({ "title": t, "question": q })).collect::<Vec<_>>(),
+            "drafts": d.drafts.iter().map(|(t, q)| json!({ "title": t, "question": q }))
+                .chain(d.flow_drafts.iter().map(|(slug, t, i)| json!({
+                    "title": t,
+                    "question": surveys.get(slug).and_then(|s| s.questions.get(*i))
+                        .map(|q| q.id.to_string()).unwrap_or_else(|| (i + 1).to_string()),
+                })))
+                .collect::<Vec<_>>(),
             "flows": d.flows,
             "pending_persona": d.pending_persona,
         }),

@@ -3,6 +3,8 @@
 use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::event::Actor;
+use crate::core::flow::FlowState;
+use crate::core::interact::Draft;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -32,8 +34,11 @@ pub struct MemberData {
     pub answer_context: Vec<(Option<String>, Option<DateTime<Utc>>)>,
     /// Unfinished picks (survey title, question id), kept until the answer is complete.
     pub drafts: Vec<(String, String)>,
-    /// Surveys with a private flow in progress.
+    /// Surveys with a private flow in progress (finished flows are kept to allow changes, not listed).
     pub flows: Vec<String>,
+    /// Picks made so far in a private flow's current question, e.g. a ranking in progress:
+    /// (survey slug, survey title, question index).
+    pub flow_drafts: Vec<(String, String, usize)>,
     /// The survey waiting for the persona question, if any.
     pub pending_persona: Option<String>,
 }
@@ -221,13 +226,29 @@ impl Store {
                 r.try_get::<bool, _>("current")?,
             ));
         }
-        let flows: Vec<(String,)> = sqlx::query_as(
-            "SELECT s.slug FROM flows f JOIN respondents r ON r.id = f.respondent_id
-               JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ?",
+        let flow_rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT s.slug, s.title, f.state FROM flows f JOIN respondents r ON r.id = f.respondent_id
+               JOIN surveys s ON s.id = r.survey_id WHERE r.member_id = ? ORDER BY r.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
+        let mut flows = Vec::new();
+        let mut flow_drafts = Vec::new();
+        for (slug, title, raw) in flow_rows {
+            let state: FlowState =
+                serde_json::from_str(&raw).map_err(|source| StoreError::Corrupt {
+                    what: "flow state",
+                    source,
+                })?;
+            if state.finished {
+                continue;
+            }
+            if state.draft != Draft::Empty {
+                flow_drafts.push((slug.clone(), title, state.index));
+            }
+            flows.push(slug);
+        }
         let mut surveys = Vec::new();
         for r in sqlx::query(
             "SELECT s.title AS title, r.segments AS segments, r.new_member AS new_member,
@@ -277,7 +298,8 @@ impl Store {
             answers,
             answer_context,
             drafts,
-            flows: flows.into_iter().map(|f| f.0).collect(),
+            flows,
+            flow_drafts,
             pending_persona: pending.map(|p| p.0),
         }))
     }

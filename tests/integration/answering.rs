@@ -372,3 +372,23 @@ async fn a_redelivered_report_command_is_answered_once() {
     let out = t.say("alice", group(), "/insights lunch").await;
     assert!(t.text(&out).contains("product team"), "{}", t.text(&out));
 }
+
+#[tokio::test]
+async fn cancel_while_the_persona_question_shows_cancels_it() {
+    let config = format!(
+        "{CONFIG}\n[persona]\nquestion = \"Which best describes you?\"\noptions = [\"Customer\", \"Just curious\"]\n"
+    );
+    let t = spawn_app_with(&config).await;
+    let out = t.say("alice", dm("alice"), "/start deep").await;
+    assert!(t.text(&out).contains("Which best describes you?"));
+    let text = t.text(&t.say("alice", dm("alice"), "/cancel").await);
+    assert!(!text.contains("not taking a survey"), "{text}");
+    assert!(text.contains("Deep dive"), "{text}");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM pending_persona").await,
+        0,
+        "nothing waits for the persona any more"
+    );
+    let text = t.text(&t.say("alice", dm("alice"), "/cancel").await);
+    assert!(text.contains("not taking a survey"), "{text}");
+}

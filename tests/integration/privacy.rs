@@ -461,3 +461,34 @@ async fn tokens_never_appear_in_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn mydata_lists_only_unfinished_flows_the_persona_label_and_a_ranking_in_progress() {
+    let config = format!(
+        "{CONFIG}\n[persona]\nquestion = \"Which best describes you?\"\noptions = [\"Customer\", \"Just curious\"]\n"
+    );
+    let t = spawn_app_with(&config).await;
+    // Persona, then the lunch survey answered to the end in private.
+    let out = t.say("alice", dm("alice"), "/start lunch").await;
+    let out = t
+        .tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+    t.tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+    // A ranking started but not completed.
+    let out = t.say("alice", dm("alice"), "/start rank").await;
+    t.tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+
+    let text = t.text(&t.say("alice", dm("alice"), "/mydata").await);
+    assert!(text.contains("Describes you as: Customer"), "{text}");
+    assert!(text.contains("Surveys in progress: rank"), "{text}");
+    assert!(
+        !text.contains("Surveys in progress: lunch") && !text.contains("lunch rank"),
+        "a finished survey is not in progress: {text}"
+    );
+    assert!(
+        text.contains("Unfinished answers: Roadmap ranking / order"),
+        "{text}"
+    );
+}
