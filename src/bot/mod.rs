@@ -788,7 +788,7 @@ impl Bot {
                         let n = self.store.respondent_count(s.key).await?;
                         Ok(vec![reply(Msg::new(
                             "survey",
-                            survey_json(&s, n, now, loc(ev)),
+                            survey_json(&s, n, now, loc(ev), self.team_view(ev)),
                         ))])
                     }
                     _ => Ok(vec![reply(unknown_survey(&id))]),
@@ -1620,8 +1620,10 @@ fn ack_msg(q: &Question, o: &Outcome) -> Msg {
     Msg::new("ack", data)
 }
 
-fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str) -> Value {
+/// `/survey ID`. Question types and option ids are for the team; members see texts and labels.
+fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str, team: bool) -> Value {
     json!({
+        "team": team,
         "id": s.survey.id.as_str(),
         "title": s.survey.title,
         "intro": s.survey.intro,

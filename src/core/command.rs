@@ -85,8 +85,14 @@ fn usage(command: &'static str, problem: impl Into<String>) -> CommandError {
 
 fn survey_arg(command: &'static str, arg: Option<&str>) -> Result<SurveyId, CommandError> {
     let raw = arg.ok_or_else(|| usage(command, "which survey? Give its id, e.g. next-feature"))?;
-    SurveyId::parse(&raw.to_lowercase())
-        .map_err(|e| usage(command, format!("{raw:?} is not a survey id: {e}")))
+    SurveyId::parse(&raw.to_lowercase()).map_err(|e| {
+        // Echo a bounded prefix, as `/language` does: a 100 KB argument must not come back whole.
+        let mut shown: String = raw.chars().take(32).collect();
+        if raw.chars().nth(32).is_some() {
+            shown.push('…');
+        }
+        usage(command, format!("\"{shown}\" is not a survey id: {e}"))
+    })
 }
 
 /// Parses `/name args`. Returns `Ok(None)` for text that is not a command.
@@ -181,6 +187,23 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn survey_arguments_are_echoed_capped() {
+        for cmd in ["start", "survey", "post"] {
+            let long = format!("/{cmd} {}", "X".repeat(100_000));
+            let e = parse(&long)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("is not a survey id"), "{e}");
+            assert!(
+                e.chars().count() < 300,
+                "{cmd}: {} chars",
+                e.chars().count()
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

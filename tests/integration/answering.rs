@@ -392,3 +392,38 @@ async fn cancel_while_the_persona_question_shows_cancels_it() {
     let text = t.text(&t.say("alice", dm("alice"), "/cancel").await);
     assert!(text.contains("not taking a survey"), "{text}");
 }
+
+#[tokio::test]
+async fn members_see_no_question_types_or_option_ids_in_survey() {
+    let t = spawn_app().await;
+    let member = t.text(&t.say("alice", dm("alice"), "/survey deep").await);
+    assert!(member.contains("Which matters more?"), "{member}");
+    assert!(member.contains("Honest numbers"), "{member}");
+    for internal in ["[message_test]", "[pairwise", "(fast-and-simple)", "(free)"] {
+        assert!(!member.contains(internal), "{internal}: {member}");
+    }
+    assert!(member.contains("Anything else? (optional)"), "{member}");
+    let team = t.text(&t.say("pm", dm("pm"), "/survey deep").await);
+    assert!(team.contains("[message_test]"), "{team}");
+    assert!(team.contains("fast-and-simple"), "{team}");
+}
+
+#[tokio::test]
+async fn start_and_survey_echo_a_huge_argument_capped() {
+    let t = spawn_app().await;
+    let huge = "Z".repeat(100_000);
+    for cmd in ["/start", "/survey"] {
+        let out = t.say("alice", dm("alice"), &format!("{cmd} {huge}")).await;
+        let text = t.text(&out);
+        assert_eq!(out.len(), 1, "{cmd}: one reply");
+        assert!(
+            text.chars().count() < 400,
+            "{cmd}: {} chars",
+            text.chars().count()
+        );
+        assert!(
+            text.contains("ZZZZ"),
+            "{cmd}: the start is still shown: {text}"
+        );
+    }
+}
