@@ -370,6 +370,8 @@ async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {
             };
             let n = app.store.respondent_count(s.key).await?;
             let data = json!({
+                // The operator sees question types and option ids, as the team does.
+                "team": true,
                 "id": s.survey.id.as_str(), "title": s.survey.title, "intro": s.survey.intro,
                 "status": s.effective_status(now).as_str(), "anonymous": s.survey.anonymous,
                 "respondents": n,

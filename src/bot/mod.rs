@@ -739,22 +739,31 @@ impl Bot {
                     }
                 }
                 // The persona is stored as its option id; members see its label.
-                let persona = data.as_ref().and_then(|d| d.persona.as_deref()).map(|id| {
-                    self.cfg
-                        .persona
-                        .as_ref()
-                        .map(|p| p.worded(loc(ev)))
-                        .and_then(|q| {
-                            q.kind
-                                .options()
-                                .iter()
-                                .find(|o| o.id.as_str() == id)
-                                .map(|o| o.label.clone())
-                        })
-                        .unwrap_or_else(|| id.to_string())
-                });
+                let declined = data.as_ref().and_then(|d| d.persona.as_deref())
+                    == Some(views::PERSONA_DECLINED_ID);
+                let persona = data
+                    .as_ref()
+                    .and_then(|d| d.persona.as_deref())
+                    .filter(|_| !declined)
+                    .map(|id| {
+                        self.cfg
+                            .persona
+                            .as_ref()
+                            .map(|p| p.worded(loc(ev)))
+                            .and_then(|q| {
+                                q.kind
+                                    .options()
+                                    .iter()
+                                    .find(|o| o.id.as_str() == id)
+                                    .map(|o| o.label.clone())
+                            })
+                            .unwrap_or_else(|| id.to_string())
+                    });
                 Ok(vec![Outbound::Private {
-                    msg: Msg::new("mydata", mydata_json(data, persona, &surveys, loc(ev))),
+                    msg: Msg::new(
+                        "mydata",
+                        mydata_json(data, persona, declined, &surveys, loc(ev)),
+                    ),
                     keyboard: Keyboard::default(),
                 }])
             }
@@ -765,20 +774,25 @@ impl Bot {
                 let (surveys, total) = match &deleted {
                     Some(rows) => (
                         rows.iter()
-                            .map(|(t, n)| json!({ "title": t, "answers": n }))
+                            .map(|(_, t, n)| json!({ "title": t, "answers": n }))
                             .collect::<Vec<_>>(),
-                        rows.iter().map(|(_, n)| n).sum::<i64>(),
+                        rows.iter().map(|(_, _, n)| n).sum::<i64>(),
                     ),
                     None => (Vec::new(), 0),
                 };
                 tracing::info!(answers = total, "member data deleted on request");
-                Ok(vec![Outbound::Private {
+                let mut out = vec![Outbound::Private {
                     msg: Msg::new(
                         "forgotten",
                         json!({ "known": deleted.is_some(), "surveys": surveys, "total": total }),
                     ),
                     keyboard: Keyboard::default(),
-                }])
+                }];
+                // The deleted answers no longer count: posted polls show the lower number.
+                for (key, ..) in deleted.iter().flatten() {
+                    out.push(Outbound::RefreshPolls { survey: *key });
+                }
+                Ok(out)
             }
             Command::Surveys => self.read_command(ev, Command::Surveys, now).await,
             Command::Show(id) => {
@@ -1139,6 +1153,8 @@ impl Bot {
             .iter()
             .filter_map(|r| self.cfg.segments.roles.get(r).cloned())
             .collect();
+        // "Prefer not to say" is no group: such members count only in the overall numbers.
+        let persona = persona.filter(|p| *p != views::PERSONA_DECLINED_ID);
         if let (Some(p), Some(pc)) = (persona, &self.cfg.persona) {
             let label = pc
                 .question
@@ -1551,16 +1567,24 @@ impl Bot {
         };
         // Translations keep the options' order, so the index picks the same option.
         let worded = p.worded(loc(ev));
-        let Some(choice) = worded.kind.options().get(usize::from(value)) else {
-            return Ok(vec![Outbound::Toast(stale())]);
+        let (id, ack) = if value == views::PERSONA_DECLINED {
+            (
+                views::PERSONA_DECLINED_ID.to_string(),
+                json!({ "kind": "persona_declined" }),
+            )
+        } else {
+            let Some(choice) = worded.kind.options().get(usize::from(value)) else {
+                return Ok(vec![Outbound::Toast(stale())]);
+            };
+            (
+                choice.id.to_string(),
+                json!({ "kind": "persona", "answer": choice.label }),
+            )
         };
         let m = tx.upsert_member(&ev.actor, now).await?;
-        tx.set_persona(m.id, choice.id.as_str()).await?;
+        tx.set_persona(m.id, &id).await?;
         let pending = tx.take_pending_persona(m.id).await?;
-        let mut out = vec![Outbound::Toast(Msg::new(
-            "ack",
-            json!({ "kind": "persona", "answer": choice.label }),
-        ))];
+        let mut out = vec![Outbound::Toast(Msg::new("ack", ack))];
         let target = match pending {
             Some(k) => self.survey_by_key(tx, k, loc(ev)).await?,
             None => Some(s.clone()),
@@ -1646,6 +1670,7 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str, team:
 fn mydata_json(
     data: Option<crate::store::MemberData>,
     persona: Option<String>,
+    persona_declined: bool,
     surveys: &std::collections::BTreeMap<String, Survey>,
     locale: &str,
 ) -> Value {
@@ -1667,6 +1692,7 @@ fn mydata_json(
             "display_name": d.display_name,
             "locale": d.locale,
             "persona": persona,
+            "persona_declined": persona_declined,
             "first_seen_at": d.first_seen_at.as_ref().map(day),
             "surveys": d.surveys.iter().map(|p| json!({
                 "title": p.title, "segments": p.segments, "new_member": p.new_member,

@@ -437,6 +437,11 @@ pub fn ask(
     (Msg::new("question", data), kb)
 }
 
+/// The persona button value for "prefer not to say" (options are at most 25).
+pub const PERSONA_DECLINED: u8 = u8::MAX;
+/// Stored as the member's persona when they prefer not to say: never a segment.
+pub const PERSONA_DECLINED_ID: &str = "prefer_not_to_say";
+
 /// The persona question, asked once before a member's first private survey.
 pub fn persona(key: i64, q: &Question) -> (Msg, Keyboard) {
     let kb = Keyboard {
@@ -452,6 +457,13 @@ pub fn persona(key: i64, q: &Question) -> (Msg, Keyboard) {
                     Action::Persona { value: i as u8 },
                 )]
             })
+            .chain(std::iter::once(vec![tpl_button(
+                key,
+                "button_prefer_not",
+                Action::Persona {
+                    value: PERSONA_DECLINED,
+                },
+            )]))
             .collect(),
     };
     (Msg::new("persona", json!({ "text": q.text })), kb)

@@ -23,7 +23,47 @@ enum View {
 struct Shown {
     number: usize,
     view: View,
-    buttons: Vec<ButtonAction>,
+    /// Each button with the number typed to tap it.
+    buttons: Vec<(usize, ButtonAction)>,
+}
+
+/// The number shown for each button. Numeric labels (an NPS 0-10) are their own number, so
+/// typing 9 taps "9"; otherwise an option keeps its option number, so a ranking's buttons do not
+/// renumber after each pick; other buttons (undo, skip, pairwise sides) follow.
+fn button_numbers(labels: &[String], actions: &[ButtonAction]) -> Vec<usize> {
+    let numeric: Vec<Option<usize>> = labels
+        .iter()
+        .map(|l| l.trim().parse::<usize>().ok().filter(|n| *n < 1000))
+        .collect();
+    let option = |a: &ButtonAction| match a {
+        ButtonAction::Payload(p) => match crate::core::payload::Payload::decode(p) {
+            Ok(crate::core::payload::Payload {
+                action: crate::core::payload::Action::Choose { value, .. },
+                ..
+            }) => Some(usize::from(value) + 1),
+            _ => None,
+        },
+        ButtonAction::DeepLink { .. } => None,
+    };
+    let by_label = numeric.iter().any(Option::is_some);
+    let mut nums: Vec<Option<usize>> = if by_label {
+        numeric
+    } else {
+        actions.iter().map(option).collect()
+    };
+    let mut seen = std::collections::HashSet::new();
+    if nums.iter().flatten().any(|n| !seen.insert(*n)) {
+        // Duplicates would make a number ambiguous: fall back to positions.
+        return (1..=labels.len()).collect();
+    }
+    let mut next = nums.iter().flatten().max().copied().unwrap_or(0) + 1;
+    for n in &mut nums {
+        if n.is_none() {
+            *n = Some(next);
+            next += 1;
+        }
+    }
+    nums.into_iter().map(|n| n.unwrap_or(0)).collect()
 }
 
 /// One console session.
@@ -212,10 +252,10 @@ impl Console {
         };
         match shown {
             Some(x) => Some(
-                button
-                    .checked_sub(1)
-                    .and_then(|i| x.buttons.get(i))
-                    .cloned()
+                x.buttons
+                    .iter()
+                    .find(|(n, _)| *n == button)
+                    .map(|(_, a)| a.clone())
                     .ok_or(()),
             ),
             None if msg.is_some() => Some(Err(())),
@@ -245,13 +285,24 @@ impl Console {
     fn show_message(&mut self, view: View, header: &str, msg: &Msg, kb: &Keyboard) -> String {
         let number = self.messages.len() + 1;
         let mut out = format!("{header}#{number}\n{}", self.text(msg));
+        let labels: Vec<String> = kb
+            .buttons()
+            .map(|b| self.renderer.label(&b.label).unwrap_or_else(|_| "?".into()))
+            .collect();
+        let actions: Vec<ButtonAction> = kb.buttons().map(|b| b.action.clone()).collect();
+        let numbers = button_numbers(&labels, &actions);
         let mut buttons = Vec::new();
         for row in &kb.rows {
             let mut line = String::from("\n ");
-            for b in row {
-                buttons.push(b.action.clone());
-                let label = self.renderer.label(&b.label).unwrap_or_else(|_| "?".into());
-                line.push_str(&format!(" [{}] {}", buttons.len(), label));
+            for _ in row {
+                let i = buttons.len();
+                let (Some(n), Some(a), Some(label)) =
+                    (numbers.get(i), actions.get(i), labels.get(i))
+                else {
+                    break;
+                };
+                buttons.push((*n, a.clone()));
+                line.push_str(&format!(" [{n}] {label}"));
             }
             out.push_str(&line);
         }

@@ -147,18 +147,18 @@ impl Tx {
     }
 
     /// Deletes the member and, by cascade, every answer, draft and flow linked to them.
-    /// Returns (survey title, number of answer rows) per survey. Anonymous answers cannot be
-    /// linked to anyone and stay.
+    /// Returns (survey key, survey title, number of answer rows) per survey. Anonymous answers
+    /// cannot be linked to anyone and stay.
     pub async fn forget_member(
         &mut self,
         platform: &str,
         user_id: &str,
-    ) -> Result<Option<Vec<(String, i64)>>> {
+    ) -> Result<Option<Vec<(i64, String, i64)>>> {
         let Some(member) = self.find_member(platform, user_id).await? else {
             return Ok(None);
         };
         let rows = sqlx::query(
-            "SELECT s.title AS title, COUNT(a.id) AS n FROM respondents r
+            "SELECT s.id AS sid, s.title AS title, COUNT(a.id) AS n FROM respondents r
                JOIN surveys s ON s.id = r.survey_id
                LEFT JOIN answers a ON a.respondent_id = r.id
               WHERE r.member_id = ? GROUP BY s.id ORDER BY s.title",
@@ -168,8 +168,8 @@ impl Tx {
         .await?;
         let summary = rows
             .iter()
-            .map(|r| Ok((r.try_get("title")?, r.try_get("n")?)))
-            .collect::<Result<Vec<(String, i64)>>>()?;
+            .map(|r| Ok((r.try_get("sid")?, r.try_get("title")?, r.try_get("n")?)))
+            .collect::<Result<Vec<(i64, String, i64)>>>()?;
         sqlx::query("DELETE FROM members WHERE id = ?")
             .bind(member.id)
             .execute(&mut *self.tx)

@@ -427,3 +427,43 @@ async fn start_and_survey_echo_a_huge_argument_capped() {
         );
     }
 }
+
+#[tokio::test]
+async fn prefer_not_to_say_is_stored_as_its_own_id_and_is_no_segment() {
+    let config = format!(
+        "{CONFIG}\n[persona]\nquestion = \"Which best describes you?\"\noptions = [\"Customer\", \"Just curious\"]\n"
+    );
+    let t = spawn_app_with(&config).await;
+    let out = t.say("alice", dm("alice"), "/start lunch").await;
+    let kb = last_keyboard(&out);
+    let labels: Vec<String> = kb
+        .buttons()
+        .map(|b| t.app.renderer.label(&b.label).expect("label"))
+        .collect();
+    assert_eq!(labels.last().map(String::as_str), Some("Prefer not to say"));
+    let p = payloads(&kb);
+    let out = t.tap("alice", dm("alice"), &p[p.len() - 1]).await;
+    let text = t.text(&out);
+    assert!(text.contains("prefer not to say"), "{text}");
+    assert!(
+        text.contains("Lunch"),
+        "the survey starts right after: {text}"
+    );
+    t.tap("alice", dm("alice"), &payloads(&last_keyboard(&out))[0])
+        .await;
+    let persona: (String,) = sqlx::query_as("SELECT persona FROM members")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(persona.0, "prefer_not_to_say");
+    let segs: (String,) = sqlx::query_as("SELECT segments FROM respondents")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
+    assert!(!segs.0.contains("persona"), "{}", segs.0);
+    let text = t.text(&t.say("alice", dm("alice"), "/mydata").await);
+    assert!(
+        text.contains("Describes you as: prefer not to say"),
+        "{text}"
+    );
+}

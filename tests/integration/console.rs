@@ -49,3 +49,31 @@ fn every_template_renders_with_sample_data() {
     let n = r.check_samples().expect("every template renders");
     assert!(n >= r.names().len() * 3, "{n}");
 }
+
+#[tokio::test]
+async fn console_numbers_nps_buttons_by_label_and_keeps_ranking_numbers() {
+    let t = spawn_app().await;
+    let mut c = t.app.console();
+    c.line("/as bob").await.unwrap();
+    c.line("/dm").await.unwrap();
+    c.line("/start deep").await.unwrap();
+    let out = c.line("2").await.unwrap();
+    assert!(out.contains("[0] 0") && out.contains("[10] 10"), "{out}");
+    c.line("9").await.unwrap();
+    assert_eq!(
+        t.current("deep", "nps").await,
+        vec![r#"{"kind":"scale","value":9}"#],
+        "typing 9 records 9"
+    );
+
+    let out = c.line("/start rank").await.unwrap();
+    assert!(out.contains("[3] CSV export"), "{out}");
+    let out = c.line("1").await.unwrap();
+    assert!(
+        out.contains("[3] CSV export") && out.contains("[4] SSO"),
+        "options keep their numbers after a pick: {out}"
+    );
+    let out = c.line("4").await.unwrap();
+    assert!(out.contains("[3] CSV export"), "{out}");
+    assert!(!out.contains("[4] SSO"), "SSO was picked second: {out}");
+}

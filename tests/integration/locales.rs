@@ -175,8 +175,12 @@ options = {{ customer = \"Ich zahle dafür\" }}
         .buttons()
         .map(|b| t.app.renderer.label(&b.label).expect("label"))
         .collect();
-    // The untranslated option falls back to its default label.
-    assert_eq!(labels, ["Ich zahle dafür", "Just curious"], "{labels:?}");
+    // The untranslated option falls back to its default label; "prefer not to say" is worded.
+    assert_eq!(
+        labels,
+        ["Ich zahle dafür", "Just curious", "Möchte ich nicht sagen"],
+        "{labels:?}"
+    );
     let mut ev = said(&t, "ana", Some("de-DE"), "");
     ev.body = Body::Button(payloads(&kb)[0].clone());
     let after = t.text(&replies(&t, &ev).await);

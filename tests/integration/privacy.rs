@@ -233,7 +233,10 @@ async fn mydata_shows_every_stored_field() {
     .fetch_one(t.app.store.pool())
     .await
     .unwrap();
-    for field in [&member.0, &member.1, &member.2, &member.3, &member.4] {
+    // The persona is stored as its option id and shown as its label.
+    assert_eq!(member.4, "partner");
+    assert!(text.contains("Describes you as: Partner"), "{text}");
+    for field in [&member.0, &member.1, &member.2, &member.3] {
         assert!(
             text.contains(field.as_str()),
             "{field:?} missing from:\n{text}"
@@ -490,5 +493,35 @@ async fn mydata_lists_only_unfinished_flows_the_persona_label_and_a_ranking_in_p
     assert!(
         text.contains("Unfinished answers: Roadmap ranking / order"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn forgetme_refreshes_the_count_on_posted_polls() {
+    let t = spawn_app().await;
+    let p = payloads(&t.post("lunch").await);
+    t.tap("alice", group(), &p[0]).await;
+    t.tap("bob", group(), &p[1]).await;
+    let lunch = t
+        .scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
+        .await;
+    let out = t.say("alice", dm("alice"), "/forgetme").await;
+    let refreshed: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            canvass::core::event::Outbound::RefreshPolls { survey } => Some(*survey),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refreshed,
+        vec![lunch],
+        "the lunch poll's count is refreshed"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM respondents r JOIN surveys s ON s.id = r.survey_id WHERE s.slug = 'lunch'")
+            .await,
+        1,
+        "the count the refresh reads is now one"
     );
 }
