@@ -87,7 +87,7 @@ impl App {
         let now = opts.clock.now();
         let (store, _) = Store::open(&database)
             .await?
-            .with_anon_key(key, now)
+            .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
         // The first start on a fresh database records when this install began.
         store.installed_at(now).await?;

@@ -527,7 +527,7 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = canvass::privacy::load(&privacy, &cli.config)?;
             let (store, _) = canvass::store::Store::open(&database)
                 .await?
-                .with_anon_key(key, chrono::Utc::now())
+                .with_anon_key(key, chrono::Utc::now(), canvass::privacy::accept_new_key())
                 .await?;
             let opts = transfer::ImportOptions { skip_bad };
             let result = transfer::import(&store, source, &csv, opts, chrono::Utc::now()).await;

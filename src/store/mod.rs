@@ -43,6 +43,14 @@ pub enum StoreError {
     Random(String),
     #[error("no anonymity key: the store was opened without `with_anon_key`")]
     NoAnonKey,
+    #[error(
+        "the anonymity key is not the one this database's {respondents} anonymous respondents were \
+         keyed with (a lost or replaced key file, or another key_env value). Restore the old key \
+         from your backup (privacy.key_file or privacy.key_env). To start over with this key on \
+         purpose, run once with CANVASS_ACCEPT_NEW_ANON_KEY=1: members of open anonymous surveys \
+         can then answer again as new respondents"
+    )]
+    AnonKeyChanged { respondents: i64 },
 }
 
 impl StoreError {

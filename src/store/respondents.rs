@@ -44,13 +44,14 @@ pub(crate) fn anon_day(t: DateTime<Utc>) -> i64 {
     ms(t).div_euclid(DAY) * DAY
 }
 
-/// A random positive row id for an anonymous row: sequential ids would sit next to the same
-/// member's named rows, written in the same moment, and link them.
+/// A random negative row id for an anonymous row: sequential ids would sit next to the same
+/// member's named rows, written in the same moment, and link them. Negative, because SQLite
+/// gives a new row the largest id so far plus one: a large positive random id would make the
+/// next named row its neighbour.
 pub(crate) fn anon_row_id() -> Result<i64> {
     let mut raw = [0u8; 8];
     getrandom::fill(&mut raw).map_err(|e| StoreError::Random(e.to_string()))?;
-    // Positive and never 0; the high range leaves room for nothing else to collide with.
-    Ok((i64::from_le_bytes(raw) & i64::MAX).max(1))
+    Ok(-(i64::from_le_bytes(raw) & i64::MAX).max(1))
 }
 
 impl Tx {

@@ -172,10 +172,13 @@ async fn unkeyed_answers_from_before_the_upgrade_keep_counting_and_are_rekeyed()
     let p = payloads(&t.post("secret").await);
     t.tap("1001", group(), &p[0]).await;
     t.tap("1002", group(), &p[1]).await;
-    // Turn the rows back into what the old version stored (and the migration marked).
+    // Turn the rows back into what the old version stored (and the migration marked). Row ids
+    // of anonymous respondents are random: tell them apart by their votes (1001 "ada", 1002
+    // "grace").
     let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(
         "SELECT r.id, s.salt, r.platform FROM respondents r JOIN surveys s ON s.id = r.survey_id
-          ORDER BY r.id",
+          ORDER BY (SELECT a.value FROM answers a
+                     WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)",
     )
     .fetch_all(t.app.store.pool())
     .await
@@ -228,7 +231,7 @@ async fn a_different_key_is_noticed_and_its_respondents_no_longer_match() {
     let (store, up) = canvass::store::Store::open(&url)
         .await
         .expect("opens")
-        .with_anon_key(first.clone(), t0())
+        .with_anon_key(first.clone(), t0(), false)
         .await
         .expect("key");
     assert!(!up.key_changed);
@@ -250,10 +253,27 @@ async fn a_different_key_is_noticed_and_its_respondents_no_longer_match() {
     tx.commit().await.expect("commit");
     store.close().await;
 
+    // A different key (a lost key file re-created) is refused, and the stored fingerprint is
+    // left as it was, so the next start is refused too.
+    for _ in 0..2 {
+        let refused = canvass::store::Store::open(&url)
+            .await
+            .expect("opens")
+            .with_anon_key(AnonKey::random().expect("key"), t0(), false)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(canvass::store::StoreError::AnonKeyChanged { respondents: 1 })
+            ),
+            "a changed key is refused"
+        );
+    }
+    // The operator accepts a new key on purpose.
     let (store, up) = canvass::store::Store::open(&url)
         .await
         .expect("opens")
-        .with_anon_key(AnonKey::random().expect("key"), t0())
+        .with_anon_key(AnonKey::random().expect("key"), t0(), true)
         .await
         .expect("key");
     assert!(up.key_changed, "a changed key is reported");
