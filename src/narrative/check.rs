@@ -359,11 +359,7 @@ impl Facts {
                     let about = [seg, g.option.as_str()];
                     fact(g.segment_share * 100.0, What::Share, &about);
                     fact(g.others_share * 100.0, What::Share, &about);
-                    gaps.push((
-                        key(seg),
-                        g.segment_share * 100.0,
-                        g.others_share * 100.0,
-                    ));
+                    gaps.push((key(seg), g.segment_share * 100.0, g.others_share * 100.0));
                 }
             }
             if let Some(c) = &q.change {
@@ -512,7 +508,10 @@ pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Fail
                 return Err(Failure::Winner(p));
             }
         }
-        let in_sentence: Vec<&Found> = found.iter().filter(|f| f.start >= s && f.end <= e).collect();
+        let in_sentence: Vec<&Found> = found
+            .iter()
+            .filter(|f| f.start >= s && f.end <= e)
+            .collect();
         segment_gap(&sentence, &in_sentence, &named, facts)?;
         majority(&words, &named, facts)?;
         segment_claim(&sentence, &words, &named, facts)?;
@@ -843,9 +842,13 @@ fn check_number(
             .take(3)
             .map(|w| w.text.as_str())
             .collect();
-        let before = ws.iter().rfind(|w| w.end <= f.start).map(|w| w.text.as_str());
+        let before = ws
+            .iter()
+            .rfind(|w| w.end <= f.start)
+            .map(|w| w.text.as_str());
         after.iter().any(|w| CHOSE.contains(w))
-            && !before.is_some_and(|b| matches!(b, "of" | "von" | "de" | "among" | "unter" | "entre"))
+            && !before
+                .is_some_and(|b| matches!(b, "of" | "von" | "de" | "among" | "unter" | "entre"))
     };
     let fits = facts.facts.iter().any(|x| {
         let kind_ok = match x.what {
@@ -871,14 +874,43 @@ fn check_number(
 
 /// Verbs that say respondents picked an option.
 const CHOSE: &[&str] = &[
-    "chose", "picked", "voted", "selected", "want", "wanted", "prefer", "preferred", "wählten",
-    "wählte", "stimmten", "wollen", "eligieron", "eligió", "votaron", "prefieren", "quieren",
+    "chose",
+    "picked",
+    "voted",
+    "selected",
+    "want",
+    "wanted",
+    "prefer",
+    "preferred",
+    "wählten",
+    "wählte",
+    "stimmten",
+    "wollen",
+    "eligieron",
+    "eligió",
+    "votaron",
+    "prefieren",
+    "quieren",
 ];
 
 /// Words that say a number is about a theme of the open answers.
 const THEME_CUES: &[&str] = &[
-    "theme", "themes", "came", "comes", "mentioned", "mentions", "raised", "thema", "themen",
-    "genannt", "erwähnt", "tema", "temas", "mencionado", "mencionaron", "surgió",
+    "theme",
+    "themes",
+    "came",
+    "comes",
+    "mentioned",
+    "mentions",
+    "raised",
+    "thema",
+    "themen",
+    "genannt",
+    "erwähnt",
+    "tema",
+    "temas",
+    "mencionado",
+    "mencionaron",
+    "surgió",
 ];
 
 /// A number in a clause about a theme ("Pricing came up 28 times") must be that theme's
@@ -910,9 +942,9 @@ fn theme_number(
     if named.is_empty() {
         return Ok(());
     }
-    let fits = named.iter().any(|(_, count, share)| {
-        (!f.num.percent && same(*count, f.num)) || same(*share, f.num)
-    });
+    let fits = named
+        .iter()
+        .any(|(_, count, share)| (!f.num.percent && same(*count, f.num)) || same(*share, f.num));
     if fits {
         Ok(())
     } else {
@@ -946,7 +978,12 @@ const OTHERS: &[&str] = &[
 
 /// "Customers 0% versus 45% for everyone else": the segment's share comes first, as the report
 /// states it; the two shares swapped reverse the finding.
-fn segment_gap(sentence: &str, found: &[&Found], named: &[&Mention], facts: &Facts) -> Result<(), Failure> {
+fn segment_gap(
+    sentence: &str,
+    found: &[&Found],
+    named: &[&Mention],
+    facts: &Facts,
+) -> Result<(), Failure> {
     if !named.iter().any(|m| facts.segments.contains(&m.key)) {
         return Ok(());
     }
@@ -1280,9 +1317,8 @@ const WINNER: &[&str] = &[
     "comes first",
     "come first",
     "first place",
+    // Only the verb: "a lead over Sushi" names the runner-up, not the winner.
     "leads",
-    "lead",
-    "leading",
     "decisively",
     "decisive",
     "top choice",

@@ -607,13 +607,11 @@ fn worded(cs: &[char]) -> Vec<Found> {
             if let Some((_, d)) = FRACTIONS.iter().find(|(f, _)| *f == w.text) {
                 let fraction_use = ws.get(i + 1).is_some_and(|n| {
                     matches!(n.text.as_str(), "of" | "der" | "de" | "aller" | "all")
-                }) || i
-                    .checked_sub(1)
-                    .is_some_and(|p| {
-                        let t = ws[p].text.as_str();
-                        // "die Hälfte", "la mitad": the article makes it a share.
-                        ONE.contains(&t) || (matches!(t, "die" | "la") && *d == 2.0)
-                    });
+                }) || i.checked_sub(1).is_some_and(|p| {
+                    let t = ws[p].text.as_str();
+                    // "die Hälfte", "la mitad": the article makes it a share.
+                    ONE.contains(&t) || (matches!(t, "die" | "la") && *d == 2.0)
+                });
                 // "more than half" is a majority claim, checked as one, not a number.
                 let than =
                     ws[..i].iter().rev().take(2).any(|p| {
