@@ -637,3 +637,27 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
     let statuses: Vec<&str> = d[0].parts.iter().map(|p| p.status.as_str()).collect();
     assert_eq!(statuses, ["uncertain", "delivered"]);
 }
+
+#[tokio::test]
+async fn the_quiet_line_names_only_surveys_open_in_the_period_never_a_draft() {
+    let t = with_answers().await; // Lunch posted and answered on 2026-11-02; the rest are drafts
+    let (fake, tg) = fake_telegram(&t).await;
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z"));
+    let r = runner(&t, clock.clone(), vec![tg.digest_sink()]);
+    r.tick().await.unwrap();
+    clock.set(utc("2026-11-16T08:00:00Z"));
+    r.tick().await.unwrap();
+    let all = briefs(&fake);
+    let second = all[1..].join("\n");
+    let quiet = second
+        .lines()
+        .find(|l| l.starts_with("No new answers this week: "))
+        .unwrap_or_else(|| panic!("{second}"));
+    assert_eq!(quiet, "No new answers this week: Lunch.", "{second}");
+    for draft in ["Deep dive", "Roadmap ranking"] {
+        assert!(
+            !all.join("\n").contains(draft),
+            "{draft} named in:\n{all:?}"
+        );
+    }
+}
