@@ -462,26 +462,47 @@ async fn tokens_never_appear_in_logs() {
     }
 }
 
+/// A draft, and a survey whose schedule opens it in 2030.
+const DRAFTS: &str = r#"
+[[surveys]]
+id = "secretdraft"
+title = "Secret pricing plan draft"
+status = "draft"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+
+[[surveys]]
+id = "later"
+title = "Next year's plan"
+opens_at = "2030-01-01T00:00:00Z"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+"#;
+
 #[tokio::test]
 async fn a_draft_survey_is_unknown_to_members_everywhere() {
-    let t = spawn_app().await;
-    // "deep" (Deep dive) was never posted: a draft.
-    for chat in [group(), dm("7777")] {
-        for cmd in ["/start deep", "/survey deep"] {
-            let text = t.text(&t.say("7777", chat.clone(), cmd).await);
-            assert!(
-                text.contains("There is no survey called \"deep\""),
-                "{cmd}: {text}"
-            );
-            assert!(
-                !text.contains("Deep dive"),
-                "{cmd} leaked the title: {text}"
-            );
+    let t = spawn_app_with(&format!("{CONFIG}{DRAFTS}")).await;
+    for (id, title) in [("secretdraft", "Secret pricing"), ("later", "Next year")] {
+        for chat in [group(), dm("7777")] {
+            for cmd in [format!("/start {id}"), format!("/survey {id}")] {
+                let text = t.text(&t.say("7777", chat.clone(), &cmd).await);
+                assert!(
+                    text.contains(&format!("There is no survey called \"{id}\"")),
+                    "{cmd}: {text}"
+                );
+                assert!(!text.contains(title), "{cmd} leaked the title: {text}");
+            }
         }
+        // The team still sees it, in private.
+        let text = t.text(&t.say("pm", dm("pm"), &format!("/start {id}")).await);
+        assert!(text.contains(title), "{text}");
     }
-    // The team still sees it.
-    let text = t.text(&t.say("pm", dm("pm"), "/start deep").await);
-    assert!(text.contains("Deep dive"), "{text}");
 }
 
 #[tokio::test]
