@@ -78,7 +78,7 @@ fn share(x: u64, n: usize) -> f64 {
 }
 
 fn pct(x: f64) -> f64 {
-    (x * 1000.0).round() / 10.0
+    crate::locale::round_places(x * 100.0, 1)
 }
 
 /// Counts per option among respondents who answered a choice question.

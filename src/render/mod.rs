@@ -198,6 +198,20 @@ impl std::fmt::Debug for Renderer {
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
+/// Templates whose translations must show every value the default template shows.
+const COMPLETE: [&str; 1] = ["mydata"];
+
+/// Every string (and number) in a sample, to look for in a rendering.
+fn collect_leaves(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_leaves(x, out)),
+        _ => {}
+    }
+}
+
 /// Helpers known to every registry: built-ins and ours. Anything else in a template is data.
 const HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
@@ -408,9 +422,36 @@ impl Renderer {
                         rendered += 1;
                     }
                 }
+                if COMPLETE.contains(&name.as_str()) {
+                    self.check_complete(name, data)?;
+                }
             }
         }
         Ok(rendered)
+    }
+
+    /// A translation of a template in [`COMPLETE`] must show every sample value the default
+    /// template shows: `/mydata` promises every stored field in every language.
+    fn check_complete(&self, name: &str, data: &Value) -> Result<(), RenderError> {
+        let base = self.render_in(Target::Plain, None, name, data)?;
+        let mut leaves = Vec::new();
+        collect_leaves(data, &mut leaves);
+        let shown: Vec<&String> = leaves
+            .iter()
+            .filter(|v| base.contains(v.as_str()))
+            .collect();
+        for locale in &self.locales {
+            let text = self.render_in(Target::Plain, Some(locale), name, data)?;
+            if let Some(missing) = shown.iter().find(|v| !text.contains(v.as_str())) {
+                return Err(RenderError::Render {
+                    name: format!("{locale}/{name}"),
+                    message: format!(
+                        "the translation leaves out {missing:?}, which the default template shows"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Templates of the default locale that `locale` does not translate.
