@@ -21,7 +21,9 @@ struct Cli {
     /// Configuration file.
     #[arg(long, global = true, default_value = "bot.toml")]
     config: PathBuf,
-    /// SQLite database path or URL; overrides [storage] database.
+    /// SQLite database path or URL; overrides [storage] database. Unlike the paths in
+    /// bot.toml (relative to the config file's folder), a relative path here is relative to
+    /// the working folder.
     #[arg(long, global = true)]
     database: Option<String>,
     #[command(subcommand)]
@@ -406,8 +408,10 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
     };
     let mut rendered = 0;
     let mut missing = Vec::new();
+    let mut overrides = 0;
     match Renderer::load(&dir) {
         Ok(r) => {
+            overrides = r.overrides();
             match r.check_samples().and_then(|n| Ok(n + r.check_reports()?)) {
                 Ok(n) => rendered = n,
                 Err(e) => problems.push(e.to_string()),
@@ -429,10 +433,16 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
     };
     if problems.is_empty() {
         let n = config.map(|c| c.surveys.len()).unwrap_or(0);
+        let overrides = match overrides {
+            0 => "built-in templates".to_string(),
+            k => format!(
+                "built-in templates with {k} file(s) from {} over them",
+                dir.display()
+            ),
+        };
         println!(
-            "ok: {} is valid ({n} surveys); templates in {} rendered {rendered} times without error",
+            "ok: {} is valid ({n} surveys); {overrides} rendered {rendered} times without error",
             path.display(),
-            dir.display()
         );
         list_missing();
         ExitCode::SUCCESS
@@ -507,7 +517,7 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(d) => (d, Config::load(&cli.config).ok()),
         None => {
             let c = Config::load(&cli.config)?;
-            (c.storage.database.clone(), Some(c))
+            (c.database(), Some(c))
         }
     };
     match cli.command {
