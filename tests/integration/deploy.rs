@@ -175,3 +175,37 @@ fn relative_paths_in_bot_toml_are_taken_from_the_config_folder_not_the_working_f
     assert!(elsewhere.path().join("here.db").exists());
     assert!(!home.path().join("here.db").exists());
 }
+
+/// Runs `args` with standard output closed by its reader before anything is written, as
+/// `| head -1` does once it has its line.
+fn run_into_closed_pipe(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CANVASS_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("the binary ends")
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), CONFIG).expect("config");
+    for args in [
+        &["surveys"][..],
+        &["insights", "lunch"],
+        &["export", "lunch"],
+        &["digest", "--dry-run"],
+    ] {
+        let out = run_into_closed_pipe(dir.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {}", text(&out));
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {}", text(&out));
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+}
