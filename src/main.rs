@@ -126,6 +126,12 @@ enum Cmd {
         #[arg(long)]
         skip_bad: bool,
     },
+    /// A consistent copy of the database in a new FILE, safe while the bot runs (VACUUM INTO).
+    /// Never overwrites a file.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
     /// Export a survey's current answers as CSV (the import format) or JSON.
     Export {
         /// Survey id.
@@ -196,6 +202,25 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if let Cmd::Import { .. } | Cmd::Export { .. } = cli.command {
         return transfer(cli).await;
+    }
+    if let Cmd::Backup { file } = &cli.command {
+        if file.exists() {
+            anyhow::bail!(
+                "{} already exists; canvass backup never overwrites a file: choose a new name \
+                 or move the old one away",
+                file.display()
+            );
+        }
+        let database = match cli.database.clone() {
+            Some(d) => d,
+            None => Config::load(&cli.config)?.database(),
+        };
+        let store = canvass::store::Store::open(&database).await?;
+        let result = store.backup_into(file).await;
+        store.close().await;
+        result.with_context(|| format!("backing up {database} into {}", file.display()))?;
+        out!("backup of {database} written to {}", file.display());
+        return Ok(ExitCode::SUCCESS);
     }
     if let Cmd::Bench {
         smoke,
@@ -311,7 +336,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 out!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
-        Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } | Cmd::Bench { .. } => {
+        Cmd::Check
+        | Cmd::Import { .. }
+        | Cmd::Export { .. }
+        | Cmd::Bench { .. }
+        | Cmd::Backup { .. } => {
             unreachable!("handled above")
         }
     }

@@ -209,3 +209,82 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert!(out.status.success(), "{args:?}: {}", text(&out));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_answers_arrive_is_consistent_and_has_every_earlier_answer() {
+    use crate::support::*;
+    let t = std::sync::Arc::new(spawn_app().await);
+    let kb = t.post("lunch").await;
+    let pizza = payloads(&kb)[0].clone();
+    // Answers committed before the backup starts.
+    for i in 0..40 {
+        t.tap(&format!("early{i}"), group(), &pizza).await;
+    }
+    let before = t
+        .scalar("SELECT COUNT(*) FROM answers WHERE superseded_at IS NULL")
+        .await;
+    assert_eq!(before, 40);
+    // More answers keep arriving through the core while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (t, stop, pizza) = (t.clone(), stop.clone(), pizza.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                t.tap(&format!("late{n}"), group(), &pizza).await;
+                n += 1;
+            }
+            n
+        })
+    };
+    let copy = t.dir.path().join("backup.db");
+    let args = vec![
+        "--database".to_string(),
+        t.db.display().to_string(),
+        "backup".into(),
+        copy.display().to_string(),
+    ];
+    let out =
+        tokio::task::spawn_blocking(move || Command::new(bin()).args(args).output().expect("runs"))
+            .await
+            .expect("joined");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let late = writer.await.expect("writer");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(late > 0, "answers arrived during the backup");
+
+    // The restored copy: intact, every answer committed before the backup began.
+    let store = canvass::store::Store::open(&copy.display().to_string())
+        .await
+        .expect("the copy opens");
+    let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+    let early: Vec<(String,)> = sqlx::query_as(
+        "SELECT m.platform_user_id FROM answers a JOIN respondents r ON r.id = a.respondent_id
+           JOIN members m ON m.id = r.member_id
+          WHERE a.superseded_at IS NULL AND m.platform_user_id LIKE 'early%'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("query");
+    assert_eq!(early.len(), 40);
+    store.close().await;
+
+    // A second backup to the same file is refused, and the file is left alone.
+    let len = std::fs::metadata(&copy).expect("copy").len();
+    let out = Command::new(bin())
+        .args(["--database", &t.db.display().to_string(), "backup"])
+        .arg(&copy)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::metadata(&copy).expect("copy").len(), len);
+}
