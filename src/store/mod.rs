@@ -179,6 +179,17 @@ impl Store {
         &self.pool
     }
 
+    /// Writes a consistent copy of the whole database into the new file `path` (`VACUUM
+    /// INTO`: one read transaction, so the copy holds exactly the commits made before it
+    /// began, while the bot keeps writing). SQLite refuses an existing file.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
