@@ -276,13 +276,19 @@ impl Tx {
         state: &FlowState,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let at = self.stamp(respondent, now).await?;
+        let anon = self.is_anon(respondent).await?;
+        let at = if anon { anon_day(now) } else { ms(now) };
+        // An anonymous flow keeps no time a question was shown (its answers keep none either).
+        let mut state = state.clone();
+        if anon {
+            state.shown_at = None;
+        }
         sqlx::query(
             "INSERT INTO flows (respondent_id, state, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
         )
         .bind(respondent)
-        .bind(encode(state, "flow state")?)
+        .bind(encode(&state, "flow state")?)
         .bind(at)
         .execute(&mut *self.tx)
         .await?;
