@@ -60,7 +60,8 @@ pub struct App {
     pub clock: Arc<dyn crate::bot::Clock>,
 }
 
-/// `prompts/` beside the config file, unless overridden.
+/// The override folder: `prompts/` beside the config file, unless overridden. Templates it
+/// lacks (or all, when it does not exist) come from the ones built into the binary.
 pub fn prompts_dir(cfg: &Config, opts: &Options) -> PathBuf {
     opts.prompts.clone().unwrap_or_else(|| {
         cfg.path
@@ -76,10 +77,7 @@ impl App {
     pub async fn start(config: Config, opts: Options) -> Result<Self, AppError> {
         let renderer =
             Renderer::load(&prompts_dir(&config, &opts))?.with_team_locale(&config.team.locale);
-        let database = opts
-            .database
-            .clone()
-            .unwrap_or_else(|| config.storage.database.clone());
+        let database = opts.database.clone().unwrap_or_else(|| config.database());
         let key = match opts.anon_key.clone() {
             Some(k) => k,
             None => crate::privacy::load(&config.privacy, &config.path)?,
@@ -87,7 +85,7 @@ impl App {
         let now = opts.clock.now();
         let (store, _) = Store::open(&database)
             .await?
-            .with_anon_key(key, now)
+            .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
         // The first start on a fresh database records when this install began.
         store.installed_at(now).await?;

@@ -452,6 +452,24 @@ fn line_of(src: &str, offset: usize) -> usize {
 }
 
 impl Config {
+    /// `[storage] database`, with a relative file path taken from the config file's folder
+    /// (not the working folder), so `--config /srv/canvass/bot.toml` finds its database from
+    /// anywhere. `:memory:` and absolute paths are kept as they are.
+    pub fn database(&self) -> String {
+        let raw = self.storage.database.as_str();
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path == ":memory:" || path.starts_with(":memory:") || Path::new(path).is_absolute() {
+            return raw.to_string();
+        }
+        match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => dir.join(path).display().to_string(),
+            None => path.to_string(),
+        }
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

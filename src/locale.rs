@@ -100,6 +100,15 @@ enum DateStyle {
     DaySlashMonth,
 }
 
+/// `x` rounded to `places` decimals, ties away from zero, after snapping off float noise
+/// (0.6625 × 100 is 66.2499…): the one rounding every shown number goes through, so 53 of
+/// 80 reads 66.3% in the headline and in the bullet alike.
+pub fn round_places(x: f64, places: usize) -> f64 {
+    let f = 10f64.powi(i32::try_from(places).unwrap_or(0));
+    let scaled = (x * f * 1e6).round() / 1e6;
+    scaled.round() / f
+}
+
 impl Numbers {
     /// The decimal mark: `.` or `,`.
     pub fn decimal_mark(&self) -> char {
@@ -137,9 +146,10 @@ impl Numbers {
         }
     }
 
-    /// `x` with `places` decimals: `1234.5` → `1,234.5` / `1.234,5`.
+    /// `x` with `places` decimals: `1234.5` → `1,234.5` / `1.234,5`. Rounded by
+    /// [`round_places`], as every number in a report is.
     pub fn num(&self, x: f64, places: usize) -> String {
-        let s = format!("{:.*}", places, x.abs());
+        let s = format!("{:.*}", places, round_places(x.abs(), places));
         let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
         let mut out = String::new();
         // Rounding may turn -0.04 into "0.0": no minus sign then.
@@ -207,6 +217,22 @@ impl Numbers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fifty_three_of_eighty_rounds_the_same_everywhere() {
+        let share = 53.0 / 80.0;
+        assert_eq!(round_places(share * 100.0, 1), 66.3);
+        for l in ["en", "de", "es"] {
+            let nf = Numbers::for_locale(l);
+            assert!(nf.num(share * 100.0, 1).starts_with("66"), "{l}");
+            assert!(nf.num(share * 100.0, 1).ends_with('3'), "{l}");
+            assert_eq!(
+                nf.num(round_places(share * 100.0, 1), 1),
+                nf.num(share * 100.0, 1)
+            );
+        }
+        assert_eq!(Numbers::for_locale("en").num(-0.25, 1), "-0.3");
+    }
 
     #[test]
     fn negotiates_platform_tags() {

@@ -11,6 +11,31 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Prints a line to standard output; when the reader has gone (`canvass insights x | head -1`)
+/// the program ends quietly with success instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        emit(format!($($t)*))
+    };
+}
+
+fn emit(line: String) {
+    use std::io::Write as _;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = writeln!(o, "{line}").and_then(|_| o.flush()) {
+        quit_on_closed_pipe(&e);
+        eprintln!("canvass: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A closed pipe on standard output is the reader saying it has enough: exit 0, quietly.
+fn quit_on_closed_pipe(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "canvass",
@@ -21,7 +46,9 @@ struct Cli {
     /// Configuration file.
     #[arg(long, global = true, default_value = "bot.toml")]
     config: PathBuf,
-    /// SQLite database path or URL; overrides [storage] database.
+    /// SQLite database path or URL; overrides [storage] database. Unlike the paths in
+    /// bot.toml (relative to the config file's folder), a relative path here is relative to
+    /// the working folder.
     #[arg(long, global = true)]
     database: Option<String>,
     #[command(subcommand)]
@@ -99,6 +126,12 @@ enum Cmd {
         #[arg(long)]
         skip_bad: bool,
     },
+    /// A consistent copy of the database in a new FILE, safe while the bot runs (VACUUM INTO).
+    /// Never overwrites a file.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
     /// Export a survey's current answers as CSV (the import format) or JSON.
     Export {
         /// Survey id.
@@ -170,6 +203,25 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Cmd::Import { .. } | Cmd::Export { .. } = cli.command {
         return transfer(cli).await;
     }
+    if let Cmd::Backup { file } = &cli.command {
+        if file.exists() {
+            anyhow::bail!(
+                "{} already exists; canvass backup never overwrites a file: choose a new name \
+                 or move the old one away",
+                file.display()
+            );
+        }
+        let database = match cli.database.clone() {
+            Some(d) => d,
+            None => Config::load(&cli.config)?.database(),
+        };
+        let store = canvass::store::Store::open(&database).await?;
+        let result = store.backup_into(file).await;
+        store.close().await;
+        result.with_context(|| format!("backing up {database} into {}", file.display()))?;
+        out!("backup of {database} written to {}", file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Cmd::Bench {
         smoke,
         insight_only,
@@ -197,11 +249,11 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Migrate => {
             let n = app.store.migrate().await?;
-            println!("database {} is at migration {n}", app.database);
+            out!("database {} is at migration {n}", app.database);
         }
         Cmd::Surveys { id } => {
             let text = surveys(&app, id.as_deref()).await?;
-            println!("{text}");
+            out!("{text}");
         }
         Cmd::Insights {
             survey,
@@ -242,7 +294,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => Format::Json,
                 OutputFormat::Html => Format::Html,
             };
-            println!("{}", app.renderer.report(f, &report)?);
+            out!("{}", app.renderer.report(f, &report)?);
             if let Some(path) = chart {
                 match app.renderer.chart(&report) {
                     Some(png) => {
@@ -258,15 +310,15 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             if status || !dry_run {
                 let rows = app.store.deliveries().await?;
                 if rows.is_empty() {
-                    println!("no digest deliveries recorded yet");
+                    out!("no digest deliveries recorded yet");
                 }
                 for d in rows {
-                    println!("{}", delivery_line(&d));
+                    out!("{}", delivery_line(&d));
                     // Each part when the delivery is partial or took more than one attempt,
                     // so an operator sees what reached the chat and what did not.
                     if d.status != "delivered" || d.attempts > 1 {
                         for p in &d.parts {
-                            println!("{}", part_line(p));
+                            out!("{}", part_line(p));
                         }
                     }
                 }
@@ -281,10 +333,14 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await;
                 }
-                println!("{}", app.renderer.digest(Target::Plain, &brief)?);
+                out!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
-        Cmd::Check | Cmd::Import { .. } | Cmd::Export { .. } | Cmd::Bench { .. } => {
+        Cmd::Check
+        | Cmd::Import { .. }
+        | Cmd::Export { .. }
+        | Cmd::Bench { .. }
+        | Cmd::Backup { .. } => {
             unreachable!("handled above")
         }
     }
@@ -408,8 +464,10 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
     };
     let mut rendered = 0;
     let mut missing = Vec::new();
+    let mut overrides = 0;
     match Renderer::load(&dir) {
         Ok(r) => {
+            overrides = r.overrides();
             match r.check_samples().and_then(|n| Ok(n + r.check_reports()?)) {
                 Ok(n) => rendered = n,
                 Err(e) => problems.push(e.to_string()),
@@ -423,18 +481,24 @@ fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
     // Gaps fall back to the default text, so they are listed, not failed.
     let list_missing = || {
         for (locale, gaps) in &missing {
-            println!("{locale}: falls back to the default for");
+            out!("{locale}: falls back to the default for");
             for g in gaps {
-                println!("  - {g}");
+                out!("  - {g}");
             }
         }
     };
     if problems.is_empty() {
         let n = config.map(|c| c.surveys.len()).unwrap_or(0);
-        println!(
-            "ok: {} is valid ({n} surveys); templates in {} rendered {rendered} times without error",
+        let overrides = match overrides {
+            0 => "built-in templates".to_string(),
+            k => format!(
+                "built-in templates with {k} file(s) from {} over them",
+                dir.display()
+            ),
+        };
+        out!(
+            "ok: {} is valid ({n} surveys); {overrides} rendered {rendered} times without error",
             path.display(),
-            dir.display()
         );
         list_missing();
         ExitCode::SUCCESS
@@ -509,7 +573,7 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(d) => (d, Config::load(&cli.config).ok()),
         None => {
             let c = Config::load(&cli.config)?;
-            (c.storage.database.clone(), Some(c))
+            (c.database(), Some(c))
         }
     };
     match cli.command {
@@ -529,12 +593,12 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = canvass::privacy::load(&privacy, &cli.config)?;
             let (store, _) = canvass::store::Store::open(&database)
                 .await?
-                .with_anon_key(key, chrono::Utc::now())
+                .with_anon_key(key, chrono::Utc::now(), canvass::privacy::accept_new_key())
                 .await?;
             let opts = transfer::ImportOptions { skip_bad };
             let result = transfer::import(&store, source, &csv, opts, chrono::Utc::now()).await;
             store.close().await;
-            println!("{}", result?.summary());
+            out!("{}", result?.summary());
         }
         Cmd::Export {
             survey,
@@ -554,8 +618,10 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => {
                     use std::io::Write as _;
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&bytes)?;
-                    out.flush()?;
+                    if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+                        quit_on_closed_pipe(&e);
+                        return Err(e.into());
+                    }
                 }
             }
         }
@@ -582,7 +648,7 @@ async fn bench(
     use canvass::bench;
     if let Some(n) = insight_only {
         let (secs, answers) = bench::insight_run(n)?;
-        println!("{secs},{answers},{}", bench::peak_mib().unwrap_or(0.0));
+        out!("{secs},{answers},{}", bench::peak_mib().unwrap_or(0.0));
         return Ok(ExitCode::SUCCESS);
     }
     let (members, taps, sizes, surveys, digest_answers): (usize, usize, Vec<usize>, usize, usize) =
@@ -591,11 +657,11 @@ async fn bench(
         } else {
             (2_000, 2, vec![10_000, 100_000, 1_000_000], 50, 2_000_000)
         };
-    println!("| workload | size | result |\n|---|---|---|");
+    out!("| workload | size | result |\n|---|---|---|");
     let dir = tempfile_dir()?;
     if run(Workload::Ingest) {
         let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
-        println!(
+        out!(
             "| ingestion (Bot::handle, group commit, committed before the ack) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
             i.members,
             taps,
@@ -615,13 +681,13 @@ async fn bench(
         let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let f: Vec<&str> = line.split(',').collect();
         if let [secs, answers, peak] = f.as_slice() {
-            println!(
+            out!(
                 "| insight report (8 question types, open text) | {answers} answers | {:.3} s; peak memory {:.1} MiB |",
                 secs.parse::<f64>().unwrap_or(0.0),
                 peak.parse::<f64>().unwrap_or(0.0)
             );
         } else {
-            println!(
+            out!(
                 "| insight report | {n} answers | failed: {} |",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
@@ -630,7 +696,7 @@ async fn bench(
     if run(Workload::Digest) {
         let (secs, reports) =
             bench::digest_run(&dir.join("digest"), surveys, digest_answers).await?;
-        println!(
+        out!(
             "| digest | {surveys} surveys, {digest_answers} answers | {secs:.2} s for {reports} reports |"
         );
     }

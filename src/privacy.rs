@@ -110,6 +110,13 @@ pub fn key_file_path(cfg: &PrivacyConfig, config_path: &Path) -> PathBuf {
 
 /// Loads the key: from the environment variable `key_env` when set (it must then exist), else
 /// from `key_file`, which is created (mode 0600) with a random key when missing.
+/// Whether the operator asked to start over with a new anonymity key
+/// (`CANVASS_ACCEPT_NEW_ANON_KEY=1`), accepting that members of open anonymous surveys can
+/// answer again as new respondents.
+pub fn accept_new_key() -> bool {
+    std::env::var("CANVASS_ACCEPT_NEW_ANON_KEY").is_ok_and(|v| v.trim() == "1")
+}
+
 pub fn load(cfg: &PrivacyConfig, config_path: &Path) -> Result<AnonKey, KeyError> {
     if let Some(var) = &cfg.key_env {
         let value = std::env::var(var).unwrap_or_default();

@@ -761,7 +761,7 @@ pub struct ExportRecord {
 }
 
 /// The `respondent` column of an export. Anonymous surveys (and any respondent without a
-/// member) get a pseudonym `r<respondent row id>`: stable within this database, meaningless
+/// member) get a pseudonym `r<digits of the respondent row id>`: stable within this database, meaningless
 /// outside it, so an export never carries a platform id for them. Non-anonymous surveys get
 /// `platform:user_id` (e.g. `telegram:123`), or the original id for members who came in through
 /// `canvass import`, so that export then import round-trips.
@@ -778,7 +778,8 @@ pub fn respondent_label(
                 format!("{platform}:{user}")
             }
         }
-        _ => format!("r{respondent}"),
+        // Anonymous row ids are random negative numbers: the digits alone are the pseudonym.
+        _ => format!("r{}", respondent.unsigned_abs()),
     }
 }
 

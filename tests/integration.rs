@@ -20,6 +20,8 @@ mod bad_input;
 mod bench;
 #[path = "integration/console.rs"]
 mod console;
+#[path = "integration/deploy.rs"]
+mod deploy;
 #[path = "integration/digest.rs"]
 mod digest;
 #[path = "integration/digest_delivery.rs"]

@@ -663,6 +663,10 @@ impl Bot {
                 let Some(s) = self.survey_by_slug(tx, id.as_str(), loc(ev)).await? else {
                     return Ok(vec![reply(unknown_survey(&id))]);
                 };
+                // A draft's title is the team's until it opens: to anyone else it does not exist.
+                if s.effective_status(now) == Status::Draft && !self.team_view(ev) {
+                    return Ok(vec![reply(unknown_survey(&id))]);
+                }
                 if ev.chat.kind == ChatKind::Group {
                     let kb = Keyboard {
                         rows: vec![vec![Button {
@@ -1272,6 +1276,12 @@ impl Bot {
                     Keyboard::default(),
                 )]);
             }
+            Status::Draft if !self.team_view(ev) => {
+                return Ok(vec![to_member(
+                    unknown_survey(&s.survey.id),
+                    Keyboard::default(),
+                )]);
+            }
             Status::Draft => {
                 return Ok(vec![to_member(
                     err(
@@ -1691,6 +1701,7 @@ fn mydata_json(
             "user_id": d.user_id,
             "display_name": d.display_name,
             "locale": d.locale,
+            "locale_override": d.locale_override,
             "persona": persona,
             "persona_declined": persona_declined,
             "first_seen_at": d.first_seen_at.as_ref().map(day),

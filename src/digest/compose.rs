@@ -90,11 +90,13 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
         }
+        // Open at some point of (start, slot]: posted (a stored draft never was), not closed
+        // before the period, and its schedule (if any) overlapping the period.
         let active = s.created_at <= slot
+            && s.status != Status::Draft
             && s.closed_at.is_none_or(|c| c >= start)
-            && s.survey
-                .effective_status(Status::Open, start.max(s.created_at))
-                != Status::Draft;
+            && s.survey.opens_at.is_none_or(|o| o <= slot)
+            && s.survey.closes_at.is_none_or(|c| c > start);
         if !active {
             continue;
         }

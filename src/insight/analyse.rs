@@ -78,7 +78,7 @@ fn share(x: u64, n: usize) -> f64 {
 }
 
 fn pct(x: f64) -> f64 {
-    (x * 1000.0).round() / 10.0
+    crate::locale::round_places(x * 100.0, 1)
 }
 
 /// Counts per option among respondents who answered a choice question.
@@ -282,7 +282,26 @@ fn question_segments(
     if labels.len() < 2 {
         return;
     }
-    for (name, _) in segs {
+    // Which respondents answered, and who of them is in each big enough segment.
+    let answered: Vec<&Response> = rs
+        .iter()
+        .copied()
+        .filter(|r| categories(q, r).is_some())
+        .collect();
+    let mut shown: Vec<(&str, BTreeSet<i64>)> = segs
+        .iter()
+        .map(|(name, _)| {
+            let members = answered
+                .iter()
+                .filter(|r| r.segments.contains(name.as_str()))
+                .map(|r| r.respondent)
+                .collect::<BTreeSet<i64>>();
+            (name.as_str(), members)
+        })
+        .filter(|(_, m)| m.len() >= min.max(1) && answered.len() - m.len() >= min.max(1))
+        .collect();
+    prune_differencing(&mut shown, answered.len(), min);
+    for (name, _) in &shown {
         let mut seg = vec![0u64; labels.len()];
         let mut rest = vec![0u64; labels.len()];
         let (mut n_seg, mut n_rest) = (0, 0);
@@ -290,7 +309,7 @@ fn question_segments(
             let Some(cats) = categories(q, r) else {
                 continue;
             };
-            let (t, n) = if r.segments.contains(name.as_str()) {
+            let (t, n) = if r.segments.contains(*name) {
                 (&mut seg, &mut n_seg)
             } else {
                 (&mut rest, &mut n_rest)
@@ -302,14 +321,51 @@ fn question_segments(
                 }
             }
         }
-        if n_seg < min.max(1) || n_rest < min.max(1) {
-            continue;
-        }
         if let Some(f) = segment_test(name, &seg, &rest, &labels, n_seg, n_rest) {
             out.push(Pending {
                 question: qi,
                 finding: f,
             });
+        }
+    }
+}
+
+/// Drops shown segment cells until no small group can be computed from them: two shown
+/// segments whose answerers differ by fewer than `min` people (one minus the other reads
+/// those few), and the answerers outside every shown segment when they are fewer than `min`
+/// (the total minus the shown segments reads them). The smaller segment goes first.
+fn prune_differencing(shown: &mut Vec<(&str, BTreeSet<i64>)>, answered: usize, min: usize) {
+    loop {
+        let mut drop: Option<usize> = None;
+        'pairs: for i in 0..shown.len() {
+            for j in (i + 1)..shown.len() {
+                let diff = shown[i].1.symmetric_difference(&shown[j].1).count();
+                if diff > 0 && diff < min {
+                    drop = Some(if shown[i].1.len() <= shown[j].1.len() {
+                        i
+                    } else {
+                        j
+                    });
+                    break 'pairs;
+                }
+            }
+        }
+        if drop.is_none() && !shown.is_empty() {
+            let union: BTreeSet<i64> = shown.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+            let outside = answered - union.len();
+            if outside > 0 && outside < min {
+                drop = shown
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, (_, m))| m.len())
+                    .map(|(i, _)| i);
+            }
+        }
+        match drop {
+            Some(i) => {
+                shown.remove(i);
+            }
+            None => return,
         }
     }
 }
@@ -1563,6 +1619,64 @@ mod tests {
         // One chi-square and two per-option tests, all for q.
         assert_eq!(r.tests, 3);
         assert_eq!(r.min_segment, 10);
+    }
+
+    /// A tester's attack: segments A (40), B (12) and C (5, so never shown); the total minus
+    /// A minus B would read C. And two shown segments differing by 3 people read those 3.
+    #[test]
+    fn shown_segments_never_subtract_to_a_small_group() {
+        let s = survey(vec![("q", single(&["A", "B", "C"]))]);
+        let mut rs = Vec::new();
+        for i in 0..40 {
+            rs.push(resp(
+                i,
+                "q",
+                choice(if i % 2 == 0 { "a" } else { "b" }),
+                &["A"],
+            ));
+        }
+        for i in 40..52 {
+            rs.push(resp(
+                i,
+                "q",
+                choice(if i % 2 == 0 { "a" } else { "b" }),
+                &["B"],
+            ));
+        }
+        for i in 52..57 {
+            rs.push(resp(i, "q", choice("c"), &["C"]));
+        }
+        let r = run(&s, &rs, None);
+        let shown: Vec<&str> = r.questions[0]
+            .segments
+            .iter()
+            .map(|g| g.segment.as_str())
+            .collect();
+        // Without the rule both A and B are shown, and 57 - 40 - 12 = the 5 of C.
+        assert_eq!(shown, vec!["A"], "{shown:?}");
+
+        // Nested: 12 in "X" and "Y", 3 more only in "Y", 40 in neither.
+        let mut rs = Vec::new();
+        for i in 0..12 {
+            rs.push(resp(i, "q", choice("a"), &["X", "Y"]));
+        }
+        for i in 12..15 {
+            rs.push(resp(i, "q", choice("c"), &["Y"]));
+        }
+        for i in 15..55 {
+            rs.push(resp(
+                i,
+                "q",
+                choice(if i % 2 == 0 { "a" } else { "b" }),
+                &[],
+            ));
+        }
+        let r = run(&s, &rs, None);
+        assert!(
+            r.questions[0].segments.len() <= 1,
+            "X and Y differ by 3: {:?}",
+            r.questions[0].segments
+        );
     }
 
     #[test]

@@ -103,8 +103,12 @@ enum What {
     Total,
     /// An interval bound: never a share on its own.
     Bound,
-    /// The NPS, its interval and its promoter/passive/detractor counts.
+    /// The NPS itself.
     Nps,
+    /// A bound of the NPS interval: never the NPS on its own.
+    NpsBound,
+    /// A promoter/passive/detractor count: never a percentage.
+    NpsCount,
     /// Anything else the model is given (Borda points, means, margins, changes).
     Other,
 }
@@ -164,6 +168,10 @@ pub struct Facts {
     differing: Vec<(String, Option<String>)>,
     /// Segment keys the report names at all.
     segments: Vec<String>,
+    /// Per theme: the words of its label, its count and its share in percent.
+    themes: Vec<(Vec<String>, f64, f64)>,
+    /// Per segment gap: segment key, the segment's share and everyone else's, in percent.
+    gaps: Vec<(String, f64, f64)>,
 }
 
 fn key(s: &str) -> String {
@@ -191,6 +199,8 @@ impl Facts {
         let mut support = Vec::new();
         let mut differing = Vec::new();
         let mut segments = Vec::new();
+        let mut themes = Vec::new();
+        let mut gaps = Vec::new();
         let mut fact = |value: f64, what: What, about: &[&str]| {
             facts.push(Fact {
                 value,
@@ -264,11 +274,11 @@ impl Facts {
             }
             if let Some(n) = &q.nps {
                 fact(n.score, What::Nps, &[]);
-                fact(n.ci95[0], What::Nps, &[]);
-                fact(n.ci95[1], What::Nps, &[]);
+                fact(n.ci95[0], What::NpsBound, &[]);
+                fact(n.ci95[1], What::NpsBound, &[]);
                 interval(n.ci95, 1.0, &[]);
                 for c in [n.promoters, n.passives, n.detractors] {
-                    fact(c as f64, What::Nps, &[]);
+                    fact(c as f64, What::NpsCount, &[]);
                 }
             }
             if let Some(r) = &q.ranking {
@@ -317,6 +327,9 @@ impl Facts {
                     name(&t.label, &t.label);
                     fact(t.count as f64, What::Count, &[t.label.as_str()]);
                     fact(t.share * 100.0, What::Share, &[t.label.as_str()]);
+                    let cs: Vec<char> = lower(&t.label).chars().collect();
+                    let words = claims::words_of(&cs).into_iter().map(|w| w.text).collect();
+                    themes.push((words, t.count as f64, t.share * 100.0));
                 }
             }
             if let Some(t) = &q.text_summary {
@@ -346,6 +359,7 @@ impl Facts {
                     let about = [seg, g.option.as_str()];
                     fact(g.segment_share * 100.0, What::Share, &about);
                     fact(g.others_share * 100.0, What::Share, &about);
+                    gaps.push((key(seg), g.segment_share * 100.0, g.others_share * 100.0));
                 }
             }
             if let Some(c) = &q.change {
@@ -381,6 +395,8 @@ impl Facts {
             support,
             differing,
             segments,
+            themes,
+            gaps,
         }
     }
 }
@@ -476,25 +492,27 @@ pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Fail
             .filter(|m| m.start >= s && m.end <= e)
             .collect();
         if let Some(p) = find_claim(&words, WINNER) {
-            let options: Vec<bool> = named
+            let options: Vec<&&Mention> = named
                 .iter()
-                .flat_map(|m| {
-                    facts
-                        .questions
-                        .iter()
-                        .filter(|(labels, _)| labels.contains(&m.key))
-                        .map(|(_, w)| *w)
-                })
+                .filter(|m| facts.questions.iter().any(|(l, _)| l.contains(&m.key)))
                 .collect();
+            // A named option must be the robust winner of a question it is in.
             let allowed = if options.is_empty() {
                 facts.headline_winner
             } else {
-                options.iter().all(|w| *w)
+                options
+                    .iter()
+                    .any(|m| facts.support.iter().any(|s| s.key == m.key && s.leader))
             };
             if !allowed {
                 return Err(Failure::Winner(p));
             }
         }
+        let in_sentence: Vec<&Found> = found
+            .iter()
+            .filter(|f| f.start >= s && f.end <= e)
+            .collect();
+        segment_gap(&sentence, &in_sentence, &named, facts)?;
         majority(&words, &named, facts)?;
         segment_claim(&sentence, &words, &named, facts)?;
         if facts.directional {
@@ -812,29 +830,230 @@ fn check_number(
             )
         });
     let nps = clause_words.iter().any(|w| NPS_WORDS.contains(w));
+    theme_number(f, facts, &clause_words, subject.is_some())?;
     if subject.is_none() && !nps {
         return Ok(());
     }
+    // "240 respondents chose Dark mode": everyone counted as the option's voters.
+    let chosen_by_all = {
+        let after: Vec<&str> = ws
+            .iter()
+            .filter(|w| w.start >= f.end)
+            .take(3)
+            .map(|w| w.text.as_str())
+            .collect();
+        let before = ws
+            .iter()
+            .rfind(|w| w.end <= f.start)
+            .map(|w| w.text.as_str());
+        after.iter().any(|w| CHOSE.contains(w))
+            && !before
+                .is_some_and(|b| matches!(b, "of" | "von" | "de" | "among" | "unter" | "entre"))
+    };
     let fits = facts.facts.iter().any(|x| {
         let kind_ok = match x.what {
-            What::Total => !f.num.percent,
-            What::Bound => interval_cue,
-            What::Count | What::Nps => !f.num.percent || nps,
-            What::Share | What::Other => true,
+            What::Total => !f.num.percent && !chosen_by_all,
+            What::Bound | What::NpsBound => interval_cue,
+            What::Count => !f.num.percent || nps,
+            What::NpsCount => !f.num.percent,
+            What::Nps | What::Share | What::Other => true,
         };
         let topic_ok = if subject.is_some() {
             !x.about.is_empty() && about(&x.about) || x.what == What::Total
         } else {
             // Only the NPS cue is left: the number must be one of the NPS figures.
-            matches!(x.what, What::Nps | What::Total)
+            matches!(
+                x.what,
+                What::Nps | What::NpsBound | What::NpsCount | What::Total
+            )
         };
         kind_ok && topic_ok && same(x.value, f.num)
     });
     if fits { Ok(()) } else { wrong(f.raw.clone()) }
 }
 
-/// Passages in double quotes: “…”, "…", «…», „…“, with the char span of their content.
+/// Verbs that say respondents picked an option.
+const CHOSE: &[&str] = &[
+    "chose",
+    "picked",
+    "voted",
+    "selected",
+    "want",
+    "wanted",
+    "prefer",
+    "preferred",
+    "wählten",
+    "wählte",
+    "stimmten",
+    "wollen",
+    "eligieron",
+    "eligió",
+    "votaron",
+    "prefieren",
+    "quieren",
+];
+
+/// Words that say a number is about a theme of the open answers.
+const THEME_CUES: &[&str] = &[
+    "theme",
+    "themes",
+    "came",
+    "comes",
+    "mentioned",
+    "mentions",
+    "raised",
+    "thema",
+    "themen",
+    "genannt",
+    "erwähnt",
+    "tema",
+    "temas",
+    "mencionado",
+    "mencionaron",
+    "surgió",
+];
+
+/// A number in a clause about a theme ("Pricing came up 28 times") must be that theme's
+/// count or share when the clause names a theme by a word of its label.
+fn theme_number(
+    f: &Found,
+    facts: &Facts,
+    clause_words: &[&str],
+    has_subject: bool,
+) -> Result<(), Failure> {
+    if has_subject || !clause_words.iter().any(|w| THEME_CUES.contains(w)) {
+        return Ok(());
+    }
+    // Words match on their first four letters: "pricing" names "price is too high".
+    let stem = |w: &str| w.chars().take(4).collect::<String>();
+    let named: Vec<&(Vec<String>, f64, f64)> = facts
+        .themes
+        .iter()
+        .filter(|(words, _, _)| {
+            clause_words.iter().any(|c| {
+                c.chars().count() >= 4
+                    && !THEME_CUES.contains(c)
+                    && words
+                        .iter()
+                        .any(|t| t.chars().count() >= 4 && stem(t) == stem(c))
+            })
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let fits = named
+        .iter()
+        .any(|(_, count, share)| (!f.num.percent && same(*count, f.num)) || same(*share, f.num));
+    if fits {
+        Ok(())
+    } else {
+        Err(Failure::Misattributed {
+            number: f.raw.clone(),
+            subject: named
+                .iter()
+                .map(|(w, _, _)| w.join(" "))
+                .next()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Words for "everyone outside the segment".
+const OTHERS: &[&str] = &[
+    "everyone else",
+    "everybody else",
+    "the rest",
+    "others",
+    "other members",
+    "alle anderen",
+    "allen anderen",
+    "übrigen",
+    "restlichen",
+    "los demás",
+    "las demás",
+    "el resto",
+    "resto",
+];
+
+/// "Customers 0% versus 45% for everyone else": the segment's share comes first, as the report
+/// states it; the two shares swapped reverse the finding.
+fn segment_gap(
+    sentence: &str,
+    found: &[&Found],
+    named: &[&Mention],
+    facts: &Facts,
+) -> Result<(), Failure> {
+    if !named.iter().any(|m| facts.segments.contains(&m.key)) {
+        return Ok(());
+    }
+    if !OTHERS.iter().any(|o| claims_mentions(sentence, o)) {
+        return Ok(());
+    }
+    let [a, b] = match found {
+        [a, b, ..] => [*a, *b],
+        _ => return Ok(()),
+    };
+    let segs: Vec<&(String, f64, f64)> = facts
+        .gaps
+        .iter()
+        .filter(|(s, _, _)| named.iter().any(|m| &m.key == s))
+        .collect();
+    let right = segs
+        .iter()
+        .any(|(_, seg, others)| same(*seg, a.num) && same(*others, b.num));
+    let swapped = segs
+        .iter()
+        .any(|(_, seg, others)| same(*others, a.num) && same(*seg, b.num));
+    if swapped && !right {
+        return Err(Failure::Misattributed {
+            number: format!("{} / {}", a.raw, b.raw),
+            subject: named
+                .iter()
+                .find(|m| facts.segments.contains(&m.key))
+                .map(|m| m.label.clone())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+/// Passages in double quotes: “…”, "…", «…», „…“, and in single quotes '…', ‘…’ (an
+/// apostrophe inside or at the end of a word, as in "don't" or "members'", opens nothing),
+/// with the char span of their content.
 fn quoted(text: &str) -> Vec<Quote> {
+    let mut out = double_quoted(text);
+    let cs: Vec<char> = text.chars().collect();
+    let mut open: Option<usize> = None;
+    for (i, c) in cs.iter().enumerate() {
+        if !matches!(c, '\'' | '‘' | '’') {
+            continue;
+        }
+        let before = i.checked_sub(1).and_then(|p| cs.get(p));
+        let after = cs.get(i + 1);
+        let word_before = before.is_some_and(|b| b.is_alphanumeric());
+        let word_after = after.is_some_and(|a| a.is_alphanumeric());
+        match open {
+            None if !word_before && word_after => open = Some(i + 1),
+            Some(start) if !before.is_some_and(|b| b.is_whitespace()) && !word_after => {
+                let text: String = cs[start..i].iter().collect();
+                if !text.trim().is_empty() && !out.iter().any(|q| q.start <= start && q.end >= i) {
+                    out.push(Quote {
+                        text,
+                        start,
+                        end: i,
+                    });
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|q| q.start);
+    out
+}
+
+fn double_quoted(text: &str) -> Vec<Quote> {
     let mut out = Vec::new();
     let mut open: Option<(char, usize, String)> = None;
     for (i, c) in text.chars().enumerate() {
@@ -1092,6 +1311,30 @@ const WINNER: &[&str] = &[
     "clearly preferred",
     "came out on top",
     "comes out on top",
+    "topped",
+    "tops",
+    "came first",
+    "comes first",
+    "come first",
+    "first place",
+    // Only the verb: "a lead over Sushi" names the runner-up, not the winner.
+    "leads",
+    "decisively",
+    "decisive",
+    "top choice",
+    "most popular",
+    "liegt vorn",
+    "liegt vorne",
+    "führt",
+    "an der spitze",
+    "auf platz eins",
+    "erster platz",
+    "entschieden",
+    "encabeza",
+    "lidera",
+    "primer lugar",
+    "quedó primero",
+    "decididamente",
     "gewinnt",
     "gewinner",
     "gewonnen",
@@ -1131,6 +1374,20 @@ const CERTAIN: &[&str] = &[
     "beyond doubt",
     "for sure",
     "no doubt",
+    "without a doubt",
+    "be sure",
+    "are sure",
+    "confident",
+    "confidently",
+    "no question",
+    "ohne zweifel",
+    "zuversichtlich",
+    "gewissheit",
+    "seguros",
+    "seguras",
+    "certeza",
+    "sin lugar a dudas",
+    "confiados",
     "significant",
     "significantly",
     "sicher",
@@ -1192,6 +1449,19 @@ const MAJORITY: &[&str] = &[
     "most of the members",
     "most of them",
     "more than half",
+    "nearly everyone",
+    "almost everyone",
+    "nearly all",
+    "almost all",
+    "virtually all",
+    "the bulk",
+    "bulk of",
+    "fast alle",
+    "nahezu alle",
+    "großteil",
+    "casi todos",
+    "casi todas",
+    "la gran parte",
     "over half",
     "mehrheit",
     "mehrheitlich",
@@ -1673,6 +1943,8 @@ mod tests {
             o.label = format!("{label} everywhere");
         }
         if let Some(l) = &mut other.leader {
+            // The winner must be the option the leader names, so the fixture renames both.
+            l.label = format!("{label} everywhere");
             l.clearly_ahead = true;
         }
         two.questions.push(other);

@@ -502,7 +502,27 @@ const FRACTIONS: &[(&str, f64)] = &[
     ("fünftel", 5.0),
     ("quinto", 5.0),
     ("quintos", 5.0),
+    ("sixth", 6.0),
+    ("sixths", 6.0),
+    ("eighth", 8.0),
+    ("eighths", 8.0),
+    ("tenth", 10.0),
+    ("tenths", 10.0),
+    ("sechstel", 6.0),
+    ("achtel", 8.0),
+    ("zehntel", 10.0),
+    ("sexto", 6.0),
+    ("sextos", 6.0),
+    ("octavo", 8.0),
+    ("octavos", 8.0),
+    ("décimo", 10.0),
+    ("décimos", 10.0),
 ];
+
+/// A Roman numeral ("LXXXVIII"): a quantity in a form the report never uses.
+fn roman(raw: &str) -> bool {
+    raw.chars().count() >= 2 && raw.chars().all(|c| "IVXLCDM".contains(c))
+}
 
 fn worded(cs: &[char]) -> Vec<Found> {
     let ws = words_of(cs);
@@ -562,13 +582,36 @@ fn worded(cs: &[char]) -> Vec<Found> {
             j += 1;
         }
         if !any {
+            // "two-thirds", "nine-tenths": one hyphenated word.
+            if let Some((head, tail)) = w.text.split_once('-') {
+                let d = FRACTIONS.iter().find(|(f, _)| *f == tail).map(|(_, d)| *d);
+                let v = match word_value(head) {
+                    Some(W::Small(v)) => Some(v as f64),
+                    _ => None,
+                };
+                if let (Some(d), Some(v)) = (d, v) {
+                    out.push(found_words(cs, w.start, w.end, v * 100.0 / d, Kind::Ratio));
+                    i += 1;
+                    continue;
+                }
+            }
+            // "LXXXVIII percent".
+            let raw: String = cs[w.start..w.end].iter().collect();
+            if roman(&raw) && percent_after(cs, w.end).0 {
+                let end = percent_after(cs, w.end).1;
+                out.push(found_words(cs, w.start, end, f64::NAN, Kind::Unreadable));
+                i += 1;
+                continue;
+            }
             // "a third", "two thirds", "half of": a fraction word on its own.
             if let Some((_, d)) = FRACTIONS.iter().find(|(f, _)| *f == w.text) {
                 let fraction_use = ws.get(i + 1).is_some_and(|n| {
                     matches!(n.text.as_str(), "of" | "der" | "de" | "aller" | "all")
-                }) || i
-                    .checked_sub(1)
-                    .is_some_and(|p| ONE.contains(&ws[p].text.as_str()));
+                }) || i.checked_sub(1).is_some_and(|p| {
+                    let t = ws[p].text.as_str();
+                    // "die Hälfte", "la mitad": the article makes it a share.
+                    ONE.contains(&t) || (matches!(t, "die" | "la") && *d == 2.0)
+                });
                 // "more than half" is a majority claim, checked as one, not a number.
                 let than =
                     ws[..i].iter().rev().take(2).any(|p| {

@@ -183,7 +183,10 @@ pub struct Renderer {
     locales: Vec<String>,
     /// The product team's locale: insights and digests.
     team: String,
+    /// The override folder (may not exist).
     dir: PathBuf,
+    /// Template files found in `dir`.
+    overrides: usize,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -198,16 +201,30 @@ impl std::fmt::Debug for Renderer {
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
+/// Templates whose translations must show every value the default template shows.
+const COMPLETE: [&str; 1] = ["mydata"];
+
+/// Every string (and number) in a sample, to look for in a rendering.
+fn collect_leaves(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_leaves(x, out)),
+        _ => {}
+    }
+}
+
 /// Helpers known to every registry: built-ins and ours. Anything else in a template is data.
 const HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
     "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc",
 ];
 
-fn template_error(path: &Path, e: &handlebars::TemplateError) -> RenderError {
+fn template_error(file: &str, e: &handlebars::TemplateError) -> RenderError {
     let file = match e.pos() {
-        Some((line, col)) => format!("{}:{line}:{col}", path.display()),
-        None => path.display().to_string(),
+        Some((line, col)) => format!("{file}:{line}:{col}"),
+        None => file.to_string(),
     };
     RenderError::Template {
         file,
@@ -215,56 +232,93 @@ fn template_error(path: &Path, e: &handlebars::TemplateError) -> RenderError {
     }
 }
 
+/// The templates compiled into the binary (`build.rs` writes the table from `prompts/`).
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/prompts.rs"));
+}
+
 impl Renderer {
-    /// Loads every `*.hbs` in `dir` (names are file stems; subfolders give `folder/name`), and
-    /// every locale folder (`dir/de/...`). A translation must translate an existing template
-    /// and use only data the default template uses.
+    /// Only the templates built into the binary.
+    pub fn builtin() -> Result<Self, RenderError> {
+        Self::load_from(None)
+    }
+
+    /// The built-in templates, each replaced by the file of the same name in `dir` when
+    /// there is one (names are file stems; subfolders give `folder/name`, locale folders
+    /// `de/...`). `dir` may be missing: then only the built-in ones are used. A translation
+    /// must translate an existing template and use only data the default template uses.
     pub fn load(dir: &Path) -> Result<Self, RenderError> {
-        let mut files = Vec::new();
-        collect(dir, dir, &mut files)?;
-        files.sort();
+        Self::load_from(Some(dir))
+    }
+
+    fn load_from(dir: Option<&Path>) -> Result<Self, RenderError> {
+        // name -> (where it came from, for errors; source; built in)
+        let mut sources: BTreeMap<String, (String, String, bool)> = builtin::TEMPLATES
+            .iter()
+            .map(|(n, src)| {
+                (
+                    (*n).to_string(),
+                    (
+                        format!("built-in prompts/{n}.hbs"),
+                        (*src).to_string(),
+                        true,
+                    ),
+                )
+            })
+            .collect();
+        let mut overrides = 0;
+        if let Some(dir) = dir.filter(|d| d.exists()) {
+            let mut files = Vec::new();
+            collect(dir, dir, &mut files)?;
+            for (name, path) in files {
+                let src = read(&path)?;
+                sources.insert(name, (path.display().to_string(), src, false));
+                overrides += 1;
+            }
+        }
         let mut by_target: BTreeMap<Target, Handlebars<'static>> =
             TARGETS.iter().map(|t| (*t, registry(*t))).collect();
         let mut names = Vec::new();
         let mut locales = vec![crate::locale::DEFAULT.to_string()];
         let mut translations = Vec::new();
-        for (name, path) in files {
+        for (name, (file, src, built_in)) in sources {
             match name.split_once('/') {
                 Some((loc, rest)) if crate::locale::is_tag(loc) => {
                     if !locales.iter().any(|l| l == loc) {
                         locales.push(loc.to_string());
                     }
-                    translations.push((loc.to_string(), rest.to_string(), name, path));
+                    translations.push((rest.to_string(), name, file, src, built_in));
                 }
                 _ => {
-                    let src = read(&path)?;
                     for hb in by_target.values_mut() {
                         hb.register_template_string(&name, &src)
-                            .map_err(|e| template_error(&path, &e))?;
+                            .map_err(|e| template_error(&file, &e))?;
                     }
                     names.push(name);
                 }
             }
         }
-        for (_, base, name, path) in translations {
-            let src = read(&path)?;
+        for (base, name, file, src, built_in) in translations {
             let compiled =
-                handlebars::Template::compile(&src).map_err(|e| template_error(&path, &e))?;
+                handlebars::Template::compile(&src).map_err(|e| template_error(&file, &e))?;
             let Some(default) = by_target
                 .get(&Target::Plain)
                 .and_then(|hb| hb.get_template(&base))
             else {
                 return Err(RenderError::Template {
-                    file: path.display().to_string(),
+                    file,
                     message: format!(
                         "translates {base}, but there is no default template {base}.hbs"
                     ),
                 });
             };
+            // A built-in translation was checked against the built-in default; an operator's
+            // own default with less data must not make the shipped translations fail.
             let known = vars::used(default);
-            if let Some((var, line)) = vars::first_unknown(&compiled, &known) {
+            if let Some((var, line)) = vars::first_unknown(&compiled, &known).filter(|_| !built_in)
+            {
                 return Err(RenderError::Template {
-                    file: format!("{}:{line}", path.display()),
+                    file: format!("{file}:{line}"),
                     message: format!(
                         "uses {{{{{var}}}}}, which the default template {base}.hbs does not provide"
                     ),
@@ -272,7 +326,7 @@ impl Renderer {
             }
             for hb in by_target.values_mut() {
                 hb.register_template_string(&name, &src)
-                    .map_err(|e| template_error(&path, &e))?;
+                    .map_err(|e| template_error(&file, &e))?;
             }
         }
         Ok(Self {
@@ -280,8 +334,14 @@ impl Renderer {
             names,
             locales,
             team: crate::locale::DEFAULT.to_string(),
-            dir: dir.to_path_buf(),
+            dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+            overrides,
         })
+    }
+
+    /// How many template files in `dir()` replaced or added to the built-in ones.
+    pub fn overrides(&self) -> usize {
+        self.overrides
     }
 
     /// Sets the product team's locale (insights, digests); unknown locales keep the default.
@@ -381,17 +441,27 @@ impl Renderer {
     /// Renders every template for every target and every locale with the sample data in
     /// `samples.json` beside the templates; `canvass check` and the tests run this.
     pub fn check_samples(&self) -> Result<usize, RenderError> {
+        // The built-in samples, each template's cases replaced by a `samples.json` in the
+        // override folder when it has them.
+        let parse = |raw: &str, file: &str| {
+            serde_json::from_str::<BTreeMap<String, Vec<Value>>>(raw).map_err(|e| {
+                RenderError::Samples {
+                    file: file.to_string(),
+                    message: e.to_string(),
+                }
+            })
+        };
+        let mut samples = parse(builtin::SAMPLES, "built-in prompts/samples.json")?;
         let path = self.dir.join("samples.json");
-        let file = path.display().to_string();
-        let raw = std::fs::read_to_string(&path).map_err(|e| RenderError::Samples {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
-        let samples: BTreeMap<String, Vec<Value>> =
-            serde_json::from_str(&raw).map_err(|e| RenderError::Samples {
+        let mut file = "built-in prompts/samples.json".to_string();
+        if !self.dir.as_os_str().is_empty() && path.exists() {
+            file = path.display().to_string();
+            let raw = std::fs::read_to_string(&path).map_err(|e| RenderError::Samples {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
+            samples.extend(parse(&raw, &file)?);
+        }
         let mut rendered = 0;
         // Report templates are checked on a generated report instead (`check_reports`).
         for name in self.names.iter().filter(|n| {
@@ -408,9 +478,36 @@ impl Renderer {
                         rendered += 1;
                     }
                 }
+                if COMPLETE.contains(&name.as_str()) {
+                    self.check_complete(name, data)?;
+                }
             }
         }
         Ok(rendered)
+    }
+
+    /// A translation of a template in [`COMPLETE`] must show every sample value the default
+    /// template shows: `/mydata` promises every stored field in every language.
+    fn check_complete(&self, name: &str, data: &Value) -> Result<(), RenderError> {
+        let base = self.render_in(Target::Plain, None, name, data)?;
+        let mut leaves = Vec::new();
+        collect_leaves(data, &mut leaves);
+        let shown: Vec<&String> = leaves
+            .iter()
+            .filter(|v| base.contains(v.as_str()))
+            .collect();
+        for locale in &self.locales {
+            let text = self.render_in(Target::Plain, Some(locale), name, data)?;
+            if let Some(missing) = shown.iter().find(|v| !text.contains(v.as_str())) {
+                return Err(RenderError::Render {
+                    name: format!("{locale}/{name}"),
+                    message: format!(
+                        "the translation leaves out {missing:?}, which the default template shows"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Templates of the default locale that `locale` does not translate.

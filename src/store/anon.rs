@@ -52,6 +52,7 @@ impl Store {
         mut self,
         key: AnonKey,
         now: DateTime<Utc>,
+        accept_change: bool,
     ) -> Result<(Self, KeyUpgrade)> {
         let key = Arc::new(key);
         self.anon = Some(key.clone());
@@ -68,13 +69,19 @@ impl Store {
         .fetch_one(&mut *tx.tx)
         .await?;
         if stored.as_ref().is_some_and(|s| s.0 != fingerprint) && anonymous.0 > 0 {
+            if !accept_change {
+                // Never replace the fingerprint silently: a lost key file re-created with a new
+                // key would let every member of an open anonymous survey vote again.
+                drop(tx);
+                return Err(StoreError::AnonKeyChanged {
+                    respondents: anonymous.0,
+                });
+            }
             report.key_changed = true;
-            tracing::error!(
+            tracing::warn!(
                 respondents = anonymous.0,
-                "the anonymity key differs from the one this database was used with: members \
-                 of open anonymous surveys can now answer again as new respondents. Restore \
-                 the old key (privacy.key_file or privacy.key_env) unless this is a deliberate \
-                 rotation"
+                "a new anonymity key was accepted: members of open anonymous surveys can now \
+                 answer again as new respondents"
             );
         }
         if stored.as_ref().is_none_or(|s| s.0 != fingerprint) {

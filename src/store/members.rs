@@ -24,6 +24,8 @@ pub struct MemberData {
     pub user_id: String,
     pub display_name: Option<String>,
     pub locale: Option<String>,
+    /// The language chosen with `/language`, if any (also when it is `en`).
+    pub locale_override: Option<String>,
     pub persona: Option<String>,
     pub first_seen_at: Option<DateTime<Utc>>,
     /// One per survey taken: what is kept beside the answers.
@@ -182,7 +184,7 @@ impl Store {
     /// Everything stored about a member, for `/mydata`.
     pub async fn member_data(&self, platform: &str, user_id: &str) -> Result<Option<MemberData>> {
         let Some(m) = sqlx::query(
-            "SELECT id, display_name, locale, persona, first_seen_at FROM members
+            "SELECT id, display_name, locale, locale_override, persona, first_seen_at FROM members
               WHERE platform = ? AND platform_user_id = ?",
         )
         .bind(platform)
@@ -292,6 +294,7 @@ impl Store {
             user_id: user_id.into(),
             display_name: m.try_get("display_name")?,
             locale: m.try_get("locale")?,
+            locale_override: m.try_get("locale_override")?,
             persona: m.try_get("persona")?,
             first_seen_at: Some(from_ms(m.try_get("first_seen_at")?)),
             surveys,

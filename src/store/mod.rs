@@ -43,6 +43,14 @@ pub enum StoreError {
     Random(String),
     #[error("no anonymity key: the store was opened without `with_anon_key`")]
     NoAnonKey,
+    #[error(
+        "the anonymity key is not the one this database's {respondents} anonymous respondents were \
+         keyed with (a lost or replaced key file, or another key_env value). Restore the old key \
+         from your backup (privacy.key_file or privacy.key_env). To start over with this key on \
+         purpose, run once with CANVASS_ACCEPT_NEW_ANON_KEY=1: members of open anonymous surveys \
+         can then answer again as new respondents"
+    )]
+    AnonKeyChanged { respondents: i64 },
 }
 
 impl StoreError {
@@ -169,6 +177,17 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Writes a consistent copy of the whole database into the new file `path` (`VACUUM
+    /// INTO`: one read transaction, so the copy holds exactly the commits made before it
+    /// began, while the bot keeps writing). SQLite refuses an existing file.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn close(&self) {

@@ -37,7 +37,52 @@ fn encode<T: serde::Serialize>(v: &T, what: &'static str) -> Result<String> {
     serde_json::to_string(v).map_err(|source| StoreError::Encode { what, source })
 }
 
+/// Anonymous rows carry no time finer than the UTC day: a precise time would match the same
+/// member's named answers given seconds before or after, and link them.
+pub(crate) fn anon_day(t: DateTime<Utc>) -> i64 {
+    const DAY: i64 = 86_400_000;
+    ms(t).div_euclid(DAY) * DAY
+}
+
+/// A random negative row id for an anonymous row: sequential ids would sit next to the same
+/// member's named rows, written in the same moment, and link them. Negative, because SQLite
+/// gives a new row the largest id so far plus one: a large positive random id would make the
+/// next named row its neighbour.
+pub(crate) fn anon_row_id() -> Result<i64> {
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(-(i64::from_le_bytes(raw) & i64::MAX).max(1))
+}
+
 impl Tx {
+    /// Whether the respondent is anonymous (its rows then get day-only times and random ids).
+    pub(crate) async fn is_anon(&mut self, respondent: i64) -> Result<bool> {
+        let row: Option<(bool,)> =
+            sqlx::query_as("SELECT anon_key IS NOT NULL FROM respondents WHERE id = ?")
+                .bind(respondent)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(row.is_some_and(|r| r.0))
+    }
+
+    /// The time to store for a respondent's row: the UTC day for anonymous ones.
+    pub(crate) async fn stamp(&mut self, respondent: i64, t: DateTime<Utc>) -> Result<i64> {
+        Ok(if self.is_anon(respondent).await? {
+            anon_day(t)
+        } else {
+            ms(t)
+        })
+    }
+
+    /// The id for a new answer row: random for anonymous respondents, else the next one.
+    pub(crate) async fn answer_id(&mut self, respondent: i64) -> Result<Option<i64>> {
+        if self.is_anon(respondent).await? {
+            Ok(Some(anon_row_id()?))
+        } else {
+            Ok(None)
+        }
+    }
+
     pub async fn find_respondent(&mut self, survey: i64, who: &Who) -> Result<Option<i64>> {
         let row: Option<(i64,)> = match who {
             Who::Member(m) => {
@@ -77,21 +122,22 @@ impl Tx {
                 .await?;
             return Ok(id);
         }
-        let (member, anon) = match who {
-            Who::Member(m) => (Some(*m), None),
-            Who::Anon(k) => (None, Some(k.clone())),
+        let (member, anon, id, created) = match who {
+            Who::Member(m) => (Some(*m), None, None, ms(now)),
+            Who::Anon(k) => (None, Some(k.clone()), Some(anon_row_id()?), anon_day(now)),
         };
         let row: (i64,) = sqlx::query_as(
-            "INSERT INTO respondents (survey_id, member_id, anon_key, platform, segments, new_member, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO respondents (id, survey_id, member_id, anon_key, platform, segments, new_member, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
+        .bind(id)
         .bind(survey)
         .bind(member)
         .bind(anon)
         .bind(platform)
         .bind(segs)
         .bind(new_member)
-        .bind(ms(now))
+        .bind(created)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(row.0)
@@ -124,22 +170,30 @@ impl Tx {
         locale: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let id = self.answer_id(respondent).await?;
+        // Anonymous: the day only, and no time the question was shown.
+        let (at, shown) = if id.is_some() {
+            (anon_day(now), None)
+        } else {
+            (ms(now), shown_at.map(ms))
+        };
         // One round trip for both statements.
         sqlx::query(
             "UPDATE answers SET superseded_at = ?
               WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL;
-             INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at, locale)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             INSERT INTO answers (id, respondent_id, question_id, value, chat_segment, shown_at, answered_at, locale)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(ms(now))
+        .bind(at)
         .bind(respondent)
         .bind(question)
+        .bind(id)
         .bind(respondent)
         .bind(question)
         .bind(encode(value, "answer value")?)
         .bind(chat_segment)
-        .bind(shown_at.map(ms))
-        .bind(ms(now))
+        .bind(shown)
+        .bind(at)
         .bind(locale)
         .execute(&mut *self.tx)
         .await?;
@@ -152,11 +206,12 @@ impl Tx {
         question: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let at = self.stamp(respondent, now).await?;
         sqlx::query(
             "UPDATE answers SET superseded_at = ?
               WHERE respondent_id = ? AND question_id = ? AND superseded_at IS NULL",
         )
-        .bind(ms(now))
+        .bind(at)
         .bind(respondent)
         .bind(question)
         .execute(&mut *self.tx)
@@ -192,6 +247,7 @@ impl Tx {
                 .await?;
             return Ok(());
         }
+        let at = self.stamp(respondent, now).await?;
         sqlx::query(
             "INSERT INTO drafts (respondent_id, question_id, state, updated_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (respondent_id, question_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -199,7 +255,7 @@ impl Tx {
         .bind(respondent)
         .bind(question)
         .bind(encode(draft, "draft")?)
-        .bind(ms(now))
+        .bind(at)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -220,13 +276,20 @@ impl Tx {
         state: &FlowState,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let anon = self.is_anon(respondent).await?;
+        let at = if anon { anon_day(now) } else { ms(now) };
+        // An anonymous flow keeps no time a question was shown (its answers keep none either).
+        let mut state = state.clone();
+        if anon {
+            state.shown_at = None;
+        }
         sqlx::query(
             "INSERT INTO flows (respondent_id, state, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (respondent_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
         )
         .bind(respondent)
-        .bind(encode(state, "flow state")?)
-        .bind(ms(now))
+        .bind(encode(&state, "flow state")?)
+        .bind(at)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

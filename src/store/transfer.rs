@@ -72,14 +72,20 @@ impl Tx {
             what: "answer value",
             source,
         })?;
+        let id = self.answer_id(respondent).await?;
+        let at = match id {
+            Some(_) => super::respondents::anon_day(answered_at),
+            None => ms(answered_at),
+        };
         sqlx::query(
-            "INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at)
-             VALUES (?, ?, ?, NULL, NULL, ?)",
+            "INSERT INTO answers (id, respondent_id, question_id, value, chat_segment, shown_at, answered_at)
+             VALUES (?, ?, ?, ?, NULL, NULL, ?)",
         )
+        .bind(id)
         .bind(respondent)
         .bind(question)
         .bind(value)
-        .bind(ms(answered_at))
+        .bind(at)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -172,10 +172,13 @@ async fn unkeyed_answers_from_before_the_upgrade_keep_counting_and_are_rekeyed()
     let p = payloads(&t.post("secret").await);
     t.tap("1001", group(), &p[0]).await;
     t.tap("1002", group(), &p[1]).await;
-    // Turn the rows back into what the old version stored (and the migration marked).
+    // Turn the rows back into what the old version stored (and the migration marked). Row ids
+    // of anonymous respondents are random: tell them apart by their votes (1001 "ada", 1002
+    // "grace").
     let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(
         "SELECT r.id, s.salt, r.platform FROM respondents r JOIN surveys s ON s.id = r.survey_id
-          ORDER BY r.id",
+          ORDER BY (SELECT a.value FROM answers a
+                     WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)",
     )
     .fetch_all(t.app.store.pool())
     .await
@@ -228,7 +231,7 @@ async fn a_different_key_is_noticed_and_its_respondents_no_longer_match() {
     let (store, up) = canvass::store::Store::open(&url)
         .await
         .expect("opens")
-        .with_anon_key(first.clone(), t0())
+        .with_anon_key(first.clone(), t0(), false)
         .await
         .expect("key");
     assert!(!up.key_changed);
@@ -250,10 +253,27 @@ async fn a_different_key_is_noticed_and_its_respondents_no_longer_match() {
     tx.commit().await.expect("commit");
     store.close().await;
 
+    // A different key (a lost key file re-created) is refused, and the stored fingerprint is
+    // left as it was, so the next start is refused too.
+    for _ in 0..2 {
+        let refused = canvass::store::Store::open(&url)
+            .await
+            .expect("opens")
+            .with_anon_key(AnonKey::random().expect("key"), t0(), false)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(canvass::store::StoreError::AnonKeyChanged { respondents: 1 })
+            ),
+            "a changed key is refused"
+        );
+    }
+    // The operator accepts a new key on purpose.
     let (store, up) = canvass::store::Store::open(&url)
         .await
         .expect("opens")
-        .with_anon_key(AnonKey::random().expect("key"), t0())
+        .with_anon_key(AnonKey::random().expect("key"), t0(), true)
         .await
         .expect("key");
     assert!(up.key_changed, "a changed key is reported");
@@ -276,4 +296,96 @@ fn spawn_config_surveys() -> Vec<canvass::config::ConfiguredSurvey> {
     canvass::config::Config::parse(CONFIG, Path::new("unused.toml"))
         .expect("config")
         .surveys
+}
+
+/// The attack an independent tester ran: members answer a named poll and an anonymous one
+/// seconds apart; from a copy of the files, match each anonymous answer to the named answer
+/// nearest in time, or to the one whose row id comes just before it. Anonymous rows keep only
+/// the UTC day and random ids, so neither matching does better than chance.
+#[tokio::test]
+async fn anonymous_answers_cannot_be_matched_by_time_or_row_order() {
+    let t = spawn_app().await;
+    let named: Vec<String> = (2001..=2008).map(|i| i.to_string()).collect();
+    let lunch = payloads(&t.post("lunch").await);
+    let secret = payloads(&t.post("secret").await);
+    for (k, user) in named.iter().enumerate() {
+        t.tap(user, group(), &lunch[k % 3]).await;
+        t.tap(user, group(), &secret[k % 2]).await;
+    }
+    // A change of an anonymous vote too: its superseded time must not leak either.
+    t.tap(&named[0], group(), &secret[1]).await;
+
+    let stolen = tempfile::tempdir().expect("temp dir");
+    copy_files(t.dir.path(), stolen.path());
+    let opts = SqliteConnectOptions::new().filename(stolen.path().join("canvass.db"));
+    let pool = sqlx::SqlitePool::connect_with(opts).await.expect("opens");
+    let named_rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.answered_at, m.platform_user_id FROM answers a
+           JOIN respondents r ON r.id = a.respondent_id JOIN members m ON m.id = r.member_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("named answers");
+    type AnonRow = (
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        i64,
+        Vec<u8>,
+        Vec<u8>,
+        String,
+    );
+    let anon_rows: Vec<AnonRow> = sqlx::query_as(
+        "SELECT a.id, a.answered_at, a.shown_at, a.superseded_at, r.created_at, r.anon_key,
+                s.salt, r.platform
+           FROM answers a JOIN respondents r ON r.id = a.respondent_id
+           JOIN surveys s ON s.id = r.survey_id
+          WHERE r.anon_key IS NOT NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("anonymous answers");
+    pool.close().await;
+    assert_eq!(anon_rows.len(), 9, "8 answers and one replaced");
+    const DAY: i64 = 86_400_000;
+    for (_, at, shown, superseded, created, ..) in &anon_rows {
+        assert_eq!(at % DAY, 0, "an anonymous answer keeps a time of day");
+        assert_eq!(*shown, None, "an anonymous answer keeps when it was shown");
+        assert!(superseded.is_none_or(|s| s % DAY == 0), "superseded time");
+        assert_eq!(
+            created % DAY,
+            0,
+            "an anonymous respondent keeps a time of day"
+        );
+    }
+
+    // Who really gave each anonymous answer (with the key, which the attacker lacks).
+    let key_text = std::fs::read_to_string(t.dir.path().join("canvass.key")).expect("key file");
+    let key = AnonKey::new(key_text.trim().as_bytes(), "test").expect("key");
+    let truth = |salt: &[u8], platform: &str, stored: &[u8]| {
+        named
+            .iter()
+            .find(|u| key.mac(&salted(salt, platform, u)).as_slice() == stored)
+            .cloned()
+    };
+    let (mut by_time, mut by_order) = (0, 0);
+    for (id, at, _, _, _, anon_key, salt, platform) in &anon_rows {
+        let who = truth(salt, platform, anon_key).expect("every respondent is a named member");
+        let nearest = named_rows
+            .iter()
+            .min_by_key(|(_, t, _)| (t - at).abs())
+            .map(|r| r.2.clone());
+        let before = named_rows
+            .iter()
+            .filter(|(n, ..)| n < id)
+            .max_by_key(|(n, ..)| *n)
+            .map(|r| r.2.clone());
+        by_time += usize::from(nearest.as_deref() == Some(who.as_str()));
+        by_order += usize::from(before.as_deref() == Some(who.as_str()));
+    }
+    // Before the fix both matchings found all 9; chance is about 1 in 8 per answer, and with
+    // one day and random ids each matching names the same member for every answer.
+    assert!(by_time <= 2, "matched by time: {by_time} of 9");
+    assert!(by_order <= 2, "matched by row order: {by_order} of 9");
 }

@@ -508,7 +508,8 @@ async fn the_change_since_the_last_delivered_digest_names_the_option() {
         line.starts_with("Since the last digest: Pizza 58"),
         "{line}"
     );
-    assert!(line.contains("→ 62"), "{line}");
+    // 10 of 16 is 62.5%: ties round up, as everywhere (`locale::round_places`).
+    assert!(line.contains("→ 63"), "{line}");
 }
 
 #[tokio::test]
@@ -636,4 +637,55 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
     assert_eq!(d[0].status, "uncertain");
     let statuses: Vec<&str> = d[0].parts.iter().map(|p| p.status.as_str()).collect();
     assert_eq!(statuses, ["uncertain", "delivered"]);
+}
+
+/// A draft, and a survey whose schedule opens it after these tests' periods.
+const UNOPENED: &str = r#"
+[[surveys]]
+id = "secretdraft"
+title = "Secret pricing plan draft"
+status = "draft"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+
+[[surveys]]
+id = "later"
+title = "Next year's plan"
+opens_at = "2027-01-01T00:00:00Z"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+"#;
+
+#[tokio::test]
+async fn the_quiet_line_names_only_surveys_open_in_the_period_never_a_draft() {
+    let t = spawn_app_with(&format!("{CONFIG}{UNOPENED}")).await;
+    let p = payloads(&t.post("lunch").await);
+    for i in 0..12 {
+        t.tap(&format!("m{i}"), group(), &p[i % 2]).await;
+    }
+    let (fake, tg) = fake_telegram(&t).await;
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z"));
+    let r = runner(&t, clock.clone(), vec![tg.digest_sink()]);
+    r.tick().await.unwrap();
+    clock.set(utc("2026-11-16T08:00:00Z"));
+    r.tick().await.unwrap();
+    let all = briefs(&fake);
+    let second = all[1..].join("\n");
+    let quiet = second
+        .lines()
+        .find(|l| l.starts_with("No new answers this week: "))
+        .unwrap_or_else(|| panic!("{second}"));
+    assert!(quiet.contains("Lunch"), "{quiet}");
+    for draft in ["Secret pricing plan draft", "Next year's plan"] {
+        assert!(
+            !all.join("\n").contains(draft),
+            "{draft} named in:\n{all:?}"
+        );
+    }
 }

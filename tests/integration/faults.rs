@@ -1214,3 +1214,29 @@ mod discord {
         assert_eq!(t.current("lunch", "food").await.len(), 6);
     }
 }
+
+/// A Discord it cannot reach (serenity retries the gateway forever) must not stop a shutdown:
+/// one SIGTERM ends the process with status 0 within 10 s.
+#[tokio::test]
+async fn sigterm_stops_the_bot_while_discord_is_unreachable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("canvass.db");
+    let config = dir.path().join("bot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndatabase = \"{}\"\n\n[discord]\ntoken_env = \"{TOKEN_ENV}\"\napi_url = \"http://127.0.0.1:1\"\n",
+            db.display()
+        ),
+    )
+    .expect("write config");
+    std::os::unix::fs::symlink(crate::support::prompts(), dir.path().join("prompts"))
+        .expect("link prompts");
+    let log = dir.path().join("canvass.log");
+    let bot = BotProcess::spawn(&config, &log);
+    logged(&log, "gateway").await;
+    bot.sigterm();
+    let (status, took) = bot.exit_within(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}

@@ -296,6 +296,21 @@ fn broken_locale(name: &str, body: &str) -> String {
 }
 
 #[test]
+fn a_mydata_translation_that_leaves_out_a_stored_field_fails_the_check() {
+    // The German /mydata as it was: no surveys with segments, no chat or shown time per
+    // answer, no unfinished answers, no pending persona question, no language.
+    let old = "{{#if known}}\nKonto: {{platform}} {{user_id}}, {{first_seen_at}}\n\
+        {{#each answers}}• {{title}} / {{question}}: {{answer}} ({{at}})\n{{/each}}\n\
+        {{#each flows}}{{this}} {{/each}}\n{{else}}nichts{{/if}}\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    prompts_with(dir.path(), "mydata.hbs", old);
+    let r = Renderer::load(dir.path()).expect("templates load");
+    let err = r.check_samples().expect_err("must be refused").to_string();
+    assert!(err.contains("de/mydata"), "{err}");
+    assert!(err.contains("leaves out"), "{err}");
+}
+
+#[test]
 fn a_translation_with_an_unknown_variable_or_bad_syntax_is_refused_with_file_and_line() {
     let err = broken_locale("closed.hbs", "Geschlossen.\n„{{title}}“ von {{owner}}.\n");
     assert!(err.contains("de/closed.hbs:2"), "{err}");

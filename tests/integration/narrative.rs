@@ -594,3 +594,72 @@ async fn adversarial_narratives_are_dropped_in_a_german_report_and_an_honest_one
         }
     );
 }
+
+#[tokio::test]
+async fn numbers_on_the_wrong_thing_fractions_single_quotes_and_winner_synonyms_are_dropped() {
+    let fake = FakeOpenAi::start(Reply::Status(500)).await;
+    let t = answered(&with_narrative(&fake, 10_000)).await;
+
+    // Honest text with apostrophes, a hyphenated word and the robust leader named as leading.
+    let honest = "Pizza leads with 66.7% of 45 respondents; members' reasons don't \
+                  change that, and it's a well-supported lead over Sushi at 33.3%.";
+    fake.set(Reply::Text(honest.into()));
+    let (report, text) = insights(&t, "lunch").await;
+    assert_eq!(
+        report.narrative,
+        Narrative::Checked {
+            text: honest.into(),
+            model: "fake-model".into()
+        },
+        "{text}"
+    );
+
+    let cases = [
+        // n (45 respondents) used as the count of one option.
+        (
+            "lunch",
+            "45 respondents chose Sushi.",
+            "misattributed_number",
+        ),
+        // A hyphenated fraction (90%) and a Roman numeral.
+        (
+            "lunch",
+            "Nine-tenths of respondents chose Pizza.",
+            "invented_number",
+        ),
+        (
+            "lunch",
+            "LXVII percent of respondents chose Pizza.",
+            "invented_number",
+        ),
+        // A made-up quote in single quotes.
+        (
+            "lunch",
+            "One member wrote 'Sushi is the best lunch we ever had'.",
+            "altered_quote",
+        ),
+        // Winner synonyms without a robust winner, and the wrong option as winner.
+        ("split", "Berlin topped the poll.", "winner"),
+        ("split", "Lisbon came first.", "winner"),
+        ("lunch", "Sushi came out on top.", "winner"),
+        // A majority synonym the report does not support.
+        ("split", "Nearly everyone chose Lisbon.", "majority"),
+    ];
+    let mut slipped = Vec::new();
+    for (survey, reply, code) in cases {
+        fake.set(Reply::Text(reply.into()));
+        let before = t.app.bot.narrator().expect("configured").counts();
+        let (report, text) = insights(&t, survey).await;
+        let after = t.app.bot.narrator().expect("configured").counts();
+        let counted =
+            after.get(code).copied().unwrap_or(0) == before.get(code).copied().unwrap_or(0) + 1;
+        if !matches!(&report.narrative, Narrative::Dropped { .. }) || !counted {
+            slipped.push(format!("{code}: {reply} -> {:?}", report.narrative));
+            continue;
+        }
+        // The deterministic summary is shown instead, with no trace of the rejected text.
+        assert!(!text.contains(reply), "{text}");
+        assert!(!text.contains("language model"), "{text}");
+    }
+    assert!(slipped.is_empty(), "{}", slipped.join("\n"));
+}

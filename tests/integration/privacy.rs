@@ -525,3 +525,100 @@ async fn forgetme_refreshes_the_count_on_posted_polls() {
         "the count the refresh reads is now one"
     );
 }
+
+/// A draft, and a survey whose schedule opens it in 2030.
+const DRAFTS: &str = r#"
+[[surveys]]
+id = "secretdraft"
+title = "Secret pricing plan draft"
+status = "draft"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+
+[[surveys]]
+id = "later"
+title = "Next year's plan"
+opens_at = "2030-01-01T00:00:00Z"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+"#;
+
+#[tokio::test]
+async fn a_draft_survey_is_unknown_to_members_everywhere() {
+    let t = spawn_app_with(&format!("{CONFIG}{DRAFTS}")).await;
+    for (id, title) in [("secretdraft", "Secret pricing"), ("later", "Next year")] {
+        for chat in [group(), dm("7777")] {
+            for cmd in [format!("/start {id}"), format!("/survey {id}")] {
+                let text = t.text(&t.say("7777", chat.clone(), &cmd).await);
+                assert!(
+                    text.contains(&format!("There is no survey called \"{id}\"")),
+                    "{cmd}: {text}"
+                );
+                assert!(!text.contains(title), "{cmd} leaked the title: {text}");
+            }
+        }
+        // The team still sees it, in private.
+        let text = t.text(&t.say("pm", dm("pm"), &format!("/start {id}")).await);
+        assert!(text.contains(title), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn mydata_shows_every_stored_field_in_every_locale_with_the_chosen_language() {
+    use canvass::core::event::Body;
+    let t = spawn_app_with(&format!("{CONFIG}{PERSONA}")).await;
+    leave_traces(&t).await;
+    for (lang, date, new_member) in [
+        ("en", "2026-11-02", "new to the community"),
+        ("de", "02.11.2026", "neu in der Community"),
+        ("es", "02/11/2026", "nuevo en la comunidad"),
+    ] {
+        for user in ["4242", "5353"] {
+            as_rich(&t, user, dm(user), Body::Text(format!("/language {lang}"))).await;
+        }
+        let text = t.text(&as_rich(&t, "4242", dm("4242"), Body::Text("/mydata".into())).await);
+        for expected in [
+            "console",
+            "4242",
+            "4242 Example",
+            "pt-BR",
+            &format!(": {lang}"),
+            "Partner",
+            "Lunch",
+            "beta testers",
+            "persona: Partner",
+            new_member,
+            "Lunch / food: Sushi",
+            "chat: community",
+            "Deep dive / plan: Pro",
+            "Roadmap ranking / order",
+            "deep",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{lang}: {expected:?} missing from:\n{text}"
+            );
+        }
+        // The answer to the private survey: when it was given and when its question was shown.
+        let line = text
+            .lines()
+            .find(|l| l.contains("Deep dive / plan: Pro"))
+            .unwrap_or_default();
+        assert_eq!(line.matches(date).count(), 2, "{lang}: {line}");
+        let text = t.text(&as_rich(&t, "5353", dm("5353"), Body::Text("/mydata".into())).await);
+        assert!(
+            text.contains("Deep dive"),
+            "{lang}: pending persona missing:\n{text}"
+        );
+        assert!(
+            text.contains(&format!(": {lang}")),
+            "{lang}: language missing:\n{text}"
+        );
+    }
+}

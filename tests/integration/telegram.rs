@@ -547,3 +547,30 @@ async fn insights_carry_a_checked_narrative_escaped_and_without_member_identitie
     assert!(body.contains("66.7%"), "{body}");
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_command_that_took_effect_says_so_in_the_group_when_the_bot_cannot_dm() {
+    let r = boot().await;
+    let (poll, b) = r.post("lunch").await;
+    let ben = member(2002, "Ben");
+    let toast = r.tap(&ben, &group_chat(), poll, &b[0].1).await;
+    assert_eq!(toast.as_deref(), Some("Saved: Pizza"));
+    r.fake.never_started(ben.id);
+    r.fake.never_started(pm().id);
+    // /forgetme deletes at once: the note says it was done, without the details, and does
+    // not ask to send it again.
+    r.fake.send_text(&ben, &group_chat(), "/forgetme");
+    let note = r.message(GROUP, "/forgetme has taken effect").await;
+    assert!(!note.text.contains("again"), "{}", note.text);
+    assert!(!note.text.contains("Lunch"), "{}", note.text);
+    assert!(note.reply_markup.is_some());
+    assert_eq!(r.t.current("lunch", "food").await.len(), 0);
+    // /close the same.
+    r.fake.send_text(&pm(), &group_chat(), "/close lunch");
+    let note = r.message(GROUP, "/close has taken effect").await;
+    assert!(!note.text.contains("again"), "{}", note.text);
+    // A read-only command still asks to be sent again privately.
+    r.fake.send_text(&ben, &group_chat(), "/mydata");
+    r.message(GROUP, "send /mydata again").await;
+    r.stop().await;
+}

@@ -616,6 +616,16 @@ impl FakeDiscord {
     /// The next matching REST call (as `rate_limit_next`) loses its connection: before the
     /// fake carries it out (`after` false: nothing happened) or after (`after` true: it
     /// happened, but the bot gets no answer).
+    /// The next matching REST call is carried out (a message is created), and then answered
+    /// with `status` anyway, as a proxy or an overloaded Discord can: the bot cannot know.
+    pub fn fail_after_next(&self, method: &str, path_prefix: &str, status: u16) {
+        let prefix = strip_api(path_prefix).to_string();
+        self.with(|s| {
+            s.after_failures
+                .push_back((method.to_ascii_uppercase(), prefix, status))
+        });
+    }
+
     pub fn reset_next(&self, method: &str, path_prefix: &str, after: bool) {
         let prefix = strip_api(path_prefix).to_string();
         self.with(|s| {
@@ -1001,6 +1011,8 @@ struct Sim {
     nonces: HashMap<(u64, String), u64>,
     /// Broken connections a test asked for: (method, path prefix, after carrying the call out).
     resets: VecDeque<(String, String, bool)>,
+    /// (method, path prefix, status): carried out, then answered with that status.
+    after_failures: VecDeque<(String, String, u16)>,
     privileged_intents: bool,
     gw: Gateway,
 }
@@ -1022,6 +1034,7 @@ impl Sim {
             errors: Vec::new(),
             failures: VecDeque::new(),
             resets: VecDeque::new(),
+            after_failures: VecDeque::new(),
             nonces: HashMap::new(),
             privileged_intents: false,
             gw: Gateway::default(),
@@ -3656,6 +3669,19 @@ async fn rest(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespon
     };
     if reset == Some(true) {
         return broken_connection();
+    }
+    if outcome.is_ok() {
+        let after = shared.with(|s| {
+            let i = s
+                .after_failures
+                .iter()
+                .position(|(m, p, _)| m == method.as_str() && api_path.starts_with(p.as_str()))?;
+            s.after_failures.remove(i).map(|(_, _, status)| status)
+        });
+        if let Some(status) = after {
+            return ApiErr::new(status, 0, "injected failure after the call was carried out")
+                .into_response();
+        }
     }
     match outcome {
         Ok(reply) => reply.into_response(),

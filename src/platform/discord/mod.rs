@@ -575,13 +575,34 @@ struct DigestSink {
     renderer: Arc<Renderer>,
 }
 
-/// A failed digest send: unknown outcome when the request may have reached Discord.
+/// A nonce for one digest part in one channel (Discord allows 25 characters).
+fn digest_nonce(destination: &str, part: &crate::digest::Part) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(destination.as_bytes());
+    h.update([0]);
+    h.update(part.label.as_bytes());
+    h.update([0]);
+    h.update(part.text.as_deref().unwrap_or_default().as_bytes());
+    let hex: String = h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("d{hex}")
+}
+
+/// A failed digest send: unknown outcome when the request may have reached Discord, after a
+/// broken connection or a server error (it may have been carried out; the nonce only guards
+/// repeats for a few minutes, so the runner never repeats it later).
 fn digest_send_error(e: send::SendError) -> crate::digest::SendError {
     use crate::digest::SendError;
     match &e {
         send::SendError::Network {
             connected: true, ..
         } => SendError::Uncertain(e.to_string()),
+        send::SendError::Status { status, .. } if *status >= 500 => {
+            SendError::Uncertain(e.to_string())
+        }
         _ => SendError::Failed(e.to_string()),
     }
 }
@@ -637,22 +658,33 @@ impl crate::digest::Sink for DigestSink {
                         "{destination:?} is not a Discord channel id"
                     ))
                 })?;
+            // The same part always carries the same nonce, and Discord returns the first message
+            // for a repeated one: a post answered with a 5xx (which may have been carried out)
+            // is repeated without posting twice.
             let m = CreateMessage::new()
                 .content(part.text.clone().unwrap_or_default())
-                .allowed_mentions(no_mentions());
+                .allowed_mentions(no_mentions())
+                .nonce(serenity::all::Nonce::String(digest_nonce(
+                    destination,
+                    part,
+                )))
+                .enforce_nonce(true);
             let file = part
                 .image
                 .as_ref()
                 .map(|png| CreateAttachment::bytes(png.clone(), "chart.png"));
             // Through `Rest`, so a 429's retry_after is honoured on any api_url too.
             self.rest
-                .post("digest", Call::Creates, channel, &m, file)
+                .post("digest", Call::Idempotent, channel, &m, file)
                 .await
                 .map(|_| ())
                 .map_err(digest_send_error)
         })
     }
 }
+
+/// How long the gateway and the last poll refresh get once a shutdown was asked for.
+const SHUTDOWN_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// A running Discord adapter.
 pub struct Discord {
@@ -727,14 +759,32 @@ impl Discord {
     /// Runs until `shutdown` resolves; serenity reconnects and resumes on its own.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
         let shards = self.shards.clone();
+        let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             shutdown.await;
+            let _ = stopped.send(());
             shards.shutdown_all().await;
         });
-        if let Err(e) = self.client.start().await {
-            tracing::error!(error = %e, "Discord client stopped with an error");
+        // serenity keeps retrying a gateway it cannot reach and would not notice the shutdown;
+        // once asked to stop, the client gets SHUTDOWN_BUDGET to end on its own.
+        let client = self.client.start();
+        tokio::pin!(client);
+        let ended = tokio::select! {
+            r = &mut client => Some(r),
+            _ = stopping => None,
+        };
+        let ended = match ended {
+            Some(r) => Some(r),
+            None => tokio::time::timeout(SHUTDOWN_BUDGET, &mut client)
+                .await
+                .ok(),
+        };
+        match ended {
+            Some(Err(e)) => tracing::error!(error = %e, "Discord client stopped with an error"),
+            Some(Ok(())) => {}
+            None => tracing::warn!("the Discord gateway did not close in time; stopping anyway"),
         }
-        self.refresher.flush().await;
+        let _ = tokio::time::timeout(SHUTDOWN_BUDGET, self.refresher.flush()).await;
         tracing::info!("Discord adapter stopped");
     }
 }

@@ -388,7 +388,10 @@ impl Sender {
                     .send_text(user, &self.html(&msg), Some(&keyboard))
                     .await
                     .map(|_| ());
-                self.or_hint(ev, chat, To::Private, msg.locale.clone(), sent)
+                // Deleting a member's data and closing a survey have happened by now: the
+                // hint must not ask to send the command again.
+                let done = matches!(msg.template, "forgotten" | "closed");
+                self.or_hint(ev, chat, To::Private, (msg.locale.clone(), done), sent)
                     .await?;
             }
             Outbound::PostPoll {
@@ -434,7 +437,7 @@ impl Sender {
                     return Ok(());
                 };
                 let sent = self.send_brief(dest, &html, chart_png).await;
-                self.or_hint(ev, chat, to, None, sent).await?;
+                self.or_hint(ev, chat, to, (None, false), sent).await?;
             }
             Outbound::Digest {
                 brief,
@@ -452,7 +455,7 @@ impl Sender {
                     return Ok(());
                 };
                 let sent = self.send_brief(dest, &html, chart_png).await;
-                self.or_hint(ev, chat, to, None, sent).await?;
+                self.or_hint(ev, chat, to, (None, false), sent).await?;
             }
             Outbound::File {
                 name,
@@ -477,7 +480,7 @@ impl Sender {
                 let sent = with_retry("sendDocument", || req.send_ref())
                     .await
                     .map(|_| ());
-                self.or_hint(ev, chat, to, caption.locale.clone(), sent)
+                self.or_hint(ev, chat, to, (caption.locale.clone(), false), sent)
                     .await?;
             }
         }
@@ -494,13 +497,15 @@ impl Sender {
     }
 
     /// A private send that failed from a group (a bot cannot write first) becomes a hint
-    /// there: open the bot, then ask again. Nothing of the refused reply is shown.
+    /// there: open the bot, then ask again, or (`done`: the command's effect already
+    /// happened) that it was done and the details could not be sent. Nothing of the refused
+    /// reply is shown.
     async fn or_hint(
         &self,
         ev: &Inbound,
         chat: ChatId,
         to: To,
-        locale: Option<String>,
+        (locale, done): (Option<String>, bool),
         sent: Result<(), RequestError>,
     ) -> Result<(), RequestError> {
         let Err(e) = sent else {
@@ -519,7 +524,7 @@ impl Sender {
         };
         let mut hint = Msg::new(
             "tg_open_private",
-            json!({ "name": ev.actor.display_name, "bot": self.username, "command": command }),
+            json!({ "name": ev.actor.display_name, "bot": self.username, "command": command, "done": done }),
         );
         hint.locale = locale;
         let mut req = self
