@@ -389,3 +389,85 @@ async fn anonymous_answers_cannot_be_matched_by_time_or_row_order() {
     assert!(by_time <= 2, "matched by time: {by_time} of 9");
     assert!(by_order <= 2, "matched by row order: {by_order} of 9");
 }
+
+/// A second single-question anonymous survey beside `secret`, to join answers across surveys.
+fn two_ballots() -> String {
+    format!(
+        "{CONFIG}\n[[surveys]]\nid = \"secret2\"\ntitle = \"Second ballot\"\nanonymous = true\n\
+         [[surveys.questions]]\nid = \"vote\"\ntype = \"single\"\ntext = \"Which day?\"\n\
+         options = [\"Mon\", \"Tue\"]\n"
+    )
+}
+
+/// Each survey has its own salt, so one person's anonymous answers in two surveys share no
+/// stored value: from a copy of the files, joining respondents of the two surveys by key, by
+/// id order or by creation time does no better than chance.
+#[tokio::test]
+async fn one_persons_anonymous_answers_in_two_surveys_cannot_be_joined() {
+    let t = spawn_app_with(&two_ballots()).await;
+    let users: Vec<String> = (3001..=3020).map(|i| i.to_string()).collect();
+    let secret = payloads(&t.post("secret").await);
+    let secret2 = payloads(&t.post("secret2").await);
+    // Each member answers both, one right after the other: the order an attacker would exploit.
+    for (k, user) in users.iter().enumerate() {
+        t.tap(user, group(), &secret[k % 2]).await;
+        t.tap(user, group(), &secret2[(k / 2) % 2]).await;
+    }
+    assert_eq!(t.current("secret2", "vote").await.len(), users.len());
+
+    let stolen = tempfile::tempdir().expect("temp dir");
+    copy_files(t.dir.path(), stolen.path());
+    let opts = SqliteConnectOptions::new().filename(stolen.path().join("canvass.db"));
+    let pool = sqlx::SqlitePool::connect_with(opts).await.expect("opens");
+    // (respondent id, created_at, anon key, salt, platform, survey slug)
+    type Row = (i64, i64, Vec<u8>, Vec<u8>, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.created_at, r.anon_key, s.salt, r.platform, s.slug
+           FROM respondents r JOIN surveys s ON s.id = r.survey_id
+          WHERE r.anon_key IS NOT NULL AND s.slug IN ('secret', 'secret2')",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("respondents");
+    pool.close().await;
+
+    // Ground truth, known only with the operator's key (not in the stolen files).
+    let key_text = std::fs::read_to_string(t.dir.path().join("canvass.key")).expect("key file");
+    let key = AnonKey::new(key_text.trim().as_bytes(), "test").expect("key");
+    let author = |r: &Row| -> String {
+        users
+            .iter()
+            .find(|u| key.mac(&salted(&r.3, &r.4, u)).as_slice() == r.2.as_slice())
+            .cloned()
+            .expect("every anonymous respondent has an author")
+    };
+    let mut first: Vec<&Row> = rows.iter().filter(|r| r.5 == "secret").collect();
+    let mut second: Vec<&Row> = rows.iter().filter(|r| r.5 == "secret2").collect();
+    assert_eq!((first.len(), second.len()), (20, 20));
+
+    // 1. No stored key repeats across the surveys.
+    let keys: BTreeSet<&[u8]> = first.iter().map(|r| r.2.as_slice()).collect();
+    assert!(
+        second.iter().all(|r| !keys.contains(r.2.as_slice())),
+        "a respondent key is shared across surveys"
+    );
+    // 2. Joining by id order, and by creation time then id. A random pairing of 20 gets about
+    // one right; 10 or more happen by chance with probability below 1e-6.
+    let bound = users.len() / 2;
+    for (name, order) in [
+        ("id", (|r: &&Row| (r.0, 0)) as fn(&&Row) -> (i64, i64)),
+        ("time", |r: &&Row| (r.1, r.0)),
+    ] {
+        first.sort_by_key(order);
+        second.sort_by_key(order);
+        let joined = first
+            .iter()
+            .zip(&second)
+            .filter(|(a, b)| author(a) == author(b))
+            .count();
+        assert!(
+            joined <= bound,
+            "joining by {name} linked {joined} of 20 across surveys"
+        );
+    }
+}

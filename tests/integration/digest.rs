@@ -689,3 +689,44 @@ async fn the_quiet_line_names_only_surveys_open_in_the_period_never_a_draft() {
         );
     }
 }
+
+/// `[digest] surveys` limits the digest to those ids: another survey with answers in the
+/// period is neither reported nor named quiet.
+#[tokio::test]
+async fn the_surveys_setting_limits_the_digest_to_those_ids() {
+    let t = spawn_app_with(&format!("{CONFIG}{TRIO}")).await;
+    let p = payloads(&t.post("lunch").await);
+    for i in 0..6 {
+        t.tap(&format!("m{i}"), group(), &p[i % 2]).await;
+    }
+    for who in ["ann", "bob", "cat"] {
+        let mut out = t.say(who, dm(who), "/start trio").await;
+        for _ in 0..3 {
+            out = t
+                .tap(who, dm(who), &payloads(&last_keyboard(&out))[0])
+                .await;
+        }
+    }
+    let (fake, tg) = fake_telegram(&t).await;
+    let clock = SetClock::at(utc("2026-11-09T08:00:00Z"));
+    let digest = DigestConfig {
+        schedule: "mon 09:00".into(),
+        timezone: "Europe/Berlin".into(),
+        telegram_chats: vec![-100_500],
+        discord_channels: Vec::new(),
+        surveys: vec!["trio".into()],
+    };
+    let r = Runner::new(
+        t.app.store.clone(),
+        digest,
+        Schedule::parse("mon 09:00", "Europe/Berlin").unwrap(),
+        10,
+        vec![tg.digest_sink()],
+        clock,
+    );
+    r.tick().await.unwrap();
+    let text = briefs(&fake).join("\n");
+    assert!(text.contains("<b>Trio</b>"), "{text}");
+    assert!(!text.contains("Lunch"), "lunch is not in [digest] surveys: {text}");
+    assert!(!text.contains("Pizza"), "{text}");
+}

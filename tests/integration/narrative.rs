@@ -663,3 +663,36 @@ async fn numbers_on_the_wrong_thing_fractions_single_quotes_and_winner_synonyms_
     }
     assert!(slipped.is_empty(), "{}", slipped.join("\n"));
 }
+
+/// A 429 (rate limited) and an endpoint nobody listens on fall back to the deterministic
+/// summary, with the reason on the report.
+#[tokio::test]
+async fn a_rate_limited_or_unreachable_endpoint_falls_back_with_the_reason() {
+    let fake = FakeOpenAi::start(Reply::Status(429)).await;
+    let t = answered(&with_narrative(&fake, 5_000)).await;
+    let (report, text) = insights(&t, "lunch").await;
+    let Narrative::Dropped { reason } = &report.narrative else {
+        panic!("a 429 must not yield a narrative: {:?}", report.narrative);
+    };
+    assert!(reason.contains("429"), "{reason}");
+    assert!(text.contains("Pizza leads with 66.7%"), "{text}");
+    assert!(!text.contains("language model"), "{text}");
+
+    // A port that was just freed: connection refused.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let section = format!(
+        "\n[narrative]\nbase_url = \"http://127.0.0.1:{closed}/v1\"\nmodel = \"fake-model\"\ntimeout_ms = 5000\nmax_chars = 1200\n"
+    );
+    let t = answered(&format!("{SURVEYS}{section}")).await;
+    let (report, text) = insights(&t, "lunch").await;
+    assert!(
+        matches!(report.narrative, Narrative::Dropped { .. }),
+        "{:?}",
+        report.narrative
+    );
+    assert!(text.contains("Pizza leads with 66.7%"), "{text}");
+    assert!(!text.contains("language model"), "{text}");
+}

@@ -574,3 +574,33 @@ async fn a_command_that_took_effect_says_so_in_the_group_when_the_bot_cannot_dm(
     r.message(GROUP, "send /mydata again").await;
     r.stop().await;
 }
+
+/// The refresher edits a poll message only when what it shows changed: a member changing
+/// their answer (same count, tallies hidden until close) causes no edit, even when the
+/// refresher runs for it (the stop flushes pending refreshes).
+#[tokio::test]
+async fn a_poll_is_edited_only_when_its_text_or_buttons_changed() {
+    let r = boot().await;
+    let (poll, buttons) = r.post("lunch").await;
+    r.tap(&member(2001, "Ana"), &group_chat(), poll, &buttons[0].1)
+        .await;
+    r.fake
+        .wait_for("the counter to reach 1", |f| {
+            f.message_text(GROUP, poll)
+                .filter(|t| t.contains("1 person has answered"))
+        })
+        .await;
+    let edits = r.fake.calls("EditMessageText");
+    assert!(edits >= 1, "the first vote is shown");
+    // Ana changes her answer: the count and the message stay the same.
+    let toast = r
+        .tap(&member(2001, "Ana"), &group_chat(), poll, &buttons[1].1)
+        .await;
+    assert!(toast.unwrap_or_default().starts_with("Changed to: "));
+    let (_, fake) = r.stop().await;
+    assert_eq!(
+        fake.calls("EditMessageText"),
+        edits,
+        "an unchanged poll message was edited again"
+    );
+}
