@@ -93,6 +93,9 @@ pub struct Store {
     /// Bumped whenever a posted poll's message id is recorded, so whoever waits for a posting
     /// to complete (the tests do) need not poll the table.
     postings: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped after every committed write transaction, so whoever waits for a write to be
+    /// durable (the tests do) need not poll the tables.
+    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// The operator's anonymity key (never stored in the database); anonymous answers need it.
     anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
 }
@@ -108,6 +111,7 @@ pub struct Tx {
     /// (survey, platform, chat) found posted in this transaction; postings are never removed.
     posted: std::collections::HashSet<(i64, String, String)>,
     anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
+    commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
@@ -149,6 +153,7 @@ impl Store {
             pool,
             writer: Default::default(),
             postings: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             anon: None,
         })
     }
@@ -156,6 +161,11 @@ impl Store {
     /// Changes each time `record_posting` stores a message id.
     pub fn postings_recorded(&self) -> tokio::sync::watch::Receiver<u64> {
         self.postings.subscribe()
+    }
+
+    /// Changes after each committed write transaction.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Applies migrations only (the `migrate` command); `open` already does this.
@@ -172,6 +182,7 @@ impl Store {
             surveys: Default::default(),
             posted: Default::default(),
             anon: self.anon.clone(),
+            commits: self.commits.clone(),
         })
     }
 
@@ -216,6 +227,7 @@ impl Store {
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        self.commits.send_modify(|n| *n += 1);
         Ok(())
     }
 

@@ -727,6 +727,9 @@ async fn the_surveys_setting_limits_the_digest_to_those_ids() {
     r.tick().await.unwrap();
     let text = briefs(&fake).join("\n");
     assert!(text.contains("<b>Trio</b>"), "{text}");
-    assert!(!text.contains("Lunch"), "lunch is not in [digest] surveys: {text}");
+    assert!(
+        !text.contains("Lunch"),
+        "lunch is not in [digest] surveys: {text}"
+    );
     assert!(!text.contains("Pizza"), "{text}");
 }

@@ -131,6 +131,9 @@ max_choices = 2
 /// A `canvass run` child process on a config in `dir` that points Telegram at `fake`.
 struct BotProcess {
     child: std::process::Child,
+    /// Everything the bot has written to stderr so far, and a signal on each new line.
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    lines: tokio::sync::watch::Receiver<usize>,
 }
 
 fn write_config(dir: &Path, fake: &FakeTelegram) -> PathBuf {
@@ -153,7 +156,7 @@ fn write_config(dir: &Path, fake: &FakeTelegram) -> PathBuf {
 
 impl BotProcess {
     fn spawn(config: &Path, log: &Path) -> BotProcess {
-        let log = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
@@ -162,7 +165,7 @@ impl BotProcess {
         // with other checkouts that may overwrite it during the run.
         let bin =
             std::env::var_os("CANVASS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_canvass").into());
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("--config")
             .arg(config)
             .arg("run")
@@ -171,10 +174,49 @@ impl BotProcess {
             .env("CANVASS_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start canvass");
-        BotProcess { child }
+        // Each stderr line goes to the log file (read after the run) and wakes `logged`.
+        let stderr = child.stderr.take().expect("piped stderr");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, lines) = tokio::sync::watch::channel(0usize);
+        let out = output.clone();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let _ = writeln!(file, "{line}");
+                if let Ok(mut o) = out.lock() {
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        BotProcess {
+            child,
+            output,
+            lines,
+        }
+    }
+
+    /// Waits until the bot's log contains `text`, up to `BURST_LIMIT`.
+    async fn logged(&self, text: &str) {
+        let mut lines = self.lines.clone();
+        let seen = tokio::time::timeout(BURST_LIMIT, async {
+            loop {
+                if self.output.lock().is_ok_and(|o| o.contains(text)) {
+                    return true;
+                }
+                if lines.changed().await.is_err() {
+                    // stderr closed: the bot exited; one last look.
+                    return self.output.lock().is_ok_and(|o| o.contains(text));
+                }
+            }
+        })
+        .await;
+        assert!(seen == Ok(true), "the log never said {text:?}");
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -432,21 +474,6 @@ async fn committed(db: &Path, updates: &[i64]) -> BTreeMap<i64, bool> {
         .collect()
 }
 
-/// Waits until the bot's log holds `text` (the log is a file written by another process).
-async fn logged(log: &Path, text: &str) {
-    let deadline = std::time::Instant::now() + BURST_LIMIT;
-    loop {
-        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(text)) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log never said {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// SIGTERM in the middle of a burst, 20 times: every time the bot stops within 10 s with
 /// status 0, every tap a member was told was saved is committed, and every update confirmed to
 /// Telegram is committed. The restarted bot takes the rest; at the end every answer is exact.
@@ -562,7 +589,7 @@ async fn a_second_sigterm_exits_at_once() {
     })
     .await;
     bot.sigterm();
-    logged(&log, "shutting down").await;
+    bot.logged("shutting down").await;
     bot.sigterm();
     let (status, took) = bot.exit_within(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(143), "{status:?}");
@@ -1234,7 +1261,7 @@ async fn sigterm_stops_the_bot_while_discord_is_unreachable() {
         .expect("link prompts");
     let log = dir.path().join("canvass.log");
     let bot = BotProcess::spawn(&config, &log);
-    logged(&log, "gateway").await;
+    bot.logged("gateway").await;
     bot.sigterm();
     let (status, took) = bot.exit_within(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0), "{status:?}");
