@@ -1267,3 +1267,65 @@ async fn sigterm_stops_the_bot_while_discord_is_unreachable() {
     assert_eq!(status.code(), Some(0), "{status:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
+
+/// Log lines written while a test runs on this thread (a current-thread runtime runs every
+/// task here), so a test can check what the operator would read.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A reply whose connection broke after Telegram may have posted it is not repeated, and the
+/// log says its delivery is uncertain.
+#[tokio::test]
+async fn the_log_says_when_a_delivery_was_uncertain() {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let r = start(spawn_app().await, fake).await;
+    r.fake.fault_next("SendMessage", Fault::ResetAfter);
+    r.fake.send_text(&pm(), &group_chat(), "/help");
+    r.fake
+        .wait_for("the help reply", |f| {
+            f.sent().into_iter().find(|m| m.chat_id == GROUP)
+        })
+        .await;
+    r.drained().await;
+    let (_, fake) = r.stop().await;
+    assert_eq!(fake.calls("SendMessage"), 1, "not repeated");
+    let text = log.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("may have been delivered"))
+        .unwrap_or_else(|| panic!("no uncertain delivery in the log:\n{text}"));
+    assert!(
+        line.contains("WARN") && line.contains("sendMessage"),
+        "{line}"
+    );
+}

@@ -696,3 +696,23 @@ async fn a_rate_limited_or_unreachable_endpoint_falls_back_with_the_reason() {
     assert!(text.contains("Pizza leads with 66.7%"), "{text}");
     assert!(!text.contains("language model"), "{text}");
 }
+
+/// The reason a narrative was dropped reaches the log (stderr), not only the report.
+#[tokio::test]
+async fn the_drop_reason_is_logged() {
+    let fake = FakeOpenAi::start(Reply::Text(
+        "Pizza leads with 71% of 45 respondents.".into(),
+    ))
+    .await;
+    let config = with_narrative(&fake, 10_000);
+    let t = answered(&config).await;
+    let (_, stderr) = cli(&t, &config, &["insights", "lunch"]).await;
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("narrative dropped"))
+        .unwrap_or_else(|| panic!("no drop logged: {stderr}"));
+    assert!(
+        line.contains("invented_number") && line.contains("71%"),
+        "{line}"
+    );
+}
