@@ -716,3 +716,78 @@ async fn the_drop_reason_is_logged() {
         "{line}"
     );
 }
+
+/// The model is sent what the report shows and nothing below `segments.min_size`: here a
+/// segment ("power") of 40 of whom only 2 answered the NPS question (both 0), and a segment
+/// ("most") that leaves only 3 people outside it.
+#[tokio::test]
+async fn the_model_never_sees_a_segment_cell_under_the_minimum_size() {
+    const PULSE: &str = r#"
+[[surveys]]
+id = "pulse"
+title = "Pricing pulse"
+[[surveys.questions]]
+id = "plan"
+type = "single"
+text = "Which plan would you pick?"
+options = ["Free", "Pro"]
+[[surveys.questions]]
+id = "nps"
+type = "nps"
+text = "Would you recommend us?"
+optional = true
+"#;
+    let mut csv = String::from("respondent,submitted_at,segment,plan,nps\n");
+    for i in 0..80 {
+        let power = i < 40;
+        let segment = match (power, i < 77) {
+            (true, _) => "power|most",
+            (false, true) => "most",
+            (false, false) => "",
+        };
+        let plan = if power == (i % 4 != 0) { "pro" } else { "free" };
+        let nps = match (power, i) {
+            (true, 0 | 1) => "0",
+            (true, _) => "",
+            (false, _) => "10",
+        };
+        csv.push_str(&format!(
+            "m{i:02},2026-10-01T09:{:02}:00Z,{segment},{plan},{nps}\n",
+            i % 60
+        ));
+    }
+    let fake = FakeOpenAi::start(Reply::Text("Pro leads.".into())).await;
+    let config = format!(
+        "[team]\nconsole = [\"pm\"]\n{PULSE}{}",
+        fake.section(10_000)
+    );
+    let t = spawn_app_with(&config).await;
+    let mut cfg =
+        canvass::config::Config::parse(PULSE, std::path::Path::new("pulse.toml")).expect("config");
+    canvass::transfer::import(
+        &t.app.store,
+        &cfg.surveys.remove(0),
+        csv.as_bytes(),
+        Default::default(),
+        t0(),
+    )
+    .await
+    .expect("imports");
+    for cmd in ["/insights pulse", "/insights pulse power"] {
+        let text = t.text(&t.say("pm", dm("pm"), cmd).await);
+        assert!(text.contains("Pricing pulse"), "{text}");
+    }
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2, "one narrative per report");
+    for raw in &requests {
+        let body = String::from_utf8_lossy(raw);
+        // The 2-answer NPS cell of "power" (NPS -100) and the segment "most" (3 outside it).
+        for leak in ["-100", "most (n", "(n = 2)", "from 2 respondents"] {
+            assert!(!body.contains(leak), "{leak:?} sent to the model: {body}");
+        }
+    }
+    // The segment that is shown is sent; the power report says its NPS is withheld.
+    assert!(String::from_utf8_lossy(&requests[0]).contains("power (n = 40)"));
+    let power = String::from_utf8_lossy(&requests[1]);
+    assert!(!power.contains("2 detractors"), "{power}");
+}
