@@ -64,3 +64,38 @@ where
         }
     });
 }
+
+/// How many intervals a refresh waits for a just-posted poll's message id.
+const MAX_WAITS: u32 = 20;
+
+/// Refreshes again, one interval later, a poll whose message id is not recorded yet (its
+/// post is still finishing), so its first votes still show; a post that never got its id
+/// (it failed) is given up after `MAX_WAITS` tries.
+pub struct Unposted {
+    again: Handle,
+    every: Duration,
+    waits: std::collections::HashMap<i64, u32>,
+}
+
+impl Unposted {
+    pub fn new(again: Handle, every: Duration) -> Self {
+        Self {
+            again,
+            every,
+            waits: Default::default(),
+        }
+    }
+
+    /// Schedules another refresh of `survey`, unless it has waited long enough.
+    pub fn retry(&mut self, survey: i64) {
+        let waits = self.waits.entry(survey).or_default();
+        if *waits < MAX_WAITS {
+            *waits += 1;
+            let (again, every) = (self.again.clone(), self.every);
+            tokio::spawn(async move {
+                tokio::time::sleep(every).await;
+                again.mark(survey);
+            });
+        }
+    }
+}

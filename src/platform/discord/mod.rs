@@ -733,6 +733,7 @@ impl Discord {
                 .await?;
         refresh::spawn(
             pending,
+            refresher.clone(),
             core,
             renderer,
             api.rest(client.http.clone()),

@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::platform::refresh::Unposted;
 pub use crate::platform::refresh::{Cmd, Handle, channel};
 
 async fn refresh(
@@ -18,6 +19,7 @@ async fn refresh(
     renderer: &Renderer,
     rest: &Rest,
     shown: &mut HashMap<(u64, u64), String>,
+    unposted: &mut Unposted,
     dirty: BTreeSet<i64>,
 ) {
     for key in dirty {
@@ -37,6 +39,10 @@ async fn refresh(
             serde_json::to_string(&rows).unwrap_or_default()
         );
         for p in postings.iter().filter(|p| p.platform == "discord") {
+            if p.message_id.is_none() {
+                unposted.retry(key);
+                continue;
+            }
             let (Ok(chat), Some(Ok(id))) = (
                 p.chat_id.parse::<u64>(),
                 p.message_id.as_deref().map(str::parse::<u64>),
@@ -65,15 +71,22 @@ async fn refresh(
 
 pub fn spawn(
     rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
+    again: Handle,
     core: Core,
     renderer: Arc<Renderer>,
     rest: Rest,
     every: Duration,
 ) {
-    let shown = Arc::new(tokio::sync::Mutex::new(HashMap::new()));
+    let state = Arc::new(tokio::sync::Mutex::new((
+        HashMap::new(),
+        Unposted::new(again, every),
+    )));
     crate::platform::refresh::spawn(rx, every, move |dirty| {
-        let (core, renderer, rest, shown) =
-            (core.clone(), renderer.clone(), rest.clone(), shown.clone());
-        async move { refresh(&core, &renderer, &rest, &mut *shown.lock().await, dirty).await }
+        let (core, renderer, rest, state) =
+            (core.clone(), renderer.clone(), rest.clone(), state.clone());
+        async move {
+            let (shown, unposted) = &mut *state.lock().await;
+            refresh(&core, &renderer, &rest, shown, unposted, dirty).await
+        }
     });
 }

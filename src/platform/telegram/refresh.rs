@@ -11,24 +11,19 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use crate::platform::refresh::Handle;
+use crate::platform::refresh::Unposted;
 
 /// How long one poll message's edit is retried (after a 429, a 5xx or a network error) before
 /// the refresher moves on; other polls wait behind it, so this stays short.
 const EDIT_BUDGET: Duration = Duration::from_secs(10);
-/// How many intervals a refresh waits for a just-posted poll's message id.
-const MAX_WAITS: u32 = 20;
 
 struct Refresher {
     core: Core,
     renderer: Arc<Renderer>,
     bot: teloxide::Bot,
     username: String,
-    /// Marks a survey dirty again: for a poll whose message id is not recorded yet.
-    again: Handle,
-    every: Duration,
-    /// How often each survey was tried again for that reason; a post that never got its id
-    /// (it failed) is given up after `MAX_WAITS`.
-    waits: HashMap<i64, u32>,
+    /// Polls whose message id is not recorded yet, refreshed again later.
+    unposted: Unposted,
     /// What each message currently shows, so unchanged messages are not edited.
     shown: HashMap<(i64, i32), String>,
 }
@@ -65,17 +60,7 @@ impl Refresher {
             );
             for p in postings.iter().filter(|p| p.platform == "telegram") {
                 if p.message_id.is_none() {
-                    // Posted, but its message id is not recorded yet (the post's send is still
-                    // finishing): try again next interval, or the first votes never show.
-                    let waits = self.waits.entry(key).or_default();
-                    if *waits < MAX_WAITS {
-                        *waits += 1;
-                        let (again, every) = (self.again.clone(), self.every);
-                        tokio::spawn(async move {
-                            tokio::time::sleep(every).await;
-                            again.mark(key);
-                        });
-                    }
+                    self.unposted.retry(key);
                     continue;
                 }
                 let (Ok(chat), Some(Ok(msg))) = (
@@ -124,9 +109,7 @@ pub fn spawn(
         renderer,
         bot,
         username,
-        again: handle.clone(),
-        every,
-        waits: HashMap::new(),
+        unposted: Unposted::new(handle.clone(), every),
         shown: HashMap::new(),
     }));
     crate::platform::refresh::spawn(rx, every, move |dirty| {
