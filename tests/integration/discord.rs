@@ -309,11 +309,11 @@ async fn cancel_on_discord_stops_the_private_flow() {
     );
     // The flow is over: its buttons change nothing and there is nothing left to cancel.
     let i = r.fake.click(GUILD, CHANNEL, &ana(), q.id, &q.custom_ids()[0]);
+    let _ = i;
     r.fake
-        .wait_for("the stale tap answered", |f| {
-            f.messages(CHANNEL)
-                .into_iter()
-                .find(|m| m.interaction_id == Some(i))
+        .wait_for("the stale tap refused", |f| {
+            f.message(CHANNEL, q.id)
+                .filter(|m| m.content.contains("no longer valid"))
         })
         .await;
     assert!(r.t.current("lunch", "food").await.is_empty());
@@ -358,7 +358,14 @@ async fn the_answer_form_shows_the_question() {
     let i = r
         .fake
         .click(GUILD, CHANNEL, &ben(), q.id, &q.custom_ids()[3]);
-    let q2 = r.reply_to(i, "Tell us more").await;
+    let _ = i;
+    let q2 = r
+        .fake
+        .wait_for("question 2", |f| {
+            f.message(CHANNEL, q.id)
+                .filter(|m| m.content.contains("Tell us more"))
+        })
+        .await;
     let compose = q2
         .custom_ids()
         .into_iter()
@@ -527,7 +534,7 @@ async fn commands_are_localised_and_a_spanish_member_answers_in_spanish() {
         "survey",
         sub("take", json!([opt("survey", "lunch")])),
     );
-    let invite = r.reply_to(i, "se responde en un chat privado").await;
+    let invite = r.reply_to(i, "se responde en mensajes que solo tú ves").await;
     let take = invite.custom_ids()[0].clone();
     let i = r.fake.click(GUILD, CHANNEL, &lucia, invite.id, &take);
     let q = r
