@@ -295,6 +295,13 @@ impl std::fmt::Debug for Renderer {
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
+/// Each chat platform with the target its messages are rendered for.
+const PLATFORMS: [(Platform, Target); 3] = [
+    (Platform::Console, Target::Plain),
+    (Platform::Telegram, Target::Html),
+    (Platform::Discord, Target::Markdown),
+];
+
 /// Templates whose translations must show every value the default template shows.
 const COMPLETE: [&str; 1] = ["mydata"];
 
@@ -619,8 +626,9 @@ impl Renderer {
             })?;
             for data in cases {
                 for locale in &self.locales {
-                    for t in TARGETS {
-                        self.render_in(t, Some(locale), name, data)?;
+                    // Each target as its platform reads it, so `{{#on}}` branches are checked.
+                    for (p, t) in PLATFORMS {
+                        self.render_platform(p, t, Some(locale), name, data)?;
                         rendered += 1;
                     }
                 }
