@@ -138,7 +138,10 @@ impl Console {
     }
 
     fn text(&self, msg: &Msg) -> String {
-        match self.renderer.render_on(Platform::Console, Target::Plain, msg) {
+        match self
+            .renderer
+            .render_on(Platform::Console, Target::Plain, msg)
+        {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "template failed");

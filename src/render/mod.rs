@@ -501,7 +501,13 @@ impl Renderer {
         target: Target,
         msg: &Msg,
     ) -> Result<String, RenderError> {
-        self.render_platform(platform, target, msg.locale.as_deref(), msg.template, &msg.data)
+        self.render_platform(
+            platform,
+            target,
+            msg.locale.as_deref(),
+            msg.template,
+            &msg.data,
+        )
     }
 
     /// [`Renderer::render_on`] for a template by name.

@@ -3,8 +3,8 @@
 use crate::support::commands::{Registered, named};
 use crate::support::discord::*;
 use crate::support::*;
-use canvass::core::event::Platform;
 use canvass::config::{DiscordConfig, Secret};
+use canvass::core::event::Platform;
 use canvass::platform::discord::Discord;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -308,7 +308,9 @@ async fn cancel_on_discord_stops_the_private_flow() {
         stopped.content
     );
     // The flow is over: its buttons change nothing and there is nothing left to cancel.
-    let i = r.fake.click(GUILD, CHANNEL, &ana(), q.id, &q.custom_ids()[0]);
+    let i = r
+        .fake
+        .click(GUILD, CHANNEL, &ana(), q.id, &q.custom_ids()[0]);
     let _ = i;
     r.fake
         .wait_for("the stale tap refused", |f| {
@@ -333,7 +335,8 @@ async fn the_answer_form_shows_the_question() {
     let q = take(&r, &ana(), "retro", "weekly planning").await;
     // Only the button works on Discord, and the prompt says so.
     assert!(
-        q.content.contains("Tap the button below to write your answer"),
+        q.content
+            .contains("Tap the button below to write your answer"),
         "{}",
         q.content
     );
@@ -534,7 +537,9 @@ async fn commands_are_localised_and_a_spanish_member_answers_in_spanish() {
         "survey",
         sub("take", json!([opt("survey", "lunch")])),
     );
-    let invite = r.reply_to(i, "se responde en mensajes que solo tú ves").await;
+    let invite = r
+        .reply_to(i, "se responde en mensajes que solo tú ves")
+        .await;
     let take = invite.custom_ids()[0].clone();
     let i = r.fake.click(GUILD, CHANNEL, &lucia, invite.id, &take);
     let q = r

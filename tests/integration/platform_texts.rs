@@ -87,7 +87,8 @@ fn every_member_text_names_only_commands_its_platform_registers() {
 
 #[test]
 fn named_commands_are_found_where_a_member_would_read_them() {
-    let found = named("Tap <b>/start lunch</b>, or (/survey take x); not a/b, https://x.example/z or </b>");
+    let found =
+        named("Tap <b>/start lunch</b>, or (/survey take x); not a/b, https://x.example/z or </b>");
     assert_eq!(
         found,
         vec![

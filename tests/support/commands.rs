@@ -15,9 +15,8 @@ pub fn named(text: &str) -> Vec<(String, Option<String>)> {
         if *c != '/' {
             continue;
         }
-        let starts = i == 0
-            || chars[i - 1].is_whitespace()
-            || "(\"„“«‚'¡¿*_`>".contains(chars[i - 1]);
+        let starts =
+            i == 0 || chars[i - 1].is_whitespace() || "(\"„“«‚'¡¿*_`>".contains(chars[i - 1]);
         if !starts {
             continue;
         }
@@ -77,12 +76,8 @@ impl Registered {
         word: &str,
         next: Option<&str>,
     ) -> Option<String> {
-        let text_command = || {
-            !matches!(
-                parse(&format!("/{word} x")),
-                Err(CommandError::Unknown(_))
-            )
-        };
+        let text_command =
+            || !matches!(parse(&format!("/{word} x")), Err(CommandError::Unknown(_)));
         match platform {
             Platform::Discord => self.refused_on_discord(locale, word, next),
             Platform::Console if text_command() || Frame::parse(&format!("/{word}")).is_some() => {

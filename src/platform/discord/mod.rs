@@ -162,7 +162,6 @@ impl Out<'_> {
 }
 
 impl Handler {
-
     /// Server administrators count as product team only in the servers listed in
     /// `[discord] guilds`: anyone can add the bot to a server of their own and be admin there.
     fn scoped(&self, mut ev: Inbound, guild: Option<GuildId>) -> Inbound {

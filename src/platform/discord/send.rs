@@ -538,9 +538,9 @@ pub fn markdown(renderer: &Renderer, msg: &Msg) -> String {
     renderer
         .render_on(Platform::Discord, Target::Markdown, msg)
         .unwrap_or_else(|e| {
-        tracing::error!(error = %e, template = msg.template, "template failed");
-        "…".into()
-    })
+            tracing::error!(error = %e, template = msg.template, "template failed");
+            "…".into()
+        })
 }
 
 pub fn parts(text: &str) -> Vec<String> {

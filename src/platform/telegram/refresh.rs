@@ -54,7 +54,8 @@ impl Refresher {
             };
             let html = match self
                 .renderer
-                .render_on(Platform::Telegram, Target::Html, &view.0) {
+                .render_on(Platform::Telegram, Target::Html, &view.0)
+            {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::error!(error = %e, "poll template failed");

@@ -258,9 +258,9 @@ impl Sender {
         self.renderer
             .render_on(Platform::Telegram, Target::Html, msg)
             .unwrap_or_else(|e| {
-            tracing::error!(error = %e, template = msg.template, "template failed");
-            "…".into()
-        })
+                tracing::error!(error = %e, template = msg.template, "template failed");
+                "…".into()
+            })
     }
 
     fn plain(&self, msg: &Msg) -> String {
