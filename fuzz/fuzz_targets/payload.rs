@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(raw.len() <= MAX_PAYLOAD_BYTES);
     }
     match decode_custom_id(raw) {
-        CustomId::Compose(max) => assert!((1..=4000).contains(&max)),
+        CustomId::Compose { max, .. } => assert!((1..=4000).contains(&max)),
         // A forged "take" button can only ever start a survey, never run a team command.
         CustomId::Take(survey) => {
             if let Ok(Some(cmd)) = command::parse(&format!("/start {survey}")) {

@@ -690,14 +690,14 @@ impl Bot {
                         let mut state = state.clone();
                         state.finished = true;
                         tx.set_flow(*rid, &state, now).await?;
-                        let title = self
+                        let (title, id) = self
                             .survey_by_key(tx, *sid, loc(ev))
                             .await?
-                            .map(|s| s.survey.title)
+                            .map(|s| (s.survey.title, s.survey.id.to_string()))
                             .unwrap_or_default();
                         Ok(vec![reply(Msg::new(
                             "cancelled",
-                            json!({ "title": title }),
+                            json!({ "title": title, "id": id }),
                         ))])
                     }
                     None => {
@@ -711,14 +711,14 @@ impl Bot {
                         };
                         match pending {
                             Some(sid) => {
-                                let title = self
+                                let (title, id) = self
                                     .survey_by_key(tx, sid, loc(ev))
                                     .await?
-                                    .map(|s| s.survey.title)
+                                    .map(|s| (s.survey.title, s.survey.id.to_string()))
                                     .unwrap_or_default();
                                 Ok(vec![reply(Msg::new(
                                     "cancelled",
-                                    json!({ "title": title }),
+                                    json!({ "title": title, "id": id }),
                                 ))])
                             }
                             None => Ok(vec![reply(err("nothing_to_cancel", json!({})))]),

@@ -11,6 +11,31 @@ use serde_json::json;
 use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
+/// The console's own commands, handled before a line reaches the bot (`console_intro.hbs`
+/// names them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    Quit,
+    As,
+    Dm,
+    Group,
+    WhoAmI,
+}
+
+impl Frame {
+    /// The frame command a line's first word names, if any.
+    pub fn parse(word: &str) -> Option<Frame> {
+        match word {
+            "/quit" | "/exit" => Some(Frame::Quit),
+            "/as" => Some(Frame::As),
+            "/dm" => Some(Frame::Dm),
+            "/group" => Some(Frame::Group),
+            "/whoami" => Some(Frame::WhoAmI),
+            _ => None,
+        }
+    }
+}
+
 /// Longest line the console accepts, matching Telegram's message limit.
 pub const MAX_LINE_CHARS: usize = 4096;
 
@@ -113,7 +138,10 @@ impl Console {
     }
 
     fn text(&self, msg: &Msg) -> String {
-        match self.renderer.render(Target::Plain, msg) {
+        match self
+            .renderer
+            .render_on(Platform::Console, Target::Plain, msg)
+        {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "template failed");
@@ -174,9 +202,9 @@ impl Console {
             )));
         }
         let mut words = trimmed.split_whitespace();
-        match words.next().unwrap_or("") {
-            "/quit" | "/exit" => return None,
-            "/as" => {
+        match Frame::parse(words.next().unwrap_or("")) {
+            Some(Frame::Quit) => return None,
+            Some(Frame::As) => {
                 let name = words.next().unwrap_or("");
                 if !valid_name(name) {
                     return Some(
@@ -186,16 +214,16 @@ impl Console {
                 self.user = name.to_string();
                 return Some(self.whoami());
             }
-            "/dm" => {
+            Some(Frame::Dm) => {
                 self.private = true;
                 return Some(self.whoami());
             }
-            "/group" => {
+            Some(Frame::Group) => {
                 self.private = false;
                 return Some(self.whoami());
             }
-            "/whoami" => return Some(self.whoami()),
-            _ => {}
+            Some(Frame::WhoAmI) => return Some(self.whoami()),
+            None => {}
         }
         if let Some(tap) = self.find_button(trimmed) {
             return Some(match tap {

@@ -4,7 +4,7 @@
 pub mod chart;
 pub mod report;
 
-use crate::core::event::{Label, Msg};
+use crate::core::event::{Label, Msg, Platform};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
     Renderable,
@@ -169,7 +169,101 @@ fn registry(target: Target) -> Handlebars<'static> {
     hb.register_helper("code", Box::new(Markup(c.0, c.1)));
     hb.register_helper("plural", Box::new(plural));
     hb.register_helper("inc", Box::new(inc));
+    hb.register_helper("cmd", Box::new(cmd));
+    hb.register_helper("on", Box::new(On));
     hb
+}
+
+/// The key under which `render_on` tells the `cmd` and `on` helpers the reader's platform and
+/// its localised command names; templates never read it themselves.
+const PLATFORM_KEY: &str = "_platform";
+
+/// How a member types a core command on Discord: as a subcommand of `/survey` for the
+/// survey commands. Mirrors `platform::discord::commands::to_text`, whose unit test checks
+/// that each form here is translated back to the core command.
+pub const DISCORD_FORMS: [(&str, &str, Option<&str>); 5] = [
+    ("start", "survey", Some("take")),
+    ("surveys", "survey", Some("list")),
+    ("survey", "survey", Some("show")),
+    ("post", "survey", Some("post")),
+    ("close", "survey", Some("close")),
+];
+
+/// `{{cmd "start"}}`: the command as the reader's platform names it (`/start` in a text chat,
+/// `/survey take` on Discord, with the command name of the reader's locale there). Without a
+/// platform (`render`), the text form.
+fn cmd(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let name = h
+        .param(0)
+        .and_then(|p| p.value().as_str())
+        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
+    // Only command-like names: a data value reaches the output unescaped here.
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let on = ctx.data().get(PLATFORM_KEY);
+    let platform = on.and_then(|o| o.get("platform")).and_then(Value::as_str);
+    let shown = if platform == Some(Platform::Discord.as_str()) {
+        let (top, sub) = DISCORD_FORMS
+            .iter()
+            .find(|(core, _, _)| *core == name)
+            .map(|(_, top, sub)| ((*top).to_string(), *sub))
+            .unwrap_or((name.clone(), None));
+        let top = on
+            .and_then(|o| o.get("names"))
+            .and_then(|n| n.get(&top))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or(top);
+        match sub {
+            Some(sub) => format!("/{top} {sub}"),
+            None => format!("/{top}"),
+        }
+    } else {
+        format!("/{name}")
+    };
+    out.write(&shown)?;
+    Ok(())
+}
+
+/// `{{#on "discord"}}...{{else}}...{{/on}}`: wording for one platform, the rest otherwise.
+struct On;
+
+impl HelperDef for On {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let wanted = h
+            .param(0)
+            .and_then(|p| p.value().as_str())
+            .ok_or(RenderErrorReason::InvalidParamType("string"))?;
+        let platform = ctx
+            .data()
+            .get(PLATFORM_KEY)
+            .and_then(|o| o.get("platform"))
+            .and_then(Value::as_str);
+        let branch = if platform == Some(wanted) {
+            h.template()
+        } else {
+            h.inverse()
+        };
+        if let Some(t) = branch {
+            t.render(r, ctx, rc, out)?;
+        }
+        Ok(())
+    }
 }
 
 /// All templates, compiled for every target. Loaded once at start; a broken template fails
@@ -201,6 +295,13 @@ impl std::fmt::Debug for Renderer {
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
+/// Each chat platform with the target its messages are rendered for.
+const PLATFORMS: [(Platform, Target); 3] = [
+    (Platform::Console, Target::Plain),
+    (Platform::Telegram, Target::Html),
+    (Platform::Discord, Target::Markdown),
+];
+
 /// Templates whose translations must show every value the default template shows.
 const COMPLETE: [&str; 1] = ["mydata"];
 
@@ -218,7 +319,7 @@ fn collect_leaves(v: &Value, out: &mut Vec<String>) {
 /// Helpers known to every registry: built-ins and ours. Anything else in a template is data.
 const HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
-    "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc",
+    "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc", "cmd", "on",
 ];
 
 fn template_error(file: &str, e: &handlebars::TemplateError) -> RenderError {
@@ -391,6 +492,64 @@ impl Renderer {
         self.render_in(target, msg.locale.as_deref(), msg.template, &msg.data)
     }
 
+    /// Renders for a reader on `platform`: `{{cmd ...}}` names each command as that platform
+    /// registers it and `{{#on ...}}` picks that platform's wording. Adapters render members'
+    /// messages through this.
+    pub fn render_on(
+        &self,
+        platform: Platform,
+        target: Target,
+        msg: &Msg,
+    ) -> Result<String, RenderError> {
+        self.render_platform(
+            platform,
+            target,
+            msg.locale.as_deref(),
+            msg.template,
+            &msg.data,
+        )
+    }
+
+    /// [`Renderer::render_on`] for a template by name.
+    pub fn render_platform(
+        &self,
+        platform: Platform,
+        target: Target,
+        locale: Option<&str>,
+        name: &str,
+        data: &Value,
+    ) -> Result<String, RenderError> {
+        let Value::Object(fields) = data else {
+            return self.render_in(target, locale, name, data);
+        };
+        let names: serde_json::Map<String, Value> = if platform == Platform::Discord {
+            self.discord_command_texts(locale)
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("name_")?.to_string(), Value::String(v))))
+                .collect()
+        } else {
+            Default::default()
+        };
+        let mut fields = fields.clone();
+        fields.insert(
+            PLATFORM_KEY.into(),
+            json!({ "platform": platform.as_str(), "names": names }),
+        );
+        self.render_in(target, locale, name, &Value::Object(fields))
+    }
+
+    /// The lines `key = text` of `discord_commands.hbs` in `locale`: slash command
+    /// descriptions, and `name_<command>` lines with the locale's command names.
+    pub fn discord_command_texts(&self, locale: Option<&str>) -> BTreeMap<String, String> {
+        let text = self
+            .render_in(Target::Plain, locale, "discord_commands", &json!({}))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().chars().take(100).collect()))
+            .collect()
+    }
+
     /// Renders in the default locale.
     pub fn render_value(
         &self,
@@ -473,8 +632,9 @@ impl Renderer {
             })?;
             for data in cases {
                 for locale in &self.locales {
-                    for t in TARGETS {
-                        self.render_in(t, Some(locale), name, data)?;
+                    // Each target as its platform reads it, so `{{#on}}` branches are checked.
+                    for (p, t) in PLATFORMS {
+                        self.render_platform(p, t, Some(locale), name, data)?;
                         rendered += 1;
                     }
                 }

@@ -148,6 +148,9 @@ pub(crate) fn slash_of(text: &str) -> (String, Value) {
             ("survey".into(), sub("take", json!([opt("survey", first)])))
         }
         "surveys" => ("survey".into(), sub("list", json!([]))),
+        "survey" if !first.is_empty() => {
+            ("survey".into(), sub("show", json!([opt("survey", first)])))
+        }
         "insights" => {
             let seg = args[first.len()..].trim();
             let mut o = vec![opt("survey", first)];
@@ -849,8 +852,8 @@ fn matrix() -> Vec<(&'static str, Outcome, Outcome)> {
         ("/start", Runs("Hi!"), Runs("Hi!")),
         (
             "/start lunch",
-            Runs("answered in a private chat"),
-            Runs("answered in a private chat"),
+            Runs("is answered in"),
+            Runs("is answered in"),
         ),
         ("/help", Runs("For everyone"), Runs("For the product team")),
         // In a group the team sees what members see; the full list (closed and draft
@@ -885,9 +888,9 @@ fn matrix() -> Vec<(&'static str, Outcome, Outcome)> {
     ]
 }
 
-/// Commands Discord has as slash commands (the rest are Telegram and console only).
+/// Commands Discord has as slash commands (a bare `/start` is `/survey list` there).
 fn on_discord(cmd: &str) -> bool {
-    !matches!(cmd, "/start" | "/survey lunch" | "/cancel")
+    cmd != "/start"
 }
 
 #[tokio::test]

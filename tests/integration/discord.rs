@@ -1,8 +1,10 @@
 //! The Discord adapter end to end: the real serenity client against the fake Discord.
 
+use crate::support::commands::{Registered, named};
 use crate::support::discord::*;
 use crate::support::*;
 use canvass::config::{DiscordConfig, Secret};
+use canvass::core::event::Platform;
 use canvass::platform::discord::Discord;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -214,7 +216,7 @@ async fn a_private_survey_with_an_open_text_modal() {
         "survey",
         sub("take", json!([opt("survey", "secret-deep")])),
     );
-    let invite = r.reply_to(i, "answered in a private chat").await;
+    let invite = r.reply_to(i, "answered in messages only you can see").await;
     assert!(invite.is_ephemeral());
     let take = invite.custom_ids()[0].clone();
     let i = r.fake.click(GUILD, CHANNEL, &ana(), invite.id, &take);
@@ -271,6 +273,138 @@ async fn a_private_survey_with_an_open_text_modal() {
         0,
         "anonymous: no member row"
     );
+    r.stop().await;
+}
+
+/// Takes `survey` privately as `user` and returns the first question's message.
+async fn take(r: &Running, user: &DcUser, survey: &str, question: &str) -> Message {
+    let i = r.fake.slash(
+        GUILD,
+        CHANNEL,
+        user,
+        "survey",
+        sub("take", json!([opt("survey", survey)])),
+    );
+    let invite = r.reply_to(i, "only you can see").await;
+    let take = invite.custom_ids()[0].clone();
+    let i = r.fake.click(GUILD, CHANNEL, user, invite.id, &take);
+    r.reply_to(i, question).await
+}
+
+#[tokio::test]
+async fn cancel_on_discord_stops_the_private_flow() {
+    let r = boot().await;
+    let cmds = r.fake.commands();
+    assert!(cmds.iter().any(|c| c["name"] == "cancel"), "{cmds:?}");
+    let q = take(&r, &ana(), "lunch", "What should we order?").await;
+    assert!(q.is_ephemeral());
+    let i = r.fake.slash(GUILD, CHANNEL, &ana(), "cancel", json!([]));
+    let stopped = r.reply_to(i, "Stopped").await;
+    assert!(stopped.is_ephemeral());
+    // It names the way back as Discord has it.
+    assert!(
+        stopped.content.contains("/survey take lunch"),
+        "{}",
+        stopped.content
+    );
+    // The flow is over: its buttons change nothing and there is nothing left to cancel.
+    let i = r
+        .fake
+        .click(GUILD, CHANNEL, &ana(), q.id, &q.custom_ids()[0]);
+    let _ = i;
+    r.fake
+        .wait_for("the stale tap refused", |f| {
+            f.message(CHANNEL, q.id)
+                .filter(|m| m.content.contains("no longer valid"))
+        })
+        .await;
+    assert!(r.t.current("lunch", "food").await.is_empty());
+    let i = r.fake.slash(GUILD, CHANNEL, &ana(), "cancel", json!([]));
+    r.reply_to(i, "You are not taking a survey right now").await;
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn the_answer_form_shows_the_question() {
+    let long = "What would make the weekly planning meeting worth the hour it takes?";
+    let config = format!(
+        "{CONFIG}\n[[surveys]]\nid = \"retro\"\ntitle = \"Retro\"\n[[surveys.questions]]\n\
+         id = \"why\"\ntype = \"open_text\"\ntext = \"{long}\"\nmax_chars = 200\n"
+    );
+    let r = boot_with(spawn_app_with(&config).await).await;
+    let q = take(&r, &ana(), "retro", "weekly planning").await;
+    // Only the button works on Discord, and the prompt says so.
+    assert!(
+        q.content
+            .contains("Tap the button below to write your answer"),
+        "{}",
+        q.content
+    );
+    assert!(!q.content.contains("as a message"), "{}", q.content);
+    let compose = q
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with("compose."))
+        .expect("a write-your-answer button");
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), q.id, &compose);
+    let modal = r.fake.wait_for("the modal", |f| f.response(i)).await;
+    assert_eq!(modal.kind, 9);
+    let title = modal.data["title"].as_str().unwrap_or_default();
+    let head: String = long.chars().take(44).collect();
+    assert_eq!(title, format!("{head}…"), "{}", modal.data);
+    let input = &modal.data["components"][0]["components"][0];
+    assert_eq!(input["placeholder"], long, "{}", modal.data);
+    assert_eq!(input["label"], "Your answer", "{}", modal.data);
+    assert_eq!(input["max_length"], 200, "{}", modal.data);
+    // A short question is the whole title.
+    let q = take(&r, &ben(), "secret-deep", "How are you?").await;
+    let i = r
+        .fake
+        .click(GUILD, CHANNEL, &ben(), q.id, &q.custom_ids()[3]);
+    let _ = i;
+    let q2 = r
+        .fake
+        .wait_for("question 2", |f| {
+            f.message(CHANNEL, q.id)
+                .filter(|m| m.content.contains("Tell us more"))
+        })
+        .await;
+    let compose = q2
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with("compose."))
+        .expect("a write-your-answer button");
+    let i = r.fake.click(GUILD, CHANNEL, &ben(), q2.id, &compose);
+    let modal = r.fake.wait_for("the modal", |f| f.response(i)).await;
+    assert_eq!(modal.data["title"], "Tell us more", "{}", modal.data);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn help_on_discord_names_only_registered_commands() {
+    let r = boot().await;
+    let registered = Registered::new(r.fake.commands(), r.t.app.renderer.locales());
+    let lena = DcUser::new(2_010, "Lena")
+        .with_roles(&[TEAM_ROLE])
+        .with_locale("de");
+    let sofia = DcUser::new(2_011, "Sofía").with_locale("es-ES");
+    for (user, locale, expect) in [
+        (pm(), "en", "/survey post"),
+        (ana(), "en", "/survey take"),
+        (lena, "de", "/befragung post"),
+        (sofia, "es", "/encuesta take"),
+    ] {
+        r.fake.add_member(GUILD, &user);
+        let i = r.fake.slash(GUILD, CHANNEL, &user, "help", json!([]));
+        let help = r.reply_to(i, "canvass").await;
+        assert!(help.content.contains(expect), "{}", help.content);
+        let named = named(&help.content);
+        assert!(named.len() >= 7, "{named:?} in {}", help.content);
+        for (word, next) in named {
+            let refused = registered.refuses(Platform::Discord, locale, &word, next.as_deref());
+            assert!(refused.is_none(), "{refused:?} in {}", help.content);
+        }
+    }
     r.stop().await;
 }
 
@@ -403,7 +537,9 @@ async fn commands_are_localised_and_a_spanish_member_answers_in_spanish() {
         "survey",
         sub("take", json!([opt("survey", "lunch")])),
     );
-    let invite = r.reply_to(i, "se responde en un chat privado").await;
+    let invite = r
+        .reply_to(i, "se responde en mensajes que solo tú ves")
+        .await;
     let take = invite.custom_ids()[0].clone();
     let i = r.fake.click(GUILD, CHANNEL, &lucia, invite.id, &take);
     let q = r

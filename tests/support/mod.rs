@@ -1,6 +1,7 @@
 //! Test support: `spawn_app()` on a temp database, a stepping clock, and event helpers.
 #![allow(dead_code)]
 
+pub mod commands;
 pub mod discord;
 pub mod e2e;
 pub mod openai;

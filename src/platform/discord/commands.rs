@@ -97,6 +97,10 @@ pub fn definitions(
             .add_option(
                 t.option(CommandOptionType::SubCommand, "take", "survey_take")
                     .add_sub_option(survey_opt(true)),
+            )
+            .add_option(
+                t.option(CommandOptionType::SubCommand, "show", "survey_show")
+                    .add_sub_option(survey_opt(true)),
             ),
         t.command("insights")
             .add_option(survey_opt(true))
@@ -111,6 +115,7 @@ pub fn definitions(
             "opt_language",
         )),
         t.command("help"),
+        t.command("cancel"),
     ]
 }
 
@@ -147,9 +152,48 @@ pub fn to_text(name: &str, opts: &[CommandDataOption]) -> String {
                 "post" => format!("/post {survey}"),
                 "close" => format!("/close {survey}"),
                 "take" => format!("/start {survey}"),
+                "show" => format!("/survey {survey}"),
                 _ => "/surveys".into(),
             }
         }
         other => format!("/{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::DISCORD_FORMS;
+    use serde_json::json;
+
+    /// The renderer names core commands on Discord by `DISCORD_FORMS`; each form must be
+    /// registered and come back as that core command.
+    #[test]
+    fn each_discord_form_is_its_core_command() {
+        let registered =
+            serde_json::to_value(definitions(&BTreeMap::new(), &[])).expect("serialises");
+        for (core, top, sub) in DISCORD_FORMS {
+            let command = registered
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["name"] == top))
+                .unwrap_or_else(|| panic!("/{top} is not registered"));
+            let options = match sub {
+                Some(sub) => {
+                    let subs = command["options"].as_array().cloned().unwrap_or_default();
+                    assert!(subs.iter().any(|o| o["name"] == sub), "/{top} {sub}");
+                    json!([{ "name": sub, "type": 1,
+                             "options": [{ "name": "survey", "type": 3, "value": "lunch" }] }])
+                }
+                None => json!([]),
+            };
+            let options: Vec<CommandDataOption> =
+                serde_json::from_value(options).expect("options parse");
+            let text = to_text(top, &options);
+            assert_eq!(
+                text.split_whitespace().next(),
+                Some(format!("/{core}").as_str()),
+                "{text}"
+            );
+        }
     }
 }

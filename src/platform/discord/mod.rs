@@ -25,12 +25,29 @@ use serenity::all::{
     CreateModal, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, HttpBuilder,
     InputTextStyle, Interaction, InteractionId, ModalInteraction, Ready, ShardManager,
 };
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::time::Instant;
 
 /// Discord's deadline for the first answer to an interaction, counted here from its arrival.
 const ACK_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+/// Discord's limits on a component's custom id, a modal's title and an input's placeholder.
+const MAX_CUSTOM_ID: usize = 100;
+const MAX_MODAL_TITLE: usize = 45;
+const MAX_PLACEHOLDER: usize = 100;
+
+/// The slash commands the adapter registers, with every shipped locale's descriptions and
+/// command names (`discord_commands.hbs`). What members can type on Discord is exactly this.
+pub fn registered_commands(renderer: &Renderer) -> Vec<serenity::all::CreateCommand> {
+    let shipped = renderer.locales();
+    let localised: Vec<commands::Localised> = shipped
+        .iter()
+        .map(|l| commands::Localised {
+            discord_codes: crate::locale::discord_codes(l, shipped),
+            texts: renderer.discord_command_texts(Some(l)),
+        })
+        .collect();
+    commands::definitions(&renderer.discord_command_texts(None), &localised)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
@@ -145,29 +162,6 @@ impl Out<'_> {
 }
 
 impl Handler {
-    fn descriptions(&self, locale: Option<&str>) -> BTreeMap<String, String> {
-        let text = self
-            .renderer
-            .render_in(Target::Plain, locale, "discord_commands", &json!({}))
-            .unwrap_or_default();
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().chars().take(100).collect()))
-            .collect()
-    }
-
-    /// Command texts of every shipped locale, for the Discord locale codes each serves.
-    fn localised_commands(&self) -> Vec<commands::Localised> {
-        let shipped = self.renderer.locales();
-        shipped
-            .iter()
-            .map(|l| commands::Localised {
-                discord_codes: crate::locale::discord_codes(l, shipped),
-                texts: self.descriptions(Some(l)),
-            })
-            .collect()
-    }
-
     /// Server administrators count as product team only in the servers listed in
     /// `[discord] guilds`: anyone can add the bot to a server of their own and be admin there.
     fn scoped(&self, mut ev: Inbound, guild: Option<GuildId>) -> Inbound {
@@ -195,7 +189,12 @@ impl Handler {
         let q = msg.data.get("question")?;
         (msg.template == "question" && q.get("type")?.as_str()? == "open_text").then(|| {
             let max = q.get("max_chars").and_then(|m| m.as_u64()).unwrap_or(500);
-            CreateButton::new(format!("compose.{max}"))
+            // The question rides in the custom id (100 characters), so the form can show it
+            // without a lookup before its 3 s acknowledgement.
+            let head = format!("compose.{max}.");
+            let text = q.get("text").and_then(|t| t.as_str()).unwrap_or("");
+            let room = MAX_CUSTOM_ID.saturating_sub(head.chars().count());
+            CreateButton::new(format!("{head}{}", send::truncate(text, room)))
                 .label(
                     self.renderer
                         .render_in(
@@ -419,12 +418,14 @@ impl Handler {
     }
 
     /// The "write your answer" button: the modal is the acknowledgement, and nothing else
-    /// happens until the member submits it.
+    /// happens until the member submits it. The question heads the form (Discord allows 45
+    /// characters there) and, when longer, stands in full in the empty field (100).
     async fn open_form(
         &self,
         ctx: &Context,
         i: &ComponentInteraction,
         max: u16,
+        question: &str,
         deadline: Instant,
     ) {
         let mut actor = crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
@@ -439,16 +440,24 @@ impl Handler {
                 &json!({}),
             )
             .unwrap_or_else(|_| "Your answer".into());
-        let modal = CreateModal::new("answer", title.chars().take(45).collect::<String>())
-            .components(vec![serenity::all::CreateActionRow::InputText(
-                CreateInputText::new(
-                    InputTextStyle::Paragraph,
-                    title.chars().take(45).collect::<String>(),
-                    "text",
-                )
-                .max_length(max)
-                .required(true),
-            )]);
+        let question = question.trim();
+        let heading = if question.is_empty() {
+            &title
+        } else {
+            question
+        };
+        let mut input = CreateInputText::new(
+            InputTextStyle::Paragraph,
+            send::truncate(&title, MAX_MODAL_TITLE),
+            "text",
+        )
+        .max_length(max)
+        .required(true);
+        if question.chars().count() > MAX_MODAL_TITLE {
+            input = input.placeholder(send::truncate(question, MAX_PLACEHOLDER));
+        }
+        let modal = CreateModal::new("answer", send::truncate(heading, MAX_MODAL_TITLE))
+            .components(vec![serenity::all::CreateActionRow::InputText(input)]);
         let rest = self.api.rest(ctx.http.clone());
         let to = Answering {
             id: i.id,
@@ -527,7 +536,7 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-        let cmds = commands::definitions(&self.descriptions(None), &self.localised_commands());
+        let cmds = registered_commands(&self.renderer);
         let rest = self.api.rest(ctx.http.clone());
         let app = ready.application.id;
         if self.guilds.is_empty() {
@@ -552,8 +561,8 @@ impl EventHandler for Handler {
                 self.on_command(&ctx, i, ticket, deadline).await;
             }
             Interaction::Component(i) => {
-                if let CustomId::Compose(max) = decode_custom_id(&i.data.custom_id) {
-                    self.open_form(&ctx, &i, max, deadline).await;
+                if let CustomId::Compose { max, question } = decode_custom_id(&i.data.custom_id) {
+                    self.open_form(&ctx, &i, max, &question, deadline).await;
                 } else {
                     let ticket = self.turns.arrive(i.user.id.get(), i.id.get());
                     self.on_component(&ctx, i, ticket, deadline).await;

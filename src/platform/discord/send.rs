@@ -2,7 +2,7 @@
 //! Discord's limits, no mentions ever, ephemeral where only the member should see it; the
 //! adapter's REST calls (`Rest`) with bounded retries that honour each 429's `retry_after`.
 
-use crate::core::event::{ButtonAction, Keyboard, Msg};
+use crate::core::event::{ButtonAction, Keyboard, Msg, Platform};
 use crate::render::{Renderer, Target, split};
 use serde_json::{Value, json};
 use serenity::all::{
@@ -524,7 +524,7 @@ pub fn no_mentions() -> CreateAllowedMentions {
         .all_roles(false)
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -535,10 +535,12 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 pub fn markdown(renderer: &Renderer, msg: &Msg) -> String {
-    renderer.render(Target::Markdown, msg).unwrap_or_else(|e| {
-        tracing::error!(error = %e, template = msg.template, "template failed");
-        "…".into()
-    })
+    renderer
+        .render_on(Platform::Discord, Target::Markdown, msg)
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, template = msg.template, "template failed");
+            "…".into()
+        })
 }
 
 pub fn parts(text: &str) -> Vec<String> {

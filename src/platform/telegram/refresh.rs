@@ -4,6 +4,7 @@
 
 use super::send::{CallError, call_idempotent, markup};
 use crate::bot::Bot as Core;
+use crate::core::event::Platform;
 use crate::render::{Renderer, Target};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -46,7 +47,10 @@ impl Refresher {
                     continue;
                 }
             };
-            let html = match self.renderer.render(Target::Html, &view.0) {
+            let html = match self
+                .renderer
+                .render_on(Platform::Telegram, Target::Html, &view.0)
+            {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::error!(error = %e, "poll template failed");

@@ -5,7 +5,9 @@
 use super::refresh;
 use super::translate::Translated;
 use crate::bot::Bot as Core;
-use crate::core::event::{Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, To};
+use crate::core::event::{
+    Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
+};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
 use serde_json::{Value, json};
@@ -253,15 +255,17 @@ impl Sender {
     }
 
     fn html(&self, msg: &Msg) -> String {
-        self.renderer.render(Target::Html, msg).unwrap_or_else(|e| {
-            tracing::error!(error = %e, template = msg.template, "template failed");
-            "…".into()
-        })
+        self.renderer
+            .render_on(Platform::Telegram, Target::Html, msg)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, template = msg.template, "template failed");
+                "…".into()
+            })
     }
 
     fn plain(&self, msg: &Msg) -> String {
         self.renderer
-            .render(Target::Plain, msg)
+            .render_on(Platform::Telegram, Target::Plain, msg)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, template = msg.template, "template failed");
                 "…".into()
