@@ -117,8 +117,11 @@ impl Store {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
+        // `file?mode=ro` and other SQLite URL options, as sqlx reads them.
         let opts = if path == ":memory:" {
             SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else if path.contains('?') {
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
         } else {
             SqliteConnectOptions::new().filename(path)
         }
@@ -177,6 +180,13 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Whether answers can be saved: takes the write lock (`BEGIN IMMEDIATE`, which SQLite
+    /// refuses on a read-only database or file) and gives it back at once. `Err` says why not.
+    pub async fn writable(&self) -> Result<()> {
+        self.begin().await?.tx.rollback().await?;
+        Ok(())
     }
 
     /// Writes a consistent copy of the whole database into the new file `path` (`VACUUM
