@@ -79,7 +79,7 @@ impl App {
             None => crate::privacy::load(&config.privacy, &config.path)?,
         };
         let now = opts.clock.now();
-        let (store, _) = Store::open(&database)
+        let (store, _) = crate::operate::open_writable(&database)
             .await?
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;

@@ -177,8 +177,11 @@ fn init_tracing(quiet: bool) {
             filter = filter.add_directive(d);
         }
     }
+    // Colours only on a terminal: journald, `docker logs` and files get plain text.
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -190,13 +193,22 @@ async fn main() -> ExitCode {
     // The console shares the terminal with the log, so it only shows warnings by default;
     // `run` is the service and says at info what it started.
     init_tracing(matches!(cli.command, Cmd::Console));
-    match real_main(cli).await {
+    let interactive = matches!(cli.command, Cmd::Console | Cmd::Run);
+    let code = match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("canvass: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if interactive {
+        // The console's read of standard input runs on a blocking thread that the runtime
+        // would wait for at exit: after Ctrl-C or SIGTERM, exit without waiting for a line.
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
     }
+    code
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {

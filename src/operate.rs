@@ -1,14 +1,13 @@
 //! Running the service: what `canvass run` says at start (and what will not work), and
 //! reloading surveys and templates on SIGHUP without a restart.
 
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::config::Config;
 use crate::render::Renderer;
-use crate::store::SurveySync;
+use crate::store::{Store, StoreError, SurveySync};
 
-/// Logs at info what started, and warns about what will not work: a read-only database, a
-/// token or key variable that is not set, a digest destination on a platform that is not
-/// configured, a digest survey that is not in the file.
+/// Logs at info what started, and warns about what will not work: a digest destination on a
+/// platform that is not configured, a digest survey that is not in the file.
 pub async fn announce(app: &App) {
     let c = &app.config;
     let adapters: Vec<&str> = [
@@ -24,14 +23,15 @@ pub async fn announce(app: &App) {
         adapters = %adapters.join(", "),
         "canvass started; SIGHUP reloads surveys and templates"
     );
-    match app.store.writable().await {
-        Ok(()) => tracing::info!(database = %app.database, "database"),
-        Err(e) => tracing::warn!(
-            database = %app.database,
-            error = %e,
-            "the database is read-only: no answer, vote or digest can be saved"
-        ),
-    }
+    // A file as its full path, so the operator sees which file it is whatever the folder.
+    let database = match app.database.as_str() {
+        d if d.starts_with("sqlite:") || d.starts_with(":memory:") => d.to_string(),
+        d => std::path::absolute(d)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| d.to_string()),
+    };
+    // `App::start` already refused a database it cannot write.
+    tracing::info!(%database, "database");
     let surveys: Vec<String> = c
         .surveys
         .iter()
@@ -68,6 +68,26 @@ pub async fn announce(app: &App) {
     for p in c.problems(true) {
         tracing::warn!("{p}");
     }
+}
+
+/// Opens the database and makes sure answers can be saved in it: a read-only database
+/// (file or folder permissions, a read-only mount, `?mode=ro`) stops the start with that
+/// reason in plain words, since no answer, vote or digest could be recorded.
+pub async fn open_writable(database: &str) -> Result<Store, AppError> {
+    let plain = |e: StoreError| {
+        if e.to_string().contains("readonly") {
+            AppError::Unsupported(format!(
+                "the database {database} is read-only, so no answer could be saved: check the \
+                 permissions of the file, of its folder and of the -wal and -shm files beside \
+                 it, the mount, or a mode=ro in the URL"
+            ))
+        } else {
+            e.into()
+        }
+    };
+    let store = Store::open(database).await.map_err(plain)?;
+    store.writable().await.map_err(plain)?;
+    Ok(store)
 }
 
 /// Reloads on every SIGHUP until the process ends. Listening starts before this returns, so

@@ -42,6 +42,8 @@ mod insights;
 mod locales;
 #[path = "integration/narrative.rs"]
 mod narrative;
+#[path = "integration/operate.rs"]
+mod operate;
 #[path = "integration/privacy.rs"]
 mod privacy;
 #[path = "integration/promises.rs"]

@@ -182,10 +182,14 @@ impl Store {
         &self.pool
     }
 
-    /// Whether answers can be saved: takes the write lock (`BEGIN IMMEDIATE`, which SQLite
-    /// refuses on a read-only database or file) and gives it back at once. `Err` says why not.
+    /// Whether answers can be saved: a write statement that changes nothing, rolled back.
+    /// (`BEGIN IMMEDIATE` alone succeeds on a read-only WAL database; a write is refused.)
     pub async fn writable(&self) -> Result<()> {
-        self.begin().await?.tx.rollback().await?;
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM install WHERE 0")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.tx.rollback().await?;
         Ok(())
     }
 

@@ -12,11 +12,11 @@ fn malformed_config_is_reported_with_key_and_line() {
         ("[team]\nconsoel = [\"pm\"]", "consoel"),
         (
             "[[surveys]]\nid = \"Bad Id\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"nps\"\ntext = \"?\"",
-            "surveys[0].id",
+            "line 2: survey \"Bad Id\", id",
         ),
         (
             "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"rating\"\nscale = 6\ntext = \"?\"",
-            "surveys[0].questions[0].scale: must be 5 or 7",
+            "line 6: survey \"s\", question \"q1\", scale: must be 5 or 7",
         ),
         (
             "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"?\"\noptions = [\"only one\"]",
@@ -39,7 +39,7 @@ fn malformed_config_is_reported_with_key_and_line() {
         assert!(err.contains(expected), "{src:?} gave {err:?}");
         assert!(err.contains("bot.toml"), "names the file: {err}");
     }
-    // Line numbers point at the offending question.
+    // Line numbers point at the offending key, the survey and question named by id.
     let src = format!(
         "{}\n[[surveys]]\nid = \"late\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"{}\"\noptions = [\"a\", \"b\"]\n",
         CONFIG,
@@ -48,16 +48,11 @@ fn malformed_config_is_reported_with_key_and_line() {
     let err = Config::parse(&src, Path::new("bot.toml"))
         .expect_err("too long")
         .to_string();
-    let line = src
-        .lines()
-        .position(|l| l.starts_with("[[surveys.questions]]"))
-        .map(|_| ())
-        .is_some();
-    assert!(line);
-    let expected_line = src.lines().count() - 3;
-    assert!(err.contains(&format!("line {expected_line}")), "{err}");
+    let expected_line = src.lines().count() - 1;
+    assert!(src.lines().nth(expected_line - 1).unwrap().starts_with("text = "));
+    assert!(err.contains(&format!("line {expected_line}:")), "{err}");
     assert!(
-        err.contains("text: is 301 characters long; the limit is 300"),
+        err.contains("survey \"late\", question \"q1\", text: is 301 characters long; the limit is 300"),
         "{err}"
     );
 }
