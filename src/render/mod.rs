@@ -372,7 +372,7 @@ impl Renderer {
             if let Some((var, line)) = vars::first_unknown(&compiled, &known).filter(|_| !built_in)
             {
                 return Err(RenderError::Template {
-                    file: format!("{file}:{line}"),
+                    file: format!("{file}, line {line}"),
                     message: format!(
                         "uses {{{{{var}}}}}, which the default template {base}.hbs does not provide"
                     ),
