@@ -525,7 +525,10 @@ impl Config {
             let bytes = e.as_bytes();
             let bad = e.utf8_error().valid_up_to();
             let before = &bytes[..bad];
-            let start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
             ConfigError::NotUtf8 {
                 path: path.to_path_buf(),
                 line: before.iter().filter(|b| **b == b'\n').count() + 1,
@@ -544,14 +547,13 @@ impl Config {
         })?;
         let at = Locator::new(src);
         // `key` is a path into the file (`digest.surveys[1]`), `field` how the message names it.
-        let invalid = |key: &str, fallback: usize, field: String, problem: String| {
-            ConfigError::Invalid {
+        let invalid =
+            |key: &str, fallback: usize, field: String, problem: String| ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line: at.line(key).unwrap_or_else(|| line_of(src, fallback)),
                 field,
                 problem,
-            }
-        };
+            };
 
         let mut surveys = Vec::new();
         for (i, s) in raw.surveys.into_iter().enumerate() {
@@ -678,7 +680,12 @@ impl Config {
         if let Err(problem) = check_team_chats(&raw.team.chats) {
             return Err(setting("team.chats", problem));
         }
-        if raw.storage.prompts.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        if raw
+            .storage
+            .prompts
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
             return Err(setting(
                 "storage.prompts",
                 "must name a folder, e.g. \"prompts\"".into(),
@@ -690,12 +697,8 @@ impl Config {
         if team.locale.is_empty() {
             team.locale = default_locale();
         }
-        team.locale = config_tag(&team.locale).ok_or_else(|| {
-            setting(
-                "team.locale",
-                format!("{:?} {NOT_A_TAG}", team.locale),
-            )
-        })?;
+        team.locale = config_tag(&team.locale)
+            .ok_or_else(|| setting("team.locale", format!("{:?} {NOT_A_TAG}", team.locale)))?;
 
         Ok(Config {
             path: path.to_path_buf(),
@@ -731,9 +734,18 @@ impl Config {
             })
         };
         let vars = [
-            ("telegram.token_env", self.telegram.as_ref().map(|t| &t.token_env)),
-            ("discord.token_env", self.discord.as_ref().map(|d| &d.token_env)),
-            ("narrative.api_key_env", self.narrative.as_ref().and_then(|n| n.api_key_env.as_ref())),
+            (
+                "telegram.token_env",
+                self.telegram.as_ref().map(|t| &t.token_env),
+            ),
+            (
+                "discord.token_env",
+                self.discord.as_ref().map(|d| &d.token_env),
+            ),
+            (
+                "narrative.api_key_env",
+                self.narrative.as_ref().and_then(|n| n.api_key_env.as_ref()),
+            ),
             ("privacy.key_env", self.privacy.key_env.as_ref()),
         ];
         for (key, var) in vars.into_iter().filter(|_| !offline) {
@@ -760,8 +772,18 @@ impl Config {
         }
         if let Some(d) = &self.digest {
             for (list, n, platform, on) in [
-                ("telegram_chats", d.telegram_chats.len(), "[telegram]", self.telegram.is_some()),
-                ("discord_channels", d.discord_channels.len(), "[discord]", self.discord.is_some()),
+                (
+                    "telegram_chats",
+                    d.telegram_chats.len(),
+                    "[telegram]",
+                    self.telegram.is_some(),
+                ),
+                (
+                    "discord_channels",
+                    d.discord_channels.len(),
+                    "[discord]",
+                    self.discord.is_some(),
+                ),
             ] {
                 if n > 0 && !on {
                     let key = format!("digest.{list}");
@@ -1043,50 +1065,45 @@ fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
         .map_err(|e| DefinitionError::new("id", format!("{:?} {e}", s.id)))?;
     let status = Status::parse(&s.status).ok_or_else(|| {
         DefinitionError::new(
-                "status",
-                format!("{:?} is not one of draft, open, closed", s.status),
-            )
+            "status",
+            format!("{:?} is not one of draft, open, closed", s.status),
+        )
     })?;
     let results = match s.results.as_deref() {
         None | Some("after_close") => ResultsVisibility::AfterClose,
         Some("live") => ResultsVisibility::Live,
         Some(other) => {
             return Err(DefinitionError::new(
-                    "results",
-                    format!("{other:?} is not one of after_close, live"),
-                ));
+                "results",
+                format!("{other:?} is not one of after_close, live"),
+            ));
         }
     };
     let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
         t.as_ref()
-            .map(|t| {
-                t.parse()
-                    .map_err(|p| DefinitionError::new(field, p))
-            })
+            .map(|t| t.parse().map_err(|p| DefinitionError::new(field, p)))
             .transpose()
     };
     let follows = s
         .follows
         .as_deref()
         .map(|f| {
-            SurveyId::parse(f)
-                .map_err(|e| DefinitionError::new("follows", format!("{f:?} {e}")))
+            SurveyId::parse(f).map_err(|e| DefinitionError::new("follows", format!("{f:?} {e}")))
         })
         .transpose()?;
     let headline = s
         .headline
         .as_deref()
         .map(|h| {
-            QuestionId::parse(h)
-                .map_err(|e| DefinitionError::new("headline", format!("{h:?} {e}")))
+            QuestionId::parse(h).map_err(|e| DefinitionError::new("headline", format!("{h:?} {e}")))
         })
         .transpose()?;
     let opens_at = time("opens_at", &s.opens_at)?;
     let closes_at = time("closes_at", &s.closes_at)?;
     let mut questions = Vec::with_capacity(s.questions.len());
     for (i, q) in s.questions.into_iter().enumerate() {
-        let q = build_question(q.into_inner(), i)
-            .map_err(|e| e.within(&format!("questions[{i}]")))?;
+        let q =
+            build_question(q.into_inner(), i).map_err(|e| e.within(&format!("questions[{i}]")))?;
         questions.push(q);
     }
     let survey = Survey {
@@ -1101,16 +1118,14 @@ fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
         follows,
         headline,
     }
-    .validated()
-    ?;
+    .validated()?;
     let mut locales = BTreeMap::new();
     for (tag, text) in s.locales {
         let field = format!("locales.{tag}");
         let Some(code) = config_tag(&tag) else {
             return Err(DefinitionError::new(field, NOT_A_TAG));
         };
-        text.validate(&survey)
-            .map_err(|e| e.within(&field))?;
+        text.validate(&survey).map_err(|e| e.within(&field))?;
         locales.insert(code, text);
     }
     Ok((survey, status, locales))
@@ -1334,7 +1349,10 @@ text = "Anything else?"
         assert_at(
             &err,
             line_with(&src, "GGGG"),
-            &["survey \"pulse\", question \"mood\", option 2 label", "81 characters"],
+            &[
+                "survey \"pulse\", question \"mood\", option 2 label",
+                "81 characters",
+            ],
         );
         assert!(!err.to_string().contains("surveys["), "{err}");
     }
@@ -1407,7 +1425,10 @@ text = "Anything else?"
         assert_at(
             &problems[0],
             line_with(&src, "\"no-such-survey\""),
-            &["digest.surveys", "\"no-such-survey\" is not the id of a survey"],
+            &[
+                "digest.surveys",
+                "\"no-such-survey\" is not the id of a survey",
+            ],
         );
     }
 
@@ -1424,7 +1445,11 @@ text = "Anything else?"
         );
         let src = src.replace("discord_channels", "telegram_chats");
         let err = parse(&src).unwrap_err();
-        assert_at(&err, line_with(&src, "telegram_chats"), &["digest.telegram_chats"]);
+        assert_at(
+            &err,
+            line_with(&src, "telegram_chats"),
+            &["digest.telegram_chats"],
+        );
     }
 
     #[test]
@@ -1442,7 +1467,12 @@ text = "Anything else?"
 
     #[test]
     fn a_locale_that_is_not_a_language_tag_is_rejected_at_its_line() {
-        let with = |tag: &str| TWO.replace("console = [\"pm\"]", &format!("console = [\"pm\"]\nlocale = \"{tag}\""));
+        let with = |tag: &str| {
+            TWO.replace(
+                "console = [\"pm\"]",
+                &format!("console = [\"pm\"]\nlocale = \"{tag}\""),
+            )
+        };
         let src = with("xx_YY_zz!");
         let err = parse(&src).unwrap_err();
         assert_at(
@@ -1453,13 +1483,22 @@ text = "Anything else?"
         for bad in ["xx-YY-zz", "e", "english", "de-DE-", "12"] {
             assert!(parse(&with(bad)).is_err(), "{bad} accepted");
         }
-        for (good, is) in [("pt_br", "pt-BR"), ("de", "de"), ("es-419", "es-419"), ("zh-Hant-TW", "zh")] {
+        for (good, is) in [
+            ("pt_br", "pt-BR"),
+            ("de", "de"),
+            ("es-419", "es-419"),
+            ("zh-Hant-TW", "zh"),
+        ] {
             assert_eq!(parse(&with(good)).unwrap().team.locale, is, "{good}");
         }
         // A survey translation's tag too, at its own table's line.
         let src = format!("{TWO}\n[surveys.locales.\"de!\"]\ntitle = \"Puls\"\n");
         let err = parse(&src).unwrap_err();
-        assert_at(&err, line_with(&src, "de!"), &["survey \"pulse\", locales.de!"]);
+        assert_at(
+            &err,
+            line_with(&src, "de!"),
+            &["survey \"pulse\", locales.de!"],
+        );
     }
 
     #[test]
@@ -1471,7 +1510,11 @@ text = "Anything else?"
         bytes.splice(at..at + 1, [0xff]);
         std::fs::write(&path, &bytes).unwrap();
         let err = Config::load(&path).unwrap_err();
-        assert_at(&err, line_with(TWO, "title = \"Pulse\""), &["not UTF-8", "byte 10"]);
+        assert_at(
+            &err,
+            line_with(TWO, "title = \"Pulse\""),
+            &["not UTF-8", "byte 10"],
+        );
     }
 
     #[test]
@@ -1493,8 +1536,15 @@ text = "Anything else?"
         assert_eq!(c.prompts_dir(), dir.path().join("templates"));
         let problems = c.problems(true);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_at(&problems[0], 2, &["storage.prompts", "there is no such file or folder"]);
-        let chain = format!("{:#}", anyhow::Error::from(problems.into_iter().next().unwrap()));
+        assert_at(
+            &problems[0],
+            2,
+            &["storage.prompts", "there is no such file or folder"],
+        );
+        let chain = format!(
+            "{:#}",
+            anyhow::Error::from(problems.into_iter().next().unwrap())
+        );
         assert_eq!(chain.matches("no such file").count(), 1, "{chain}");
         std::fs::create_dir(dir.path().join("templates")).unwrap();
         assert!(c.problems(true).is_empty());

@@ -200,9 +200,8 @@ pub async fn reload(app: &App) -> Result<Vec<String>, String> {
 /// The settings outside survey definitions and templates that differ: they are read once,
 /// at start.
 fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
-        format!("{a:?}") == format!("{b:?}")
-    };
+    let same =
+        |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
     let translations = |c: &Config| -> Vec<String> {
         c.surveys
             .iter()

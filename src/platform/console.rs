@@ -425,8 +425,9 @@ impl Console {
                     let mut block = format!("bot\n{text}");
                     if let Some(png) = chart_png {
                         match self.save("digest.png", &png) {
-                            Ok(path) => block
-                                .push_str(&format!("\n  [chart saved: {}]", path.display())),
+                            Ok(path) => {
+                                block.push_str(&format!("\n  [chart saved: {}]", path.display()))
+                            }
                             Err(e) => {
                                 block.push_str(&format!("\n  ! could not save digest.png: {e}"))
                             }

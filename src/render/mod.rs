@@ -29,10 +29,7 @@ pub enum Target {
 pub enum RenderError {
     /// The io error is in the message and not a `source`, so `{:#}` does not repeat it.
     #[error("cannot read templates in {dir}: {}", crate::config::plain_io(.error))]
-    Read {
-        dir: PathBuf,
-        error: std::io::Error,
-    },
+    Read { dir: PathBuf, error: std::io::Error },
     #[error("{file}: {message}")]
     Template { file: String, message: String },
     #[error("template {name}: {message}")]
@@ -239,11 +236,15 @@ fn template_error(file: &str, src: &str, e: &handlebars::TemplateError) -> Rende
         R::InvalidSyntax(_) => match unclosed_block(src) {
             Some((name, opened)) if at_end => (
                 opened,
-                format!("{{{{#{name}}}}} is opened here but never closed: add {{{{/{name}}}}} where the block ends"),
+                format!(
+                    "{{{{#{name}}}}} is opened here but never closed: add {{{{/{name}}}}} where the block ends"
+                ),
             ),
             _ => (
                 line,
-                format!("the template tag at column {col} is not written correctly: check its {{{{ }}}} braces and the words inside"),
+                format!(
+                    "the template tag at column {col} is not written correctly: check its {{{{ }}}} braces and the words inside"
+                ),
             ),
         },
         R::MismatchingClosedHelper(open, close) | R::MismatchingClosedDecorator(open, close) => (

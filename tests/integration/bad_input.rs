@@ -49,10 +49,17 @@ fn malformed_config_is_reported_with_key_and_line() {
         .expect_err("too long")
         .to_string();
     let expected_line = src.lines().count() - 1;
-    assert!(src.lines().nth(expected_line - 1).unwrap().starts_with("text = "));
+    assert!(
+        src.lines()
+            .nth(expected_line - 1)
+            .unwrap()
+            .starts_with("text = ")
+    );
     assert!(err.contains(&format!("line {expected_line}:")), "{err}");
     assert!(
-        err.contains("survey \"late\", question \"q1\", text: is 301 characters long; the limit is 300"),
+        err.contains(
+            "survey \"late\", question \"q1\", text: is 301 characters long; the limit is 300"
+        ),
         "{err}"
     );
 }

@@ -72,8 +72,8 @@ impl Stream {
     fn wait_for(&mut self, from: usize, all: &[&str]) -> usize {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(i) = (from..self.seen.len())
-                .find(|i| all.iter().all(|w| self.seen[*i].contains(w)))
+            if let Some(i) =
+                (from..self.seen.len()).find(|i| all.iter().all(|w| self.seen[*i].contains(w)))
             {
                 return i;
             }
@@ -175,11 +175,15 @@ fn run_logs_at_info_what_started_and_warns_about_what_will_not_work() {
     );
     std::fs::write(dir.path().join("bot.toml"), &config).expect("config");
     let mut app = Running::start(dir.path(), &[]);
-    let started = app.err.wait_for(0, &["INFO", "canvass started", "adapters=console"]);
+    let started = app
+        .err
+        .wait_for(0, &["INFO", "canvass started", "adapters=console"]);
     let db = dir.path().join("canvass.db").display().to_string();
     app.err.wait_for(started, &["INFO", "database", &db]);
-    app.err
-        .wait_for(started, &["INFO", "surveys from the config", "lunch (open)"]);
+    app.err.wait_for(
+        started,
+        &["INFO", "surveys from the config", "lunch (open)"],
+    );
     app.err.wait_for(
         started,
         &["INFO", "digest on", "mon 09:00", "Europe/Berlin", "next="],
@@ -214,7 +218,9 @@ fn run_logs_at_info_what_started_and_warns_about_what_will_not_work() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("the database {ro} is read-only, so no answer could be saved")),
+        stderr.contains(&format!(
+            "the database {ro} is read-only, so no answer could be saved"
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains("code: 8"), "no SQLite jargon: {stderr}");
@@ -248,7 +254,10 @@ fn sighup_reloads_surveys_and_templates_and_refuses_a_config_that_fails_check() 
     app.out.wait_for(shown, &["Reloaded help text."]);
 
     // A config that fails check: refused with its line, and the running one is kept.
-    let broken = format!("{SURVEY}{DINNER}").replace("options = [\"Inside\", \"Outside\"]", "options = [\"Inside\"]");
+    let broken = format!("{SURVEY}{DINNER}").replace(
+        "options = [\"Inside\", \"Outside\"]",
+        "options = [\"Inside\"]",
+    );
     let line = broken
         .lines()
         .position(|l| l == "options = [\"Inside\"]")
@@ -274,7 +283,11 @@ fn sighup_reloads_surveys_and_templates_and_refuses_a_config_that_fails_check() 
     app.signal("HUP");
     let refused = app.err.wait_for(
         reloaded + 1,
-        &["reload refused", "help.hbs, line 2", "{{#if}} is opened here"],
+        &[
+            "reload refused",
+            "help.hbs, line 2",
+            "{{#if}} is opened here",
+        ],
     );
     app.type_line("/surveys");
     app.type_line("/help");

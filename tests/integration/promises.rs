@@ -113,8 +113,7 @@ fn the_shipped_config_runs_the_readme_walkthrough_through_the_binary() {
         );
     }
     assert!(!stdout.contains("  ! "), "no step failed:\n{stdout}");
-    let png =
-        std::fs::read(dir.path().join("out/insights-next-feature.png")).expect("chart saved");
+    let png = std::fs::read(dir.path().join("out/insights-next-feature.png")).expect("chart saved");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     assert!(stdout.contains("[file saved: out/pulse.csv"), "{stdout}");
     assert!(dir.path().join("out/pulse.csv").is_file());
@@ -123,7 +122,10 @@ fn the_shipped_config_runs_the_readme_walkthrough_through_the_binary() {
     let mut written: Vec<String> = std::fs::read_dir(dir.path())
         .expect("dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with("canvass.db") && !["bot.toml", "canvass.key", "prompts", "out"].contains(&n.as_str()))
+        .filter(|n| {
+            !n.starts_with("canvass.db")
+                && !["bot.toml", "canvass.key", "prompts", "out"].contains(&n.as_str())
+        })
         .collect();
     written.sort();
     assert!(written.is_empty(), "{written:?}");
