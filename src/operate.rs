@@ -124,8 +124,8 @@ pub fn reload_on_hangup(app: App) -> tokio::task::JoinHandle<()> {
 }
 
 /// Reads the config file and the template folder again and, only when they pass what
-/// `canvass check` checks, brings the surveys into the store and the templates into the
-/// running renderer. Returns what changed; `Err` (nothing applied) says why it was refused.
+/// `canvass check` checks, brings the surveys into the store, their translations into the
+/// bot and the templates into the running renderer. Returns what changed; `Err` (nothing applied) says why it was refused.
 pub async fn reload(app: &App) -> Result<Vec<String>, String> {
     let fresh = Config::load(&app.config.path).map_err(|e| e.to_string())?;
     let problems = fresh.problems(true);
@@ -187,6 +187,7 @@ pub async fn reload(app: &App) -> Result<Vec<String>, String> {
         tracing::warn!("a locale folder was added or removed: the new locale list needs a restart");
     }
     app.renderer.replace_templates(templates);
+    app.bot.set_wording(&fresh);
     let later = needs_restart(&app.config, &fresh);
     if !later.is_empty() {
         tracing::warn!(
@@ -202,10 +203,11 @@ pub async fn reload(app: &App) -> Result<Vec<String>, String> {
 fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     let same =
         |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
-    let translations = |c: &Config| -> Vec<String> {
+    // Survey translations are reloaded; the list of languages members can choose is not.
+    let languages = |c: &Config| -> std::collections::BTreeSet<String> {
         c.surveys
             .iter()
-            .map(|s| format!("{}{:?}", s.survey.id, s.locales))
+            .flat_map(|s| s.locales.keys().cloned())
             .collect()
     };
     [
@@ -220,8 +222,8 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ("[digest]", same(&old.digest, &new.digest)),
         ("[narrative]", same(&old.narrative, &new.narrative)),
         (
-            "survey translations",
-            translations(old) == translations(new),
+            "the languages of survey translations",
+            languages(old) == languages(new),
         ),
     ]
     .into_iter()

@@ -263,3 +263,42 @@ async fn forged_and_misplaced_buttons_change_nothing() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 0);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM members").await, 0);
 }
+
+#[test]
+fn check_fails_on_an_unset_token_variable_at_its_line_unless_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bot.toml");
+    // A loopback api_url, though `check` never connects.
+    let src = format!(
+        "{CONFIG}\n[telegram]\ntoken_env = \"CANVASS_CHECK_TEST_TOKEN\"\napi_url = \"http://127.0.0.1:9\"\n"
+    );
+    std::fs::write(&cfg, &src).unwrap();
+    let line = src
+        .lines()
+        .position(|l| l.starts_with("token_env"))
+        .unwrap()
+        + 1;
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(["--config", cfg.to_str().unwrap(), "check"])
+            .args(extra)
+            .env_remove("CANVASS_CHECK_TEST_TOKEN")
+            .output()
+            .expect("runs")
+    };
+    let out = run(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "line {line}: telegram.token_env: the environment variable CANVASS_CHECK_TEST_TOKEN is not set"
+        )),
+        "{err}"
+    );
+    let out = run(&["--offline"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

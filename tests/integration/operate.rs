@@ -41,6 +41,8 @@ id = "where"
 type = "single"
 text = "Where do we eat?"
 options = ["Inside", "Outside"]
+[surveys.locales.de]
+title = "Abendessen"
 "#;
 
 /// Lines of one output stream, read on their own thread as they come.
@@ -252,6 +254,11 @@ fn sighup_reloads_surveys_and_templates_and_refuses_a_config_that_fails_check() 
     app.type_line("/help");
     let shown = app.out.wait_for(before + 1, &["Dinner plans"]);
     app.out.wait_for(shown, &["Reloaded help text."]);
+    // The new survey's translation too.
+    app.type_line("/language de");
+    app.type_line("/survey dinner");
+    let shown = app.out.wait_for(shown, &["Abendessen"]);
+    app.type_line("/language en");
 
     // A config that fails check: refused with its line, and the running one is kept.
     let broken = format!("{SURVEY}{DINNER}").replace(
