@@ -1169,7 +1169,7 @@ impl Bot {
         // A group message is read by everyone: it speaks the team's locale, like its refreshes.
         let team = self.cfg.team.locale.clone();
         let worded = self
-            .localised(&survey, &team)
+            .localised(survey, &team)
             .unwrap_or_else(|| survey.clone());
         let results = self.poll_results(key, &worded, Status::Open, &team).await?;
         let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, results, &team);
