@@ -60,15 +60,11 @@ pub struct App {
     pub clock: Arc<dyn crate::bot::Clock>,
 }
 
-/// The override folder: `prompts/` beside the config file, unless overridden. Templates it
+/// The override folder: `[storage] prompts` or `prompts/`, beside the config file, unless
+/// overridden. Templates it
 /// lacks (or all, when it does not exist) come from the ones built into the binary.
 pub fn prompts_dir(cfg: &Config, opts: &Options) -> PathBuf {
-    opts.prompts.clone().unwrap_or_else(|| {
-        cfg.path
-            .parent()
-            .map(|p| p.join("prompts"))
-            .unwrap_or_else(|| PathBuf::from("prompts"))
-    })
+    opts.prompts.clone().unwrap_or_else(|| cfg.prompts_dir())
 }
 
 impl App {
@@ -83,7 +79,7 @@ impl App {
             None => crate::privacy::load(&config.privacy, &config.path)?,
         };
         let now = opts.clock.now();
-        let (store, _) = Store::open(&database)
+        let (store, _) = crate::operate::open_writable(&database)
             .await?
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
@@ -189,6 +185,8 @@ impl App {
                 "no adapter is enabled: add a [console], [telegram] or [discord] section to the config".into(),
             ));
         }
+        let reloader = crate::operate::reload_on_hangup(self.clone());
+        crate::operate::announce(&self).await;
         while let Some(r) = tasks.join_next().await {
             match r {
                 Ok(Ok(())) => {}
@@ -196,6 +194,7 @@ impl App {
                 Err(e) => tracing::error!(error = %e, "adapter task failed"),
             }
         }
+        reloader.abort();
         self.store.close().await;
         Ok(())
     }

@@ -17,10 +17,19 @@ use toml::Spanned;
 /// A configuration problem, phrased for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    /// The io error is in the message and not a `source`, so `{:#}` does not repeat it.
+    #[error("cannot read {path}: {}", plain_io(.error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    #[error(
+        "{path}, line {line}: this line is not UTF-8 text (byte {byte} of the line); save the file as UTF-8"
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        byte: usize,
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -64,6 +73,9 @@ pub struct StorageConfig {
     /// SQLite file path (or `sqlite://path`).
     #[serde(default = "default_database")]
     pub database: String,
+    /// Folder of template overrides; default `prompts` beside the config file.
+    #[serde(default)]
+    pub prompts: Option<String>,
 }
 
 fn default_database() -> String {
@@ -74,6 +86,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             database: default_database(),
+            prompts: None,
         }
     }
 }
@@ -443,6 +456,28 @@ pub struct Config {
     pub digest: Option<DigestConfig>,
     pub narrative: Option<NarrativeConfig>,
     pub surveys: Vec<ConfiguredSurvey>,
+    /// The text it was parsed from, for the lines of `problems`.
+    source: Source,
+}
+
+#[derive(Clone)]
+struct Source(std::sync::Arc<str>);
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+/// An io error as a plain sentence, without the OS error number.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "there is no such file or folder".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::IsADirectory => "it is a folder, not a file".into(),
+        _ => e.to_string(),
+    }
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
@@ -470,44 +505,79 @@ impl Config {
         }
     }
 
+    /// The template override folder: `[storage] prompts`, else `prompts`, relative to the
+    /// config file's folder.
+    pub fn prompts_dir(&self) -> PathBuf {
+        let dir = Path::new(self.storage.prompts.as_deref().unwrap_or("prompts"));
+        match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(base) if dir.is_relative() => base.join(dir),
+            _ => dir.to_path_buf(),
+        }
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
+        })?;
+        let src = String::from_utf8(bytes).map_err(|e| {
+            let bytes = e.as_bytes();
+            let bad = e.utf8_error().valid_up_to();
+            let before = &bytes[..bad];
+            let start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            ConfigError::NotUtf8 {
+                path: path.to_path_buf(),
+                line: before.iter().filter(|b| **b == b'\n').count() + 1,
+                byte: bad - start + 1,
+            }
         })?;
         Self::parse(&src, path)
     }
 
-    /// Parses config text; `path` is only used in messages.
+    /// Parses config text; `path` is only used in messages. Every error names the line of
+    /// the key it is about, and surveys and questions by their ids.
     pub fn parse(src: &str, path: &Path) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(src).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        let invalid = |offset: usize, e: DefinitionError| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line: line_of(src, offset),
-            field: e.field,
-            problem: e.problem,
-        };
+        let at = Locator::new(src);
+        // `key` is a path into the file (`digest.surveys[1]`), `field` how the message names it.
+        let invalid =
+            |key: &str, fallback: usize, field: String, problem: String| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: at.line(key).unwrap_or_else(|| line_of(src, fallback)),
+                field,
+                problem,
+            };
 
         let mut surveys = Vec::new();
         for (i, s) in raw.surveys.into_iter().enumerate() {
             let span = s.span().start;
-            let prefix = format!("surveys[{i}]");
-            let (survey, status, locales) = build_survey(s.into_inner())
-                .map_err(|(off, e)| invalid(off.unwrap_or(span), e.within(&prefix)))?;
+            let key = format!("surveys[{i}]");
+            let named = s.get_ref().id.clone();
+            let qids = question_ids(s.get_ref());
+            let (survey, status, locales) = build_survey(s.into_inner()).map_err(|e| {
+                invalid(
+                    &format!("{key}.{}", e.field),
+                    span,
+                    survey_field(&named, &qids, &e.field),
+                    e.problem,
+                )
+            })?;
             if surveys
                 .iter()
                 .any(|c: &ConfiguredSurvey| c.survey.id == survey.id)
             {
                 return Err(invalid(
+                    &format!("{key}.id"),
                     span,
-                    DefinitionError::new(
-                        format!("{prefix}.id"),
-                        format!("survey id {:?} is used twice", survey.id.as_str()),
-                    ),
+                    survey_field(&named, &qids, "id"),
+                    format!("survey id {:?} is used twice", survey.id.as_str()),
                 ));
             }
             surveys.push(ConfiguredSurvey {
@@ -520,33 +590,26 @@ impl Config {
         let persona = match raw.persona {
             Some(p) => {
                 let span = p.span().start;
+                let fail = |e: DefinitionError| invalid(&e.field, span, e.field.clone(), e.problem);
                 let p = p.into_inner();
                 let options =
                     make_choices(p.options.into_iter().map(OptionCfg::into_pair).collect())
-                        .map_err(|e| invalid(span, e.within("persona")))?;
+                        .map_err(|e| fail(e.within("persona")))?;
                 let question = Question::new(
-                    QuestionId::parse("persona").map_err(|e| {
-                        invalid(span, DefinitionError::new("persona", e.to_string()))
-                    })?,
+                    QuestionId::parse("persona")
+                        .map_err(|e| fail(DefinitionError::new("persona", e.to_string())))?,
                     &p.question,
                     QuestionKind::Single { options },
                     false,
                 )
-                .map_err(|e| invalid(span, e.within("persona")))?;
+                .map_err(|e| fail(e.within("persona")))?;
                 let mut locales = BTreeMap::new();
                 for (tag, text) in p.locales {
                     let field = format!("persona.locales.{tag}");
-                    let Some(code) = crate::locale::normalise(&tag) else {
-                        return Err(invalid(
-                            span,
-                            DefinitionError::new(
-                                field,
-                                "is not a language tag such as de, es or pt-BR",
-                            ),
-                        ));
+                    let Some(code) = config_tag(&tag) else {
+                        return Err(fail(DefinitionError::new(field, NOT_A_TAG)));
                     };
-                    text.validate(&question, &field)
-                        .map_err(|e| invalid(span, e))?;
+                    text.validate(&question, &field).map_err(fail)?;
                     locales.insert(code, text);
                 }
                 Some(Persona { question, locales })
@@ -554,44 +617,44 @@ impl Config {
             None => None,
         };
 
+        // Settings of the other sections: the key's own line, the section and key as names.
+        let setting = |key: &str, problem: String| invalid(key, 0, key.to_string(), problem);
         if raw.segments.min_size < 10 {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: find_key_line(src, "min_size"),
-                field: "segments.min_size".into(),
-                problem: "must be at least 10: smaller segments are noisy and can identify people"
-                    .into(),
-            });
+            return Err(setting(
+                "segments.min_size",
+                "must be at least 10: smaller segments are noisy and can identify people".into(),
+            ));
         }
         if let Some(d) = &raw.digest {
             if let Err(e) = crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone) {
-                let (field, key) = match e {
-                    crate::digest::schedule::ScheduleError::Zone(_) => {
-                        ("digest.timezone", "timezone")
-                    }
-                    crate::digest::schedule::ScheduleError::Syntax(_) => {
-                        ("digest.schedule", "schedule")
-                    }
+                let key = match e {
+                    crate::digest::schedule::ScheduleError::Zone(_) => "digest.timezone",
+                    crate::digest::schedule::ScheduleError::Syntax(_) => "digest.schedule",
                 };
-                return Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    line: find_key_line(src, key),
-                    field: field.into(),
-                    problem: e.to_string(),
-                });
+                return Err(setting(key, e.to_string()));
+            }
+            let chats = d.telegram_chats.iter().map(|c| *c == 0);
+            let channels = d.discord_channels.iter().map(|c| *c == 0);
+            for (list, zeros) in [
+                ("telegram_chats", chats.collect::<Vec<_>>()),
+                ("discord_channels", channels.collect()),
+            ] {
+                if let Some(k) = zeros.iter().position(|z| *z) {
+                    return Err(invalid(
+                        &format!("digest.{list}[{k}]"),
+                        0,
+                        format!("digest.{list}"),
+                        "0 is not a chat or channel id: copy the id from the platform (Telegram groups are negative, e.g. -1001234567890)".into(),
+                    ));
+                }
             }
         }
         if let Some(n) = &raw.narrative {
             if let Err((key, problem)) = check_narrative(n) {
-                return Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    line: find_section_key_line(src, "narrative", key),
-                    field: format!("narrative.{key}"),
-                    problem,
-                });
+                return Err(setting(&format!("narrative.{key}"), problem));
             }
         }
-        for (field, env) in [
+        for (key, env) in [
             (
                 "telegram.token_env",
                 raw.telegram.as_ref().map(|t| &t.token_env),
@@ -601,39 +664,32 @@ impl Config {
                 raw.discord.as_ref().map(|d| &d.token_env),
             ),
         ] {
-            if let Some(env) = env {
-                let ok = !env.is_empty()
-                    && env
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-                if !ok {
-                    return Err(ConfigError::Invalid {
-                        path: path.to_path_buf(),
-                        line: find_key_line(src, "token_env"),
-                        field: field.into(),
-                        problem: format!(
-                            "{env:?} must be the NAME of an environment variable (A-Z, 0-9, _), never the token itself"
-                        ),
-                    });
-                }
+            if let Some(env) = env.filter(|e| !is_env_name(e)) {
+                return Err(setting(
+                    key,
+                    format!(
+                        "{env:?} must be the NAME of an environment variable (A-Z, 0-9, _), never the token itself"
+                    ),
+                ));
             }
         }
 
         if let Err((key, problem)) = check_privacy(&raw.privacy) {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: find_section_key_line(src, "privacy", key),
-                field: format!("privacy.{key}"),
-                problem,
-            });
+            return Err(setting(&format!("privacy.{key}"), problem));
         }
         if let Err(problem) = check_team_chats(&raw.team.chats) {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: find_section_key_line(src, "team", "chats"),
-                field: "team.chats".into(),
-                problem,
-            });
+            return Err(setting("team.chats", problem));
+        }
+        if raw
+            .storage
+            .prompts
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return Err(setting(
+                "storage.prompts",
+                "must name a folder, e.g. \"prompts\"".into(),
+            ));
         }
 
         let mut team = raw.team;
@@ -641,16 +697,8 @@ impl Config {
         if team.locale.is_empty() {
             team.locale = default_locale();
         }
-        team.locale =
-            crate::locale::normalise(&team.locale).ok_or_else(|| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: find_key_line(src, "locale"),
-                field: "team.locale".into(),
-                problem: format!(
-                    "{:?} is not a language tag such as en, de or pt-BR",
-                    team.locale
-                ),
-            })?;
+        team.locale = config_tag(&team.locale)
+            .ok_or_else(|| setting("team.locale", format!("{:?} {NOT_A_TAG}", team.locale)))?;
 
         Ok(Config {
             path: path.to_path_buf(),
@@ -665,7 +713,100 @@ impl Config {
             digest: raw.digest,
             narrative: raw.narrative,
             surveys,
+            source: Source(src.into()),
         })
+    }
+
+    /// What parses but will not work where this runs: a token variable that is not set
+    /// (skipped when `offline`), a digest destination on a platform with no section, a
+    /// digest survey that is not in the file. `canvass check` fails on these; `canvass run`
+    /// warns about them at start.
+    pub fn problems(&self, offline: bool) -> Vec<ConfigError> {
+        let src = &*self.source.0;
+        let at = Locator::new(src);
+        let mut out = Vec::new();
+        let mut flag = |key: &str, field: &str, problem: String| {
+            out.push(ConfigError::Invalid {
+                path: self.path.clone(),
+                line: at.line(key).unwrap_or(1),
+                field: field.to_string(),
+                problem,
+            })
+        };
+        let vars = [
+            (
+                "telegram.token_env",
+                self.telegram.as_ref().map(|t| &t.token_env),
+            ),
+            (
+                "discord.token_env",
+                self.discord.as_ref().map(|d| &d.token_env),
+            ),
+            (
+                "narrative.api_key_env",
+                self.narrative.as_ref().and_then(|n| n.api_key_env.as_ref()),
+            ),
+            ("privacy.key_env", self.privacy.key_env.as_ref()),
+        ];
+        for (key, var) in vars.into_iter().filter(|_| !offline) {
+            if let Some(var) = var.filter(|v| Self::secret(v, key).is_err()) {
+                flag(
+                    key,
+                    key,
+                    format!(
+                        "the environment variable {var} is not set (or empty) here; set it, or check without secrets with `canvass check --offline`"
+                    ),
+                );
+            }
+        }
+        // The default `prompts/` may be missing (the built-in templates serve); a named one not.
+        if self.storage.prompts.is_some() {
+            let dir = self.prompts_dir();
+            if let Err(e) = std::fs::read_dir(&dir) {
+                flag(
+                    "storage.prompts",
+                    "storage.prompts",
+                    format!("cannot read the folder {}: {}", dir.display(), plain_io(&e)),
+                );
+            }
+        }
+        if let Some(d) = &self.digest {
+            for (list, n, platform, on) in [
+                (
+                    "telegram_chats",
+                    d.telegram_chats.len(),
+                    "[telegram]",
+                    self.telegram.is_some(),
+                ),
+                (
+                    "discord_channels",
+                    d.discord_channels.len(),
+                    "[discord]",
+                    self.discord.is_some(),
+                ),
+            ] {
+                if n > 0 && !on {
+                    let key = format!("digest.{list}");
+                    flag(
+                        &key,
+                        &key,
+                        format!(
+                            "the digest cannot be posted there: this config has no {platform} section"
+                        ),
+                    );
+                }
+            }
+            for (k, id) in d.surveys.iter().enumerate() {
+                if !self.surveys.iter().any(|s| s.survey.id.as_str() == id) {
+                    flag(
+                        &format!("digest.surveys[{k}]"),
+                        "digest.surveys",
+                        format!("{id:?} is not the id of a survey in this file"),
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// Reads a token from the environment variable a section names.
@@ -684,30 +825,147 @@ impl Config {
     }
 }
 
-fn find_key_line(src: &str, key: &str) -> usize {
-    src.lines()
-        .position(|l| l.trim_start().starts_with(key))
-        .map(|i| i + 1)
-        .unwrap_or(1)
+/// Where keys are in the source, from toml's own spans: `surveys[2].questions[0].options` is
+/// the line of that `options` key, `surveys[2]` the line of its `[[surveys]]` header. A path
+/// that goes deeper than the file (a default, a derived id) stops at its deepest part there.
+struct Locator<'a> {
+    src: &'a str,
+    root: Option<Spanned<toml::de::DeTable<'a>>>,
 }
 
-/// The line of `key` inside `[section]`, else the section header's line.
-fn find_section_key_line(src: &str, section: &str, key: &str) -> usize {
-    let header = format!("[{section}]");
-    let Some(start) = src.lines().position(|l| l.trim() == header) else {
-        return 1;
-    };
-    src.lines()
+impl<'a> Locator<'a> {
+    fn new(src: &'a str) -> Self {
+        Self {
+            src,
+            root: toml::de::DeTable::parse(src).ok(),
+        }
+    }
+
+    fn line(&self, path: &str) -> Option<usize> {
+        use toml::de::DeValue;
+        let mut table = self.root.as_ref()?.get_ref();
+        let mut value: Option<&DeValue<'a>> = None;
+        let mut found = None;
+        for seg in path.split('.').flat_map(segments) {
+            let next = match (seg, value) {
+                (Seg::Key(k), None) | (Seg::Key(k), Some(DeValue::Table(_))) => {
+                    if let Some(DeValue::Table(t)) = value {
+                        table = t;
+                    }
+                    table
+                        .iter()
+                        .find(|(key, _)| key.get_ref().as_ref() == k)
+                        .map(|(key, v)| (key.span().start, v))
+                }
+                (Seg::Index(i), Some(DeValue::Array(a))) => a.get(i).map(|v| (v.span().start, v)),
+                _ => None,
+            };
+            let Some((offset, v)) = next else { break };
+            found = Some(line_of(self.src, offset));
+            value = Some(v.get_ref());
+        }
+        found
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// `options[2]` → `options`, `2`; `[1]` → `1`.
+fn segments(part: &str) -> Vec<Seg<'_>> {
+    let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+    let mut out = Vec::new();
+    if !name.is_empty() {
+        out.push(Seg::Key(name));
+    }
+    while let Some((n, tail)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        match n.parse() {
+            Ok(i) => out.push(Seg::Index(i)),
+            Err(_) => break,
+        }
+        rest = tail;
+    }
+    out
+}
+
+/// The ids of a survey's questions as they will be, for naming them in errors.
+fn question_ids(s: &SurveyCfg) -> Vec<String> {
+    s.questions
+        .iter()
         .enumerate()
-        .skip(start + 1)
-        .take_while(|(_, l)| !l.trim_start().starts_with('['))
-        .find(|(_, l)| {
-            l.trim_start()
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        .map(|(j, q)| {
+            let q = q.get_ref();
+            q.id.clone()
+                .unwrap_or_else(|| slugify(&q.text, &format!("q{}", j + 1)))
         })
-        .map(|(i, _)| i + 1)
-        .unwrap_or(start + 1)
+        .collect()
+}
+
+/// A field inside a survey as a person names it: `questions[1].options[0].label` of survey
+/// `pulse` is `survey "pulse", question "mood", option 1 label`.
+fn survey_field(survey: &str, qids: &[String], field: &str) -> String {
+    let mut parts = vec![format!("survey {survey:?}")];
+    let mut rest = field;
+    if let Some((j, tail)) = field
+        .strip_prefix("questions[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?, tail)))
+    {
+        parts.push(match qids.get(j) {
+            Some(q) => format!("question {q:?}"),
+            None => format!("question {}", j + 1),
+        });
+        rest = tail.trim_start_matches('.');
+    }
+    let option = rest
+        .strip_prefix("options[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?, tail)));
+    match option {
+        Some((k, tail)) => parts.push(
+            format!("option {} {}", k + 1, tail.trim_start_matches('.'))
+                .trim_end()
+                .to_string(),
+        ),
+        None if !rest.is_empty() => parts.push(rest.to_string()),
+        None => {}
+    }
+    parts.join(", ")
+}
+
+const NOT_A_TAG: &str = "is not a language tag such as en, de or pt-BR";
+
+/// A locale tag in the config, normalised (`de_de` → `de-DE`); `None` unless it is
+/// well-formed BCP 47: a 2-3 letter language, then optionally a 4-letter script, a region
+/// (2 letters or 3 digits) and variants (5-8 letters or digits, or a digit and 3 more).
+fn config_tag(tag: &str) -> Option<String> {
+    let parts: Vec<&str> = tag.trim().split(['-', '_']).collect();
+    let (lang, rest) = parts.split_first()?;
+    if !(2..=3).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
+    let alpha = |s: &str| s.chars().all(|c| c.is_ascii_alphabetic());
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let mut stage = 0; // 1 script seen, 2 region seen, 3 variants
+    for p in rest {
+        let next = if stage < 1 && p.len() == 4 && alpha(p) {
+            1
+        } else if stage < 2 && ((p.len() == 2 && alpha(p)) || (p.len() == 3 && digits(p))) {
+            2
+        } else if ((5..=8).contains(&p.len()) && alnum(p))
+            || (p.len() == 4 && p.starts_with(|c: char| c.is_ascii_digit()) && alnum(p))
+        {
+            3
+        } else {
+            return None;
+        };
+        stage = next;
+    }
+    crate::locale::normalise(tag)
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -797,66 +1055,55 @@ fn check_narrative(n: &NarrativeConfig) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
-type BuildError = (Option<usize>, DefinitionError);
+/// A problem in a survey, its field named from the survey down (`questions[1].options`).
+type BuildError = DefinitionError;
 
 type Built = (Survey, Status, BTreeMap<String, SurveyText>);
 
 fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
     let id = SurveyId::parse(&s.id)
-        .map_err(|e| (None, DefinitionError::new("id", format!("{:?} {e}", s.id))))?;
+        .map_err(|e| DefinitionError::new("id", format!("{:?} {e}", s.id)))?;
     let status = Status::parse(&s.status).ok_or_else(|| {
-        (
-            None,
-            DefinitionError::new(
-                "status",
-                format!("{:?} is not one of draft, open, closed", s.status),
-            ),
+        DefinitionError::new(
+            "status",
+            format!("{:?} is not one of draft, open, closed", s.status),
         )
     })?;
     let results = match s.results.as_deref() {
         None | Some("after_close") => ResultsVisibility::AfterClose,
         Some("live") => ResultsVisibility::Live,
         Some(other) => {
-            return Err((
-                None,
-                DefinitionError::new(
-                    "results",
-                    format!("{other:?} is not one of after_close, live"),
-                ),
+            return Err(DefinitionError::new(
+                "results",
+                format!("{other:?} is not one of after_close, live"),
             ));
         }
     };
     let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
         t.as_ref()
-            .map(|t| {
-                t.parse()
-                    .map_err(|p| (None, DefinitionError::new(field, p)))
-            })
+            .map(|t| t.parse().map_err(|p| DefinitionError::new(field, p)))
             .transpose()
     };
     let follows = s
         .follows
         .as_deref()
         .map(|f| {
-            SurveyId::parse(f)
-                .map_err(|e| (None, DefinitionError::new("follows", format!("{f:?} {e}"))))
+            SurveyId::parse(f).map_err(|e| DefinitionError::new("follows", format!("{f:?} {e}")))
         })
         .transpose()?;
     let headline = s
         .headline
         .as_deref()
         .map(|h| {
-            QuestionId::parse(h)
-                .map_err(|e| (None, DefinitionError::new("headline", format!("{h:?} {e}"))))
+            QuestionId::parse(h).map_err(|e| DefinitionError::new("headline", format!("{h:?} {e}")))
         })
         .transpose()?;
     let opens_at = time("opens_at", &s.opens_at)?;
     let closes_at = time("closes_at", &s.closes_at)?;
     let mut questions = Vec::with_capacity(s.questions.len());
     for (i, q) in s.questions.into_iter().enumerate() {
-        let span = q.span().start;
-        let q = build_question(q.into_inner(), i)
-            .map_err(|e| (Some(span), e.within(&format!("questions[{i}]"))))?;
+        let q =
+            build_question(q.into_inner(), i).map_err(|e| e.within(&format!("questions[{i}]")))?;
         questions.push(q);
     }
     let survey = Survey {
@@ -871,19 +1118,14 @@ fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
         follows,
         headline,
     }
-    .validated()
-    .map_err(|e| (None, e))?;
+    .validated()?;
     let mut locales = BTreeMap::new();
     for (tag, text) in s.locales {
         let field = format!("locales.{tag}");
-        let Some(code) = crate::locale::normalise(&tag) else {
-            return Err((
-                None,
-                DefinitionError::new(field, "is not a language tag such as de, es or pt-BR"),
-            ));
+        let Some(code) = config_tag(&tag) else {
+            return Err(DefinitionError::new(field, NOT_A_TAG));
         };
-        text.validate(&survey)
-            .map_err(|e| (None, e.within(&field)))?;
+        text.validate(&survey).map_err(|e| e.within(&field))?;
         locales.insert(code, text);
     }
     Ok((survey, status, locales))
@@ -1038,11 +1280,274 @@ options = ["Dark mode", { id = "sync", label = "Offline sync" }]
     fn invalid_question_names_field_and_line() {
         let src = OK.replace("type = \"single\"", "type = \"single\"\nscale = 5");
         let err = parse(&src).unwrap_err().to_string();
-        assert!(err.contains("surveys[0].questions[0].scale"), "{err}");
-        assert!(err.contains("line 9"), "{err}");
+        assert!(
+            err.contains("survey \"next\", question \"feature\", scale"),
+            "{err}"
+        );
+        assert!(err.contains("line 12"), "{err}");
         let long = OK.replace("Dark mode", &"D".repeat(81));
         let err = parse(&long).unwrap_err().to_string();
-        assert!(err.contains("options[0].label"), "{err}");
+        assert!(err.contains("option 1 label"), "{err}");
+    }
+
+    /// The 1-based line of the first line of `src` containing `needle`.
+    fn line_with(src: &str, needle: &str) -> usize {
+        src.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .expect("needle in source")
+    }
+
+    /// Asserts the error names `line` (and only that line) and says each of `says`.
+    fn assert_at(err: &ConfigError, line: usize, says: &[&str]) {
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(", line {line}:")),
+            "want line {line}: {text}"
+        );
+        for s in says {
+            assert!(text.contains(s), "want {s:?}: {text}");
+        }
+    }
+
+    const TWO: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "first"
+title = "First"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which?"
+options = ["A", "B"]
+
+[[surveys]]
+id = "pulse"
+title = "Pulse"
+
+[[surveys.questions]]
+id = "mood"
+type = "single"
+text = "How are you?"
+options = [
+  "Fine",
+  "Good",
+]
+
+[[surveys.questions]]
+id = "other"
+type = "open_text"
+text = "Anything else?"
+"#;
+
+    #[test]
+    fn a_too_long_label_is_reported_at_its_own_line_by_survey_and_question_id() {
+        let src = TWO.replace("\"Good\"", &format!("\"{}\"", "G".repeat(81)));
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "GGGG"),
+            &[
+                "survey \"pulse\", question \"mood\", option 2 label",
+                "81 characters",
+            ],
+        );
+        assert!(!err.to_string().contains("surveys["), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_question_id_is_reported_at_the_second_id_key() {
+        let src = TWO.replace("id = \"other\"", "id = \"mood\"");
+        let err = parse(&src).unwrap_err();
+        let second = src.match_indices("id = \"mood\"").nth(1).expect("twice").0;
+        let line = src[..second].lines().count() + 1;
+        assert_at(
+            &err,
+            line,
+            &["survey \"pulse\", question \"mood\", id", "used twice"],
+        );
+    }
+
+    #[test]
+    fn a_duplicate_survey_id_is_reported_at_the_second_id_key() {
+        let src = TWO.replace("id = \"pulse\"", "id = \"first\"");
+        let err = parse(&src).unwrap_err();
+        let second = src.match_indices("id = \"first\"").nth(1).expect("twice").0;
+        let line = src[..second].lines().count() + 1;
+        assert_at(&err, line, &["survey \"first\", id", "used twice"]);
+    }
+
+    #[test]
+    fn an_unset_telegram_token_variable_is_an_error_unless_offline() {
+        let var = "CANVASS_TEST_UNSET_TOKEN_7F3A";
+        let src = format!("{TWO}\n[telegram]\ntoken_env = \"{var}\"\n");
+        let c = parse(&src).unwrap();
+        let problems = c.problems(false);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_at(
+            &problems[0],
+            line_with(&src, "token_env"),
+            &["telegram.token_env", var, "--offline"],
+        );
+        assert!(c.problems(true).is_empty());
+    }
+
+    #[test]
+    fn digest_destinations_on_a_platform_without_its_section_are_errors() {
+        let src = format!(
+            "{TWO}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\ntelegram_chats = [-100123]\ndiscord_channels = [42]\n"
+        );
+        let problems = parse(&src).unwrap().problems(true);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_at(
+            &problems[0],
+            line_with(&src, "telegram_chats"),
+            &["digest.telegram_chats", "no [telegram] section"],
+        );
+        assert_at(
+            &problems[1],
+            line_with(&src, "discord_channels"),
+            &["digest.discord_channels", "no [discord] section"],
+        );
+        let with = format!("{src}\n[telegram]\ntoken_env = \"T\"\n[discord]\ntoken_env = \"D\"\n");
+        assert!(parse(&with).unwrap().problems(true).is_empty());
+    }
+
+    #[test]
+    fn a_digest_survey_that_is_not_in_the_file_is_an_error_at_its_line() {
+        let src = format!(
+            "{TWO}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\nsurveys = [\n  \"pulse\",\n  \"no-such-survey\",\n]\n"
+        );
+        let problems = parse(&src).unwrap().problems(true);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_at(
+            &problems[0],
+            line_with(&src, "\"no-such-survey\""),
+            &[
+                "digest.surveys",
+                "\"no-such-survey\" is not the id of a survey",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_zero_digest_channel_is_an_error_at_its_line() {
+        let src = format!(
+            "{TWO}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\ndiscord_channels = [0]\n"
+        );
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "discord_channels"),
+            &["digest.discord_channels", "0 is not a chat or channel id"],
+        );
+        let src = src.replace("discord_channels", "telegram_chats");
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "telegram_chats"),
+            &["digest.telegram_chats"],
+        );
+    }
+
+    #[test]
+    fn a_bad_discord_token_env_is_reported_at_its_own_line_not_telegrams() {
+        let src = format!(
+            "{TWO}\n[telegram]\ntoken_env = \"CANVASS_TELEGRAM_TOKEN\"\n\n[discord]\ntoken_env = \"MTIz.abc\"\n"
+        );
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "MTIz.abc"),
+            &["discord.token_env", "NAME of an environment variable"],
+        );
+    }
+
+    #[test]
+    fn a_locale_that_is_not_a_language_tag_is_rejected_at_its_line() {
+        let with = |tag: &str| {
+            TWO.replace(
+                "console = [\"pm\"]",
+                &format!("console = [\"pm\"]\nlocale = \"{tag}\""),
+            )
+        };
+        let src = with("xx_YY_zz!");
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "locale ="),
+            &["team.locale", "\"xx_YY_zz!\" is not a language tag"],
+        );
+        for bad in ["xx-YY-zz", "e", "english", "de-DE-", "12"] {
+            assert!(parse(&with(bad)).is_err(), "{bad} accepted");
+        }
+        for (good, is) in [
+            ("pt_br", "pt-BR"),
+            ("de", "de"),
+            ("es-419", "es-419"),
+            ("zh-Hant-TW", "zh"),
+        ] {
+            assert_eq!(parse(&with(good)).unwrap().team.locale, is, "{good}");
+        }
+        // A survey translation's tag too, at its own table's line.
+        let src = format!("{TWO}\n[surveys.locales.\"de!\"]\ntitle = \"Puls\"\n");
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "de!"),
+            &["survey \"pulse\", locales.de!"],
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_plain_sentence_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.toml");
+        let mut bytes = TWO.as_bytes().to_vec();
+        let at = TWO.find("Pulse").unwrap();
+        bytes.splice(at..at + 1, [0xff]);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert_at(
+            &err,
+            line_with(TWO, "title = \"Pulse\""),
+            &["not UTF-8", "byte 10"],
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_named_once_in_plain_words() {
+        let err = Config::load(Path::new("/no/such/dir/bot.toml")).unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(
+            chain,
+            "cannot read /no/such/dir/bot.toml: there is no such file or folder"
+        );
+    }
+
+    #[test]
+    fn a_prompts_folder_named_in_the_config_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.toml");
+        let src = format!("[storage]\nprompts = \"templates\"\n{TWO}");
+        let c = Config::parse(&src, &path).unwrap();
+        assert_eq!(c.prompts_dir(), dir.path().join("templates"));
+        let problems = c.problems(true);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_at(
+            &problems[0],
+            2,
+            &["storage.prompts", "there is no such file or folder"],
+        );
+        let chain = format!(
+            "{:#}",
+            anyhow::Error::from(problems.into_iter().next().unwrap())
+        );
+        assert_eq!(chain.matches("no such file").count(), 1, "{chain}");
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        assert!(c.problems(true).is_empty());
     }
 
     #[test]

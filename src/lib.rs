@@ -10,6 +10,7 @@ pub mod digest;
 pub mod insight;
 pub mod locale;
 pub mod narrative;
+pub mod operate;
 pub mod platform;
 pub mod privacy;
 pub mod render;

@@ -61,8 +61,14 @@ enum Cmd {
     Run,
     /// A local chat with the bot in this terminal.
     Console,
-    /// Validate the config and templates; exits non-zero with a report.
-    Check,
+    /// Validate the config and templates; exits non-zero with a report. Token and key
+    /// variables the config names must be set, unless --offline.
+    Check {
+        /// Do not require the token and key environment variables (checking on a machine
+        /// that does not hold them).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Apply database migrations.
     Migrate,
     /// List surveys, or show one.
@@ -171,8 +177,11 @@ fn init_tracing(quiet: bool) {
             filter = filter.add_directive(d);
         }
     }
+    // Colours only on a terminal: journald, `docker logs` and files get plain text.
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -181,15 +190,25 @@ fn init_tracing(quiet: bool) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The console shares the terminal with the log, so it only shows warnings by default.
-    init_tracing(matches!(cli.command, Cmd::Console | Cmd::Run));
-    match real_main(cli).await {
+    // The console shares the terminal with the log, so it only shows warnings by default;
+    // `run` is the service and says at info what it started.
+    init_tracing(matches!(cli.command, Cmd::Console));
+    let interactive = matches!(cli.command, Cmd::Console | Cmd::Run);
+    let code = match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("canvass: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if interactive {
+        // The console's read of standard input runs on a blocking thread that the runtime
+        // would wait for at exit: after Ctrl-C or SIGTERM, exit without waiting for a line.
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
     }
+    code
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -197,8 +216,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         database: cli.database.clone(),
         ..Options::default()
     };
-    if let Cmd::Check = cli.command {
-        return Ok(check(&cli.config, &opts));
+    if let Cmd::Check { offline } = cli.command {
+        return Ok(check(&cli.config, &opts, offline));
     }
     if let Cmd::Import { .. } | Cmd::Export { .. } = cli.command {
         return transfer(cli).await;
@@ -336,7 +355,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 out!("{}", app.renderer.digest(Target::Plain, &brief)?);
             }
         }
-        Cmd::Check
+        Cmd::Check { .. }
         | Cmd::Import { .. }
         | Cmd::Export { .. }
         | Cmd::Bench { .. }
@@ -446,10 +465,13 @@ async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {
 }
 
 /// Validates config and templates without touching the database.
-fn check(path: &std::path::Path, opts: &Options) -> ExitCode {
+fn check(path: &std::path::Path, opts: &Options, offline: bool) -> ExitCode {
     let mut problems = Vec::new();
     let config = match Config::load(path) {
-        Ok(c) => Some(c),
+        Ok(c) => {
+            problems.extend(c.problems(offline).iter().map(ToString::to_string));
+            Some(c)
+        }
         Err(e) => {
             problems.push(e.to_string());
             None

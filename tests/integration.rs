@@ -42,6 +42,8 @@ mod insights;
 mod locales;
 #[path = "integration/narrative.rs"]
 mod narrative;
+#[path = "integration/operate.rs"]
+mod operate;
 #[path = "integration/platform_texts.rs"]
 mod platform_texts;
 #[path = "integration/privacy.rs"]

@@ -132,6 +132,22 @@ pub struct Bot {
     narrator: Option<Arc<crate::narrative::Narrator>>,
     /// Draws the chart that goes with a report; none until the app gives it a renderer.
     charts: Arc<crate::render::report::Charts>,
+    /// Survey translations from `bot.toml` by survey id; replaced whole on reload (SIGHUP).
+    wording: Arc<std::sync::RwLock<Arc<Wording>>>,
+}
+
+type Wording = std::collections::BTreeMap<
+    String,
+    std::collections::BTreeMap<String, crate::core::survey::SurveyText>,
+>;
+
+fn wording_of(cfg: &Config) -> Arc<Wording> {
+    Arc::new(
+        cfg.surveys
+            .iter()
+            .map(|s| (s.survey.id.to_string(), s.locales.clone()))
+            .collect(),
+    )
 }
 
 fn err(kind: &str, extra: Value) -> Msg {
@@ -168,6 +184,7 @@ impl Bot {
     pub fn new(store: Store, cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
         let mut bot = Self {
             store,
+            wording: Arc::new(std::sync::RwLock::new(wording_of(&cfg))),
             cfg,
             clock,
             locales: Arc::new(Vec::new()),
@@ -228,14 +245,30 @@ impl Bot {
 
     /// A survey worded for `locale` (from `bot.toml`), falling back to its default text.
     pub fn worded(&self, mut s: StoredSurvey, locale: &str) -> StoredSurvey {
-        if let Some(t) = self
-            .cfg
-            .survey(&s.survey.id)
-            .and_then(|c| crate::locale::pick(locale, &c.locales))
-        {
-            s.survey = s.survey.localised(Some(t));
+        if let Some(w) = self.localised(&s.survey, locale) {
+            s.survey = w;
         }
         s
+    }
+
+    /// `survey` in `locale`'s translation, when `bot.toml` has one.
+    fn localised(&self, survey: &Survey, locale: &str) -> Option<Survey> {
+        let all = match self.wording.read() {
+            Ok(w) => w.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        all.get(survey.id.as_str())
+            .and_then(|t| crate::locale::pick(locale, t))
+            .map(|t| survey.localised(Some(t)))
+    }
+
+    /// Takes the survey translations of a reloaded config (every clone of this bot sees them).
+    pub fn set_wording(&self, cfg: &Config) {
+        let new = wording_of(cfg);
+        match self.wording.write() {
+            Ok(mut w) => *w = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
     }
 
     async fn survey_by_slug(
@@ -1135,11 +1168,9 @@ impl Bot {
         let n = self.store.respondent_count(key).await?;
         // A group message is read by everyone: it speaks the team's locale, like its refreshes.
         let team = self.cfg.team.locale.clone();
-        let worded = survey.localised(
-            self.cfg
-                .survey(&survey.id)
-                .and_then(|c| crate::locale::pick(&team, &c.locales)),
-        );
+        let worded = self
+            .localised(survey, &team)
+            .unwrap_or_else(|| survey.clone());
         let results = self.poll_results(key, &worded, Status::Open, &team).await?;
         let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, results, &team);
         let (msg, keyboard) = in_locale(msg, keyboard, &team);

@@ -102,6 +102,8 @@ pub struct Console {
     seq: u64,
     messages: Vec<Shown>,
     database: String,
+    /// Where charts and exported files go: `out/` beside the config file.
+    out_dir: std::path::PathBuf,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -117,6 +119,12 @@ impl Console {
         let (user, chat) = cfg
             .map(|c| (c.user, c.chat))
             .unwrap_or_else(|| ("alex".into(), "community".into()));
+        let out_dir = bot
+            .config()
+            .path
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("out");
         Self {
             bot,
             renderer,
@@ -134,7 +142,17 @@ impl Console {
             seq: 0,
             messages: Vec::new(),
             database: database.to_string(),
+            out_dir,
         }
+    }
+
+    /// Saves a chart or file as `out/NAME` beside the config file (the checkout's `.gitignore`
+    /// lists `out/`), so trying the console writes nothing among the sources.
+    fn save(&self, name: &str, bytes: &[u8]) -> std::io::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(&self.out_dir)?;
+        let path = self.out_dir.join(name);
+        std::fs::write(&path, bytes)?;
+        Ok(path)
     }
 
     fn text(&self, msg: &Msg) -> String {
@@ -360,8 +378,8 @@ impl Console {
         let mut block = format!("bot #{number}\n{text}");
         if let Some(png) = chart {
             let name = format!("insights-{}.png", report.survey.id);
-            match std::fs::write(&name, png) {
-                Ok(()) => block.push_str(&format!("\n  [chart saved: {name}]")),
+            match self.save(&name, png) {
+                Ok(path) => block.push_str(&format!("\n  [chart saved: {}]", path.display())),
                 Err(e) => block.push_str(&format!("\n  ! could not save {name}: {e}")),
             }
         }
@@ -434,8 +452,10 @@ impl Console {
                         });
                     let mut block = format!("bot\n{text}");
                     if let Some(png) = chart_png {
-                        match std::fs::write("digest.png", png) {
-                            Ok(()) => block.push_str("\n  [chart saved: digest.png]"),
+                        match self.save("digest.png", &png) {
+                            Ok(path) => {
+                                block.push_str(&format!("\n  [chart saved: {}]", path.display()))
+                            }
                             Err(e) => {
                                 block.push_str(&format!("\n  ! could not save digest.png: {e}"))
                             }
@@ -450,12 +470,12 @@ impl Console {
                     to,
                     ..
                 } => {
-                    let path = std::path::Path::new(&name)
+                    let file = std::path::Path::new(&name)
                         .file_name()
-                        .map(std::path::PathBuf::from)
+                        .map(|f| f.to_string_lossy().into_owned())
                         .unwrap_or_else(|| "canvass-output".into());
-                    match std::fs::write(&path, &bytes) {
-                        Ok(()) => out.push(self.privately(
+                    match self.save(&file, &bytes) {
+                        Ok(path) => out.push(self.privately(
                             to,
                             format!(
                                 "{}\n  [file saved: {} ({} bytes)]",
@@ -464,7 +484,7 @@ impl Console {
                                 bytes.len()
                             ),
                         )),
-                        Err(e) => out.push(format!("  ! could not save {}: {e}", path.display())),
+                        Err(e) => out.push(format!("  ! could not save {file}: {e}")),
                     }
                 }
             }

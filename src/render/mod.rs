@@ -12,6 +12,7 @@ use handlebars::{
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where text is going; decides escaping and markup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,11 +27,9 @@ pub enum Target {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("cannot read templates in {dir}: {source}")]
-    Read {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
+    /// The io error is in the message and not a `source`, so `{:#}` does not repeat it.
+    #[error("cannot read templates in {dir}: {}", crate::config::plain_io(.error))]
+    Read { dir: PathBuf, error: std::io::Error },
     #[error("{file}: {message}")]
     Template { file: String, message: String },
     #[error("template {name}: {message}")]
@@ -270,7 +269,8 @@ impl HelperDef for On {
 /// the start, not the first message that needs it. `prompts/*.hbs` is the default locale
 /// (`en`); `prompts/<locale>/` holds translations, used template by template.
 pub struct Renderer {
-    by_target: BTreeMap<Target, Handlebars<'static>>,
+    /// Swapped whole by `replace_templates` (SIGHUP), so a render sees one set or the other.
+    by_target: std::sync::RwLock<Arc<Registries>>,
     /// Default-locale template names.
     names: Vec<String>,
     /// Every locale with a folder, the default first.
@@ -292,6 +292,8 @@ impl std::fmt::Debug for Renderer {
             .finish()
     }
 }
+
+type Registries = BTreeMap<Target, Handlebars<'static>>;
 
 const TARGETS: [Target; 3] = [Target::Plain, Target::Html, Target::Markdown];
 
@@ -322,15 +324,68 @@ const HELPERS: &[&str] = &[
     "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc", "cmd", "on",
 ];
 
-fn template_error(file: &str, e: &handlebars::TemplateError) -> RenderError {
-    let file = match e.pos() {
-        Some((line, col)) => format!("{file}:{line}:{col}"),
-        None => file.to_string(),
+/// A template that does not compile, as a plain sentence naming the file and line: a block
+/// left open is named where it opened, not at the end of the file where the parser noticed.
+fn template_error(file: &str, src: &str, e: &handlebars::TemplateError) -> RenderError {
+    use handlebars::TemplateErrorReason as R;
+    let (line, col) = e.pos().unwrap_or((1, 1));
+    // The parser notices an open block only at the end of the file.
+    let lines = src.lines().count();
+    let at_end = line > lines
+        || (line == lines && col > src.lines().last().map_or(0, |l| l.chars().count()));
+    let (line, message) = match e.reason() {
+        R::InvalidSyntax(_) => match unclosed_block(src) {
+            Some((name, opened)) if at_end => (
+                opened,
+                format!(
+                    "{{{{#{name}}}}} is opened here but never closed: add {{{{/{name}}}}} where the block ends"
+                ),
+            ),
+            _ => (
+                line,
+                format!(
+                    "the template tag at column {col} is not written correctly: check its {{{{ }}}} braces and the words inside"
+                ),
+            ),
+        },
+        R::MismatchingClosedHelper(open, close) | R::MismatchingClosedDecorator(open, close) => (
+            line,
+            format!("{{{{/{close}}}}} closes a block, but the block open here is {{{{#{open}}}}}"),
+        ),
+        other => (line, other.to_string()),
     };
     RenderError::Template {
-        file,
-        message: e.reason().to_string(),
+        file: format!("{file}, line {line}"),
+        message,
     }
+}
+
+/// The innermost `{{#block}}` without its `{{/block}}`: its name and line.
+fn unclosed_block(src: &str) -> Option<(String, usize)> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut rest = src;
+    let mut offset = 0;
+    while let Some(i) = rest.find("{{") {
+        let tag = rest[i + 2..].trim_start_matches('~').trim_start();
+        let word = |t: &str| {
+            t.chars()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '*' | '>'))
+                .collect::<String>()
+        };
+        let at = offset + i;
+        if let Some(t) = tag.strip_prefix('#') {
+            let line = src[..at].matches('\n').count() + 1;
+            open.push((word(t.trim_start()), line));
+        } else if let Some(t) = tag.strip_prefix('/') {
+            let name = word(t.trim_start());
+            if let Some(k) = open.iter().rposition(|(n, _)| *n == name) {
+                open.truncate(k);
+            }
+        }
+        offset = at + 2;
+        rest = &src[offset..];
+    }
+    open.pop()
 }
 
 /// The templates compiled into the binary (`build.rs` writes the table from `prompts/`).
@@ -393,7 +448,7 @@ impl Renderer {
                 _ => {
                     for hb in by_target.values_mut() {
                         hb.register_template_string(&name, &src)
-                            .map_err(|e| template_error(&file, &e))?;
+                            .map_err(|e| template_error(&file, &src, &e))?;
                     }
                     names.push(name);
                 }
@@ -401,7 +456,7 @@ impl Renderer {
         }
         for (base, name, file, src, built_in) in translations {
             let compiled =
-                handlebars::Template::compile(&src).map_err(|e| template_error(&file, &e))?;
+                handlebars::Template::compile(&src).map_err(|e| template_error(&file, &src, &e))?;
             let Some(default) = by_target
                 .get(&Target::Plain)
                 .and_then(|hb| hb.get_template(&base))
@@ -419,7 +474,7 @@ impl Renderer {
             if let Some((var, line)) = vars::first_unknown(&compiled, &known).filter(|_| !built_in)
             {
                 return Err(RenderError::Template {
-                    file: format!("{file}:{line}"),
+                    file: format!("{file}, line {line}"),
                     message: format!(
                         "uses {{{{{var}}}}}, which the default template {base}.hbs does not provide"
                     ),
@@ -427,17 +482,36 @@ impl Renderer {
             }
             for hb in by_target.values_mut() {
                 hb.register_template_string(&name, &src)
-                    .map_err(|e| template_error(&file, &e))?;
+                    .map_err(|e| template_error(&file, &src, &e))?;
             }
         }
         Ok(Self {
-            by_target,
+            by_target: std::sync::RwLock::new(Arc::new(by_target)),
             names,
             locales,
             team: crate::locale::DEFAULT.to_string(),
             dir: dir.map(Path::to_path_buf).unwrap_or_default(),
             overrides,
         })
+    }
+
+    fn registries(&self) -> Arc<Registries> {
+        // A panic while swapping cannot leave a half-built set: the Arc is replaced whole.
+        match self.by_target.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Takes the templates of `fresh` (loaded and checked from the same folder) in place of
+    /// these, for every render from now on. Template names and locales stay as they were
+    /// at start: a new locale folder needs a restart.
+    pub fn replace_templates(&self, fresh: Renderer) {
+        let new = fresh.registries();
+        match self.by_target.write() {
+            Ok(mut r) => *r = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
     }
 
     /// How many template files in `dir()` replaced or added to the built-in ones.
@@ -569,8 +643,8 @@ impl Renderer {
         name: &str,
         data: &Value,
     ) -> Result<String, RenderError> {
-        let hb = self
-            .by_target
+        let all = self.registries();
+        let hb = all
             .get(&target)
             .ok_or_else(|| RenderError::Missing(name.into()))?;
         let localised = locale
@@ -672,7 +746,8 @@ impl Renderer {
 
     /// Templates of the default locale that `locale` does not translate.
     pub fn untranslated(&self, locale: &str) -> Vec<&str> {
-        let Some(hb) = self.by_target.get(&Target::Plain) else {
+        let all = self.registries();
+        let Some(hb) = all.get(&Target::Plain) else {
             return Vec::new();
         };
         self.names
@@ -794,9 +869,9 @@ impl Renderer {
 }
 
 fn read(path: &Path) -> Result<String, RenderError> {
-    std::fs::read_to_string(path).map_err(|source| RenderError::Read {
+    std::fs::read_to_string(path).map_err(|error| RenderError::Read {
         dir: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -976,14 +1051,14 @@ fn tidy(s: &str) -> String {
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), RenderError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| RenderError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|error| RenderError::Read {
         dir: dir.to_path_buf(),
-        source,
+        error,
     })?;
     for e in entries {
-        let e = e.map_err(|source| RenderError::Read {
+        let e = e.map_err(|error| RenderError::Read {
             dir: dir.to_path_buf(),
-            source,
+            error,
         })?;
         let path = e.path();
         if path.is_dir() {
@@ -1092,6 +1167,54 @@ fn open_tags(html: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message `load` gives for a `help.hbs` override holding `src`.
+    fn load_error(src: &str) -> (String, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "canvass-render-{}-{}",
+            std::process::id(),
+            src.len()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("help.hbs"), src).expect("write");
+        let err = Renderer::load(&dir).expect_err("broken template");
+        let _ = std::fs::remove_dir_all(&dir);
+        (err.to_string(), dir.join("help.hbs"))
+    }
+
+    #[test]
+    fn an_unclosed_block_is_named_with_its_template_and_the_line_it_opened() {
+        let (err, file) = load_error("Commands:\n{{#if team}}\nTeam things\n\nmore\n");
+        assert_eq!(
+            err,
+            format!(
+                "{}, line 2: {{{{#if}}}} is opened here but never closed: add {{{{/if}}}} where the block ends",
+                file.display()
+            )
+        );
+        let (err, _) = load_error("a\n{{#each xs}}\n{{#if x}}{{/if}}\n");
+        assert!(err.contains("line 2: {{#each}} is opened here"), "{err}");
+        let (err, _) = load_error("a\n{{#if team}}x{{/each}}\n");
+        assert!(
+            err.contains("line 2: {{/each}} closes a block, but the block open here is {{#if}}"),
+            "{err}"
+        );
+        let (err, _) = load_error("a\n\n{{#if team}x\n");
+        assert!(err.contains("line 3: the template tag at column"), "{err}");
+        assert!(!err.contains("expected"), "no parser jargon: {err}");
+    }
+
+    #[test]
+    fn an_unreadable_template_is_named_once_in_plain_words() {
+        let err = RenderError::Read {
+            dir: PathBuf::from("/srv/canvass/prompts"),
+            error: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(err)),
+            "cannot read templates in /srv/canvass/prompts: there is no such file or folder"
+        );
+    }
 
     #[test]
     fn escapes_for_each_target() {

@@ -121,8 +121,11 @@ impl Store {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
+        // `file?mode=ro` and other SQLite URL options, as sqlx reads them.
         let opts = if path == ":memory:" {
             SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else if path.contains('?') {
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
         } else {
             SqliteConnectOptions::new().filename(path)
         }
@@ -188,6 +191,17 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Whether answers can be saved: a write statement that changes nothing, rolled back.
+    /// (`BEGIN IMMEDIATE` alone succeeds on a read-only WAL database; a write is refused.)
+    pub async fn writable(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM install WHERE 0")
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.tx.rollback().await?;
+        Ok(())
     }
 
     /// Writes a consistent copy of the whole database into the new file `path` (`VACUUM

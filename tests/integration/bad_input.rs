@@ -12,11 +12,11 @@ fn malformed_config_is_reported_with_key_and_line() {
         ("[team]\nconsoel = [\"pm\"]", "consoel"),
         (
             "[[surveys]]\nid = \"Bad Id\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"nps\"\ntext = \"?\"",
-            "surveys[0].id",
+            "line 2: survey \"Bad Id\", id",
         ),
         (
             "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"rating\"\nscale = 6\ntext = \"?\"",
-            "surveys[0].questions[0].scale: must be 5 or 7",
+            "line 6: survey \"s\", question \"q1\", scale: must be 5 or 7",
         ),
         (
             "[[surveys]]\nid = \"s\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"?\"\noptions = [\"only one\"]",
@@ -39,7 +39,7 @@ fn malformed_config_is_reported_with_key_and_line() {
         assert!(err.contains(expected), "{src:?} gave {err:?}");
         assert!(err.contains("bot.toml"), "names the file: {err}");
     }
-    // Line numbers point at the offending question.
+    // Line numbers point at the offending key, the survey and question named by id.
     let src = format!(
         "{}\n[[surveys]]\nid = \"late\"\ntitle = \"x\"\n[[surveys.questions]]\ntype = \"single\"\ntext = \"{}\"\noptions = [\"a\", \"b\"]\n",
         CONFIG,
@@ -48,16 +48,18 @@ fn malformed_config_is_reported_with_key_and_line() {
     let err = Config::parse(&src, Path::new("bot.toml"))
         .expect_err("too long")
         .to_string();
-    let line = src
-        .lines()
-        .position(|l| l.starts_with("[[surveys.questions]]"))
-        .map(|_| ())
-        .is_some();
-    assert!(line);
-    let expected_line = src.lines().count() - 3;
-    assert!(err.contains(&format!("line {expected_line}")), "{err}");
+    let expected_line = src.lines().count() - 1;
     assert!(
-        err.contains("text: is 301 characters long; the limit is 300"),
+        src.lines()
+            .nth(expected_line - 1)
+            .unwrap()
+            .starts_with("text = ")
+    );
+    assert!(err.contains(&format!("line {expected_line}:")), "{err}");
+    assert!(
+        err.contains(
+            "survey \"late\", question \"q1\", text: is 301 characters long; the limit is 300"
+        ),
         "{err}"
     );
 }
@@ -260,4 +262,43 @@ async fn forged_and_misplaced_buttons_change_nothing() {
     assert_eq!(t.text(&out), stale);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 0);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM members").await, 0);
+}
+
+#[test]
+fn check_fails_on_an_unset_token_variable_at_its_line_unless_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bot.toml");
+    // A loopback api_url, though `check` never connects.
+    let src = format!(
+        "{CONFIG}\n[telegram]\ntoken_env = \"CANVASS_CHECK_TEST_TOKEN\"\napi_url = \"http://127.0.0.1:9\"\n"
+    );
+    std::fs::write(&cfg, &src).unwrap();
+    let line = src
+        .lines()
+        .position(|l| l.starts_with("token_env"))
+        .unwrap()
+        + 1;
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(["--config", cfg.to_str().unwrap(), "check"])
+            .args(extra)
+            .env_remove("CANVASS_CHECK_TEST_TOKEN")
+            .output()
+            .expect("runs")
+    };
+    let out = run(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "line {line}: telegram.token_env: the environment variable CANVASS_CHECK_TEST_TOKEN is not set"
+        )),
+        "{err}"
+    );
+    let out = run(&["--offline"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -313,15 +313,18 @@ fn a_mydata_translation_that_leaves_out_a_stored_field_fails_the_check() {
 #[test]
 fn a_translation_with_an_unknown_variable_or_bad_syntax_is_refused_with_file_and_line() {
     let err = broken_locale("closed.hbs", "Geschlossen.\n„{{title}}“ von {{owner}}.\n");
-    assert!(err.contains("de/closed.hbs:2"), "{err}");
+    assert!(err.contains("de/closed.hbs, line 2:"), "{err}");
     assert!(err.contains("{{owner}}"), "{err}");
     let err = broken_locale(
         "welcome.hbs",
         "Hallo!\n{{#each surveys}}\n• {{nmae}}\n{{/each}}\n",
     );
-    assert!(err.contains("de/welcome.hbs:3"), "{err}");
+    assert!(err.contains("de/welcome.hbs, line 3:"), "{err}");
     let err = broken_locale("help.hbs", "Hilfe\n\n{{#if team}}\nTeam\n");
-    assert!(err.contains("de/help.hbs:"), "{err}");
+    assert!(
+        err.contains("de/help.hbs, line 3: {{#if}} is opened here but never closed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -341,5 +344,5 @@ fn canvass_check_fails_naming_the_file_and_line_of_a_broken_translation() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("de/closed.hbs:"), "{stderr}");
+    assert!(stderr.contains("de/closed.hbs, line 2:"), "{stderr}");
 }

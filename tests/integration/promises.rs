@@ -82,7 +82,7 @@ fn the_shipped_config_runs_the_readme_walkthrough_through_the_binary() {
     let shipped = std::fs::read_to_string(root().join("bot.toml")).expect("shipped bot.toml");
     let dir = workdir(&shipped);
     let script = "/help\n/as pm\n/post next-feature\n/as alex\n2\n/dm\n/start pulse\n/mydata\n\
-                  /as pm\n/insights next-feature\n/quit\n";
+                  /as pm\n/insights next-feature\n/export pulse\n/quit\n";
     let o = canvass(dir.path(), &["run"], script, &[]);
     let (stdout, stderr) = (out(&o), err(&o));
     assert!(
@@ -104,7 +104,7 @@ fn the_shipped_config_runs_the_readme_walkthrough_through_the_binary() {
         "your private chat with the bot",
         // The shipped persona question comes before alex's first private survey.
         "Which best describes you?",
-        "[chart saved: insights-next-feature.png]",
+        "[chart saved: out/insights-next-feature.png]",
         "bye",
     ] {
         assert!(
@@ -113,8 +113,24 @@ fn the_shipped_config_runs_the_readme_walkthrough_through_the_binary() {
         );
     }
     assert!(!stdout.contains("  ! "), "no step failed:\n{stdout}");
-    let png = std::fs::read(dir.path().join("insights-next-feature.png")).expect("chart saved");
+    let png = std::fs::read(dir.path().join("out/insights-next-feature.png")).expect("chart saved");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(stdout.contains("[file saved: out/pulse.csv"), "{stdout}");
+    assert!(dir.path().join("out/pulse.csv").is_file());
+    // The tour writes nothing beside bot.toml but the database, its key and `out/` (which
+    // the checkout's .gitignore lists).
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !n.starts_with("canvass.db")
+                && !["bot.toml", "canvass.key", "prompts", "out"].contains(&n.as_str())
+        })
+        .collect();
+    written.sort();
+    assert!(written.is_empty(), "{written:?}");
+    let ignored = std::fs::read_to_string(root().join(".gitignore")).expect(".gitignore");
+    assert!(ignored.lines().any(|l| l == "/out/"), "{ignored}");
 }
 
 /// README §Languages: the shipped `bot.toml` carries both surveys and the persona question

@@ -1,0 +1,310 @@
+//! The running service through the real binary: what `canvass run` logs at start and warns
+//! about, and reloading surveys and templates on SIGHUP (a broken config or template is
+//! refused and the running one kept).
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+fn bin() -> PathBuf {
+    std::env::var_os("CANVASS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_canvass")))
+}
+
+const SURVEY: &str = r#"
+[team]
+console = ["pm"]
+
+[console]
+user = "pm"
+chat = "community"
+
+[[surveys]]
+id = "lunch"
+title = "Lunch vote"
+[[surveys.questions]]
+id = "food"
+type = "single"
+text = "What should we order?"
+options = ["Pizza", "Sushi"]
+"#;
+
+const DINNER: &str = r#"
+[[surveys]]
+id = "dinner"
+title = "Dinner plans"
+[[surveys.questions]]
+id = "where"
+type = "single"
+text = "Where do we eat?"
+options = ["Inside", "Outside"]
+[surveys.locales.de]
+title = "Abendessen"
+"#;
+
+/// Lines of one output stream, read on their own thread as they come.
+struct Stream {
+    rx: Receiver<String>,
+    seen: Vec<String>,
+    name: &'static str,
+}
+
+impl Stream {
+    fn new(r: impl std::io::Read + Send + 'static, name: &'static str) -> Self {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(r).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+            name,
+        }
+    }
+
+    /// Waits (up to 60 s) for a line after `from` that holds every one of `all`; its index.
+    fn wait_for(&mut self, from: usize, all: &[&str]) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(i) =
+                (from..self.seen.len()).find(|i| all.iter().all(|w| self.seen[*i].contains(w)))
+            {
+                return i;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "no {} line with {all:?} after line {from}; got:\n{}",
+                    self.name,
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    out: Stream,
+    err: Stream,
+}
+
+impl Running {
+    fn start(dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(bin())
+            .args(args)
+            .arg("run")
+            .current_dir(dir)
+            .env_remove("CANVASS_LOG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let out = Stream::new(child.stdout.take().expect("stdout"), "stdout");
+        let err = Stream::new(child.stderr.take().expect("stderr"), "stderr");
+        Self {
+            child,
+            stdin,
+            out,
+            err,
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("console input");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// `/quit`, then the exit status must be success.
+    fn quit(mut self) {
+        self.type_line("/quit");
+        self.wait_success();
+    }
+
+    /// SIGTERM (with a digest scheduled, `/quit` ends only the console), then success.
+    fn terminate(mut self) {
+        self.signal("TERM");
+        self.wait_success();
+    }
+
+    fn wait_success(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "{status:?}\n{}", self.err.seen.join("\n"));
+                return;
+            }
+            assert!(Instant::now() < deadline, "canvass run did not end");
+            // Polling a child's exit: there is no exit notification to wait on here.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn run_logs_at_info_what_started_and_warns_about_what_will_not_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "{SURVEY}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"Europe/Berlin\"\ntelegram_chats = [-1001234]\n"
+    );
+    std::fs::write(dir.path().join("bot.toml"), &config).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    let started = app
+        .err
+        .wait_for(0, &["INFO", "canvass started", "adapters=console"]);
+    let db = dir.path().join("canvass.db").display().to_string();
+    app.err.wait_for(started, &["INFO", "database", &db]);
+    app.err.wait_for(
+        started,
+        &["INFO", "surveys from the config", "lunch (open)"],
+    );
+    app.err.wait_for(
+        started,
+        &["INFO", "digest on", "mon 09:00", "Europe/Berlin", "next="],
+    );
+    app.err.wait_for(started, &["INFO", "narrative off"]);
+    let line = config
+        .lines()
+        .position(|l| l.starts_with("telegram_chats"))
+        .expect("in config")
+        + 1;
+    app.err.wait_for(
+        started,
+        &[
+            "WARN",
+            &format!("line {line}: digest.telegram_chats"),
+            "no [telegram] section",
+        ],
+    );
+    // The console still works.
+    app.type_line("/surveys");
+    app.out.wait_for(0, &["Lunch vote"]);
+    app.terminate();
+
+    // The same database opened read-only: the start stops with that reason in plain words.
+    let ro = format!("sqlite://{db}?mode=ro");
+    let out = Command::new(bin())
+        .args(["--database", &ro, "run"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the database {ro} is read-only, so no answer could be saved"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("code: 8"), "no SQLite jargon: {stderr}");
+}
+
+#[test]
+fn sighup_reloads_surveys_and_templates_and_refuses_a_config_that_fails_check() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("bot.toml");
+    std::fs::write(&cfg, SURVEY).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    app.err.wait_for(0, &["canvass started"]);
+    app.type_line("/surveys");
+    let before = app.out.wait_for(0, &["Lunch vote"]);
+    assert!(
+        !app.out.seen.iter().any(|l| l.contains("Dinner plans")),
+        "no dinner survey yet"
+    );
+
+    // A new survey and a changed template, then SIGHUP.
+    std::fs::write(&cfg, format!("{SURVEY}{DINNER}")).expect("config");
+    std::fs::create_dir(dir.path().join("prompts")).expect("mkdir");
+    std::fs::write(dir.path().join("prompts/help.hbs"), "Reloaded help text.\n").expect("tpl");
+    app.signal("HUP");
+    let reloaded = app
+        .err
+        .wait_for(0, &["reloaded:", "new surveys: dinner", "1 file(s)"]);
+    app.type_line("/surveys");
+    app.type_line("/help");
+    let shown = app.out.wait_for(before + 1, &["Dinner plans"]);
+    app.out.wait_for(shown, &["Reloaded help text."]);
+    // The new survey's translation too.
+    app.type_line("/language de");
+    app.type_line("/survey dinner");
+    let shown = app.out.wait_for(shown, &["Abendessen"]);
+    app.type_line("/language en");
+
+    // A config that fails check: refused with its line, and the running one is kept.
+    let broken = format!("{SURVEY}{DINNER}").replace(
+        "options = [\"Inside\", \"Outside\"]",
+        "options = [\"Inside\"]",
+    );
+    let line = broken
+        .lines()
+        .position(|l| l == "options = [\"Inside\"]")
+        .expect("in config")
+        + 1;
+    std::fs::write(&cfg, &broken).expect("config");
+    app.signal("HUP");
+    app.err.wait_for(
+        reloaded + 1,
+        &[
+            "ERROR",
+            "reload refused",
+            &format!("line {line}: survey \"dinner\", question \"where\", options"),
+        ],
+    );
+    // A template that does not compile: refused too.
+    std::fs::write(&cfg, format!("{SURVEY}{DINNER}")).expect("config");
+    std::fs::write(
+        dir.path().join("prompts/help.hbs"),
+        "Broken\n{{#if team}}\nnever closed\n",
+    )
+    .expect("tpl");
+    app.signal("HUP");
+    let refused = app.err.wait_for(
+        reloaded + 1,
+        &[
+            "reload refused",
+            "help.hbs, line 2",
+            "{{#if}} is opened here",
+        ],
+    );
+    app.type_line("/surveys");
+    app.type_line("/help");
+    let again = app.out.wait_for(shown + 1, &["Dinner plans"]);
+    app.out.wait_for(again, &["Reloaded help text."]);
+    assert!(
+        !app.err.seen[refused..]
+            .iter()
+            .any(|l| l.contains("reloaded:")),
+        "nothing was applied"
+    );
+    app.quit();
+}
