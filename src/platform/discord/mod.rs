@@ -693,6 +693,8 @@ pub struct Discord {
     client: serenity::Client,
     shards: Arc<ShardManager>,
     refresher: refresh::Handle,
+    /// Edits polls to their final result when they close (`platform::closer`).
+    closer: tokio::task::JoinHandle<()>,
 }
 
 impl Discord {
@@ -731,6 +733,7 @@ impl Discord {
             serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
                 .event_handler(handler)
                 .await?;
+        let closer = crate::platform::closer::spawn(core.clone(), "discord", refresher.clone());
         refresh::spawn(
             pending,
             core,
@@ -745,6 +748,7 @@ impl Discord {
             client,
             shards,
             refresher,
+            closer,
         })
     }
 
@@ -784,6 +788,7 @@ impl Discord {
             Some(Ok(())) => {}
             None => tracing::warn!("the Discord gateway did not close in time; stopping anyway"),
         }
+        self.closer.abort();
         let _ = tokio::time::timeout(SHUTDOWN_BUDGET, self.refresher.flush()).await;
         tracing::info!("Discord adapter stopped");
     }

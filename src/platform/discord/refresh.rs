@@ -31,6 +31,7 @@ async fn refresh(
             .into_iter()
             .next()
             .unwrap_or_default();
+        let closed = msg.data.get("open") == Some(&serde_json::Value::Bool(false));
         let rows = components(renderer, &kb, None, msg.locale.as_deref());
         let fingerprint = format!(
             "{text}\u{0}{}",
@@ -43,21 +44,37 @@ async fn refresh(
             ) else {
                 continue;
             };
-            if chat == 0 || id == 0 || shown.get(&(chat, id)) == Some(&fingerprint) {
+            if chat == 0 || id == 0 {
                 continue;
             }
-            let edit = EditMessage::new()
-                .content(text.clone())
-                .components(rows.clone())
-                .allowed_mentions(no_mentions());
-            match rest
-                .edit_message(ChannelId::new(chat), MessageId::new(id), &edit)
-                .await
-            {
-                Ok(_) => {
-                    shown.insert((chat, id), fingerprint.clone());
+            if shown.get(&(chat, id)) != Some(&fingerprint) {
+                let edit = EditMessage::new()
+                    .content(text.clone())
+                    .components(rows.clone())
+                    .allowed_mentions(no_mentions());
+                match rest
+                    .edit_message(ChannelId::new(chat), MessageId::new(id), &edit)
+                    .await
+                {
+                    Ok(_) => {
+                        shown.insert((chat, id), fingerprint.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                        continue;
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, chat, "could not refresh a poll message"),
+            }
+            // A closed survey's message now shows its final state: recorded, so the closer
+            // leaves it alone, also after a restart.
+            if closed {
+                if let Err(e) = core
+                    .store()
+                    .record_finalised(key, "discord", &p.chat_id, core.now())
+                    .await
+                {
+                    tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                }
             }
         }
     }

@@ -58,6 +58,8 @@ impl Refresher {
                     continue;
                 }
             };
+            // A closed survey's message now gets its final state: recorded once edited.
+            let closed = view.0.data.get("open") == Some(&serde_json::Value::Bool(false));
             let kb = markup(&self.renderer, &self.username, &view.1);
             let fingerprint = format!(
                 "{html}\u{0}{}",
@@ -84,27 +86,47 @@ impl Refresher {
                 ) else {
                     continue;
                 };
-                if self.shown.get(&(chat, msg)) == Some(&fingerprint) {
-                    continue;
-                }
-                let body = serde_json::json!({
-                    "chat_id": chat,
-                    "message_id": msg,
-                    "text": html,
-                    "parse_mode": "HTML",
-                    "reply_markup": kb,
-                });
-                let deadline = Instant::now() + EDIT_BUDGET;
-                match call_idempotent(&self.bot, "editMessageText", &body, deadline).await {
-                    Ok(_) => {}
-                    Err(CallError::Refused { description, .. })
-                        if description.contains("message is not modified") => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                if self.shown.get(&(chat, msg)) != Some(&fingerprint) {
+                    if !self.edit(chat, msg, &html, &kb).await {
                         continue;
                     }
+                    self.shown.insert((chat, msg), fingerprint.clone());
                 }
-                self.shown.insert((chat, msg), fingerprint.clone());
+                if closed {
+                    let now = self.core.now();
+                    if let Err(e) = self
+                        .core
+                        .store()
+                        .record_finalised(key, "telegram", &p.chat_id, now)
+                        .await
+                    {
+                        tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Edits one poll message; false when it could not (logged).
+    async fn edit(&self, chat: i64, msg: i32, html: &str, kb: &impl serde::Serialize) -> bool {
+        let body = serde_json::json!({
+            "chat_id": chat,
+            "message_id": msg,
+            "text": html,
+            "parse_mode": "HTML",
+            "reply_markup": kb,
+        });
+        let deadline = Instant::now() + EDIT_BUDGET;
+        match call_idempotent(&self.bot, "editMessageText", &body, deadline).await {
+            Ok(_) => true,
+            Err(CallError::Refused { description, .. })
+                if description.contains("message is not modified") =>
+            {
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                false
             }
         }
     }
