@@ -48,6 +48,8 @@ mod privacy;
 mod promises;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/results.rs"]
+mod results;
 #[path = "integration/small_cells.rs"]
 mod small_cells;
 #[path = "integration/team_output.rs"]
