@@ -58,5 +58,7 @@ mod team_output;
 mod telegram;
 #[path = "integration/telegram_delivery.rs"]
 mod telegram_delivery;
+#[path = "integration/telegram_polls.rs"]
+mod telegram_polls;
 #[path = "integration/transfer.rs"]
 mod transfer;
