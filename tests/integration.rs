@@ -30,6 +30,8 @@ mod digest_delivery;
 mod discord;
 #[path = "integration/discord_delivery.rs"]
 mod discord_delivery;
+#[path = "integration/discord_polls.rs"]
+mod discord_polls;
 #[path = "integration/fake_discord.rs"]
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]
