@@ -71,7 +71,7 @@ async fn every_results_mode_says_what_it_does_open_and_closed() {
         assert_eq!(rows, 3, "{mode}: buttons while open");
         assert!(open.contains(promise), "{mode}: {open}");
         // Live shows the tally with bars in the message; the others show none while open.
-        let live_tally = "Pizza: ███████░░░ 2 (67%)";
+        let live_tally = "Pizza: 2 (67%) ███████░░░";
         assert_eq!(open.contains(live_tally), *mode == "live", "{mode}: {open}");
         assert_eq!(open.contains("Sushi: "), *mode == "live", "{mode}: {open}");
         let out = t.say("pm", group(), &format!("/close snack-{i}")).await;
@@ -89,8 +89,8 @@ async fn every_results_mode_says_what_it_does_open_and_closed() {
             assert!(closed.contains("Results go only to the product team."), "{closed}");
         } else {
             assert!(closed.contains(live_tally), "{mode}: {closed}");
-            assert!(closed.contains("Sushi: ███░░░░░░░ 1 (33%)"), "{mode}: {closed}");
-            assert!(closed.contains("Salad: ░░░░░░░░░░ 0 (0%)"), "{mode}: {closed}");
+            assert!(closed.contains("Sushi: 1 (33%) ███░░░░░░░"), "{mode}: {closed}");
+            assert!(closed.contains("Salad: 0 (0%) ░░░░░░░░░░"), "{mode}: {closed}");
         }
         // Members never see who voted.
         for name in ["ana", "ben", "cy"] {
@@ -181,7 +181,7 @@ async fn a_closed_survey_says_so_and_shows_its_result_if_allowed() {
     t.say("pm", group(), "/close hush").await;
     let closed = t.text(&t.say("ana", group(), "/survey brunch").await);
     assert!(closed.contains("It is closed."), "{closed}");
-    assert!(closed.contains("Pizza: ██████████ 1 (100%)"), "{closed}");
+    assert!(closed.contains("Pizza: 1 (100%) ██████████"), "{closed}");
     let secret = t.text(&t.say("ana", group(), "/survey hush").await);
     assert!(secret.contains("It is closed; its results go only to the product team."), "{secret}");
     assert!(!secret.contains("Yes: "), "{secret}");

@@ -142,7 +142,7 @@ async fn each_results_mode_before_and_after_close_on_telegram() {
         // after_vote: the member who voted sees the tally in the tap's answer, privately.
         assert_eq!(t2.contains("Results so far: Chips 2 (100%)"), *mode == "after_vote", "{mode}: {t2}");
         let open = r.shows(msg, "2 people have answered").await;
-        assert_eq!(open.contains("Chips: ██████████ 2 (100%)"), *mode == "live", "{mode}: {open}");
+        assert_eq!(open.contains("Chips: 2 (100%) ██████████"), *mode == "live", "{mode}: {open}");
         let promise = match *mode {
             "after_close" => "Results are shown when the poll closes.",
             "live" => "Results update as people vote.",
@@ -155,7 +155,7 @@ async fn each_results_mode_before_and_after_close_on_telegram() {
         let closed = r.shows(msg, "Closed · 2 people answered.").await;
         assert!(!closed.contains("Tap another"), "{mode}: {closed}");
         assert_eq!(
-            closed.contains("Chips: ██████████ 2 (100%)"),
+            closed.contains("Chips: 2 (100%) ██████████"),
             *mode != "team_only",
             "{mode}: {closed}"
         );
@@ -183,8 +183,8 @@ async fn poll_flags_on_telegram_and_an_anonymous_poll_names_no_voter() {
     r.tap(&ana, msg, &buttons[0]).await;
     r.tap(&ana, msg, &buttons[1]).await;
     // Multi-choice: one member, two options.
-    let shown = r.shows(msg, "Search: ██████████ 1 (100%)").await;
-    assert!(shown.contains("Sync: ██████████ 1 (100%)"), "{shown}");
+    let shown = r.shows(msg, "Search: 1 (100%) ██████████").await;
+    assert!(shown.contains("Sync: 1 (100%) ██████████"), "{shown}");
     assert!(shown.contains("1 person has answered"), "{shown}");
     assert!(!shown.contains("Ana"), "{shown}");
     assert_eq!(
@@ -221,7 +221,7 @@ async fn a_poll_closes_by_its_deadline_across_a_restart_exactly_once() {
     let (t, fake) = r.stop().await;
     let r = start(t.restart().await, fake).await;
     let closed = r.shows(msg, "Closed · 1 person answered.").await;
-    assert!(closed.contains("Tue: ██████████ 1 (100%)"), "{closed}");
+    assert!(closed.contains("Tue: 1 (100%) ██████████"), "{closed}");
     assert!(r.fake.buttons(GROUP, msg).is_empty(), "buttons removed");
     // Once more: the next start does not edit it again. The other poll's /close, processed
     // after the start, shows that the adapter (and its closer) ran.
