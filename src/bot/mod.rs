@@ -831,9 +831,12 @@ impl Bot {
                         let mut data = survey_json(&s, n, now, loc(ev), self.team_view(ev));
                         if views::results_visible(&s.survey, s.effective_status(now)) {
                             let rows = self.store.current_answers(s.key).await?;
-                            for (q, v) in s.survey.questions.iter().zip(
-                                data["questions"].as_array_mut().into_iter().flatten(),
-                            ) {
+                            for (q, v) in s
+                                .survey
+                                .questions
+                                .iter()
+                                .zip(data["questions"].as_array_mut().into_iter().flatten())
+                            {
                                 if matches!(
                                     q.kind,
                                     QuestionKind::Pairwise { .. } | QuestionKind::OpenText { .. }

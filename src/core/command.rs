@@ -191,7 +191,12 @@ fn marked(text: &str) -> Vec<(char, bool)> {
 }
 
 fn plain(chars: &[(char, bool)]) -> String {
-    chars.iter().map(|(c, _)| c).collect::<String>().trim().to_string()
+    chars
+        .iter()
+        .map(|(c, _)| c)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// Where the flags begin in the last segment: the first unescaped `--` at the start of a word
@@ -247,7 +252,7 @@ fn parse_duration(words: &[String]) -> Result<Duration, CommandError> {
         _ => None,
     }
     .ok_or_else(bad)?;
-    if minutes < 1 || minutes > MAX_POLL_DAYS * 24 * 60 {
+    if !(1..=MAX_POLL_DAYS * 24 * 60).contains(&minutes) {
         return Err(usage(
             "poll",
             format!("a poll runs at least a minute and at most {MAX_POLL_DAYS} days"),
@@ -335,7 +340,10 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     }
     // Two options members cannot tell apart would split one opinion in two.
     for (i, o) in options.iter().enumerate() {
-        if options[..i].iter().any(|p| p.to_lowercase() == o.to_lowercase()) {
+        if options[..i]
+            .iter()
+            .any(|p| p.to_lowercase() == o.to_lowercase())
+        {
             return Err(usage(
                 "poll",
                 format!("option \"{}\" is given twice", shown(o)),
@@ -349,7 +357,11 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
             continue;
         }
         let flag = w.len() > 2 && w[0] == ('-', false) && w[1] == ('-', false);
-        let text: String = w.iter().skip(if flag { 2 } else { 0 }).map(|(c, _)| c).collect();
+        let text: String = w
+            .iter()
+            .skip(if flag { 2 } else { 0 })
+            .map(|(c, _)| c)
+            .collect();
         words.push((text, flag));
     }
     let (mut max, mut anonymous, mut results, mut closes) = (None, false, None, None);
@@ -566,25 +578,40 @@ mod tests {
         );
         // A lone backslash is kept as written.
         let c = poll(r"/poll C:\dir\x? | a | b");
-        assert!(matches!(&c, Ok(Command::Poll { question, .. }) if question == r"C:\dir\x?"), "{c:?}");
+        assert!(
+            matches!(&c, Ok(Command::Poll { question, .. }) if question == r"C:\dir\x?"),
+            "{c:?}"
+        );
     }
 
     #[test]
     fn bad_poll_flags_are_explained() {
         let cases = [
-            ("/poll Q | a | b --max 3", "--max must be a number from 1 to 2"),
+            (
+                "/poll Q | a | b --max 3",
+                "--max must be a number from 1 to 2",
+            ),
             ("/poll Q | a | b --max 0", "--max must be a number"),
             ("/poll Q | a | b --max two", "--max must be a number"),
             ("/poll Q | a | b --max", "--max takes one value"),
-            ("/poll Q | a | b --results secret", "is not one of after_close"),
+            (
+                "/poll Q | a | b --results secret",
+                "is not one of after_close",
+            ),
             ("/poll Q | a | b --closes soon", "is not a deadline"),
             ("/poll Q | a | b --closes in 0m", "at least a minute"),
             ("/poll Q | a | b --closes in 9999d", "at most 365 days"),
-            ("/poll Q | a | b --closes until tomorrow", "is not a date and time"),
+            (
+                "/poll Q | a | b --closes until tomorrow",
+                "is not a date and time",
+            ),
             ("/poll Q | a | b --anonymous yes", "takes no value"),
             ("/poll Q | a | b --anonymous --anonymous", "is given twice"),
             ("/poll Q | a | b --colour red", "unknown flag --colour"),
-            ("/poll Q | Pizza | pizza ", "option \"pizza\" is given twice"),
+            (
+                "/poll Q | Pizza | pizza ",
+                "option \"pizza\" is given twice",
+            ),
             ("/poll Q | Ünì | üNÌ", "is given twice"),
         ];
         for (text, want) in cases {

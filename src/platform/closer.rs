@@ -31,7 +31,11 @@ pub fn spawn(core: Core, platform: &'static str, refresher: Handle) -> tokio::ta
                         if t.0 == 0 || (t.0 < MAX_TRIES && t.1.elapsed() >= RECHECK) {
                             t.0 += 1;
                             t.1 = Instant::now();
-                            tracing::info!(survey = key, platform, "poll closed: showing its final result");
+                            tracing::info!(
+                                survey = key,
+                                platform,
+                                "poll closed: showing its final result"
+                            );
                             refresher.mark(key);
                         }
                     }

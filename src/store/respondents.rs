@@ -160,7 +160,11 @@ impl Tx {
 
     /// The current answers to one question of a survey, as this transaction sees them: the
     /// tally a member who just voted is shown includes their vote.
-    pub async fn question_answers(&mut self, survey: i64, question: &str) -> Result<Vec<AnswerValue>> {
+    pub async fn question_answers(
+        &mut self,
+        survey: i64,
+        question: &str,
+    ) -> Result<Vec<AnswerValue>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT a.value FROM answers a JOIN respondents r ON r.id = a.respondent_id
               WHERE r.survey_id = ? AND a.question_id = ? AND a.superseded_at IS NULL",

@@ -142,14 +142,25 @@ impl Running {
 async fn poll_options_are_separate_fields_and_each_results_mode_holds_on_discord() {
     let r = boot().await;
     let cmds = r.fake.commands();
-    let poll_cmd = cmds.iter().find(|c| c["name"] == "poll").cloned().unwrap_or_default();
+    let poll_cmd = cmds
+        .iter()
+        .find(|c| c["name"] == "poll")
+        .cloned()
+        .unwrap_or_default();
     let names: Vec<&str> = poll_cmd["options"]
         .as_array()
         .map(|o| o.iter().filter_map(|x| x["name"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(
         names,
-        ["question", "options", "max", "anonymous", "results", "closes"],
+        [
+            "question",
+            "options",
+            "max",
+            "anonymous",
+            "results",
+            "closes"
+        ],
         "{poll_cmd}"
     );
     for (i, mode) in ["after_close", "live", "after_vote", "team_only"]
@@ -178,7 +189,12 @@ async fn poll_options_are_separate_fields_and_each_results_mode_holds_on_discord
             "{mode}: {toast}"
         );
         let open = r.shows(poll.id, "2 people have answered").await;
-        assert_eq!(plain(&open).contains("Dark: 1 (50%) █████░░░░░"), *mode == "live", "{mode}: {}", open.content);
+        assert_eq!(
+            plain(&open).contains("Dark: 1 (50%) █████░░░░░"),
+            *mode == "live",
+            "{mode}: {}",
+            open.content
+        );
         let slug = plain(&open)
             .split("Poll id: ")
             .nth(1)
@@ -189,7 +205,11 @@ async fn poll_options_are_separate_fields_and_each_results_mode_holds_on_discord
         r.close(&slug);
         let closed = r.shows(poll.id, "Closed · 2 people answered.").await;
         assert!(closed.custom_ids().is_empty(), "{mode}: buttons removed");
-        assert!(!plain(&closed).contains("Tap another"), "{}", closed.content);
+        assert!(
+            !plain(&closed).contains("Tap another"),
+            "{}",
+            closed.content
+        );
         assert_eq!(
             plain(&closed).contains("Light: 1 (50%) █████░░░░░"),
             *mode != "team_only",
@@ -214,15 +234,30 @@ async fn poll_flags_and_the_automatic_close_across_a_restart_on_discord() {
             text("closes", "in 30m"),
         ]))
         .await;
-    assert!(plain(&poll).contains("Tap up to 2 options"), "{}", poll.content);
-    assert!(plain(&poll).contains("Anonymous: nobody sees who voted."), "{}", poll.content);
+    assert!(
+        plain(&poll).contains("Tap up to 2 options"),
+        "{}",
+        poll.content
+    );
+    assert!(
+        plain(&poll).contains("Anonymous: nobody sees who voted."),
+        "{}",
+        poll.content
+    );
     assert!(plain(&poll).contains("closes "), "{}", poll.content);
-    assert!(plain(&poll).contains("Poll id: which-features"), "{}", poll.content);
+    assert!(
+        plain(&poll).contains("Poll id: which-features"),
+        "{}",
+        poll.content
+    );
     let ids = poll.custom_ids();
     let toast = r.click(&ana(), &poll, &ids[0]).await;
     assert!(toast.contains("Results so far: Sync 1 (100%)"), "{toast}");
     let open = r.shows(poll.id, "1 person has answered").await;
-    assert!(!plain(&open).contains("Sync: "), "after_vote: no tally while open");
+    assert!(
+        !plain(&open).contains("Sync: "),
+        "after_vote: no tally while open"
+    );
     assert_eq!(
         r.t.scalar("SELECT COUNT(*) FROM members WHERE platform_user_id = '2001'")
             .await,
@@ -234,20 +269,31 @@ async fn poll_flags_and_the_automatic_close_across_a_restart_on_discord() {
     let (t, fake) = r.stop().await;
     let r = start(t.restart().await, fake).await;
     let closed = r.shows(poll.id, "Closed · 1 person answered.").await;
-    assert!(plain(&closed).contains("Sync: 1 (100%) ██████████"), "{}", closed.content);
+    assert!(
+        plain(&closed).contains("Sync: 1 (100%) ██████████"),
+        "{}",
+        closed.content
+    );
     assert!(closed.custom_ids().is_empty(), "buttons removed");
     assert!(!plain(&closed).contains("Ana"), "{}", closed.content);
     assert_eq!(closed.edits, edits_before + 1);
     // Another start edits it no more; a /close handled after the start shows it ran.
     let other = r
-        .poll(json!([text("question", "Venue?"), text("options", "Here | There")]))
+        .poll(json!([
+            text("question", "Venue?"),
+            text("options", "Here | There")
+        ]))
         .await;
     let (t, fake) = r.stop().await;
     let r = start(t.restart().await, fake).await;
     r.close("venue");
     r.shows(other.id, "Closed ·").await;
     let again = r.fake.message(CHANNEL, poll.id).expect("still there");
-    assert_eq!(again.edits, edits_before + 1, "edited to its final result exactly once");
+    assert_eq!(
+        again.edits,
+        edits_before + 1,
+        "edited to its final result exactly once"
+    );
     // Duplicate labels are refused.
     r.fake.slash(
         GUILD,

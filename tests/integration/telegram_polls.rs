@@ -140,9 +140,17 @@ async fn each_results_mode_before_and_after_close_on_telegram() {
         let t2 = r.tap(&ben, msg, &buttons[0]).await;
         assert!(t1.starts_with("Saved: Chips"), "{t1}");
         // after_vote: the member who voted sees the tally in the tap's answer, privately.
-        assert_eq!(t2.contains("Results so far: Chips 2 (100%)"), *mode == "after_vote", "{mode}: {t2}");
+        assert_eq!(
+            t2.contains("Results so far: Chips 2 (100%)"),
+            *mode == "after_vote",
+            "{mode}: {t2}"
+        );
         let open = r.shows(msg, "2 people have answered").await;
-        assert_eq!(open.contains("Chips: 2 (100%) ██████████"), *mode == "live", "{mode}: {open}");
+        assert_eq!(
+            open.contains("Chips: 2 (100%) ██████████"),
+            *mode == "live",
+            "{mode}: {open}"
+        );
         let promise = match *mode {
             "after_close" => "Results are shown when the poll closes.",
             "live" => "Results update as people vote.",
@@ -160,10 +168,19 @@ async fn each_results_mode_before_and_after_close_on_telegram() {
             "{mode}: {closed}"
         );
         if *mode == "team_only" {
-            assert!(closed.contains("Results go only to the product team."), "{closed}");
+            assert!(
+                closed.contains("Results go only to the product team."),
+                "{closed}"
+            );
         }
-        assert!(!closed.contains("Ana") && !closed.contains("Ben"), "{closed}");
-        assert!(r.fake.buttons(GROUP, msg).is_empty(), "{mode}: buttons removed");
+        assert!(
+            !closed.contains("Ana") && !closed.contains("Ben"),
+            "{closed}"
+        );
+        assert!(
+            r.fake.buttons(GROUP, msg).is_empty(),
+            "{mode}: buttons removed"
+        );
     }
     r.stop().await;
 }
@@ -176,7 +193,10 @@ async fn poll_flags_on_telegram_and_an_anonymous_poll_names_no_voter() {
         .await;
     let posted = r.fake.message_text(GROUP, msg).unwrap_or_default();
     assert!(posted.contains("Tap up to 2 options"), "{posted}");
-    assert!(posted.contains("Anonymous: nobody sees who voted."), "{posted}");
+    assert!(
+        posted.contains("Anonymous: nobody sees who voted."),
+        "{posted}"
+    );
     assert!(posted.contains("closes "), "{posted}");
     assert!(posted.contains("Poll id: which-features"), "{posted}");
     let ana = TgUser::new(2001, "Ana");
@@ -195,8 +215,14 @@ async fn poll_flags_on_telegram_and_an_anonymous_poll_names_no_voter() {
     );
     // Duplicate labels and bad flags are refused with a reason.
     for (args, why) in [
-        ("Lunch? | Pizza | pizza", "option &quot;pizza&quot; is given twice"),
-        ("Lunch? | Pizza | Sushi --closes whenever", "is not a deadline"),
+        (
+            "Lunch? | Pizza | pizza",
+            "option &quot;pizza&quot; is given twice",
+        ),
+        (
+            "Lunch? | Pizza | Sushi --closes whenever",
+            "is not a deadline",
+        ),
     ] {
         r.fake
             .send_text(&pm(), &group_chat(), &format!("/poll {args}"));
@@ -229,7 +255,11 @@ async fn a_poll_closes_by_its_deadline_across_a_restart_exactly_once() {
     let r = start(t.restart().await, fake).await;
     r.fake.send_text(&pm(), &group_chat(), "/close venue");
     r.shows(other, "Closed ·").await;
-    assert_eq!(r.final_edits(msg), 1, "edited to its final result exactly once");
+    assert_eq!(
+        r.final_edits(msg),
+        1,
+        "edited to its final result exactly once"
+    );
     assert_eq!(r.final_edits(other), 1);
     r.stop().await;
 }

@@ -91,13 +91,16 @@ pub fn definitions(
             )
             .add_option(t.option(CommandOptionType::Boolean, "anonymous", "opt_anonymous"))
             .add_option(
-                ["after_close", "live", "after_vote", "team_only"].into_iter().fold(
-                    t.option(CommandOptionType::String, "results", "opt_results"),
-                    |o, v| o.add_string_choice(v, v),
-                ),
+                ["after_close", "live", "after_vote", "team_only"]
+                    .into_iter()
+                    .fold(
+                        t.option(CommandOptionType::String, "results", "opt_results"),
+                        |o, v| o.add_string_choice(v, v),
+                    ),
             )
             .add_option(
-                t.option(CommandOptionType::String, "closes", "opt_closes").max_length(40),
+                t.option(CommandOptionType::String, "closes", "opt_closes")
+                    .max_length(40),
             ),
         t.command("survey")
             .add_option(
