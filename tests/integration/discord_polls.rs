@@ -32,6 +32,8 @@ fn ben() -> DcUser {
 }
 
 async fn start(t: TestApp, fake: FakeDiscord) -> Running {
+    // After a restart the fake still counts the old session: wait for this one's IDENTIFY.
+    let sessions = fake.identifies();
     let cfg = DiscordConfig {
         token_env: "UNUSED".into(),
         api_url: fake.url.clone(),
@@ -50,6 +52,10 @@ async fn start(t: TestApp, fake: FakeDiscord) -> Running {
     let task = tokio::spawn(adapter.run(async move {
         let _ = rx.await;
     }));
+    fake.wait_for("the new session's IDENTIFY", |f| {
+        (f.identifies() > sessions).then_some(())
+    })
+    .await;
     fake.wait_ready().await;
     Running {
         t,
