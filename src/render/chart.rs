@@ -1024,3 +1024,33 @@ mod tests {
         assert_eq!(visual_order("אב abc"), "abc בא");
     }
 }
+
+/// The chart a closed poll's result is posted with: one bar per tally row (`views::tallies`:
+/// `label`, `count`, and `answered`), shares of those who answered. None without answers.
+pub fn tally_png(
+    title: &str,
+    results: &serde_json::Value,
+    locale: &str,
+) -> Option<Result<Vec<u8>, ChartError>> {
+    let answered = results["answered"].as_f64().filter(|n| *n > 0.0)?;
+    let bars: Vec<Bar> = results["rows"]
+        .as_array()?
+        .iter()
+        .take(MAX_BARS)
+        .map(|r| Bar {
+            label: r["label"].as_str().unwrap_or_default().to_string(),
+            value: r["count"].as_f64().unwrap_or(0.0) / answered,
+            low: None,
+            high: None,
+        })
+        .collect();
+    Some(render_png(&ChartSpec {
+        title: title.to_string(),
+        subtitle: None,
+        bars,
+        percent_axis: true,
+        highlight: None,
+        empty: String::new(),
+        numbers: crate::locale::Numbers::for_locale(locale),
+    }))
+}

@@ -208,15 +208,15 @@ impl Store {
     }
 
     /// Records that a posted message now shows its survey's final state, so no restart edits
-    /// it again.
+    /// it again. True when this call recorded it (the first time).
     pub async fn record_finalised(
         &self,
         key: i64,
         platform: &str,
         chat_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE postings SET finalised_at = ?
               WHERE survey_id = ? AND platform = ? AND chat_id = ? AND finalised_at IS NULL",
         )
@@ -226,7 +226,7 @@ impl Store {
         .bind(chat_id)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// Records the platform message id of a posted poll (after the network call succeeded).

@@ -80,6 +80,14 @@ async fn boot() -> Running {
     r
 }
 
+/// Channel messages carrying a PNG (the charts of closed polls).
+fn chart_posts(f: &FakeDiscord) -> usize {
+    f.messages(CHANNEL)
+        .iter()
+        .filter(|m| m.via == "channel" && m.files.iter().any(|(_, b)| b.starts_with(b"\x89PNG")))
+        .count()
+}
+
 /// A message's text without Discord Markdown's escapes.
 fn plain(m: &Message) -> String {
     m.content.replace('\\', "")
@@ -169,7 +177,9 @@ async fn poll_options_are_separate_fields_and_each_results_mode_holds_on_discord
         ],
         "{poll_cmd}"
     );
-    for (i, mode) in ["after_close", "live", "after_vote", "team_only"]
+    // team_only first: the later polls' waits give a wrongly sent chart time to show.
+    let mut charts = 0;
+    for (i, mode) in ["team_only", "after_close", "live", "after_vote"]
         .iter()
         .enumerate()
     {
@@ -223,6 +233,16 @@ async fn poll_options_are_separate_fields_and_each_results_mode_holds_on_discord
             closed.content
         );
         assert!(!plain(&closed).contains("Ana") && !plain(&closed).contains("Ben"));
+        // The result is also posted as a chart, once, where members may see it.
+        if *mode != "team_only" {
+            charts += 1;
+            r.fake
+                .wait_for("the result's chart", |f| {
+                    (chart_posts(f) >= charts).then_some(())
+                })
+                .await;
+        }
+        assert_eq!(chart_posts(&r.fake), charts, "{mode}");
     }
     r.stop().await;
 }
@@ -299,6 +319,11 @@ async fn poll_flags_and_the_automatic_close_across_a_restart_on_discord() {
         again.edits,
         edits_before + 1,
         "edited to its final result exactly once"
+    );
+    assert_eq!(
+        chart_posts(&r.fake),
+        1,
+        "one chart: the unanswered poll has none"
     );
     // Duplicate labels are refused.
     r.fake.slash(

@@ -123,12 +123,24 @@ impl Running {
     }
 }
 
+/// Photos posted in the group (the charts of closed polls).
+fn chart_posts(f: &FakeTelegram) -> usize {
+    f.uploads()
+        .iter()
+        .filter(|u| {
+            u.method == "SendPhoto" && u.chat_id == GROUP && u.bytes.starts_with(b"\x89PNG")
+        })
+        .count()
+}
+
 #[tokio::test]
 async fn each_results_mode_before_and_after_close_on_telegram() {
     let r = boot().await;
     let ana = TgUser::new(2001, "Ana");
     let ben = TgUser::new(2002, "Ben");
-    for (i, mode) in ["after_close", "live", "after_vote", "team_only"]
+    // team_only first: the later polls' waits give a wrongly sent chart time to show.
+    let mut charts = 0;
+    for (i, mode) in ["team_only", "after_close", "live", "after_vote"]
         .iter()
         .enumerate()
     {
@@ -181,6 +193,16 @@ async fn each_results_mode_before_and_after_close_on_telegram() {
             r.fake.buttons(GROUP, msg).is_empty(),
             "{mode}: buttons removed"
         );
+        // The result is also posted as a chart, once, where members may see it.
+        if *mode != "team_only" {
+            charts += 1;
+            r.fake
+                .wait_for("the result's chart", |f| {
+                    (chart_posts(f) >= charts).then_some(())
+                })
+                .await;
+        }
+        assert_eq!(chart_posts(&r.fake), charts, "{mode}");
     }
     r.stop().await;
 }
@@ -261,5 +283,10 @@ async fn a_poll_closes_by_its_deadline_across_a_restart_exactly_once() {
         "edited to its final result exactly once"
     );
     assert_eq!(r.final_edits(other), 1);
+    assert_eq!(
+        chart_posts(&r.fake),
+        1,
+        "one chart: the unanswered poll has none"
+    );
     r.stop().await;
 }

@@ -94,16 +94,45 @@ impl Refresher {
                 }
                 if closed {
                     let now = self.core.now();
-                    if let Err(e) = self
+                    match self
                         .core
                         .store()
                         .record_finalised(key, "telegram", &p.chat_id, now)
                         .await
                     {
-                        tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                        // The first time only: the result's chart goes under the poll once.
+                        Ok(true) => self.send_chart(chat, &view.0).await,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// Posts a closed poll's result as a chart, when members may see it (the message carries
+    /// the tally then). A failure is logged: the message already shows the result.
+    async fn send_chart(&self, chat: i64, msg: &crate::core::event::Msg) {
+        let title = msg.data["question"]["text"].as_str().unwrap_or_default();
+        let locale = msg.locale.as_deref().unwrap_or(crate::locale::DEFAULT);
+        let png = match crate::render::chart::tally_png(title, &msg.data["results"], locale) {
+            Some(Ok(png)) => png,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "the poll chart failed; the message shows the result");
+                return;
+            }
+            None => return,
+        };
+        use teloxide::prelude::Requester;
+        use teloxide::requests::Request;
+        let req = self.bot.send_photo(
+            teloxide::types::ChatId(chat),
+            teloxide::types::InputFile::memory(png).file_name("chart.png"),
+        );
+        if let Err(e) = super::send::with_retry("sendPhoto", || req.send_ref()).await {
+            tracing::warn!(error = %e, chat, "could not post the poll's chart");
         }
     }
 
