@@ -1070,14 +1070,16 @@ fn build_survey(s: SurveyCfg) -> Result<Built, BuildError> {
         )
     })?;
     let results = match s.results.as_deref() {
-        None | Some("after_close") => ResultsVisibility::AfterClose,
-        Some("live") => ResultsVisibility::Live,
-        Some(other) => {
-            return Err(DefinitionError::new(
-                "results",
-                format!("{other:?} is not one of after_close, live"),
-            ));
-        }
+        None => ResultsVisibility::AfterClose,
+        Some(r) => match ResultsVisibility::parse(r) {
+            Some(v) => v,
+            None => {
+                return Err(DefinitionError::new(
+                    "results",
+                    format!("{r:?} is not one of {}", ResultsVisibility::NAMES),
+                ));
+            }
+        },
     };
     let time = |field: &str, t: &Option<TimeCfg>| -> Result<Option<DateTime<Utc>>, BuildError> {
         t.as_ref()

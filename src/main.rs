@@ -450,7 +450,7 @@ async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {
                 "id": s.survey.id.as_str(), "title": s.survey.title, "intro": s.survey.intro,
                 "status": s.effective_status(now).as_str(), "anonymous": s.survey.anonymous,
                 "respondents": n,
-                "results": if s.survey.results == canvass::core::survey::ResultsVisibility::Live { "live" } else { "after_close" },
+                "results": s.survey.results.as_str(),
                 "opens_at": s.survey.opens_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
                 "closes_at": s.survey.closes_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
                 "questions": s.survey.questions.iter().map(|q| json!({

@@ -30,6 +30,8 @@ mod digest_delivery;
 mod discord;
 #[path = "integration/discord_delivery.rs"]
 mod discord_delivery;
+#[path = "integration/discord_polls.rs"]
+mod discord_polls;
 #[path = "integration/fake_discord.rs"]
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]
@@ -52,6 +54,8 @@ mod privacy;
 mod promises;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/results.rs"]
+mod results;
 #[path = "integration/small_cells.rs"]
 mod small_cells;
 #[path = "integration/team_output.rs"]
@@ -60,5 +64,7 @@ mod team_output;
 mod telegram;
 #[path = "integration/telegram_delivery.rs"]
 mod telegram_delivery;
+#[path = "integration/telegram_polls.rs"]
+mod telegram_polls;
 #[path = "integration/transfer.rs"]
 mod transfer;

@@ -615,6 +615,28 @@ impl Bot {
         Ok(Some(in_locale(msg, kb, team)))
     }
 
+    /// For the closer: the surveys with a message on `platform` not yet edited to its final
+    /// state that are closed now, and the earliest `closes_at` among the others.
+    pub async fn closing_polls(
+        &self,
+        platform: &str,
+    ) -> Result<(Vec<i64>, Option<DateTime<Utc>>), BotError> {
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        for key in self.store.unfinalised_postings(platform).await? {
+            let Some(s) = self.store.survey_by_key(key).await? else {
+                continue;
+            };
+            if s.effective_status(now) == Status::Closed {
+                due.push(key);
+            } else if let Some(c) = s.survey.closes_at {
+                next = Some(next.map_or(c, |n| n.min(c)));
+            }
+        }
+        Ok((due, next))
+    }
+
     /// The tallies of an inline poll, when members may see them (`results = "live"`, or closed).
     async fn poll_results(
         &self,
@@ -835,18 +857,54 @@ impl Bot {
             Command::Show(id) => {
                 let s = self.survey_by_slug(tx, id.as_str(), loc(ev)).await?;
                 match s {
-                    Some(s) if self.team_view(ev) || s.effective_status(now) == Status::Open => {
+                    // A closed survey stays visible: members see that it closed, and its
+                    // result when they may.
+                    Some(s) if self.team_view(ev) || s.effective_status(now) != Status::Draft => {
                         let n = self.store.respondent_count(s.key).await?;
-                        Ok(vec![reply(Msg::new(
-                            "survey",
-                            survey_json(&s, n, now, loc(ev), self.team_view(ev)),
-                        ))])
+                        let mut data = survey_json(&s, n, now, loc(ev), self.team_view(ev));
+                        if views::results_visible(&s.survey, s.effective_status(now)) {
+                            let rows = self.store.current_answers(s.key).await?;
+                            for (q, v) in s
+                                .survey
+                                .questions
+                                .iter()
+                                .zip(data["questions"].as_array_mut().into_iter().flatten())
+                            {
+                                if matches!(
+                                    q.kind,
+                                    QuestionKind::Pairwise { .. } | QuestionKind::OpenText { .. }
+                                ) {
+                                    continue;
+                                }
+                                let answers: Vec<&AnswerValue> = rows
+                                    .iter()
+                                    .filter(|r| r.question_id == q.id.as_str())
+                                    .map(|r| &r.value)
+                                    .collect();
+                                v["tally"] = views::tallies(q, &answers, loc(ev));
+                            }
+                        }
+                        Ok(vec![reply(Msg::new("survey", data))])
                     }
                     _ => Ok(vec![reply(unknown_survey(&id))]),
                 }
             }
-            Command::Poll { question, options } => {
-                self.quick_poll(tx, ev, &question, options, now).await
+            Command::Poll {
+                question,
+                options,
+                max,
+                anonymous,
+                results,
+                closes,
+            } => {
+                let flags = PollFlags {
+                    max,
+                    anonymous,
+                    results,
+                    closes,
+                };
+                self.quick_poll(tx, ev, &question, options, flags, now)
+                    .await
             }
             Command::Post(id) => {
                 let Some(s) = tx.survey_by_slug(id.as_str()).await? else {
@@ -1099,15 +1157,30 @@ impl Bot {
         ev: &Inbound,
         question: &str,
         options: Vec<String>,
+        flags: PollFlags,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outbound>, BotError> {
+        let closes_at = flags.closes.map(|d| d.resolve(now));
+        if closes_at.is_some_and(|c| c <= now) {
+            return Ok(vec![reply(err(
+                "usage",
+                json!({ "command": "poll", "problem": "that deadline has already passed (times are UTC)" }),
+            ))]);
+        }
         let build = || -> Result<Survey, crate::core::survey::DefinitionError> {
             let options = make_choices(options.into_iter().map(|l| (None, l)).collect())?;
+            let kind = match flags.max {
+                Some(max) if max > 1 => QuestionKind::Multi {
+                    options,
+                    max_choices: max,
+                },
+                _ => QuestionKind::Single { options },
+            };
             let q = Question::new(
                 QuestionId::parse("q")
                     .map_err(|e| crate::core::survey::DefinitionError::new("id", e.to_string()))?,
                 question,
-                QuestionKind::Single { options },
+                kind,
                 false,
             )?;
             let title: String = question.chars().take(120).collect();
@@ -1117,10 +1190,10 @@ impl Bot {
                 title,
                 intro: None,
                 questions: vec![q],
-                anonymous: false,
+                anonymous: flags.anonymous,
                 opens_at: None,
-                closes_at: None,
-                results: ResultsVisibility::AfterClose,
+                closes_at,
+                results: flags.results.unwrap_or_default(),
                 follows: None,
                 headline: None,
             }
@@ -1463,7 +1536,8 @@ impl Bot {
                 "flow_done",
                 json!({ "title": s.survey.title, "id": s.survey.id.as_str(),
                         "anonymous": s.survey.anonymous,
-                        "results_after_close": s.survey.results == ResultsVisibility::AfterClose }),
+                        "results_after_close": matches!(s.survey.results,
+                            ResultsVisibility::AfterClose | ResultsVisibility::AfterVote) }),
             ))),
         }
         Ok(out)
@@ -1564,7 +1638,13 @@ impl Bot {
             Err(e) => return Ok(vec![Outbound::Toast(answer_error(&e))]),
         };
         if outcome.commit.is_none() && !outcome.retract && outcome.draft == draft {
-            return Ok(vec![Outbound::Toast(ack_msg(q, &outcome))]);
+            let ack = ack_msg(q, &outcome);
+            let ack = if current.is_some() {
+                self.with_tally(tx, s, q, ack, loc(ev)).await?
+            } else {
+                ack
+            };
+            return Ok(vec![Outbound::Toast(ack)]);
         }
         let Some(rid) = self.respondent(tx, s, &ev.actor, true, now).await? else {
             return Ok(vec![Outbound::Toast(try_again())]);
@@ -1588,11 +1668,34 @@ impl Bot {
             tx.set_draft(rid, q.id.as_str(), &outcome.draft, now)
                 .await?;
         }
-        let mut out = vec![Outbound::Toast(ack_msg(q, &outcome))];
+        let mut ack = ack_msg(q, &outcome);
+        if outcome.commit.is_some() || (current.is_some() && !outcome.retract) {
+            ack = self.with_tally(tx, s, q, ack, loc(ev)).await?;
+        }
+        let mut out = vec![Outbound::Toast(ack)];
         if outcome.commit.is_some() || outcome.retract {
             out.push(Outbound::RefreshPolls { survey: s.key });
         }
         Ok(out)
+    }
+
+    /// With `results = "after_vote"`, a member who has an answer sees the tally in the private
+    /// acknowledgement of their tap (counts and shares only, never who voted).
+    async fn with_tally(
+        &self,
+        tx: &mut Tx,
+        s: &StoredSurvey,
+        q: &Question,
+        mut ack: Msg,
+        locale: &str,
+    ) -> Result<Msg, BotError> {
+        if s.survey.results != ResultsVisibility::AfterVote {
+            return Ok(ack);
+        }
+        let answers = tx.question_answers(s.key, q.id.as_str()).await?;
+        let refs: Vec<&AnswerValue> = answers.iter().collect();
+        ack.data["results"] = views::tallies(q, &refs, locale);
+        Ok(ack)
     }
 
     async fn on_persona(
@@ -1635,6 +1738,14 @@ impl Bot {
         }
         Ok(out)
     }
+}
+
+/// The `/poll` flags besides the question and options.
+struct PollFlags {
+    max: Option<usize>,
+    anonymous: bool,
+    results: Option<ResultsVisibility>,
+    closes: Option<command::Deadline>,
 }
 
 /// A message and its buttons for readers in `locale`.
@@ -1695,7 +1806,8 @@ fn survey_json(s: &StoredSurvey, n: i64, now: DateTime<Utc>, locale: &str, team:
         "status": s.effective_status(now).as_str(),
         "anonymous": s.survey.anonymous,
         "respondents": n,
-        "results": match s.survey.results { ResultsVisibility::Live => "live", ResultsVisibility::AfterClose => "after_close" },
+        "results": s.survey.results.as_str(),
+        "closed": s.effective_status(now) == Status::Closed,
         "opens_at": views::when(s.survey.opens_at, locale),
         "closes_at": views::when(s.survey.closes_at, locale),
         "questions": s.survey.questions.iter().map(|q| json!({

@@ -139,10 +139,21 @@ pub fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Whether members may see a posted survey's tallies now: while open with `results = "live"`,
-/// and once closed.
+/// Whether everyone may see a survey's tallies now (in the posted message, in `/survey`):
+/// while open with `results = "live"`, once closed unless `team_only`. With `after_vote` a
+/// member who answered also sees them privately in the acknowledgement of the tap.
 pub fn results_visible(survey: &Survey, status: Status) -> bool {
-    status == Status::Closed || survey.results == ResultsVisibility::Live
+    match survey.results {
+        ResultsVisibility::TeamOnly => false,
+        ResultsVisibility::Live => true,
+        ResultsVisibility::AfterClose | ResultsVisibility::AfterVote => status == Status::Closed,
+    }
+}
+
+/// A text bar of ten cells for a share in percent: the tally readable at a glance in any chat.
+fn bar(share: f64) -> String {
+    let filled = ((share / 10.0).round() as usize).min(10);
+    format!("{}{}", "█".repeat(filled), "░".repeat(10 - filled))
 }
 
 /// The tallies a poll message shows: per option (per scale value for ratings; first places for
@@ -193,7 +204,7 @@ pub fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
             } else {
                 100.0 * count as f64 / n as f64
             };
-            json!({ "label": label, "count": count, "share": numbers.pct(share, 0) })
+            json!({ "label": label, "count": count, "share": numbers.pct(share, 0), "bar": bar(share) })
         })
         .collect();
     let first_places = matches!(q.kind, QuestionKind::Ranking { .. });
@@ -220,6 +231,9 @@ pub fn posted(
         "open": open,
         "questions": survey.questions.len(),
         "results_hidden": !show_results,
+        "results_mode": survey.results.as_str(),
+        "anonymous": survey.anonymous,
+        "id": survey.id.as_str(),
         "results": if show_results { results.unwrap_or(Value::Null) } else { Value::Null },
     });
     if survey.is_inline_poll() {

@@ -87,7 +87,36 @@ impl Status {
 pub enum ResultsVisibility {
     #[default]
     AfterClose,
+    /// Tallies in the poll message while it runs.
     Live,
+    /// A member who voted sees the tally privately; the message shows it once closed.
+    AfterVote,
+    /// Members never see results: they go only to the product team.
+    TeamOnly,
+}
+
+impl ResultsVisibility {
+    pub const NAMES: &'static str = "after_close, live, after_vote, team_only";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultsVisibility::AfterClose => "after_close",
+            ResultsVisibility::Live => "live",
+            ResultsVisibility::AfterVote => "after_vote",
+            ResultsVisibility::TeamOnly => "team_only",
+        }
+    }
+
+    /// The setting's name as `bot.toml` and `/poll` write it (`after-vote` is accepted too).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "after_close" => Some(ResultsVisibility::AfterClose),
+            "live" => Some(ResultsVisibility::Live),
+            "after_vote" => Some(ResultsVisibility::AfterVote),
+            "team_only" => Some(ResultsVisibility::TeamOnly),
+            _ => None,
+        }
+    }
 }
 
 /// The question types and their type-specific settings.

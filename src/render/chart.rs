@@ -726,6 +726,36 @@ fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// The chart a closed poll's result is posted with: one bar per tally row (`views::tallies`:
+/// `label`, `count`, and `answered`), shares of those who answered. None without answers.
+pub fn tally_png(
+    title: &str,
+    results: &serde_json::Value,
+    locale: &str,
+) -> Option<Result<Vec<u8>, ChartError>> {
+    let answered = results["answered"].as_f64().filter(|n| *n > 0.0)?;
+    let bars: Vec<Bar> = results["rows"]
+        .as_array()?
+        .iter()
+        .take(MAX_BARS)
+        .map(|r| Bar {
+            label: r["label"].as_str().unwrap_or_default().to_string(),
+            value: r["count"].as_f64().unwrap_or(0.0) / answered,
+            low: None,
+            high: None,
+        })
+        .collect();
+    Some(render_png(&ChartSpec {
+        title: title.to_string(),
+        subtitle: None,
+        bars,
+        percent_axis: true,
+        highlight: None,
+        empty: String::new(),
+        numbers: crate::locale::Numbers::for_locale(locale),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1022,5 +1052,15 @@ mod tests {
         assert_eq!(visual_order("x \u{200F}y"), "x y");
         // LTR words inside RTL text keep their own order.
         assert_eq!(visual_order("אב abc"), "abc בא");
+    }
+
+    #[test]
+    fn a_poll_tally_draws_shares_and_nothing_without_answers() {
+        let results = serde_json::json!({ "answered": 3, "rows": [
+            { "label": "Pizza", "count": 2 }, { "label": "Sushi", "count": 1 } ] });
+        let png = super::tally_png("Lunch?", &results, "en");
+        assert!(matches!(png, Some(Ok(ref p)) if p.starts_with(b"\x89PNG")));
+        let none = serde_json::json!({ "answered": 0, "rows": [] });
+        assert!(super::tally_png("Lunch?", &none, "en").is_none());
     }
 }

@@ -158,6 +158,24 @@ impl Tx {
         row.map(|r| decode(&r.0, "answer value")).transpose()
     }
 
+    /// The current answers to one question of a survey, as this transaction sees them: the
+    /// tally a member who just voted is shown includes their vote.
+    pub async fn question_answers(
+        &mut self,
+        survey: i64,
+        question: &str,
+    ) -> Result<Vec<AnswerValue>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT a.value FROM answers a JOIN respondents r ON r.id = a.respondent_id
+              WHERE r.survey_id = ? AND a.question_id = ? AND a.superseded_at IS NULL",
+        )
+        .bind(survey)
+        .bind(question)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| decode(&r.0, "answer value")).collect()
+    }
+
     /// Supersedes the current answer (kept for audit and drift analysis) and stores the new one.
     #[allow(clippy::too_many_arguments)]
     pub async fn write_answer(

@@ -193,6 +193,42 @@ impl Store {
             .collect()
     }
 
+    /// Surveys with a message posted on `platform` that was not edited to its final (closed)
+    /// state yet.
+    pub async fn unfinalised_postings(&self, platform: &str) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT DISTINCT survey_id FROM postings
+              WHERE platform = ? AND message_id IS NOT NULL AND finalised_at IS NULL
+              ORDER BY survey_id",
+        )
+        .bind(platform)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Records that a posted message now shows its survey's final state, so no restart edits
+    /// it again. True when this call recorded it (the first time).
+    pub async fn record_finalised(
+        &self,
+        key: i64,
+        platform: &str,
+        chat_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE postings SET finalised_at = ?
+              WHERE survey_id = ? AND platform = ? AND chat_id = ? AND finalised_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(key)
+        .bind(platform)
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Records the platform message id of a posted poll (after the network call succeeded).
     pub async fn record_posting(
         &self,

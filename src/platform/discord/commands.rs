@@ -83,6 +83,24 @@ pub fn definitions(
             .add_option(
                 t.option(CommandOptionType::String, "options", "opt_options")
                     .required(true),
+            )
+            .add_option(
+                t.option(CommandOptionType::Integer, "max", "opt_max")
+                    .min_int_value(1)
+                    .max_int_value(25),
+            )
+            .add_option(t.option(CommandOptionType::Boolean, "anonymous", "opt_anonymous"))
+            .add_option(
+                ["after_close", "live", "after_vote", "team_only"]
+                    .into_iter()
+                    .fold(
+                        t.option(CommandOptionType::String, "results", "opt_results"),
+                        |o, v| o.add_string_choice(v, v),
+                    ),
+            )
+            .add_option(
+                t.option(CommandOptionType::String, "closes", "opt_closes")
+                    .max_length(40),
             ),
         t.command("survey")
             .add_option(
@@ -128,12 +146,38 @@ fn string(opts: &[CommandDataOption], name: &str) -> Option<String> {
         })
 }
 
+/// `/poll` in the shared text form: the question field escaped so a `|` or `--` in it (a
+/// `||spoiler||`) stays in the question, the options split on `|`, the flags after them.
+fn poll_text(opts: &[CommandDataOption]) -> String {
+    use crate::core::command::escape_poll_text;
+    let arg = |n: &str| string(opts, n).unwrap_or_default();
+    let mut text = format!(
+        "/poll {} | {}",
+        escape_poll_text(&arg("question"), false),
+        escape_poll_text(&arg("options"), true)
+    );
+    for o in opts {
+        match (o.name.as_str(), &o.value) {
+            ("max", CommandDataOptionValue::Integer(n)) => text.push_str(&format!(" --max {n}")),
+            ("anonymous", CommandDataOptionValue::Boolean(true)) => text.push_str(" --anonymous"),
+            ("results", CommandDataOptionValue::String(r)) => {
+                text.push_str(&format!(" --results {}", escape_poll_text(r.trim(), false)))
+            }
+            ("closes", CommandDataOptionValue::String(c)) => {
+                text.push_str(&format!(" --closes {}", escape_poll_text(c.trim(), false)))
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
 /// The shared text form of a slash command, e.g. `/survey post survey:lunch` -> `/post lunch`.
 /// Unknown commands become `/<name>` so the core answers with its usual "unknown command".
 pub fn to_text(name: &str, opts: &[CommandDataOption]) -> String {
     let arg = |n: &str| string(opts, n).unwrap_or_default();
     match name {
-        "poll" => format!("/poll {} | {}", arg("question"), arg("options")),
+        "poll" => poll_text(opts),
         "insights" => format!("/insights {} {}", arg("survey"), arg("segment"))
             .trim_end()
             .to_string(),

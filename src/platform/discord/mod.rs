@@ -702,6 +702,8 @@ pub struct Discord {
     client: serenity::Client,
     shards: Arc<ShardManager>,
     refresher: refresh::Handle,
+    /// Edits polls to their final result when they close (`platform::closer`).
+    closer: tokio::task::JoinHandle<()>,
 }
 
 impl Discord {
@@ -740,6 +742,7 @@ impl Discord {
             serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
                 .event_handler(handler)
                 .await?;
+        let closer = crate::platform::closer::spawn(core.clone(), "discord", refresher.clone());
         refresh::spawn(
             pending,
             refresher.clone(),
@@ -755,6 +758,7 @@ impl Discord {
             client,
             shards,
             refresher,
+            closer,
         })
     }
 
@@ -794,6 +798,7 @@ impl Discord {
             Some(Ok(())) => {}
             None => tracing::warn!("the Discord gateway did not close in time; stopping anyway"),
         }
+        self.closer.abort();
         let _ = tokio::time::timeout(SHUTDOWN_BUDGET, self.refresher.flush()).await;
         tracing::info!("Discord adapter stopped");
     }

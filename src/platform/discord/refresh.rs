@@ -3,10 +3,10 @@
 //! its text or components changed. An edit is idempotent: a 429, 5xx or broken connection is
 //! retried (`Rest::edit_message`).
 
-use super::send::{Rest, components, markdown, no_mentions, parts};
+use super::send::{Call, Rest, components, markdown, no_mentions, parts};
 use crate::bot::Bot as Core;
 use crate::render::Renderer;
-use serenity::all::{ChannelId, EditMessage, MessageId};
+use serenity::all::{ChannelId, CreateAttachment, CreateMessage, EditMessage, MessageId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,7 @@ async fn refresh(
             .into_iter()
             .next()
             .unwrap_or_default();
+        let closed = msg.data.get("open") == Some(&serde_json::Value::Bool(false));
         let rows = components(renderer, &kb, None, msg.locale.as_deref());
         let fingerprint = format!(
             "{text}\u{0}{}",
@@ -49,23 +50,67 @@ async fn refresh(
             ) else {
                 continue;
             };
-            if chat == 0 || id == 0 || shown.get(&(chat, id)) == Some(&fingerprint) {
+            if chat == 0 || id == 0 {
                 continue;
             }
-            let edit = EditMessage::new()
-                .content(text.clone())
-                .components(rows.clone())
-                .allowed_mentions(no_mentions());
-            match rest
-                .edit_message(ChannelId::new(chat), MessageId::new(id), &edit)
-                .await
-            {
-                Ok(_) => {
-                    shown.insert((chat, id), fingerprint.clone());
+            if shown.get(&(chat, id)) != Some(&fingerprint) {
+                let edit = EditMessage::new()
+                    .content(text.clone())
+                    .components(rows.clone())
+                    .allowed_mentions(no_mentions());
+                match rest
+                    .edit_message(ChannelId::new(chat), MessageId::new(id), &edit)
+                    .await
+                {
+                    Ok(_) => {
+                        shown.insert((chat, id), fingerprint.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                        continue;
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, chat, "could not refresh a poll message"),
+            }
+            // A closed survey's message now shows its final state: recorded, so the closer
+            // leaves it alone, also after a restart.
+            if closed {
+                match core
+                    .store()
+                    .record_finalised(key, "discord", &p.chat_id, core.now())
+                    .await
+                {
+                    // The first time only: the result's chart goes under the poll once.
+                    Ok(true) => send_chart(rest, ChannelId::new(chat), &msg).await,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, survey = key, "could not record a finalised poll")
+                    }
+                }
             }
         }
+    }
+}
+
+/// Posts a closed poll's result as a chart, when members may see it (the message carries the
+/// tally then). A failure is logged: the message already shows the result.
+async fn send_chart(rest: &Rest, channel: ChannelId, msg: &crate::core::event::Msg) {
+    let title = msg.data["question"]["text"].as_str().unwrap_or_default();
+    let locale = msg.locale.as_deref().unwrap_or(crate::locale::DEFAULT);
+    let png = match crate::render::chart::tally_png(title, &msg.data["results"], locale) {
+        Some(Ok(png)) => png,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the poll chart failed; the message shows the result");
+            return;
+        }
+        None => return,
+    };
+    let m = CreateMessage::new().allowed_mentions(no_mentions());
+    let file = CreateAttachment::bytes(png, "chart.png");
+    if let Err(e) = rest
+        .post("poll chart", Call::Creates, channel, &m, Some(file))
+        .await
+    {
+        tracing::warn!(error = %e, "could not post the poll's chart");
     }
 }
 

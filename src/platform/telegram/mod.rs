@@ -139,6 +139,8 @@ pub struct Telegram {
     outbox: Outbox,
     dispatcher: Dispatcher<teloxide::Bot, teloxide::RequestError, teloxide::types::UserId>,
     refresher: refresh::Handle,
+    /// Edits polls to their final result when they close (`platform::closer`).
+    closer: tokio::task::JoinHandle<()>,
 }
 
 /// Members are processed in parallel while each member's own updates stay in order: a poll's
@@ -235,6 +237,7 @@ impl Telegram {
             username.clone(),
             std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
         );
+        let closer = crate::platform::closer::spawn(core.clone(), "telegram", refresher.clone());
         let sender = Sender::new(
             bot.clone(),
             core.clone(),
@@ -275,6 +278,7 @@ impl Telegram {
             outbox,
             dispatcher,
             refresher,
+            closer,
         })
     }
 
@@ -331,6 +335,7 @@ impl Telegram {
                 deadline
             }
         };
+        self.closer.abort();
         if tokio::time::timeout_at(deadline, self.refresher.flush())
             .await
             .is_err()

@@ -57,6 +57,8 @@ impl Refresher {
                     continue;
                 }
             };
+            // A closed survey's message now gets its final state: recorded once edited.
+            let closed = view.0.data.get("open") == Some(&serde_json::Value::Bool(false));
             let kb = markup(&self.renderer, &self.username, &view.1);
             let fingerprint = format!(
                 "{html}\u{0}{}",
@@ -73,27 +75,76 @@ impl Refresher {
                 ) else {
                     continue;
                 };
-                if self.shown.get(&(chat, msg)) == Some(&fingerprint) {
-                    continue;
-                }
-                let body = serde_json::json!({
-                    "chat_id": chat,
-                    "message_id": msg,
-                    "text": html,
-                    "parse_mode": "HTML",
-                    "reply_markup": kb,
-                });
-                let deadline = Instant::now() + EDIT_BUDGET;
-                match call_idempotent(&self.bot, "editMessageText", &body, deadline).await {
-                    Ok(_) => {}
-                    Err(CallError::Refused { description, .. })
-                        if description.contains("message is not modified") => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                if self.shown.get(&(chat, msg)) != Some(&fingerprint) {
+                    if !self.edit(chat, msg, &html, &kb).await {
                         continue;
                     }
+                    self.shown.insert((chat, msg), fingerprint.clone());
                 }
-                self.shown.insert((chat, msg), fingerprint.clone());
+                if closed {
+                    let now = self.core.now();
+                    match self
+                        .core
+                        .store()
+                        .record_finalised(key, "telegram", &p.chat_id, now)
+                        .await
+                    {
+                        // The first time only: the result's chart goes under the poll once.
+                        Ok(true) => self.send_chart(chat, &view.0).await,
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Posts a closed poll's result as a chart, when members may see it (the message carries
+    /// the tally then). A failure is logged: the message already shows the result.
+    async fn send_chart(&self, chat: i64, msg: &crate::core::event::Msg) {
+        let title = msg.data["question"]["text"].as_str().unwrap_or_default();
+        let locale = msg.locale.as_deref().unwrap_or(crate::locale::DEFAULT);
+        let png = match crate::render::chart::tally_png(title, &msg.data["results"], locale) {
+            Some(Ok(png)) => png,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "the poll chart failed; the message shows the result");
+                return;
+            }
+            None => return,
+        };
+        use teloxide::prelude::Requester;
+        use teloxide::requests::Request;
+        let req = self.bot.send_photo(
+            teloxide::types::ChatId(chat),
+            teloxide::types::InputFile::memory(png).file_name("chart.png"),
+        );
+        if let Err(e) = super::send::with_retry("sendPhoto", || req.send_ref()).await {
+            tracing::warn!(error = %e, chat, "could not post the poll's chart");
+        }
+    }
+
+    /// Edits one poll message; false when it could not (logged).
+    async fn edit(&self, chat: i64, msg: i32, html: &str, kb: &impl serde::Serialize) -> bool {
+        let body = serde_json::json!({
+            "chat_id": chat,
+            "message_id": msg,
+            "text": html,
+            "parse_mode": "HTML",
+            "reply_markup": kb,
+        });
+        let deadline = Instant::now() + EDIT_BUDGET;
+        match call_idempotent(&self.bot, "editMessageText", &body, deadline).await {
+            Ok(_) => true,
+            Err(CallError::Refused { description, .. })
+                if description.contains("message is not modified") =>
+            {
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, chat, "could not refresh a poll message");
+                false
             }
         }
     }

@@ -1,0 +1,307 @@
+//! Results for members, through the in-process app: what a poll says and shows in each
+//! `results` mode, open and closed; the `/poll` flags; `/survey` of a closed survey; the
+//! closer's view of polls whose deadline passed.
+
+use crate::support::*;
+use canvass::core::event::Outbound;
+use canvass::render::Target;
+
+/// Creates a poll in the group as the team; its store key, message text and buttons.
+async fn poll(t: &TestApp, args: &str) -> (i64, String, Vec<String>) {
+    let out = t.say("pm", group(), &format!("/poll {args}")).await;
+    let Some(Outbound::PostPoll {
+        survey, keyboard, ..
+    }) = out.first()
+    else {
+        panic!("no poll posted: {}", t.text(&out));
+    };
+    (*survey, t.text(&out), payloads(keyboard))
+}
+
+/// The poll message as the refresher would show it now, and how many button rows it has.
+async fn view(t: &TestApp, key: i64) -> (String, usize) {
+    let (msg, kb) = t
+        .app
+        .bot
+        .poll_view(key)
+        .await
+        .expect("view")
+        .expect("poll exists");
+    let text = t.app.renderer.render(Target::Plain, &msg).expect("renders");
+    (text, kb.rows.len())
+}
+
+async fn vote(t: &TestApp, who: &str, payload: &str) -> String {
+    let out = t.tap(who, group(), payload).await;
+    t.text(&out)
+}
+
+#[tokio::test]
+async fn every_results_mode_says_what_it_does_open_and_closed() {
+    let t = spawn_app().await;
+    let cases = [
+        ("", "after_close", "Results are shown when the poll closes."),
+        ("--results live", "live", "Results update as people vote."),
+        (
+            "--results after_vote",
+            "after_vote",
+            "Vote to see the results; everyone sees them when the poll closes.",
+        ),
+        (
+            "--results team_only",
+            "team_only",
+            "Results go only to the product team.",
+        ),
+    ];
+    for (i, (flag, mode, promise)) in cases.iter().enumerate() {
+        let (key, posted, buttons) =
+            poll(&t, &format!("Snack {i}? | Pizza | Sushi | Salad {flag}")).await;
+        assert!(posted.contains(promise), "{mode}: {posted}");
+        assert!(
+            posted.contains("Tap another to change your answer"),
+            "{posted}"
+        );
+        assert!(posted.contains(&format!("Poll id: snack-{i}")), "{posted}");
+        for (who, pick) in [("ana", 0), ("ben", 0), ("cy", 1)] {
+            let toast = vote(&t, who, &buttons[pick]).await;
+            // Only after_vote shows the tally to the member who voted, privately.
+            assert_eq!(
+                toast.contains("Results so far:"),
+                *mode == "after_vote",
+                "{mode}: {toast}"
+            );
+        }
+        let (open, rows) = view(&t, key).await;
+        assert_eq!(rows, 3, "{mode}: buttons while open");
+        assert!(open.contains(promise), "{mode}: {open}");
+        // Live shows the tally with bars in the message; the others show none while open.
+        let live_tally = "Pizza: 2 (67%) ███████░░░";
+        assert_eq!(open.contains(live_tally), *mode == "live", "{mode}: {open}");
+        assert_eq!(open.contains("Sushi: "), *mode == "live", "{mode}: {open}");
+        let out = t.say("pm", group(), &format!("/close snack-{i}")).await;
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Outbound::RefreshPolls { survey } if *survey == key)),
+            "{mode}: /close refreshes the poll"
+        );
+        let (closed, rows) = view(&t, key).await;
+        assert_eq!(rows, 0, "{mode}: a closed poll has no buttons");
+        assert!(
+            closed.contains("Closed · 3 people answered."),
+            "{mode}: {closed}"
+        );
+        assert!(!closed.contains("Tap another"), "{mode}: {closed}");
+        assert!(
+            !closed.contains(promise) || *mode == "team_only",
+            "{mode}: {closed}"
+        );
+        if *mode == "team_only" {
+            assert!(!closed.contains("Pizza: "), "{mode}: {closed}");
+            assert!(
+                closed.contains("Results go only to the product team."),
+                "{closed}"
+            );
+        } else {
+            assert!(closed.contains(live_tally), "{mode}: {closed}");
+            assert!(
+                closed.contains("Sushi: 1 (33%) ███░░░░░░░"),
+                "{mode}: {closed}"
+            );
+            assert!(
+                closed.contains("Salad: 0 (0%) ░░░░░░░░░░"),
+                "{mode}: {closed}"
+            );
+        }
+        // Members never see who voted.
+        for name in ["ana", "ben", "cy"] {
+            assert!(!closed.contains(name) && !open.contains(name), "{closed}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_vote_shows_the_tally_only_to_members_who_voted() {
+    let t = spawn_app().await;
+    let (key, _, buttons) = poll(&t, "Theme? | Dark | Light --results after_vote").await;
+    let first = vote(&t, "ana", &buttons[0]).await;
+    assert!(first.contains("Saved: Dark"), "{first}");
+    assert!(
+        first.contains("Results so far: Dark 1 (100%) · Light 0 (0%)"),
+        "{first}"
+    );
+    let second = vote(&t, "ben", &buttons[1]).await;
+    assert!(
+        second.contains("Dark 1 (50%) · Light 1 (50%)"),
+        "includes the own vote: {second}"
+    );
+    // Tapping the same option again still shows it; the public message does not.
+    let again = vote(&t, "ben", &buttons[1]).await;
+    assert!(
+        again.contains("That is already your answer.") && again.contains("Results so far"),
+        "{again}"
+    );
+    let (open, _) = view(&t, key).await;
+    assert!(
+        !open.contains("Dark: ") && !open.contains("(50%)"),
+        "{open}"
+    );
+}
+
+#[tokio::test]
+async fn poll_flags_make_multi_choice_anonymous_deadline_polls() {
+    let t = spawn_app().await;
+    let (key, posted, buttons) = poll(
+        &t,
+        "Which features? | Sync | Search | Themes --max 2 --anonymous --results live --closes in 2d",
+    )
+    .await;
+    assert!(posted.contains("Tap up to 2 options"), "{posted}");
+    assert!(
+        posted.contains("Anonymous: nobody sees who voted."),
+        "{posted}"
+    );
+    assert!(
+        posted.contains("closes 04.11.2026") || posted.contains("closes 2026-11-04"),
+        "{posted}"
+    );
+    let s = t
+        .app
+        .store
+        .survey_by_key(key)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(s.survey.anonymous);
+    assert_eq!(s.survey.results.as_str(), "live");
+    assert_eq!(s.survey.questions[0].kind.type_name(), "multi");
+    let closes = s.survey.closes_at.expect("a deadline");
+    assert!(
+        (closes - t0() - chrono::Duration::days(2))
+            .num_minutes()
+            .abs()
+            < 5,
+        "{closes}"
+    );
+    vote(&t, "ana", &buttons[0]).await;
+    vote(&t, "ana", &buttons[1]).await;
+    vote(&t, "ben", &buttons[1]).await;
+    // Anonymous: no member row, nothing that names a voter.
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM members WHERE platform_user_id IN ('ana', 'ben')")
+            .await,
+        0,
+        "anonymous votes make no member row"
+    );
+    let (text, _) = view(&t, key).await;
+    assert!(text.contains("Search: "), "{text}");
+    assert!(!text.contains("ana") && !text.contains("ben"), "{text}");
+
+    let (key, ..) = poll(&t, "Xmas party? | Yes | No --closes until 2026-12-24 18:00").await;
+    let s = t
+        .app
+        .store
+        .survey_by_key(key)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        s.survey.closes_at.map(|c| c.to_rfc3339()),
+        Some("2026-12-24T18:00:00+00:00".into())
+    );
+    // Refusals: a past deadline, duplicate labels, bad flags. Nothing is created.
+    let before = t.scalar("SELECT COUNT(*) FROM surveys").await;
+    for (args, why) in [
+        (
+            "Q? | a | b --closes until 2020-01-01 10:00",
+            "already passed",
+        ),
+        ("Q? | Pizza | PIZZA", "is given twice"),
+        ("Q? | a | b --max 3", "--max must be a number from 1 to 2"),
+        (
+            "Q? | a | b --results sometimes",
+            "is not one of after_close, live, after_vote, team_only",
+        ),
+        ("Q? | a | b --when tomorrow", "unknown flag --when"),
+    ] {
+        let out = t.say("pm", group(), &format!("/poll {args}")).await;
+        let text = t.text(&out);
+        assert!(text.contains(why), "{args}: {text}");
+    }
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM surveys").await, before);
+}
+
+#[tokio::test]
+async fn a_closed_survey_says_so_and_shows_its_result_if_allowed() {
+    let t = spawn_app().await;
+    let (_, _, b) = poll(&t, "Brunch? | Pizza | Sushi").await;
+    vote(&t, "ana", &b[0]).await;
+    let (_, _, b) = poll(&t, "Hush? | Yes | No --results team_only").await;
+    vote(&t, "ana", &b[0]).await;
+    let open = t.text(&t.say("ana", group(), "/survey brunch").await);
+    assert!(open.contains("Results are shown when it closes."), "{open}");
+    assert!(!open.contains("Pizza: "), "{open}");
+    t.say("pm", group(), "/close brunch").await;
+    t.say("pm", group(), "/close hush").await;
+    let closed = t.text(&t.say("ana", group(), "/survey brunch").await);
+    assert!(closed.contains("It is closed."), "{closed}");
+    assert!(closed.contains("Pizza: 1 (100%) ██████████"), "{closed}");
+    let secret = t.text(&t.say("ana", group(), "/survey hush").await);
+    assert!(
+        secret.contains("It is closed; its results go only to the product team."),
+        "{secret}"
+    );
+    assert!(!secret.contains("Yes: "), "{secret}");
+}
+
+#[tokio::test]
+async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_final() {
+    let t = spawn_app().await;
+    let (key, ..) = poll(&t, "Soon? | Yes | No --closes in 30m").await;
+    let (later, ..) = poll(&t, "Later? | Yes | No --closes in 5h").await;
+    for k in [key, later] {
+        t.app
+            .store
+            .record_posting(k, "telegram", "-100", "7", t0())
+            .await
+            .expect("record");
+    }
+    let (due, next) = t.app.bot.closing_polls("telegram").await.expect("read");
+    assert!(due.is_empty(), "{due:?}");
+    assert!(
+        next.is_some_and(|n| n < t0() + chrono::Duration::hours(1)),
+        "{next:?}"
+    );
+    // An hour later (the restart moves the clock): the first is due, the second is next.
+    let t = t.restart().await;
+    let (due, next) = t.app.bot.closing_polls("telegram").await.expect("read");
+    assert_eq!(due, vec![key]);
+    assert!(
+        next.is_some_and(|n| n > t0() + chrono::Duration::hours(4)),
+        "{next:?}"
+    );
+    assert!(
+        t.app
+            .bot
+            .closing_polls("discord")
+            .await
+            .expect("read")
+            .0
+            .is_empty()
+    );
+    // Once its message shows the final state, it is never due again.
+    t.app
+        .store
+        .record_finalised(key, "telegram", "-100", t0())
+        .await
+        .expect("record");
+    let t = t.restart().await;
+    assert!(
+        t.app
+            .bot
+            .closing_polls("telegram")
+            .await
+            .expect("read")
+            .0
+            .is_empty()
+    );
+}
