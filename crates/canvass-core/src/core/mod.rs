@@ -4,7 +4,6 @@
 pub mod answer;
 pub mod cells;
 pub mod command;
-pub mod event;
 pub mod flow;
 pub mod ids;
 pub mod interact;
