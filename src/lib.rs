@@ -4,11 +4,13 @@
 pub mod app;
 pub mod bench;
 pub mod bot;
+pub mod clock;
 pub mod digest;
 pub mod narrative;
 pub mod platform;
 pub mod privacy;
 pub mod render;
+pub mod reporting;
 pub mod store;
 pub mod transfer;
 

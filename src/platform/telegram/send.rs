@@ -2,7 +2,7 @@
 //! retries that honour 429 `retry_after` and back off on network errors, and the per-member
 //! send queues (`Outbox`) that keep replies off the listener's path.
 
-use super::refresh;
+use crate::platform::refresh;
 use super::translate::Translated;
 use crate::bot::Bot as Core;
 use crate::core::event::{Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, To};
