@@ -5,13 +5,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Crates the pure layer must never reach (ARCHITECTURE.md, Invariants).
-const FORBIDDEN: [&str; 6] = ["sqlx", "serenity", "teloxide", "handlebars", "reqwest", "tokio"];
+const FORBIDDEN: [&str; 6] = [
+    "sqlx",
+    "serenity",
+    "teloxide",
+    "handlebars",
+    "reqwest",
+    "tokio",
+];
 
 /// The crates whose manifests may not reach `FORBIDDEN`.
 const PURE: [&str; 2] = ["canvass-core", "canvass-config"];
 
 /// Every source root of the workspace: each is checked on its own.
-const ROOTS: [&str; 3] = ["src", "crates/canvass-core/src", "crates/canvass-config/src"];
+const ROOTS: [&str; 3] = [
+    "src",
+    "crates/canvass-core/src",
+    "crates/canvass-config/src",
+];
 
 fn root(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -25,7 +36,10 @@ fn module_of(root: &Path, file: &Path) -> Vec<String> {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -190,7 +204,11 @@ fn cycles(root: &Path) -> Vec<String> {
                 for next in edges.get(&last).into_iter().flatten() {
                     if next == start {
                         if path.iter().all(|m| m >= start) {
-                            let name = if folder.is_empty() { "src".to_string() } else { folder.join("/") };
+                            let name = if folder.is_empty() {
+                                "src".to_string()
+                            } else {
+                                folder.join("/")
+                            };
                             found.push(format!("{name}: {} -> {start}", path.join(" -> ")));
                         }
                     } else if seen.insert(next.clone()) {
@@ -213,7 +231,11 @@ fn no_folder_imports_in_a_cycle() {
             found.push(format!("{r}: {c}"));
         }
     }
-    assert!(found.is_empty(), "modules that import each other:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "modules that import each other:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -228,8 +250,11 @@ fn the_cycle_check_finds_a_planted_cycle() {
     std::fs::write(src.join("a/y.rs"), "fn f() { crate::a::x::g(); }\n").expect("write");
     // Folders importing each other, one of them only in an inline path.
     std::fs::write(src.join("a/z.rs"), "use crate::b::B;\n").expect("write");
-    std::fs::write(src.join("b.rs"), "// use crate::c;\nfn f() -> crate::a::z::Z { todo!() }\n")
-        .expect("write");
+    std::fs::write(
+        src.join("b.rs"),
+        "// use crate::c;\nfn f() -> crate::a::z::Z { todo!() }\n",
+    )
+    .expect("write");
     let found = cycles(src);
     assert_eq!(found, ["src: a -> b -> a", "a: x -> y -> x"], "{found:?}");
 }
@@ -237,7 +262,12 @@ fn the_cycle_check_finds_a_planted_cycle() {
 /// The `Cargo.lock` packages `name` reaches through its dependencies (normal, build, dev).
 fn reached(lock: &toml::Table, name: &str) -> BTreeSet<String> {
     let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in lock.get("package").and_then(|p| p.as_array()).into_iter().flatten() {
+    for p in lock
+        .get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
         let Some(n) = p.get("name").and_then(|n| n.as_str()) else {
             continue;
         };
@@ -268,7 +298,10 @@ fn pure_crates_reach_no_platform_sql_template_http_or_async_crate() {
     assert!(FORBIDDEN.iter().all(|f| main.contains(*f)), "{main:?}");
     for krate in PURE {
         let reach = reached(&lock, krate);
-        assert!(reach.contains("serde"), "{krate} is not in Cargo.lock: {reach:?}");
+        assert!(
+            reach.contains("serde"),
+            "{krate} is not in Cargo.lock: {reach:?}"
+        );
         let bad: Vec<_> = FORBIDDEN.iter().filter(|f| reach.contains(**f)).collect();
         assert!(bad.is_empty(), "{krate} reaches {bad:?}");
     }

@@ -569,12 +569,8 @@ impl Config {
         if let Some(d) = &raw.digest {
             if let Err(e) = crate::schedule::Schedule::parse(&d.schedule, &d.timezone) {
                 let (field, key) = match e {
-                    crate::schedule::ScheduleError::Zone(_) => {
-                        ("digest.timezone", "timezone")
-                    }
-                    crate::schedule::ScheduleError::Syntax(_) => {
-                        ("digest.schedule", "schedule")
-                    }
+                    crate::schedule::ScheduleError::Zone(_) => ("digest.timezone", "timezone"),
+                    crate::schedule::ScheduleError::Syntax(_) => ("digest.schedule", "schedule"),
                 };
                 return Err(ConfigError::Invalid {
                     path: path.to_path_buf(),

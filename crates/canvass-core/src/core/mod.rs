@@ -6,6 +6,7 @@ pub mod cells;
 pub mod command;
 pub mod flow;
 pub mod ids;
+pub mod import;
 pub mod interact;
 pub mod pairs;
 pub mod payload;
