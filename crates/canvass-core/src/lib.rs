@@ -1,7 +1,7 @@
 //! canvass's pure layer: the domain (`core`), the insight engine (`insight`), the adapter
 //! boundary (`event`), locale conventions and the digest schedule. No I/O, no clock, no
 //! platform, SQL, template or HTTP crate: its manifest cannot name them. Dependencies run one
-//! way: `event` → `insight` → `core`; `locale` and `schedule` below them or beside.
+//! way: `event` → `insight` → `core` and `locale`; `schedule` → `insight`.
 
 pub mod core;
 pub mod event;
