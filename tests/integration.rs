@@ -40,6 +40,8 @@ mod fake_telegram;
 mod faults;
 #[path = "integration/insights.rs"]
 mod insights;
+#[path = "integration/layers.rs"]
+mod layers;
 #[path = "integration/locales.rs"]
 mod locales;
 #[path = "integration/narrative.rs"]

@@ -2,7 +2,7 @@
 //! within the limits, or an error the member is shown; never a panic.
 #![no_main]
 
-use canvass::core::command::{self, Command, CommandError};
+use canvass_core::core::command::{self, Command, CommandError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Fuzzes `bot.toml` parsing: any text gives a config or an error naming the file, never a panic.
 #![no_main]
 
-use canvass::config::Config;
+use canvass_config::Config;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

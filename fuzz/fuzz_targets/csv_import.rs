@@ -2,9 +2,9 @@
 //! rows whose answers are valid for their questions, or a list of row errors; never a panic.
 #![no_main]
 
-use canvass::config::Config;
-use canvass::core::survey::Survey;
-use canvass::transfer::check_responses;
+use canvass_config::Config;
+use canvass_core::core::import::check_responses;
+use canvass_core::core::survey::Survey;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -73,7 +73,7 @@ fn survey() -> &'static Survey {
 
 fuzz_target!(|data: &[u8]| {
     let s = survey();
-    match check_responses(s, data) {
+    match check_responses(s, data, chrono::Utc::now()) {
         Ok(rows) => {
             for (respondent, answers) in rows {
                 assert!(!respondent.trim().is_empty());

@@ -2,9 +2,8 @@
 //! so anything accepted is exactly what we would have encoded, and fits in 64 bytes.
 #![no_main]
 
-use canvass::core::command;
-use canvass::core::payload::{MAX_PAYLOAD_BYTES, Payload};
-use canvass::platform::discord::{CustomId, decode_custom_id};
+use canvass_core::core::command;
+use canvass_core::core::payload::{CustomId, MAX_PAYLOAD_BYTES, Payload, decode_custom_id};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,8 @@
 //! redelivered event changes nothing, a failing event rolls back alone, and an acknowledged
 //! answer is committed.
 
-pub mod insights;
+// Loading answers into reports is shared with the digest, so it lives outside the bot.
+pub use crate::reporting as insights;
 mod views;
 
 pub use views::{ask, posted};
@@ -32,19 +33,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-/// Source of the current time; tests inject a fixed or stepping clock.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use crate::clock::{Clock, SystemClock};
 
 /// What broke while handling an event. The member sees a polite "please try again" and
 /// nothing was committed; the operator's log carries this.

@@ -4,11 +4,11 @@
 //! correction; a survey open during it without answers in it is named as quiet, without
 //! numbers. `preview` is the brief the next scheduled digest will post, as of now.
 
-use crate::bot::insights::responses;
 use crate::config::DigestConfig;
 use crate::core::survey::Status;
 use crate::insight::digest::{Brief, Cadence, correct_across};
 use crate::insight::{self, Previous, Report};
+use crate::reporting::responses;
 use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 

@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod runner;
-pub mod schedule;
 
+/// Pure, so it lives in `crates/canvass-core`; re-exported under its old path.
+pub use canvass_core::schedule;
 pub use runner::{Part, Runner, SendError, Sink, Tick};

@@ -6,7 +6,7 @@
 
 use super::compose::{Window, compose, preview};
 use super::schedule::Schedule;
-use crate::bot::Clock;
+use crate::clock::Clock;
 use crate::config::DigestConfig;
 use crate::insight::digest::Brief;
 use crate::store::{Delivery, NewPart, PartOutcome, Store, StoreError};
@@ -133,7 +133,7 @@ impl Runner {
 
     async fn narrate(&self, brief: &mut Brief) {
         if let Some(n) = &self.narrator {
-            crate::bot::insights::narrate(n, &self.store, brief.reports.iter_mut().collect()).await;
+            crate::reporting::narrate(n, &self.store, brief.reports.iter_mut().collect()).await;
         }
     }
 

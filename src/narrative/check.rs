@@ -86,11 +86,7 @@ impl Failure {
 }
 
 /// What passed: how many numbers and quotes were checked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Passed {
-    pub numbers: usize,
-    pub quotes: usize,
-}
+pub use crate::insight::report::NarrativePassed as Passed;
 
 /// What a number in the report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,15 +48,9 @@ impl CallError {
     }
 }
 
-/// The result of one narrative, with what was checked when it passed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub narrative: Narrative,
-    /// Stable code: `shown`, a check failure code, `timeout`, `http_status`, `unreachable`,
-    /// `bad_reply`, `nothing_to_narrate`.
-    pub code: &'static str,
-    pub checked: Option<check::Passed>,
-}
+/// The result of one narrative, with what was checked when it passed (defined beside the
+/// report model, so `render` shows it without importing this module).
+pub use crate::insight::report::NarrativeOutcome as Outcome;
 
 /// Talks to the configured endpoint. Shared by the bot, the digest and the command line.
 pub struct Narrator {

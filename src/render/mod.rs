@@ -839,7 +839,7 @@ impl Renderer {
                 }
             }
         }
-        let outcome = crate::narrative::Outcome {
+        let outcome = crate::insight::report::NarrativeOutcome {
             narrative: crate::insight::report::Narrative::Off,
             code: "timeout",
             checked: None,

@@ -261,7 +261,7 @@ impl Renderer {
     pub fn narrative_outcome(
         &self,
         r: &Report,
-        outcome: Option<&crate::narrative::Outcome>,
+        outcome: Option<&crate::insight::report::NarrativeOutcome>,
         counts: &std::collections::BTreeMap<&'static str, u64>,
     ) -> Result<String, RenderError> {
         let data = json!({

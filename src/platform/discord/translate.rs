@@ -49,34 +49,8 @@ pub fn command(i: &CommandInteraction, text: String) -> Inbound {
     }
 }
 
-/// What a component's `custom_id` asks for. Clients can send any string, so this never fails:
-/// whatever is not ours is passed on as a button payload, which the core refuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomId {
-    /// "Write your answer": open a form allowing `max` characters (clamped to 1..=4000),
-    /// headed by the question (its start: a custom id holds 100 characters). Display only:
-    /// the submitted text answers the member's current question, whatever this says.
-    Compose { max: u16, question: String },
-    /// "Take the survey" in private: becomes `/start SURVEY`, parsed like any command.
-    Take(String),
-    /// A core button payload (`core::payload`), decoded strictly by the core.
-    Payload(String),
-}
-
-/// Decodes a component's `custom_id`.
-pub fn decode_custom_id(raw: &str) -> CustomId {
-    if let Some(rest) = raw.strip_prefix("compose.") {
-        let (max, question) = rest.split_once('.').unwrap_or((rest, ""));
-        return CustomId::Compose {
-            max: max.parse::<u16>().unwrap_or(500).clamp(1, 4000),
-            question: question.to_string(),
-        };
-    }
-    match raw.strip_prefix("take.") {
-        Some(survey) => CustomId::Take(survey.to_string()),
-        None => CustomId::Payload(raw.to_string()),
-    }
-}
+// Pure, so it is decoded in the core crate (and fuzzed there without serenity).
+pub use crate::core::payload::{CustomId, decode_custom_id};
 
 /// A button or select on a message. Ephemeral messages are the member's private flow.
 pub fn component(i: &ComponentInteraction) -> Inbound {

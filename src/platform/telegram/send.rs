@@ -2,12 +2,12 @@
 //! retries that honour 429 `retry_after` and back off on network errors, and the per-member
 //! send queues (`Outbox`) that keep replies off the listener's path.
 
-use super::refresh;
 use super::translate::Translated;
 use crate::bot::Bot as Core;
 use crate::core::event::{
     Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
+use crate::platform::refresh;
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
 use serde_json::{Value, json};

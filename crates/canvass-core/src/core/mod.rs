@@ -4,9 +4,9 @@
 pub mod answer;
 pub mod cells;
 pub mod command;
-pub mod event;
 pub mod flow;
 pub mod ids;
+pub mod import;
 pub mod interact;
 pub mod pairs;
 pub mod payload;

@@ -1,6 +1,9 @@
 //! bot.toml: typed configuration. Unknown keys are rejected, errors name the key and line,
 //! optional sections switch features on, and secrets come only from environment variables.
 
+// The pure crate's modules under the paths this file has always used.
+use canvass_core::{core, locale, schedule};
+
 use crate::core::ids::{QuestionId, SurveyId, slugify};
 use crate::core::survey::{
     DEFAULT_MIN_PER_VARIANT, DEFAULT_OPEN_TEXT_CHARS, DEFAULT_PAIRS_PER_MEMBER, DefinitionError,
@@ -626,10 +629,10 @@ impl Config {
             ));
         }
         if let Some(d) = &raw.digest {
-            if let Err(e) = crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone) {
+            if let Err(e) = crate::schedule::Schedule::parse(&d.schedule, &d.timezone) {
                 let key = match e {
-                    crate::digest::schedule::ScheduleError::Zone(_) => "digest.timezone",
-                    crate::digest::schedule::ScheduleError::Syntax(_) => "digest.schedule",
+                    crate::schedule::ScheduleError::Zone(_) => "digest.timezone",
+                    crate::schedule::ScheduleError::Syntax(_) => "digest.schedule",
                 };
                 return Err(setting(key, e.to_string()));
             }

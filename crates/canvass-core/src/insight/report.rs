@@ -295,6 +295,24 @@ pub enum Narrative {
     Dropped { reason: String },
 }
 
+/// The result of one narrative request, with what was checked when it passed. Made by
+/// `narrative` (as `narrative::Outcome`), shown by `render`: here, so neither imports the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NarrativeOutcome {
+    pub narrative: Narrative,
+    /// Stable code: `shown`, a check failure code, `timeout`, `http_status`, `unreachable`,
+    /// `bad_reply`, `nothing_to_narrate`.
+    pub code: &'static str,
+    pub checked: Option<NarrativePassed>,
+}
+
+/// What passed the narrative check: how many numbers and quotes were checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NarrativePassed {
+    pub numbers: usize,
+    pub quotes: usize,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {

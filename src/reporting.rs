@@ -1,11 +1,11 @@
 //! Loads a survey's answers from the store and runs the insight engine on them; adds the
-//! optional checked narrative outside any transaction.
+//! optional checked narrative outside any transaction. Used by the bot, the digest and the
+//! command line (the bot re-exports it as `bot::insights`).
 
-use super::BotError;
 use crate::core::answer::AnswerValue;
 use crate::insight::{self, Previous, Report, Response};
 use crate::narrative::{Narrator, Outcome};
-use crate::store::{AnswerRow, Store, StoredSurvey};
+use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,7 +48,7 @@ async fn plain_report(
     min_segment: usize,
     now: DateTime<Utc>,
     previous: Option<Previous<'_>>,
-) -> Result<Report, BotError> {
+) -> Result<Report, StoreError> {
     let rows = store.current_answers(s.key).await?;
     let rs = responses(&rows);
     // The rows are copied into the responses: free them before the analysis adds its own peak.
@@ -72,7 +72,7 @@ pub async fn report(
     segment: Option<&str>,
     min_segment: usize,
     now: DateTime<Utc>,
-) -> Result<Report, BotError> {
+) -> Result<Report, StoreError> {
     let before = match &s.survey.follows {
         Some(id) => match store.survey_by_slug(id.as_str()).await? {
             Some(p) if p.key != s.key => Some((
@@ -92,7 +92,7 @@ pub async fn report(
 
 /// The members' current open-text answers to a survey: the only passages a narrative may
 /// quote. Forgotten members' answers are gone from here too.
-pub async fn answer_texts(store: &Store, survey: &str) -> Result<Vec<String>, BotError> {
+pub async fn answer_texts(store: &Store, survey: &str) -> Result<Vec<String>, StoreError> {
     let Some(s) = store.survey_by_slug(survey).await? else {
         return Ok(Vec::new());
     };

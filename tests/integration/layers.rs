@@ -1,0 +1,308 @@
+//! The structure guards itself: no two folders (or files of one folder) import each other, and
+//! the pure crates depend, even indirectly, on no platform, SQL, template, HTTP or async crate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Crates the pure layer must never reach (ARCHITECTURE.md, Invariants).
+const FORBIDDEN: [&str; 6] = [
+    "sqlx",
+    "serenity",
+    "teloxide",
+    "handlebars",
+    "reqwest",
+    "tokio",
+];
+
+/// The crates whose manifests may not reach `FORBIDDEN`.
+const PURE: [&str; 2] = ["canvass-core", "canvass-config"];
+
+/// Every source root of the workspace: each is checked on its own.
+const ROOTS: [&str; 3] = [
+    "src",
+    "crates/canvass-core/src",
+    "crates/canvass-config/src",
+];
+
+fn root(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A module path from the crate root: `src/platform/telegram/send.rs` is
+/// `["platform", "telegram", "send"]`; `mod.rs`, `lib.rs` and `main.rs` name their folder.
+fn module_of(root: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(root).unwrap_or(file).with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The code of a file without its comments (line comments only; the code base has no block
+/// comments holding paths).
+fn code(src: &str) -> String {
+    src.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Expands a use tree (`a::{b, c::d}`) into its paths, each as a list of segments.
+fn expand(tree: &str) -> Vec<Vec<String>> {
+    let tree = tree.trim();
+    let Some(open) = tree.find('{') else {
+        let path = tree.split(" as ").next().unwrap_or(tree);
+        return vec![path.split("::").map(|s| s.trim().to_string()).collect()];
+    };
+    let prefix: Vec<String> = tree[..open]
+        .split("::")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    // Split on the commas at depth 0.
+    let (mut depth, mut start, mut parts) = (0, 0, Vec::new());
+    for (i, ch) in inner.char_indices() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[start..]);
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .flat_map(expand)
+        .map(|rest| prefix.iter().cloned().chain(rest).collect())
+        .collect()
+}
+
+/// Every `crate::`, `super::` and `self::` path a file names, in `use` lines and inline.
+fn paths(code: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("use ") {
+        let boundary = i == 0 || !rest.as_bytes()[i - 1].is_ascii_alphanumeric();
+        let after = &rest[i + 4..];
+        let end = after.find(';').unwrap_or(after.len());
+        if boundary {
+            out.extend(expand(&after[..end]));
+        }
+        rest = &after[if boundary { end } else { 0 }..];
+    }
+    let bytes = code.as_bytes();
+    for head in ["crate::", "super::", "self::"] {
+        for (i, _) in code.match_indices(head) {
+            if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_') {
+                continue;
+            }
+            let path: String = code[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            out.push(path.split("::").map(str::to_string).collect());
+        }
+    }
+    out
+}
+
+/// Resolves a path named in module `me` to an absolute module path, keeping only the leading
+/// lowercase segments (modules, or a function: a function is never a module node below).
+fn resolve(me: &[String], path: &[String]) -> Option<Vec<String>> {
+    let mut abs: Vec<String> = match path.first().map(String::as_str) {
+        Some("crate") => Vec::new(),
+        Some("super" | "self") => me.to_vec(),
+        _ => return None,
+    };
+    let mut segs = path.iter().peekable();
+    if path.first().is_some_and(|s| s == "crate") {
+        segs.next();
+    }
+    while let Some(s) = segs.next_if(|s| *s == "super" || *s == "self") {
+        if s == "super" {
+            abs.pop()?;
+        }
+    }
+    for s in segs {
+        if s.is_empty() || !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+            break;
+        }
+        abs.push(s.clone());
+    }
+    Some(abs)
+}
+
+/// The cycles among the children of each folder of a source root, as "folder: a -> b -> a".
+fn cycles(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(root, &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(root, f)).collect();
+    // folder -> child -> children it imports
+    let mut graph: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for f in &files {
+        let me = module_of(root, f);
+        let src = std::fs::read_to_string(f).unwrap_or_default();
+        for p in paths(&code(&src)) {
+            let Some(target) = resolve(&me, &p) else {
+                continue;
+            };
+            let common = me.iter().zip(&target).take_while(|(a, b)| a == b).count();
+            if common >= me.len() || common >= target.len() {
+                continue; // a module and its own ancestors or descendants
+            }
+            let folder = me[..common].to_vec();
+            let to = target[..=common].to_vec();
+            if !modules.contains(&to) {
+                continue; // an item of the folder's own module, not a child module
+            }
+            graph
+                .entry(folder)
+                .or_default()
+                .entry(me[common].clone())
+                .or_default()
+                .insert(target[common].clone());
+        }
+    }
+    let mut found = Vec::new();
+    for (folder, edges) in &graph {
+        for start in edges.keys() {
+            // Depth-first search for a path back to `start`; report each cycle from its
+            // smallest member only.
+            let mut stack = vec![vec![start.clone()]];
+            let mut seen = BTreeSet::new();
+            while let Some(path) = stack.pop() {
+                let last = path.last().cloned().unwrap_or_default();
+                for next in edges.get(&last).into_iter().flatten() {
+                    if next == start {
+                        if path.iter().all(|m| m >= start) {
+                            let name = if folder.is_empty() {
+                                "src".to_string()
+                            } else {
+                                folder.join("/")
+                            };
+                            found.push(format!("{name}: {} -> {start}", path.join(" -> ")));
+                        }
+                    } else if seen.insert(next.clone()) {
+                        let mut longer = path.clone();
+                        longer.push(next.clone());
+                        stack.push(longer);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_folder_imports_in_a_cycle() {
+    let mut found = Vec::new();
+    for r in ROOTS {
+        for c in cycles(&root(r)) {
+            found.push(format!("{r}: {c}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "modules that import each other:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_check_finds_a_planted_cycle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("a")).expect("mkdir");
+    std::fs::write(src.join("lib.rs"), "pub mod a;\npub mod b;\n").expect("write");
+    std::fs::write(src.join("a/mod.rs"), "pub mod x;\npub mod y;\n").expect("write");
+    // Files of one folder importing each other, through `super` and through braces.
+    std::fs::write(src.join("a/x.rs"), "use super::{y::Y, z};\n").expect("write");
+    std::fs::write(src.join("a/y.rs"), "fn f() { crate::a::x::g(); }\n").expect("write");
+    // Folders importing each other, one of them only in an inline path.
+    std::fs::write(src.join("a/z.rs"), "use crate::b::B;\n").expect("write");
+    std::fs::write(
+        src.join("b.rs"),
+        "// use crate::c;\nfn f() -> crate::a::z::Z { todo!() }\n",
+    )
+    .expect("write");
+    let found = cycles(src);
+    assert_eq!(found, ["src: a -> b -> a", "a: x -> y -> x"], "{found:?}");
+}
+
+/// The `Cargo.lock` packages `name` reaches through its dependencies (normal, build, dev).
+fn reached(lock: &toml::Table, name: &str) -> BTreeSet<String> {
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in lock
+        .get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(n) = p.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let list = p.get("dependencies").and_then(|d| d.as_array());
+        let names = list.into_iter().flatten().filter_map(|d| d.as_str());
+        deps.entry(n.to_string())
+            .or_default()
+            .extend(names.map(|d| d.split(' ').next().unwrap_or(d).to_string()));
+    }
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![name.to_string()];
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(deps.get(&n).into_iter().flatten().cloned());
+        }
+    }
+    seen
+}
+
+#[test]
+fn pure_crates_reach_no_platform_sql_template_http_or_async_crate() {
+    let lock: toml::Table = std::fs::read_to_string(root("Cargo.lock"))
+        .expect("Cargo.lock")
+        .parse()
+        .expect("Cargo.lock is TOML");
+    // The check itself sees the main crate reach them all.
+    let main = reached(&lock, "canvass");
+    assert!(FORBIDDEN.iter().all(|f| main.contains(*f)), "{main:?}");
+    for krate in PURE {
+        let reach = reached(&lock, krate);
+        assert!(
+            reach.contains("serde"),
+            "{krate} is not in Cargo.lock: {reach:?}"
+        );
+        let bad: Vec<_> = FORBIDDEN.iter().filter(|f| reach.contains(**f)).collect();
+        assert!(bad.is_empty(), "{krate} reaches {bad:?}");
+    }
+}
