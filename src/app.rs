@@ -79,7 +79,7 @@ impl App {
             None => crate::privacy::load(&config.privacy, &config.path)?,
         };
         let now = opts.clock.now();
-        let (store, _) = crate::operate::open_writable(&database)
+        let (store, _) = Store::open_writable(&database)
             .await?
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
@@ -121,8 +121,9 @@ impl App {
     }
 
     /// Runs every enabled adapter until Ctrl-C / SIGTERM (or, with only the console, until
-    /// the console ends).
-    pub async fn run(self) -> Result<(), AppError> {
+    /// the console ends). `started` runs once the adapters are up (the start-up log and the
+    /// reload handler live in `operate`, which builds on `App`).
+    pub async fn run(self, started: impl AsyncFnOnce(&App)) -> Result<(), AppError> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -185,8 +186,7 @@ impl App {
                 "no adapter is enabled: add a [console], [telegram] or [discord] section to the config".into(),
             ));
         }
-        let reloader = crate::operate::reload_on_hangup(self.clone());
-        crate::operate::announce(&self).await;
+        started(&self).await;
         while let Some(r) = tasks.join_next().await {
             match r {
                 Ok(Ok(())) => {}
@@ -194,7 +194,6 @@ impl App {
                 Err(e) => tracing::error!(error = %e, "adapter task failed"),
             }
         }
-        reloader.abort();
         self.store.close().await;
         Ok(())
     }

@@ -252,7 +252,20 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     let app = App::start(config, opts).await?;
     match cli.command {
-        Cmd::Run => app.run().await?,
+        Cmd::Run => {
+            let reloader = std::sync::Mutex::new(None);
+            app.run(async |app: &App| {
+                let hup = canvass::operate::reload_on_hangup(app.clone());
+                canvass::operate::announce(app).await;
+                if let Ok(mut r) = reloader.lock() {
+                    *r = Some(hup);
+                }
+            })
+            .await?;
+            if let Some(hup) = reloader.lock().ok().and_then(|mut r| r.take()) {
+                hup.abort();
+            }
+        }
         Cmd::Console => {
             let (tx, rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {

@@ -1,10 +1,10 @@
 //! Running the service: what `canvass run` says at start (and what will not work), and
 //! reloading surveys and templates on SIGHUP without a restart.
 
-use crate::app::{App, AppError};
+use crate::app::App;
 use crate::config::Config;
 use crate::render::Renderer;
-use crate::store::{Store, StoreError, SurveySync};
+use crate::store::SurveySync;
 
 /// Logs at info what started, and warns about what will not work: a digest destination on a
 /// platform that is not configured, a digest survey that is not in the file.
@@ -68,26 +68,6 @@ pub async fn announce(app: &App) {
     for p in c.problems(true) {
         tracing::warn!("{p}");
     }
-}
-
-/// Opens the database and makes sure answers can be saved in it: a read-only database
-/// (file or folder permissions, a read-only mount, `?mode=ro`) stops the start with that
-/// reason in plain words, since no answer, vote or digest could be recorded.
-pub async fn open_writable(database: &str) -> Result<Store, AppError> {
-    let plain = |e: StoreError| {
-        if e.to_string().contains("readonly") {
-            AppError::Unsupported(format!(
-                "the database {database} is read-only, so no answer could be saved: check the \
-                 permissions of the file, of its folder and of the -wal and -shm files beside \
-                 it, the mount, or a mode=ro in the URL"
-            ))
-        } else {
-            e.into()
-        }
-    };
-    let store = Store::open(database).await.map_err(plain)?;
-    store.writable().await.map_err(plain)?;
-    Ok(store)
 }
 
 /// Reloads on every SIGHUP until the process ends. Listening starts before this returns, so

@@ -41,6 +41,12 @@ pub enum StoreError {
     },
     #[error("cannot create salt: {0}")]
     Random(String),
+    #[error(
+        "the database {0} is read-only, so no answer could be saved: check the permissions of \
+         the file, of its folder and of the -wal and -shm files beside it, the mount, or a \
+         mode=ro in the URL"
+    )]
+    ReadOnly(String),
     #[error("no anonymity key: the store was opened without `with_anon_key`")]
     NoAnonKey,
     #[error(
@@ -195,6 +201,22 @@ impl Store {
 
     /// Whether answers can be saved: a write statement that changes nothing, rolled back.
     /// (`BEGIN IMMEDIATE` alone succeeds on a read-only WAL database; a write is refused.)
+    /// Opens the database and makes sure answers can be saved in it: a read-only database
+    /// (file or folder permissions, a read-only mount, `?mode=ro`) is `ReadOnly`, in plain
+    /// words, since no answer, vote or digest could be recorded.
+    pub async fn open_writable(database: &str) -> Result<Store> {
+        let plain = |e: StoreError| {
+            if e.to_string().contains("readonly") {
+                StoreError::ReadOnly(database.to_string())
+            } else {
+                e
+            }
+        };
+        let store = Store::open(database).await.map_err(plain)?;
+        store.writable().await.map_err(plain)?;
+        Ok(store)
+    }
+
     pub async fn writable(&self) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM install WHERE 0")
