@@ -1,0 +1,165 @@
+//! The headline question, whether its finding is clear (for the confidence badge), and the
+//! recommendation: the next step and what would change it, from written rules.
+
+use super::pct;
+use crate::core::survey::Survey;
+use crate::insight::report::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// The question the headline is about: the first one that is not open text.
+pub(super) fn primary(report: &[QuestionReport]) -> Option<usize> {
+    report
+        .iter()
+        .position(|q| q.kind != "open_text" && q.n > 0)
+        .or_else(|| report.iter().position(|q| q.n > 0))
+}
+
+/// The configured headline question if it has answers, else the first answered one.
+pub(super) fn headline_question(survey: &Survey, report: &[QuestionReport]) -> Option<usize> {
+    survey
+        .headline
+        .as_ref()
+        .and_then(|h| report.iter().position(|q| q.id == h.as_str() && q.n > 0))
+        .or_else(|| primary(report))
+}
+
+pub(super) fn finding_is_clear(q: &QuestionReport) -> bool {
+    if let Some(r) = &q.ranking {
+        return r.robust_winner.is_some();
+    }
+    if let Some(mt) = &q.message_test {
+        if mt.keep_collecting {
+            return false;
+        }
+    }
+    if let Some(l) = &q.leader {
+        return l.clearly_ahead;
+    }
+    if let Some(p) = &q.pairwise {
+        return p.top_beats_second.is_some_and(|p| p >= 0.8);
+    }
+    if let Some(n) = &q.nps {
+        return n.ci95[1] - n.ci95[0] <= 30.0;
+    }
+    if let Some(r) = &q.rating {
+        return r.ci95.is_some_and(|c| c[1] - c[0] <= 0.6);
+    }
+    q.themes.is_some()
+}
+
+pub(super) fn recommend(
+    prim: Option<&QuestionReport>,
+    n: usize,
+    quality: &Quality,
+    questions: &[QuestionReport],
+) -> Recommendation {
+    let target = if n < 30 { 30 } else { 100 };
+    let differs: Vec<String> = questions
+        .iter()
+        .flat_map(|q| {
+            q.segments
+                .iter()
+                .filter(|s| s.differs)
+                .map(|s| s.segment.clone())
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let Some(q) = prim else {
+        return Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": 30 })),
+            would_change: Statement::new("n_reaches", json!({ "target": 30 })),
+        };
+    };
+    if quality.burst_flagged * 10 > n.max(1) {
+        return Recommendation {
+            next_step: Statement::new("check_burst", json!({ "count": quality.burst_flagged })),
+            would_change: Statement::new("burst_explained", json!({})),
+        };
+    }
+    if n < 30 {
+        return Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
+            would_change: Statement::new("n_reaches", json!({ "target": target })),
+        };
+    }
+    if let Some(mt) = &q.message_test {
+        if mt.keep_collecting {
+            return Recommendation {
+                next_step: Statement::new(
+                    "keep_test_running",
+                    json!({ "min": mt.min_per_variant, "n": q.n }),
+                ),
+                would_change: Statement::new("variant_pulls_ahead", json!({})),
+            };
+        }
+    }
+    if let Some(r) = &q.ranking {
+        return match &r.robust_winner {
+            Some(w) => Recommendation {
+                next_step: Statement::new(
+                    "act_on",
+                    json!({ "label": label_for(q, w), "segments": differs }),
+                ),
+                would_change: Statement::new("methods_disagree", json!({})),
+            },
+            None => Recommendation {
+                next_step: Statement::new(
+                    "follow_up_pairwise",
+                    json!({ "options": r.schulze_order.iter().take(2).map(|id| label_for(q, id)).collect::<Vec<_>>() }),
+                ),
+                would_change: Statement::new("methods_agree", json!({})),
+            },
+        };
+    }
+    match &q.leader {
+        Some(l) if l.clearly_ahead => {
+            let low = q
+                .options
+                .as_ref()
+                .and_then(|o| o.iter().find(|o| o.id == l.id))
+                .map(|o| pct(o.ci95[0]));
+            Recommendation {
+                next_step: Statement::new(
+                    "act_on",
+                    json!({ "label": l.label, "segments": differs }),
+                ),
+                would_change: Statement::new(
+                    "leader_falls",
+                    json!({ "label": l.label, "low": low, "runner_up": l.runner_up }),
+                ),
+            }
+        }
+        Some(l) => Recommendation {
+            next_step: Statement::new(
+                "follow_up_between",
+                json!({ "a": l.label, "b": l.runner_up }),
+            ),
+            would_change: Statement::new("gap_opens", json!({ "a": l.label, "b": l.runner_up })),
+        },
+        None if q.nps.is_some() || q.rating.is_some() => Recommendation {
+            next_step: Statement::new("read_detractors", json!({})),
+            would_change: Statement::new("score_moves", json!({})),
+        },
+        None => Recommendation {
+            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
+            would_change: Statement::new("n_reaches", json!({ "target": target })),
+        },
+    }
+}
+
+pub(super) fn label_for(q: &QuestionReport, id: &str) -> String {
+    q.options
+        .as_ref()
+        .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
+        .or_else(|| {
+            q.pairwise.as_ref().and_then(|p| {
+                p.bradley_terry
+                    .iter()
+                    .find(|s| s.option == id)
+                    .map(|s| s.label.clone())
+            })
+        })
+        .unwrap_or_else(|| id.to_string())
+}

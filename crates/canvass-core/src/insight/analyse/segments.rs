@@ -1,0 +1,290 @@
+//! Segments against their complements: which segments are large enough to show, per-question
+//! cells that stay large enough (and cannot be subtracted to a small group), the tests, and one
+//! Benjamini-Hochberg correction across every test in the report.
+
+use super::{CLAIM_MIN, FDR_Q, Input, Response, share};
+use crate::core::answer::AnswerValue;
+use crate::core::survey::{Question, QuestionKind};
+use crate::insight::report::*;
+use crate::insight::stats;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Tests every large enough segment on every question, corrects all p-values as one family,
+/// and attaches the findings to `questions`. Returns the number of tests in the family.
+pub(super) fn attach(
+    input: &Input<'_>,
+    rs: &[&Response],
+    questions: &mut [QuestionReport],
+) -> usize {
+    let survey = input.survey;
+    let n = rs.len();
+    // Segments: only those large enough to show, inside and outside.
+    let mut seg_sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rs {
+        for s in &r.segments {
+            *seg_sizes.entry(s).or_default() += 1;
+        }
+    }
+    let mut segs: Vec<(String, usize)> = Vec::new();
+    let mut seen_sets: Vec<BTreeSet<i64>> = Vec::new();
+    for (name, c) in seg_sizes {
+        if c < input.min_segment || n - c < input.min_segment {
+            continue;
+        }
+        // A segment that is exactly the complement of one already tested adds no test.
+        let members: BTreeSet<i64> = rs
+            .iter()
+            .filter(|r| r.segments.contains(name))
+            .map(|r| r.respondent)
+            .collect();
+        let complement: BTreeSet<i64> = rs
+            .iter()
+            .map(|r| r.respondent)
+            .filter(|id| !members.contains(id))
+            .collect();
+        if seen_sets.contains(&complement) {
+            continue;
+        }
+        seen_sets.push(members);
+        segs.push((name.to_string(), c));
+    }
+    let mut pending = Vec::new();
+    if input.segment.is_none() {
+        for (qi, q) in survey.questions.iter().enumerate() {
+            question_segments(qi, q, rs, &segs, input.min_segment, &mut pending);
+        }
+    }
+    // One Benjamini-Hochberg family: every chi-square and every per-option test in the report.
+    let mut ps: Vec<f64> = Vec::new();
+    for p in &pending {
+        ps.push(p.finding.p_value);
+        ps.extend(p.finding.options.iter().map(|g| g.p_value));
+    }
+    let adjusted = stats::benjamini_hochberg(&ps);
+    let mut k = 0;
+    for p in pending {
+        let mut f = p.finding;
+        f.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
+        k += 1;
+        for g in &mut f.options {
+            g.p_adjusted = adjusted.get(k).copied().unwrap_or(1.0);
+            k += 1;
+        }
+        f.largest_gap = f
+            .options
+            .iter()
+            .max_by(|a, b| {
+                (a.segment_share - a.others_share)
+                    .abs()
+                    .total_cmp(&(b.segment_share - b.others_share).abs())
+            })
+            .cloned();
+        let claimable = f.n >= CLAIM_MIN && n - f.n >= CLAIM_MIN;
+        f.differs = f.p_adjusted <= FDR_Q && claimable;
+        if let Some(q) = questions.get_mut(p.question) {
+            q.segments.push(f);
+        }
+    }
+    ps.len()
+}
+
+/// A pending segment test: which question, which segment, raw p, and what it found.
+pub(super) struct Pending {
+    question: usize,
+    finding: SegmentFinding,
+}
+
+/// Tests one segment against its complement on a table of categories.
+pub(super) fn segment_test(
+    name: &str,
+    seg: &[u64],
+    rest: &[u64],
+    labels: &[String],
+    n_seg: usize,
+    n_rest: usize,
+) -> Option<SegmentFinding> {
+    let table = vec![seg.to_vec(), rest.to_vec()];
+    let chi = stats::chi_square_independence(&table)?;
+    // Every option gets a two-proportion test; all of them join the report's BH family.
+    let options: Vec<Gap> = (0..labels.len())
+        .map(|i| {
+            let p = stats::two_proportion_z(seg[i], n_seg as u64, rest[i], n_rest as u64)
+                .map(|z| z.p_value)
+                .unwrap_or(1.0);
+            Gap {
+                option: labels[i].clone(),
+                segment_share: share(seg[i], n_seg),
+                others_share: share(rest[i], n_rest),
+                p_value: p,
+                p_adjusted: p,
+            }
+        })
+        .collect();
+    Some(SegmentFinding {
+        segment: name.to_string(),
+        n: n_seg,
+        test: match chi.method {
+            stats::ChiSquareMethod::FisherExact => "fisher_exact",
+            stats::ChiSquareMethod::PearsonMerged => "chi_square_merged",
+            _ => "chi_square",
+        },
+        p_value: chi.p_value,
+        p_adjusted: chi.p_value,
+        differs: false,
+        cramers_v: Some(chi.cramers_v),
+        largest_gap: None,
+        options,
+    })
+}
+
+/// Category counts used for segment tests, or None when a question is not tested.
+pub(super) fn categories(q: &Question, r: &Response) -> Option<Vec<usize>> {
+    let v = r.answers.get(q.id.as_str())?;
+    match (&q.kind, v) {
+        (
+            QuestionKind::Single { .. } | QuestionKind::MessageTest { .. },
+            AnswerValue::Choice(id),
+        ) => q.option_index(id).map(|i| vec![i]),
+        (QuestionKind::Multi { .. }, AnswerValue::Choices(ids)) => {
+            Some(ids.iter().filter_map(|id| q.option_index(id)).collect())
+        }
+        (QuestionKind::Ranking { .. }, AnswerValue::Ranking(ids)) => ids
+            .first()
+            .and_then(|id| q.option_index(id))
+            .map(|i| vec![i]),
+        (QuestionKind::Nps { .. }, AnswerValue::Scale(s)) => Some(vec![match s {
+            0..=6 => 0,
+            7..=8 => 1,
+            _ => 2,
+        }]),
+        (QuestionKind::Rating { scale, .. }, AnswerValue::Scale(s)) => {
+            // Low / middle / top-2 box, so sparse scale points do not break the test.
+            let top = scale.saturating_sub(1);
+            Some(vec![if *s >= top {
+                2
+            } else if *s <= 2 {
+                0
+            } else {
+                1
+            }])
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn category_labels(q: &Question) -> Vec<String> {
+    match &q.kind {
+        QuestionKind::Nps { .. } => {
+            vec!["detractors".into(), "passives".into(), "promoters".into()]
+        }
+        QuestionKind::Rating { .. } => vec!["low (1-2)".into(), "middle".into(), "top 2".into()],
+        k => k.options().iter().map(|o| o.label.clone()).collect(),
+    }
+}
+
+/// Tests each segment against its complement on one question. A segment large enough as a
+/// whole may have few members (or few outsiders) who answered this question: such a cell is
+/// neither tested nor shown, so `min` holds per question, not only per segment.
+pub(super) fn question_segments(
+    qi: usize,
+    q: &Question,
+    rs: &[&Response],
+    segs: &[(String, usize)],
+    min: usize,
+    out: &mut Vec<Pending>,
+) {
+    let labels = category_labels(q);
+    if labels.len() < 2 {
+        return;
+    }
+    // Which respondents answered, and who of them is in each big enough segment.
+    let answered: Vec<&Response> = rs
+        .iter()
+        .copied()
+        .filter(|r| categories(q, r).is_some())
+        .collect();
+    let mut shown: Vec<(&str, BTreeSet<i64>)> = segs
+        .iter()
+        .map(|(name, _)| {
+            let members = answered
+                .iter()
+                .filter(|r| r.segments.contains(name.as_str()))
+                .map(|r| r.respondent)
+                .collect::<BTreeSet<i64>>();
+            (name.as_str(), members)
+        })
+        .filter(|(_, m)| m.len() >= min.max(1) && answered.len() - m.len() >= min.max(1))
+        .collect();
+    prune_differencing(&mut shown, answered.len(), min);
+    for (name, _) in &shown {
+        let mut seg = vec![0u64; labels.len()];
+        let mut rest = vec![0u64; labels.len()];
+        let (mut n_seg, mut n_rest) = (0, 0);
+        for r in rs {
+            let Some(cats) = categories(q, r) else {
+                continue;
+            };
+            let (t, n) = if r.segments.contains(*name) {
+                (&mut seg, &mut n_seg)
+            } else {
+                (&mut rest, &mut n_rest)
+            };
+            *n += 1;
+            for c in cats {
+                if let Some(x) = t.get_mut(c) {
+                    *x += 1;
+                }
+            }
+        }
+        if let Some(f) = segment_test(name, &seg, &rest, &labels, n_seg, n_rest) {
+            out.push(Pending {
+                question: qi,
+                finding: f,
+            });
+        }
+    }
+}
+
+/// Drops shown segment cells until no small group can be computed from them: two shown
+/// segments whose answerers differ by fewer than `min` people (one minus the other reads
+/// those few), and the answerers outside every shown segment when they are fewer than `min`
+/// (the total minus the shown segments reads them). The smaller segment goes first.
+pub(super) fn prune_differencing(
+    shown: &mut Vec<(&str, BTreeSet<i64>)>,
+    answered: usize,
+    min: usize,
+) {
+    loop {
+        let mut drop: Option<usize> = None;
+        'pairs: for i in 0..shown.len() {
+            for j in (i + 1)..shown.len() {
+                let diff = shown[i].1.symmetric_difference(&shown[j].1).count();
+                if diff > 0 && diff < min {
+                    drop = Some(if shown[i].1.len() <= shown[j].1.len() {
+                        i
+                    } else {
+                        j
+                    });
+                    break 'pairs;
+                }
+            }
+        }
+        if drop.is_none() && !shown.is_empty() {
+            let union: BTreeSet<i64> = shown.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+            let outside = answered - union.len();
+            if outside > 0 && outside < min {
+                drop = shown
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, (_, m))| m.len())
+                    .map(|(i, _)| i);
+            }
+        }
+        match drop {
+            Some(i) => {
+                shown.remove(i);
+            }
+            None => return,
+        }
+    }
+}
