@@ -11,12 +11,19 @@ fuzz_target!(|data: &[u8]| {
     };
     match command::parse(text) {
         Ok(None) => assert!(!text.trim().starts_with('/')),
-        Ok(Some(Command::Poll { question, options })) => {
+        Ok(Some(Command::Poll {
+            question,
+            options,
+            max,
+            ..
+        })) => {
             assert!(!question.is_empty() && question.chars().count() <= 300);
             assert!((2..=25).contains(&options.len()));
+            // An option may hold an escaped `\|`, so only emptiness and length are fixed.
             for o in &options {
-                assert!(!o.is_empty() && o.chars().count() <= 80 && !o.contains('|'));
+                assert!(!o.is_empty() && o.chars().count() <= 80);
             }
+            assert!(max.is_none_or(|m| m >= 1));
         }
         Ok(Some(Command::Insights { segment: Some(s), .. })) => {
             assert!(!s.is_empty() && s.trim() == s);
