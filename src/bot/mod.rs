@@ -836,9 +836,18 @@ impl Bot {
                     ),
                     keyboard: Keyboard::default(),
                 }];
-                // The deleted answers no longer count: posted polls show the lower number.
+                // The deleted answers no longer count: open posted polls show the lower number.
+                // A closed poll keeps its final result: editing it would show, by difference,
+                // how this member voted in every poll.
                 for (key, ..) in deleted.iter().flatten() {
-                    out.push(Outbound::RefreshPolls { survey: *key });
+                    let open = self
+                        .store
+                        .survey_by_key(*key)
+                        .await?
+                        .is_some_and(|s| s.effective_status(now) == Status::Open);
+                    if open {
+                        out.push(Outbound::RefreshPolls { survey: *key });
+                    }
                 }
                 Ok(out)
             }
@@ -851,7 +860,11 @@ impl Bot {
                     Some(s) if self.team_view(ev) || s.effective_status(now) != Status::Draft => {
                         let n = self.store.respondent_count(s.key).await?;
                         let mut data = survey_json(&s, n, now, loc(ev), self.team_view(ev));
-                        if views::results_visible(&s.survey, s.effective_status(now)) {
+                        // Members see tallies of polls answered in the open only: a survey
+                        // taken privately shows none (one respondent's tally is their answers).
+                        if (s.survey.is_inline_poll() || self.team_view(ev))
+                            && views::results_visible(&s.survey, s.effective_status(now))
+                        {
                             let rows = self.store.current_answers(s.key).await?;
                             for (q, v) in s
                                 .survey
@@ -1154,6 +1167,15 @@ impl Bot {
             return Ok(vec![reply(err(
                 "usage",
                 json!({ "command": "poll", "problem": "that deadline has already passed (times are UTC)" }),
+            ))]);
+        }
+        let longest = chrono::Duration::days(crate::core::command::MAX_POLL_DAYS);
+        if closes_at.is_some_and(|c| c > now + longest) {
+            return Ok(vec![reply(err(
+                "usage",
+                json!({ "command": "poll", "problem": format!(
+                    "a poll runs at most {} days", crate::core::command::MAX_POLL_DAYS
+                ) }),
             ))]);
         }
         let build = || -> Result<Survey, crate::core::survey::DefinitionError> {

@@ -115,6 +115,45 @@ impl HelperDef for Markup {
     }
 }
 
+/// `{{#code}}…{{/code}}` in Discord Markdown: a code span shows its text as is, so the
+/// escapes the content got are taken out again (members copy ids from it), and a backtick,
+/// which would end the span, becomes a look-alike (U+02CB).
+struct MarkdownCode;
+
+impl HelperDef for MarkdownCode {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let mut inner = handlebars::StringOutput::new();
+        if let Some(t) = h.template() {
+            t.render(r, ctx, rc, &mut inner)?;
+        }
+        let text = inner.into_string()?;
+        let mut plain = String::with_capacity(text.len());
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => {
+                    if let Some(n) = chars.next() {
+                        plain.push(if n == '`' { '\u{02CB}' } else { n });
+                    }
+                }
+                '`' => plain.push('\u{02CB}'),
+                c => plain.push(c),
+            }
+        }
+        out.write("`")?;
+        out.write(&plain)?;
+        out.write("`")?;
+        Ok(())
+    }
+}
+
 /// `{{plural n "answer" "answers"}}`
 fn plural(
     h: &Helper<'_>,
@@ -165,7 +204,11 @@ fn registry(target: Target) -> Handlebars<'static> {
     };
     hb.register_helper("bold", Box::new(Markup(b.0, b.1)));
     hb.register_helper("italic", Box::new(Markup(i.0, i.1)));
-    hb.register_helper("code", Box::new(Markup(c.0, c.1)));
+    if target == Target::Markdown {
+        hb.register_helper("code", Box::new(MarkdownCode));
+    } else {
+        hb.register_helper("code", Box::new(Markup(c.0, c.1)));
+    }
     hb.register_helper("plural", Box::new(plural));
     hb.register_helper("inc", Box::new(inc));
     hb.register_helper("cmd", Box::new(cmd));
@@ -1245,5 +1288,35 @@ mod tests {
         for c in split(&text, 100, Target::Html) {
             assert!(c.starts_with("&amp;") && c.ends_with("&amp;"), "{c}");
         }
+    }
+}
+
+#[cfg(test)]
+mod code_span_tests {
+    use super::*;
+
+    /// A survey id in a Discord code span reads and copies as written: no backslashes, and a
+    /// backtick in the content cannot end the span.
+    #[test]
+    fn markdown_code_spans_show_ids_unescaped() {
+        let mut hb = registry(Target::Markdown);
+        hb.register_template_string("t", "id {{#code}}{{id}}{{/code}} and {{id}}")
+            .expect("template");
+        let out = hb
+            .render("t", &serde_json::json!({ "id": "next-feature_2" }))
+            .expect("renders");
+        assert_eq!(out, "id `next-feature_2` and next\\-feature\\_2");
+        let out = hb
+            .render("t", &serde_json::json!({ "id": "a`b" }))
+            .expect("renders");
+        assert!(out.starts_with("id `a\u{02CB}b` "), "{out}");
+        // Telegram HTML keeps its <code>.
+        let mut hb = registry(Target::Html);
+        hb.register_template_string("t", "{{#code}}{{id}}{{/code}}")
+            .expect("template");
+        let out = hb
+            .render("t", &serde_json::json!({ "id": "a-b" }))
+            .expect("renders");
+        assert_eq!(out, "<code>a-b</code>");
     }
 }

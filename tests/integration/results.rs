@@ -305,3 +305,83 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
             .is_empty()
     );
 }
+
+/// A survey taken privately shows members no tally when closed (with one respondent, a tally
+/// is that person's answers); the team still sees it.
+#[tokio::test]
+async fn a_closed_private_survey_shows_members_no_tally() {
+    const DUO: &str = r#"
+[[surveys]]
+id = "duo"
+title = "Duo"
+[[surveys.questions]]
+id = "a"
+type = "single"
+text = "First?"
+options = ["Yes", "No"]
+[[surveys.questions]]
+id = "b"
+type = "single"
+text = "Second?"
+options = ["Yes", "No"]
+"#;
+    let t = spawn_app_with(&format!("{CONFIG}{DUO}")).await;
+    let mut out = t.say("ana", dm("ana"), "/start duo").await;
+    for _ in 0..2 {
+        out = t
+            .tap("ana", dm("ana"), &payloads(&last_keyboard(&out))[0])
+            .await;
+    }
+    t.say("pm", dm("pm"), "/close duo").await;
+    for (who, chat) in [("bob", group()), ("bob", dm("bob")), ("ana", dm("ana"))] {
+        let text = t.text(&t.say(who, chat, "/survey duo").await);
+        assert!(text.contains("It is closed"), "{text}");
+        assert!(
+            !text.contains("Yes: "),
+            "{who} sees a private tally: {text}"
+        );
+    }
+}
+
+/// `/forgetme` refreshes open polls only: re-rendering a closed poll's final result would
+/// show, by difference, how the member voted in each closed poll.
+#[tokio::test]
+async fn forgetme_never_edits_a_closed_poll() {
+    let t = spawn_app().await;
+    let (closed, _, b) = poll(&t, "Closed one? | Pizza | Sushi").await;
+    vote(&t, "ana", &b[0]).await;
+    vote(&t, "bob", &b[1]).await;
+    let (open, _, b) = poll(&t, "Open one? | Pizza | Sushi").await;
+    vote(&t, "ana", &b[0]).await;
+    t.say("pm", group(), "/close closed-one").await;
+    let out = t.say("ana", dm("ana"), "/forgetme").await;
+    let refreshed: Vec<i64> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outbound::RefreshPolls { survey } => Some(*survey),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refreshed, vec![open], "only the open poll is refreshed");
+    assert!(!refreshed.contains(&closed));
+}
+
+/// `--closes until` is held to the same 365 days as `--closes in`.
+#[tokio::test]
+async fn a_deadline_beyond_365_days_is_refused_in_either_form() {
+    let t = spawn_app().await;
+    for flag in ["--closes until 2099-12-24 18:00", "--closes in 400d"] {
+        let out = t
+            .say("pm", group(), &format!("/poll Far? | a | b {flag}"))
+            .await;
+        assert!(
+            !out.iter().any(|o| matches!(o, Outbound::PostPoll { .. })),
+            "{flag} was accepted"
+        );
+        assert!(
+            t.text(&out).contains("365 days"),
+            "{flag}: {}",
+            t.text(&out)
+        );
+    }
+}

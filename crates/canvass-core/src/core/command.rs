@@ -92,7 +92,7 @@ impl Deadline {
 /// The longest `/poll` argument text read: a question, 25 options and the flags fit well.
 pub const MAX_POLL_CHARS: usize = 4000;
 /// The longest `--closes in` a poll may run.
-const MAX_POLL_DAYS: i64 = 365;
+pub const MAX_POLL_DAYS: i64 = 365;
 
 /// Why a command could not be parsed; `usage` names the template-side usage line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
