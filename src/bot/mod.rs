@@ -660,10 +660,19 @@ impl Bot {
             Err(CommandError::Unknown(name)) => {
                 Ok(vec![reply(err("unknown_command", json!({ "name": name })))])
             }
-            Err(CommandError::Usage { command, problem }) => Ok(vec![reply(err(
-                "usage",
-                json!({ "command": command, "problem": problem }),
-            ))]),
+            Err(CommandError::Usage { command, problem }) => {
+                let out = vec![reply(err(
+                    "usage",
+                    json!({ "command": command, "problem": problem }),
+                ))];
+                // A team command's mistake is team output too: private outside team chats.
+                let team = command::TEAM_COMMANDS.contains(&command);
+                Ok(if team && !self.team_output_here(ev) {
+                    out.into_iter().map(Outbound::privately).collect()
+                } else {
+                    out
+                })
+            }
             Ok(Some(cmd)) => {
                 if cmd.needs_team() && !self.is_team(&ev.actor) {
                     tracing::info!(command = cmd.name(), "refused: not product team");

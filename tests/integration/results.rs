@@ -385,3 +385,18 @@ async fn a_deadline_beyond_365_days_is_refused_in_either_form() {
         );
     }
 }
+
+/// A team command's usage error is team output: in a community group it is answered
+/// privately, like the command's other answers (here in the console group, not a team chat).
+#[tokio::test]
+async fn a_poll_usage_error_in_a_group_is_answered_privately() {
+    let t = spawn_app().await;
+    for args in ["Dup? | a | A", "Flag? | a | b --results bogus", "One? | a"] {
+        let out = t.say("pm", group(), &format!("/poll {args}")).await;
+        assert!(!out.is_empty(), "{args}: no answer");
+        assert!(
+            out.iter().all(|o| matches!(o, Outbound::Private { .. })),
+            "{args}: answered in the group: {out:?}"
+        );
+    }
+}

@@ -39,6 +39,9 @@ pub enum Command {
     Language(Option<String>),
 }
 
+/// Names of the commands only the product team may run (`Command::needs_team`).
+pub const TEAM_COMMANDS: [&str; 6] = ["poll", "post", "close", "insights", "export", "digest"];
+
 impl Command {
     /// Commands only the product team may run.
     pub fn needs_team(&self) -> bool {
