@@ -639,9 +639,11 @@ impl Config {
     /// Parses config text; `path` is only used in messages. Every error names the line of
     /// the key it is about, and surveys and questions by their ids.
     pub fn parse(src: &str, path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(src).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+        let raw: RawConfig = toml::from_str(src).map_err(|e| {
+            type_error(src, path, &e).unwrap_or_else(|| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string().trim_end().to_string(),
+            })
         })?;
         let at = Locator::new(src);
         // `key` is a path into the file (`digest.surveys[1]`), `field` how the message names it.
@@ -1099,6 +1101,148 @@ fn segments(part: &str) -> Vec<Seg<'_>> {
         rest = tail;
     }
     out
+}
+
+/// A value of the wrong type, an unknown key or variant in a file that is valid TOML, said as
+/// the other errors are: its line, the survey and question by id, the key, plain words.
+fn type_error(src: &str, path: &Path, e: &toml::de::Error) -> Option<ConfigError> {
+    use toml::de::DeValue;
+    let offset = e.span()?.start;
+    let root = toml::de::DeTable::parse(src).ok()?;
+    let str_of = |v: &DeValue<'_>| match v {
+        DeValue::String(s) => Some(s.to_string()),
+        _ => None,
+    };
+    // Down from the root to the deepest key or item the offset lies in.
+    let mut parts: Vec<String> = Vec::new();
+    let (mut survey, mut question): (Option<String>, Option<String>) = (None, None);
+    let mut table = Some(root.get_ref());
+    while let Some(t) = table.take() {
+        // The last key before the offset: a `[[table]]`'s span is only its header line.
+        let Some((key, value)) = t
+            .iter()
+            .filter(|(k, _)| k.span().start <= offset)
+            .max_by_key(|(k, _)| k.span().start)
+        else {
+            break;
+        };
+        let name = key.get_ref().to_string();
+        match value.get_ref() {
+            DeValue::Table(inner) => {
+                parts.push(name);
+                table = Some(inner);
+            }
+            DeValue::Array(items) => {
+                // The item the offset is in, else (a table array's items) the last one before it.
+                let k = items
+                    .iter()
+                    .position(|v| v.span().contains(&offset))
+                    .or_else(|| items.iter().rposition(|v| v.span().start <= offset));
+                let Some(k) = k else {
+                    parts.push(name);
+                    break;
+                };
+                if let DeValue::Table(inner) = items[k].get_ref() {
+                    let id = inner.get("id").and_then(|v| str_of(v.get_ref()));
+                    match (parts.as_slice(), name.as_str()) {
+                        ([], "surveys") => survey = Some(id.unwrap_or(format!("{}", k + 1))),
+                        ([s], "questions") if s.starts_with("surveys") => {
+                            let text = inner.get("text").and_then(|v| str_of(v.get_ref()));
+                            question = Some(id.unwrap_or_else(|| {
+                                slugify(text.as_deref().unwrap_or(""), &format!("q{}", k + 1))
+                            }));
+                        }
+                        _ => {}
+                    }
+                    parts.push(format!("{name}[{k}]"));
+                    table = Some(inner);
+                } else {
+                    parts.push(format!("{name}[{k}]"));
+                }
+            }
+            _ => parts.push(name),
+        }
+    }
+    let field = match (survey, question) {
+        (Some(s), q) => {
+            let mut named = vec![format!("survey {s:?}")];
+            named.extend(q.map(|q| format!("question {q:?}")));
+            let rest: Vec<&str> = parts
+                .iter()
+                .skip(1 + usize::from(named.len() > 1))
+                .map(String::as_str)
+                .collect();
+            let rest = rest.join(".");
+            match rest
+                .strip_prefix("options[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(n, _)| n.parse::<usize>().ok())
+            {
+                Some(k) => named.push(format!("option {}", k + 1)),
+                None if !rest.is_empty() => named.push(rest),
+                None => {}
+            }
+            named.join(", ")
+        }
+        (None, _) if !parts.is_empty() => parts.join("."),
+        (None, _) => return None,
+    };
+    Some(ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of(src, offset),
+        field,
+        problem: plain_serde(e.message()),
+    })
+}
+
+/// serde's wording in plain words: `invalid type: string "500", expected usize` is
+/// `must be a whole number, not the text "500"`.
+fn plain_serde(message: &str) -> String {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = match expected.trim() {
+                "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" | "an integer"
+                | "integer" => "a whole number".to_string(),
+                "a boolean" => "true or false".to_string(),
+                "a string" => "text in quotes".to_string(),
+                "a sequence" => "a list in [ ]".to_string(),
+                other => other.to_string(),
+            };
+            let found = match found.split_once(' ') {
+                Some(("string", v)) => format!("the text {v}"),
+                Some(("integer", v)) | Some(("float", v)) => {
+                    format!("the number {}", v.trim_matches('`'))
+                }
+                Some(("boolean", v)) => v.trim_matches('`').to_string(),
+                _ => match found {
+                    "sequence" => "a list".to_string(),
+                    "map" => "a table".to_string(),
+                    other => other.to_string(),
+                },
+            };
+            return format!("must be {expected}, not {found}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        if let Some((found, expected)) = rest.split_once(", expected one of ") {
+            let one_of = expected.replace('`', "");
+            return format!("{} is not one of {one_of}", found.replace('`', "\""));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        if let Some((found, expected)) = rest.split_once(", expected one of ") {
+            return format!(
+                "unknown key {found}; the keys here are {}",
+                expected.replace('`', "")
+            );
+        }
+        return format!("unknown key {}", rest.split(',').next().unwrap_or(rest));
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("{rest} is missing");
+    }
+    message.to_string()
 }
 
 /// The ids of a survey's questions as they will be, for naming them in errors.
@@ -2049,5 +2193,48 @@ text = "Anything else?"
         let src = format!("{OK}\n[storage]\ndatabase = \"sqlite://x.db?cache=shared\"\n");
         let c = Config::parse(&src, Path::new("/srv/plain/bot.toml")).unwrap();
         assert_eq!(c.database(), "sqlite:///srv/plain/x.db?cache=shared");
+    }
+
+    #[test]
+    fn type_errors_name_survey_question_and_key_in_plain_words() {
+        let q = |extra: &str, opts: &str| {
+            format!(
+                "[[surveys]]\nid = \"s1\"\ntitle = \"S\"\n[[surveys.questions]]\nid = \"q1\"\ntype = \"single\"\ntext = \"Which?\"\noptions = [{opts}]\n{extra}\n"
+            )
+        };
+        let ab = "\"a\", \"b\"";
+        let cases = [
+            (
+                q("max_chars = \"500\"", ab),
+                "max_chars",
+                "survey \"s1\", question \"q1\", max_chars: must be a whole number, not the text \"500\"",
+            ),
+            (
+                q("", ab).replace("\"single\"", "\"NPS\""),
+                "NPS",
+                "survey \"s1\", question \"q1\", type: \"NPS\" is not one of single, multi",
+            ),
+            (
+                q("", "{ id = \"a\", lable = \"A\" }, \"b\""),
+                "lable",
+                "survey \"s1\", question \"q1\", option 1: unknown key `lable`",
+            ),
+            (
+                q("flavour = \"x\"", ab),
+                "flavour",
+                "survey \"s1\", question \"q1\", flavour: unknown key `flavour`",
+            ),
+        ];
+        for (src, at, says) in cases {
+            let err = parse(&src).unwrap_err();
+            assert_at(&err, line_with(&src, at), &[says]);
+            let text = err.to_string();
+            assert!(
+                !text.contains("expected usize") && !text.contains("unknown variant") && !text.contains("untagged"),
+                "{text}"
+            );
+        }
+        let err = parse("[team]\nconsole = \"pm\"\n").unwrap_err();
+        assert_at(&err, 2, &["team.console: must be a list in [ ], not the text \"pm\""]);
     }
 }
