@@ -45,6 +45,19 @@ pub enum ConfigError {
     },
     #[error("environment variable {var} (named by {key}) is not set")]
     MissingSecret { var: String, key: String },
+    /// More than one survey is wrong: each one's error, so a check lists them all at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// Each problem as its own sentence: one, or each of `Several`.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            ConfigError::Several(all) => all.iter().flat_map(ConfigError::messages).collect(),
+            e => vec![e.to_string()],
+        }
+    }
 }
 
 /// A secret read from the environment; never printed.
@@ -656,35 +669,47 @@ impl Config {
             };
 
         let mut surveys = Vec::new();
+        // Every wrong survey is reported, not only the first.
+        let mut wrong = Vec::new();
         for (i, s) in raw.surveys.into_iter().enumerate() {
             let span = s.span().start;
             let key = format!("surveys[{i}]");
             let named = s.get_ref().id.clone();
             let qids = question_ids(s.get_ref());
-            let (survey, status, locales) = build_survey(s.into_inner()).map_err(|e| {
-                invalid(
-                    &format!("{key}.{}", e.field),
-                    span,
-                    survey_field(&named, &qids, &e.field),
-                    e.problem,
-                )
-            })?;
+            let (survey, status, locales) = match build_survey(s.into_inner()) {
+                Ok(built) => built,
+                Err(e) => {
+                    wrong.push(invalid(
+                        &format!("{key}.{}", e.field),
+                        span,
+                        survey_field(&named, &qids, &e.field),
+                        e.problem,
+                    ));
+                    continue;
+                }
+            };
             if surveys
                 .iter()
                 .any(|c: &ConfiguredSurvey| c.survey.id == survey.id)
             {
-                return Err(invalid(
+                wrong.push(invalid(
                     &format!("{key}.id"),
                     span,
                     survey_field(&named, &qids, "id"),
                     format!("survey id {:?} is used twice", survey.id.as_str()),
                 ));
+                continue;
             }
             surveys.push(ConfiguredSurvey {
                 survey,
                 status,
                 locales,
             });
+        }
+        match wrong.len() {
+            0 => {}
+            1 => return Err(wrong.remove(0)),
+            _ => return Err(ConfigError::Several(wrong)),
         }
 
         let persona = match raw.persona {
@@ -2236,5 +2261,18 @@ text = "Anything else?"
         }
         let err = parse("[team]\nconsole = \"pm\"\n").unwrap_err();
         assert_at(&err, 2, &["team.console: must be a list in [ ], not the text \"pm\""]);
+    }
+
+    #[test]
+    fn every_wrong_survey_is_reported_not_only_the_first() {
+        let src = TWO
+            .replace("options = [\"A\", \"B\"]", "options = [\"A\"]")
+            .replace("type = \"open_text\"", "type = \"rating\"\nscale = 6");
+        let err = parse(&src).unwrap_err();
+        let all = err.messages();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].contains("survey \"first\", question \"q\", options"), "{all:?}");
+        assert!(all[1].contains("survey \"pulse\", question \"other\", scale"), "{all:?}");
+        assert!(err.to_string().contains(&all[1]), "{err}");
     }
 }
