@@ -346,8 +346,8 @@ fn check_fails_on_keys_urls_and_databases_that_run_refuses() {
             "telegram.api_url: \"not a url\" is not a URL",
         ),
         (
-            "[telegram]\ntoken_env = \"T\"\napi_url = \"ftp://example.org\"",
-            "telegram.api_url: \"ftp://example.org\" must be an http or https URL",
+            "[telegram]\ntoken_env = \"T\"\napi_url = \"ftp://files.example\"",
+            "telegram.api_url: \"ftp://files.example\" must be an http or https URL",
         ),
         (
             "[discord]\ntoken_env = \"T\"\napi_url = \"not a url\"",
