@@ -336,7 +336,10 @@ fn check_fails_on_keys_urls_and_databases_that_run_refuses() {
             "[privacy]\nkey_file = \"nodir/k.key\"",
             "privacy.key_file: ",
         ),
-        ("[privacy]\nkey_file = \"kdir\"", "it is a folder, not a file"),
+        (
+            "[privacy]\nkey_file = \"kdir\"",
+            "it is a folder, not a file",
+        ),
         (
             "[privacy]\nkey_file = \"short.key\"",
             "is 3 bytes; it must be at least 32",
@@ -381,10 +384,17 @@ async fn a_config_folder_with_a_question_mark_keeps_its_database_beside_it() {
     let folder = dir.path().join("qu?mark #1");
     std::fs::create_dir(&folder).unwrap();
     let config = Config::parse(CONFIG, &folder.join("bot.toml")).expect("config");
-    assert!(config.problems(true).is_empty(), "{:?}", config.problems(true));
+    assert!(
+        config.problems(true).is_empty(),
+        "{:?}",
+        config.problems(true)
+    );
     let store = canvass::store::Store::open(&config.database())
         .await
         .expect("the database opens as a file, not a URL");
     drop(store);
-    assert!(folder.join("canvass.db").is_file(), "created beside bot.toml");
+    assert!(
+        folder.join("canvass.db").is_file(),
+        "created beside bot.toml"
+    );
 }

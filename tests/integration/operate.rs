@@ -333,13 +333,16 @@ fn sighup_refuses_a_config_with_an_unset_secret_variable_as_check_does() {
     app.type_line("/surveys");
     app.type_line("/help");
     let listed = app.out.wait_for(0, &["Lunch vote"]);
-    app.out.wait_for(listed, &["asks the community what it prefers"]);
+    app.out
+        .wait_for(listed, &["asks the community what it prefers"]);
     assert!(
         !app.out.seen.iter().any(|l| l.contains("Dinner plans")),
         "the refused config's survey was not applied"
     );
     assert!(
-        !app.err.seen[..refused].iter().any(|l| l.contains("reloaded:")),
+        !app.err.seen[..refused]
+            .iter()
+            .any(|l| l.contains("reloaded:")),
         "nothing was applied"
     );
     app.quit();

@@ -716,8 +716,12 @@ impl Config {
             Some(p) => {
                 let span = p.span().start;
                 let p = p.into_inner();
-                let named: Vec<(Option<String>, String)> =
-                    p.options.iter().cloned().map(OptionCfg::into_pair).collect();
+                let named: Vec<(Option<String>, String)> = p
+                    .options
+                    .iter()
+                    .cloned()
+                    .map(OptionCfg::into_pair)
+                    .collect();
                 let fail = |e: DefinitionError| {
                     invalid(&e.field, span, persona_field(&e.field, &named), e.problem)
                 };
@@ -772,16 +776,40 @@ impl Config {
         let ids = |v: &[u64]| v.iter().map(|n| *n as i128).collect::<Vec<_>>();
         let signed = |v: &[i64]| v.iter().map(|n| *n as i128).collect::<Vec<_>>();
         let mut lists = vec![
-            ("team.telegram", signed(&raw.team.telegram), "a Telegram user id"),
-            ("team.discord_users", ids(&raw.team.discord_users), "a Discord user id"),
-            ("team.discord_roles", ids(&raw.team.discord_roles), "a Discord role id"),
+            (
+                "team.telegram",
+                signed(&raw.team.telegram),
+                "a Telegram user id",
+            ),
+            (
+                "team.discord_users",
+                ids(&raw.team.discord_users),
+                "a Discord user id",
+            ),
+            (
+                "team.discord_roles",
+                ids(&raw.team.discord_roles),
+                "a Discord role id",
+            ),
         ];
         if let Some(d) = &raw.discord {
-            lists.push(("discord.guilds", ids(&d.guilds), "a Discord server (guild) id"));
+            lists.push((
+                "discord.guilds",
+                ids(&d.guilds),
+                "a Discord server (guild) id",
+            ));
         }
         if let Some(d) = &raw.digest {
-            lists.push(("digest.telegram_chats", signed(&d.telegram_chats), "a chat or channel id"));
-            lists.push(("digest.discord_channels", ids(&d.discord_channels), "a chat or channel id"));
+            lists.push((
+                "digest.telegram_chats",
+                signed(&d.telegram_chats),
+                "a chat or channel id",
+            ));
+            lists.push((
+                "digest.discord_channels",
+                ids(&d.discord_channels),
+                "a chat or channel id",
+            ));
         }
         for (list, values, what) in lists {
             for (k, v) in values.iter().enumerate() {
@@ -794,7 +822,12 @@ impl Config {
                 } else {
                     continue;
                 };
-                return Err(invalid(&format!("{list}[{k}]"), 0, list.to_string(), problem));
+                return Err(invalid(
+                    &format!("{list}[{k}]"),
+                    0,
+                    list.to_string(),
+                    problem,
+                ));
             }
         }
         if let Some(d) = &raw.digest {
@@ -844,7 +877,10 @@ impl Config {
         }
 
         for (key, url) in [
-            ("telegram.api_url", raw.telegram.as_ref().map(|t| &t.api_url)),
+            (
+                "telegram.api_url",
+                raw.telegram.as_ref().map(|t| &t.api_url),
+            ),
             ("discord.api_url", raw.discord.as_ref().map(|d| &d.api_url)),
         ] {
             if let Some(problem) = url.and_then(|u| http_url_problem(u)) {
@@ -891,9 +927,10 @@ impl Config {
     }
 
     /// What parses but will not work where this runs: a token variable that is not set
-    /// (skipped when `offline`), a digest destination on a platform with no section, a
-    /// digest survey that is not in the file. `canvass check` fails on these; `canvass run`
-    /// warns about them at start.
+    /// (skipped when `offline`), an anonymity key `run` would refuse, a database folder that
+    /// does not exist or `mode=ro`, a digest with no destination or one on a platform with no
+    /// section, a digest survey that is not in the file. `canvass check` and a SIGHUP reload
+    /// (with `offline` false) fail on these; `canvass run` warns about them at start.
     pub fn problems(&self, offline: bool) -> Vec<ConfigError> {
         let src = &*self.source.0;
         let at = Locator::new(src);
@@ -1332,7 +1369,11 @@ fn persona_field(field: &str, options: &[(Option<String>, String)]) -> String {
     let name = options.get(k).map(|(id, label)| {
         let name = id.as_deref().unwrap_or(label.trim());
         let short: String = name.chars().take(40).collect();
-        if short.len() < name.len() { format!("{short}…") } else { short }
+        if short.len() < name.len() {
+            format!("{short}…")
+        } else {
+            short
+        }
     });
     let mut out = format!("persona, option {}", k + 1);
     if let Some(name) = name.filter(|n| !n.is_empty()) {
@@ -1459,7 +1500,7 @@ fn http_url_problem(url: &str) -> Option<String> {
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => None,
         Ok(_) => Some(format!("{url:?} must be an http or https URL")),
-        Err(e) => Some(format!("{url:?} is not a URL: {e}")),
+        Err(_) => Some(format!("{url:?} is not a URL such as https://example.org")),
     }
 }
 
@@ -2100,16 +2141,29 @@ text = "Anything else?"
 
     #[test]
     fn unknown_keys_in_option_tables_are_rejected_at_their_line() {
-        let src = OK.replace("label = \"Offline sync\"", "label = \"Offline sync\", colour = \"red\"");
+        let src = OK.replace(
+            "label = \"Offline sync\"",
+            "label = \"Offline sync\", colour = \"red\"",
+        );
         let err = parse(&src).unwrap_err().to_string();
         assert!(err.contains("unknown key `colour`"), "{err}");
-        assert!(err.contains(&format!("line {}", line_with(&src, "colour"))), "{err}");
-        let src = format!("{OK}\n[persona]\nquestion = \"Role?\"\noptions = [{{ id = \"dev\", label = \"Dev\", emoji = \"x\" }}, \"PM\"]\n");
+        assert!(
+            err.contains(&format!("line {}", line_with(&src, "colour"))),
+            "{err}"
+        );
+        let src = format!(
+            "{OK}\n[persona]\nquestion = \"Role?\"\noptions = [{{ id = \"dev\", label = \"Dev\", emoji = \"x\" }}, \"PM\"]\n"
+        );
         let err = parse(&src).unwrap_err().to_string();
         assert!(err.contains("unknown key `emoji`"), "{err}");
-        assert!(err.contains(&format!("line {}", line_with(&src, "emoji"))), "{err}");
+        assert!(
+            err.contains(&format!("line {}", line_with(&src, "emoji"))),
+            "{err}"
+        );
         // An option table without a label is named too, not "did not match any variant".
-        let err = parse(&OK.replace(", label = \"Offline sync\"", "")).unwrap_err().to_string();
+        let err = parse(&OK.replace(", label = \"Offline sync\"", ""))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("needs a `label`"), "{err}");
     }
 
@@ -2125,7 +2179,10 @@ text = "Anything else?"
             line_with(&src, "prefer_not_to_say"),
             &["persona, option 2 (\"prefer_not_to_say\")", "reserved"],
         );
-        let src = persona(&format!("\"Dev\",\n  {{ id = \"pm\", label = \"{}\" }}", "L".repeat(200)));
+        let src = persona(&format!(
+            "\"Dev\",\n  {{ id = \"pm\", label = \"{}\" }}",
+            "L".repeat(200)
+        ));
         let err = parse(&src).unwrap_err().to_string();
         assert!(err.contains("persona, option 2 (\"pm\"), label"), "{err}");
         assert!(!err.contains("options[1]"), "{err}");
@@ -2143,16 +2200,31 @@ text = "Anything else?"
             let src = format!("{section}\n{list} = [5, 0]\n{head}");
             let err = parse(&src).unwrap_err();
             let key = format!("{}.{list}", &section[1..section.find(']').unwrap()]);
-            assert_at(&err, line_with(&src, &format!("{list} = ")), &[&key, "0 is not"]);
+            assert_at(
+                &err,
+                line_with(&src, &format!("{list} = ")),
+                &[&key, "0 is not"],
+            );
             let src = format!("{section}\n{list} = [5, 5]\n{head}");
             let err = parse(&src).unwrap_err();
-            assert_at(&err, line_with(&src, &format!("{list} = ")), &[&key, "5 is listed twice"]);
+            assert_at(
+                &err,
+                line_with(&src, &format!("{list} = ")),
+                &[&key, "5 is listed twice"],
+            );
         }
         let digest = |lists: &str| {
-            format!("{TWO}\n[telegram]\ntoken_env = \"T\"\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\n{lists}\n")
+            format!(
+                "{TWO}\n[telegram]\ntoken_env = \"T\"\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\n{lists}\n"
+            )
         };
-        let err = parse(&digest("telegram_chats = [5, 5]")).unwrap_err().to_string();
-        assert!(err.contains("digest.telegram_chats: 5 is listed twice"), "{err}");
+        let err = parse(&digest("telegram_chats = [5, 5]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("digest.telegram_chats: 5 is listed twice"),
+            "{err}"
+        );
         // An unknown survey listed twice is one error, not two.
         let err = parse(&digest("telegram_chats = [5]\nsurveys = [\"x\", \"x\"]")).unwrap_err();
         assert!(err.to_string().contains("\"x\" is listed twice"), "{err}");
@@ -2161,7 +2233,11 @@ text = "Anything else?"
         // A digest with nowhere to go fails check (and is warned about at run).
         let nowhere = parse(&digest("")).unwrap().problems(true);
         assert_eq!(nowhere.len(), 1, "{nowhere:?}");
-        assert!(nowhere[0].to_string().contains("posted nowhere"), "{}", nowhere[0]);
+        assert!(
+            nowhere[0].to_string().contains("posted nowhere"),
+            "{}",
+            nowhere[0]
+        );
 
         let err = parse(&OK.replace("[team]", "[team]\nlocale = \"\"")).unwrap_err();
         assert!(err.to_string().contains("team.locale"), "{err}");
@@ -2172,10 +2248,17 @@ text = "Anything else?"
     #[test]
     fn api_urls_must_be_http_and_the_database_writable_in_an_existing_folder() {
         for section in ["telegram", "discord"] {
-            for (url, says) in [("not a url", "is not a URL"), ("ftp://x.org", "http or https")] {
+            for (url, says) in [
+                ("not a url", "is not a URL"),
+                ("ftp://x.org", "http or https"),
+            ] {
                 let src = format!("{OK}\n[{section}]\ntoken_env = \"T\"\napi_url = \"{url}\"\n");
                 let err = parse(&src).unwrap_err();
-                assert_at(&err, line_with(&src, "api_url"), &[&format!("{section}.api_url"), says]);
+                assert_at(
+                    &err,
+                    line_with(&src, "api_url"),
+                    &[&format!("{section}.api_url"), says],
+                );
             }
         }
         let dir = tempfile::tempdir().unwrap();
@@ -2201,7 +2284,10 @@ text = "Anything else?"
             ("short.key", "is 3 bytes; it must be at least 32"),
         ] {
             let p = at(&format!("\n[privacy]\nkey_file = \"{file}\"\n"));
-            assert!(p.len() == 1 && p[0].contains("privacy.key_file") && p[0].contains(says), "{file}: {p:?}");
+            assert!(
+                p.len() == 1 && p[0].contains("privacy.key_file") && p[0].contains(says),
+                "{file}: {p:?}"
+            );
         }
         assert!(at("\n[privacy]\nkey_file = \"good.key\"\n").is_empty());
     }
@@ -2255,12 +2341,18 @@ text = "Anything else?"
             assert_at(&err, line_with(&src, at), &[says]);
             let text = err.to_string();
             assert!(
-                !text.contains("expected usize") && !text.contains("unknown variant") && !text.contains("untagged"),
+                !text.contains("expected usize")
+                    && !text.contains("unknown variant")
+                    && !text.contains("untagged"),
                 "{text}"
             );
         }
         let err = parse("[team]\nconsole = \"pm\"\n").unwrap_err();
-        assert_at(&err, 2, &["team.console: must be a list in [ ], not the text \"pm\""]);
+        assert_at(
+            &err,
+            2,
+            &["team.console: must be a list in [ ], not the text \"pm\""],
+        );
     }
 
     #[test]
@@ -2271,8 +2363,14 @@ text = "Anything else?"
         let err = parse(&src).unwrap_err();
         let all = err.messages();
         assert_eq!(all.len(), 2, "{all:?}");
-        assert!(all[0].contains("survey \"first\", question \"q\", options"), "{all:?}");
-        assert!(all[1].contains("survey \"pulse\", question \"other\", scale"), "{all:?}");
+        assert!(
+            all[0].contains("survey \"first\", question \"q\", options"),
+            "{all:?}"
+        );
+        assert!(
+            all[1].contains("survey \"pulse\", question \"other\", scale"),
+            "{all:?}"
+        );
         assert!(err.to_string().contains(&all[1]), "{err}");
     }
 }
