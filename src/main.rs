@@ -486,7 +486,7 @@ fn check(path: &std::path::Path, opts: &Options, offline: bool) -> ExitCode {
             Some(c)
         }
         Err(e) => {
-            problems.push(e.to_string());
+            problems.extend(e.messages());
             None
         }
     };

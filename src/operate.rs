@@ -108,7 +108,8 @@ pub fn reload_on_hangup(app: App) -> tokio::task::JoinHandle<()> {
 /// bot and the templates into the running renderer. Returns what changed; `Err` (nothing applied) says why it was refused.
 pub async fn reload(app: &App) -> Result<Vec<String>, String> {
     let fresh = Config::load(&app.config.path).map_err(|e| e.to_string())?;
-    let problems = fresh.problems(true);
+    // As `canvass check` without `--offline`: an unset token or key variable is refused too.
+    let problems = fresh.problems(false);
     if !problems.is_empty() {
         let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(all.join("; "));

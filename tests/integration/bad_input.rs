@@ -77,7 +77,10 @@ fn check_command_exits_non_zero_on_a_bad_config() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2"), "{err}");
-    assert!(err.contains("invalid type"), "{err}");
+    assert!(
+        err.contains("team.console: must be a list in [ ], not the text \"pm\""),
+        "{err}"
+    );
 
     // The shipped config and templates pass.
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("bot.toml");
@@ -300,5 +303,98 @@ fn check_fails_on_an_unset_token_variable_at_its_line_unless_offline() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_fails_on_keys_urls_and_databases_that_run_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bot.toml");
+    std::fs::create_dir(dir.path().join("kdir")).unwrap();
+    std::fs::write(dir.path().join("short.key"), "abc\n").unwrap();
+    let check = |extra: &str| {
+        std::fs::write(&cfg, format!("{CONFIG}\n{extra}\n")).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(["--config", cfg.to_str().unwrap(), "check", "--offline"])
+            .env("CANVASS_CHECK_SHORT_KEY", "short")
+            .output()
+            .expect("runs")
+    };
+    // The same config without the bad setting passes, so each case fails on its own setting.
+    let out = check("");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases = [
+        (
+            "[privacy]\nkey_env = \"CANVASS_CHECK_SHORT_KEY\"",
+            "privacy.key_env: the anonymity key in CANVASS_CHECK_SHORT_KEY is 5 bytes; it must be at least 32",
+        ),
+        (
+            "[privacy]\nkey_file = \"nodir/k.key\"",
+            "privacy.key_file: ",
+        ),
+        (
+            "[privacy]\nkey_file = \"kdir\"",
+            "it is a folder, not a file",
+        ),
+        (
+            "[privacy]\nkey_file = \"short.key\"",
+            "is 3 bytes; it must be at least 32",
+        ),
+        (
+            "[telegram]\ntoken_env = \"T\"\napi_url = \"not a url\"",
+            "telegram.api_url: \"not a url\" is not a URL",
+        ),
+        (
+            "[telegram]\ntoken_env = \"T\"\napi_url = \"ftp://files.example\"",
+            "telegram.api_url: \"ftp://files.example\" must be an http or https URL",
+        ),
+        (
+            "[discord]\ntoken_env = \"T\"\napi_url = \"not a url\"",
+            "discord.api_url: \"not a url\" is not a URL",
+        ),
+        (
+            "[storage]\ndatabase = \"nodir/u5.db\"",
+            "storage.database: the folder",
+        ),
+        (
+            "[storage]\ndatabase = \"sqlite://canvass.db?mode=ro\"",
+            "read-only (mode=ro)",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let out = check(extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?} passed check");
+        assert!(err.contains(expected), "{extra:?} gave {err}");
+    }
+    assert!(
+        String::from_utf8_lossy(&check("[privacy]\nkey_file = \"nodir/k.key\"").stderr)
+            .contains("does not exist"),
+        "a missing key folder is named"
+    );
+}
+
+#[tokio::test]
+async fn a_config_folder_with_a_question_mark_keeps_its_database_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("qu?mark #1");
+    std::fs::create_dir(&folder).unwrap();
+    let config = Config::parse(CONFIG, &folder.join("bot.toml")).expect("config");
+    assert!(
+        config.problems(true).is_empty(),
+        "{:?}",
+        config.problems(true)
+    );
+    let store = canvass::store::Store::open(&config.database())
+        .await
+        .expect("the database opens as a file, not a URL");
+    drop(store);
+    assert!(
+        folder.join("canvass.db").is_file(),
+        "created beside bot.toml"
     );
 }

@@ -308,3 +308,42 @@ fn sighup_reloads_surveys_and_templates_and_refuses_a_config_that_fails_check() 
     );
     app.quit();
 }
+
+#[test]
+fn sighup_refuses_a_config_with_an_unset_secret_variable_as_check_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("bot.toml");
+    std::fs::write(&cfg, SURVEY).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    app.err.wait_for(0, &["canvass started"]);
+
+    // A new survey plus a narrative key variable that is not set: `check` refuses this.
+    let narrative = "\n[narrative]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\napi_key_env = \"CANVASS_TEST_UNSET_LLM_KEY\"\n";
+    std::fs::write(&cfg, format!("{SURVEY}{narrative}{DINNER}")).expect("config");
+    app.signal("HUP");
+    let refused = app.err.wait_for(
+        0,
+        &[
+            "reload refused",
+            "narrative.api_key_env",
+            "CANVASS_TEST_UNSET_LLM_KEY",
+        ],
+    );
+    // `/help` after `/surveys`: its answer comes after the whole survey list.
+    app.type_line("/surveys");
+    app.type_line("/help");
+    let listed = app.out.wait_for(0, &["Lunch vote"]);
+    app.out
+        .wait_for(listed, &["asks the community what it prefers"]);
+    assert!(
+        !app.out.seen.iter().any(|l| l.contains("Dinner plans")),
+        "the refused config's survey was not applied"
+    );
+    assert!(
+        !app.err.seen[..refused]
+            .iter()
+            .any(|l| l.contains("reloaded:")),
+        "nothing was applied"
+    );
+    app.quit();
+}

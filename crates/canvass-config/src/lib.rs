@@ -45,6 +45,19 @@ pub enum ConfigError {
     },
     #[error("environment variable {var} (named by {key}) is not set")]
     MissingSecret { var: String, key: String },
+    /// More than one survey is wrong: each one's error, so a check lists them all at once.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// Each problem as its own sentence: one, or each of `Several`.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            ConfigError::Several(all) => all.iter().flat_map(ConfigError::messages).collect(),
+            e => vec![e.to_string()],
+        }
+    }
 }
 
 /// A secret read from the environment; never printed.
@@ -95,7 +108,7 @@ impl Default for StorageConfig {
 }
 
 /// Who may create, post and close surveys and read insights, per platform.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamConfig {
     #[serde(default)]
@@ -113,6 +126,20 @@ pub struct TeamConfig {
     /// ids (numbers), console chat names (text). Anywhere else team output goes privately.
     #[serde(default)]
     pub chats: Vec<TeamChat>,
+}
+
+// By hand, so a config without `[team]` gets the default locale and `locale = ""` is refused.
+impl Default for TeamConfig {
+    fn default() -> Self {
+        Self {
+            console: Vec::new(),
+            telegram: Vec::new(),
+            discord_users: Vec::new(),
+            discord_roles: Vec::new(),
+            locale: default_locale(),
+            chats: Vec::new(),
+        }
+    }
 }
 
 /// A team chat: a Telegram chat id or Discord channel id, or a console chat name.
@@ -300,11 +327,55 @@ fn default_narrative_chars() -> usize {
 }
 
 /// An option: a bare label, or an explicit id and label.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum OptionCfg {
     Label(String),
     Full { id: String, label: String },
+}
+
+// By hand rather than `untagged`: an unknown key (`colour`) is named in a plain sentence
+// at its line instead of "did not match any variant".
+impl<'de> Deserialize<'de> for OptionCfg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OptionCfg;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an option: a label in quotes, or { id = \"...\", label = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OptionCfg, E> {
+                Ok(OptionCfg::Label(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OptionCfg, A::Error> {
+                use serde::de::Error as _;
+                let (mut id, mut label) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => id = Some(map.next_value::<String>()?),
+                        "label" => label = Some(map.next_value::<String>()?),
+                        other => {
+                            return Err(A::Error::custom(format!(
+                                "unknown key `{other}` in an option: an option has only `id` and `label`"
+                            )));
+                        }
+                    }
+                }
+                match (id, label) {
+                    (Some(id), Some(label)) => Ok(OptionCfg::Full { id, label }),
+                    (None, _) => Err(A::Error::custom(
+                        "an option written as a table needs an `id` (and a `label`)",
+                    )),
+                    (_, None) => Err(A::Error::custom(
+                        "an option written as a table needs a `label` (and an `id`)",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 impl OptionCfg {
@@ -483,6 +554,13 @@ pub fn plain_io(e: &std::io::Error) -> String {
     }
 }
 
+/// `%`, `?` and `#` percent-encoded, so a file name goes into a SQLite URL unchanged.
+fn encode_path(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23")
+}
+
 fn line_of(src: &str, offset: usize) -> usize {
     src.get(..offset.min(src.len()))
         .map(|s| s.bytes().filter(|b| *b == b'\n').count() + 1)
@@ -499,12 +577,42 @@ impl Config {
             .strip_prefix("sqlite://")
             .or_else(|| raw.strip_prefix("sqlite:"))
             .unwrap_or(raw);
-        if path == ":memory:" || path.starts_with(":memory:") || Path::new(path).is_absolute() {
+        if path == ":memory:" || path.starts_with(":memory:") {
             return raw.to_string();
         }
+        // SQLite URL options (`?mode=rwc`) are the text after the first `?` the operator wrote.
+        let (file, query) = match path.split_once('?') {
+            Some((f, q)) => (f, Some(q)),
+            None => (path, None),
+        };
+        let file = match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) if !Path::new(file).is_absolute() => dir.join(file).display().to_string(),
+            _ => file.to_string(),
+        };
+        // A file whose folder has `?` or `#` in its name (`/tmp/qu?mark/canvass.db`) must not
+        // be read as a URL: the store reads a `?` as the start of URL options, so such a path
+        // goes as a URL with its name percent-encoded (sqlx decodes it) and harmless options.
+        match query {
+            None if !file.contains('?') => file,
+            None => format!("sqlite://{}?mode=rwc", encode_path(&file)),
+            Some(q) => format!("sqlite://{}?{q}", encode_path(&file)),
+        }
+    }
+
+    /// The database file as a path, without `sqlite://` and URL options; `None` in memory.
+    pub fn database_file(&self) -> Option<PathBuf> {
+        let raw = self.storage.database.as_str();
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.starts_with(":memory:") {
+            return None;
+        }
+        let file = Path::new(path.split_once('?').map_or(path, |(f, _)| f));
         match self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            Some(dir) => dir.join(path).display().to_string(),
-            None => path.to_string(),
+            Some(dir) if file.is_relative() => Some(dir.join(file)),
+            _ => Some(file.to_path_buf()),
         }
     }
 
@@ -544,9 +652,11 @@ impl Config {
     /// Parses config text; `path` is only used in messages. Every error names the line of
     /// the key it is about, and surveys and questions by their ids.
     pub fn parse(src: &str, path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(src).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+        let raw: RawConfig = toml::from_str(src).map_err(|e| {
+            type_error(src, path, &e).unwrap_or_else(|| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string().trim_end().to_string(),
+            })
         })?;
         let at = Locator::new(src);
         // `key` is a path into the file (`digest.surveys[1]`), `field` how the message names it.
@@ -559,29 +669,36 @@ impl Config {
             };
 
         let mut surveys = Vec::new();
+        // Every wrong survey is reported, not only the first.
+        let mut wrong = Vec::new();
         for (i, s) in raw.surveys.into_iter().enumerate() {
             let span = s.span().start;
             let key = format!("surveys[{i}]");
             let named = s.get_ref().id.clone();
             let qids = question_ids(s.get_ref());
-            let (survey, status, locales) = build_survey(s.into_inner()).map_err(|e| {
-                invalid(
-                    &format!("{key}.{}", e.field),
-                    span,
-                    survey_field(&named, &qids, &e.field),
-                    e.problem,
-                )
-            })?;
+            let (survey, status, locales) = match build_survey(s.into_inner()) {
+                Ok(built) => built,
+                Err(e) => {
+                    wrong.push(invalid(
+                        &format!("{key}.{}", e.field),
+                        span,
+                        survey_field(&named, &qids, &e.field),
+                        e.problem,
+                    ));
+                    continue;
+                }
+            };
             if surveys
                 .iter()
                 .any(|c: &ConfiguredSurvey| c.survey.id == survey.id)
             {
-                return Err(invalid(
+                wrong.push(invalid(
                     &format!("{key}.id"),
                     span,
                     survey_field(&named, &qids, "id"),
                     format!("survey id {:?} is used twice", survey.id.as_str()),
                 ));
+                continue;
             }
             surveys.push(ConfiguredSurvey {
                 survey,
@@ -589,12 +706,25 @@ impl Config {
                 locales,
             });
         }
+        match wrong.len() {
+            0 => {}
+            1 => return Err(wrong.remove(0)),
+            _ => return Err(ConfigError::Several(wrong)),
+        }
 
         let persona = match raw.persona {
             Some(p) => {
                 let span = p.span().start;
-                let fail = |e: DefinitionError| invalid(&e.field, span, e.field.clone(), e.problem);
                 let p = p.into_inner();
+                let named: Vec<(Option<String>, String)> = p
+                    .options
+                    .iter()
+                    .cloned()
+                    .map(OptionCfg::into_pair)
+                    .collect();
+                let fail = |e: DefinitionError| {
+                    invalid(&e.field, span, persona_field(&e.field, &named), e.problem)
+                };
                 let options =
                     make_choices(p.options.into_iter().map(OptionCfg::into_pair).collect())
                         .map_err(|e| fail(e.within("persona")))?;
@@ -606,6 +736,20 @@ impl Config {
                     false,
                 )
                 .map_err(|e| fail(e.within("persona")))?;
+                // The id the bot stores for a member who declines the persona question.
+                if let Some(k) = question
+                    .kind
+                    .options()
+                    .iter()
+                    .position(|o| o.id.as_str() == PERSONA_DECLINED_ID)
+                {
+                    return Err(fail(DefinitionError::new(
+                        format!("persona.options[{k}].id"),
+                        format!(
+                            "{PERSONA_DECLINED_ID:?} is reserved for members who decline the question; choose another id"
+                        ),
+                    )));
+                }
                 let mut locales = BTreeMap::new();
                 for (tag, text) in p.locales {
                     let field = format!("persona.locales.{tag}");
@@ -628,6 +772,76 @@ impl Config {
                 "must be at least 10: smaller segments are noisy and can identify people".into(),
             ));
         }
+        // Platform ids: 0 is no user, role, guild or chat, and listing one twice is a slip.
+        let ids = |v: &[u64]| v.iter().map(|n| *n as i128).collect::<Vec<_>>();
+        let signed = |v: &[i64]| v.iter().map(|n| *n as i128).collect::<Vec<_>>();
+        let mut lists = vec![
+            (
+                "team.telegram",
+                signed(&raw.team.telegram),
+                "a Telegram user id",
+            ),
+            (
+                "team.discord_users",
+                ids(&raw.team.discord_users),
+                "a Discord user id",
+            ),
+            (
+                "team.discord_roles",
+                ids(&raw.team.discord_roles),
+                "a Discord role id",
+            ),
+        ];
+        if let Some(d) = &raw.discord {
+            lists.push((
+                "discord.guilds",
+                ids(&d.guilds),
+                "a Discord server (guild) id",
+            ));
+        }
+        if let Some(d) = &raw.digest {
+            lists.push((
+                "digest.telegram_chats",
+                signed(&d.telegram_chats),
+                "a chat or channel id",
+            ));
+            lists.push((
+                "digest.discord_channels",
+                ids(&d.discord_channels),
+                "a chat or channel id",
+            ));
+        }
+        for (list, values, what) in lists {
+            for (k, v) in values.iter().enumerate() {
+                let problem = if *v == 0 {
+                    format!(
+                        "0 is not {what}: copy the id from the platform (Telegram groups are negative, e.g. -1001234567890)"
+                    )
+                } else if values[..k].contains(v) {
+                    format!("{v} is listed twice")
+                } else {
+                    continue;
+                };
+                return Err(invalid(
+                    &format!("{list}[{k}]"),
+                    0,
+                    list.to_string(),
+                    problem,
+                ));
+            }
+        }
+        if let Some(d) = &raw.digest {
+            for (k, id) in d.surveys.iter().enumerate() {
+                if d.surveys[..k].contains(id) {
+                    return Err(invalid(
+                        &format!("digest.surveys[{k}]"),
+                        0,
+                        "digest.surveys".into(),
+                        format!("{id:?} is listed twice"),
+                    ));
+                }
+            }
+        }
         if let Some(d) = &raw.digest {
             if let Err(e) = crate::schedule::Schedule::parse(&d.schedule, &d.timezone) {
                 let key = match e {
@@ -635,21 +849,6 @@ impl Config {
                     crate::schedule::ScheduleError::Syntax(_) => "digest.schedule",
                 };
                 return Err(setting(key, e.to_string()));
-            }
-            let chats = d.telegram_chats.iter().map(|c| *c == 0);
-            let channels = d.discord_channels.iter().map(|c| *c == 0);
-            for (list, zeros) in [
-                ("telegram_chats", chats.collect::<Vec<_>>()),
-                ("discord_channels", channels.collect()),
-            ] {
-                if let Some(k) = zeros.iter().position(|z| *z) {
-                    return Err(invalid(
-                        &format!("digest.{list}[{k}]"),
-                        0,
-                        format!("digest.{list}"),
-                        "0 is not a chat or channel id: copy the id from the platform (Telegram groups are negative, e.g. -1001234567890)".into(),
-                    ));
-                }
             }
         }
         if let Some(n) = &raw.narrative {
@@ -677,6 +876,17 @@ impl Config {
             }
         }
 
+        for (key, url) in [
+            (
+                "telegram.api_url",
+                raw.telegram.as_ref().map(|t| &t.api_url),
+            ),
+            ("discord.api_url", raw.discord.as_ref().map(|d| &d.api_url)),
+        ] {
+            if let Some(problem) = url.and_then(|u| http_url_problem(u)) {
+                return Err(setting(key, problem));
+            }
+        }
         if let Err((key, problem)) = check_privacy(&raw.privacy) {
             return Err(setting(&format!("privacy.{key}"), problem));
         }
@@ -696,10 +906,6 @@ impl Config {
         }
 
         let mut team = raw.team;
-        // A config without `[team]` gets `Default`, whose locale is empty.
-        if team.locale.is_empty() {
-            team.locale = default_locale();
-        }
         team.locale = config_tag(&team.locale)
             .ok_or_else(|| setting("team.locale", format!("{:?} {NOT_A_TAG}", team.locale)))?;
 
@@ -721,9 +927,10 @@ impl Config {
     }
 
     /// What parses but will not work where this runs: a token variable that is not set
-    /// (skipped when `offline`), a digest destination on a platform with no section, a
-    /// digest survey that is not in the file. `canvass check` fails on these; `canvass run`
-    /// warns about them at start.
+    /// (skipped when `offline`), an anonymity key `run` would refuse, a database folder that
+    /// does not exist or `mode=ro`, a digest with no destination or one on a platform with no
+    /// section, a digest survey that is not in the file. `canvass check` and a SIGHUP reload
+    /// (with `offline` false) fail on these; `canvass run` warns about them at start.
     pub fn problems(&self, offline: bool) -> Vec<ConfigError> {
         let src = &*self.source.0;
         let at = Locator::new(src);
@@ -762,6 +969,31 @@ impl Config {
                 );
             }
         }
+        // The anonymity key as `canvass run` reads it (src/privacy.rs): a set variable, else
+        // the file, which run creates (in an existing folder) when it is missing.
+        match &self.privacy.key_env {
+            Some(var) => {
+                let value = std::env::var(var).unwrap_or_default();
+                let n = value.trim().len();
+                if n > 0 && n < MIN_KEY_BYTES {
+                    flag(
+                        "privacy.key_env",
+                        "privacy.key_env",
+                        format!(
+                            "the anonymity key in {var} is {n} bytes; it must be at least {MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)"
+                        ),
+                    );
+                }
+            }
+            None => {
+                if let Some(problem) = key_file_problem(&self.key_file()) {
+                    flag("privacy.key_file", "privacy.key_file", problem);
+                }
+            }
+        }
+        if let Some(problem) = self.database_problem() {
+            flag("storage.database", "storage.database", problem);
+        }
         // The default `prompts/` may be missing (the built-in templates serve); a named one not.
         if self.storage.prompts.is_some() {
             let dir = self.prompts_dir();
@@ -799,6 +1031,13 @@ impl Config {
                     );
                 }
             }
+            if d.telegram_chats.is_empty() && d.discord_channels.is_empty() {
+                flag(
+                    "digest",
+                    "digest",
+                    "no telegram_chats or discord_channels: the scheduled digest would be posted nowhere (`/digest` still shows it)".into(),
+                );
+            }
             for (k, id) in d.surveys.iter().enumerate() {
                 if !self.surveys.iter().any(|s| s.survey.id.as_str() == id) {
                     flag(
@@ -810,6 +1049,38 @@ impl Config {
             }
         }
         out
+    }
+
+    /// `[privacy] key_file`, relative to the config file's folder.
+    pub fn key_file(&self) -> PathBuf {
+        let file = Path::new(&self.privacy.key_file);
+        match self.path.parent() {
+            Some(dir) if file.is_relative() => dir.join(file),
+            _ => file.to_path_buf(),
+        }
+    }
+
+    /// Why the database cannot be used for answers: opened read-only, or in a folder that
+    /// does not exist (run creates the file, not its folder).
+    fn database_problem(&self) -> Option<String> {
+        let raw = &self.storage.database;
+        let query = raw.split_once('?').map(|(_, q)| q).unwrap_or("");
+        if query.split('&').any(|kv| kv.trim() == "mode=ro") {
+            return Some(format!(
+                "{raw:?} opens the database read-only (mode=ro); canvass must save answers, so remove `mode=ro`"
+            ));
+        }
+        let file = self.database_file()?;
+        let dir = file.parent().filter(|d| !d.as_os_str().is_empty())?;
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => Some(format!("{} is not a folder", dir.display())),
+            Err(e) => Some(format!(
+                "the folder {} of the database cannot be used: {}",
+                dir.display(),
+                plain_io(&e)
+            )),
+        }
     }
 
     /// Reads a token from the environment variable a section names.
@@ -894,6 +1165,148 @@ fn segments(part: &str) -> Vec<Seg<'_>> {
     out
 }
 
+/// A value of the wrong type, an unknown key or variant in a file that is valid TOML, said as
+/// the other errors are: its line, the survey and question by id, the key, plain words.
+fn type_error(src: &str, path: &Path, e: &toml::de::Error) -> Option<ConfigError> {
+    use toml::de::DeValue;
+    let offset = e.span()?.start;
+    let root = toml::de::DeTable::parse(src).ok()?;
+    let str_of = |v: &DeValue<'_>| match v {
+        DeValue::String(s) => Some(s.to_string()),
+        _ => None,
+    };
+    // Down from the root to the deepest key or item the offset lies in.
+    let mut parts: Vec<String> = Vec::new();
+    let (mut survey, mut question): (Option<String>, Option<String>) = (None, None);
+    let mut table = Some(root.get_ref());
+    while let Some(t) = table.take() {
+        // The last key before the offset: a `[[table]]`'s span is only its header line.
+        let Some((key, value)) = t
+            .iter()
+            .filter(|(k, _)| k.span().start <= offset)
+            .max_by_key(|(k, _)| k.span().start)
+        else {
+            break;
+        };
+        let name = key.get_ref().to_string();
+        match value.get_ref() {
+            DeValue::Table(inner) => {
+                parts.push(name);
+                table = Some(inner);
+            }
+            DeValue::Array(items) => {
+                // The item the offset is in, else (a table array's items) the last one before it.
+                let k = items
+                    .iter()
+                    .position(|v| v.span().contains(&offset))
+                    .or_else(|| items.iter().rposition(|v| v.span().start <= offset));
+                let Some(k) = k else {
+                    parts.push(name);
+                    break;
+                };
+                if let DeValue::Table(inner) = items[k].get_ref() {
+                    let id = inner.get("id").and_then(|v| str_of(v.get_ref()));
+                    match (parts.as_slice(), name.as_str()) {
+                        ([], "surveys") => survey = Some(id.unwrap_or(format!("{}", k + 1))),
+                        ([s], "questions") if s.starts_with("surveys") => {
+                            let text = inner.get("text").and_then(|v| str_of(v.get_ref()));
+                            question = Some(id.unwrap_or_else(|| {
+                                slugify(text.as_deref().unwrap_or(""), &format!("q{}", k + 1))
+                            }));
+                        }
+                        _ => {}
+                    }
+                    parts.push(format!("{name}[{k}]"));
+                    table = Some(inner);
+                } else {
+                    parts.push(format!("{name}[{k}]"));
+                }
+            }
+            _ => parts.push(name),
+        }
+    }
+    let field = match (survey, question) {
+        (Some(s), q) => {
+            let mut named = vec![format!("survey {s:?}")];
+            named.extend(q.map(|q| format!("question {q:?}")));
+            let rest: Vec<&str> = parts
+                .iter()
+                .skip(1 + usize::from(named.len() > 1))
+                .map(String::as_str)
+                .collect();
+            let rest = rest.join(".");
+            match rest
+                .strip_prefix("options[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(n, _)| n.parse::<usize>().ok())
+            {
+                Some(k) => named.push(format!("option {}", k + 1)),
+                None if !rest.is_empty() => named.push(rest),
+                None => {}
+            }
+            named.join(", ")
+        }
+        (None, _) if !parts.is_empty() => parts.join("."),
+        (None, _) => return None,
+    };
+    Some(ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of(src, offset),
+        field,
+        problem: plain_serde(e.message()),
+    })
+}
+
+/// serde's wording in plain words: `invalid type: string "500", expected usize` is
+/// `must be a whole number, not the text "500"`.
+fn plain_serde(message: &str) -> String {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = match expected.trim() {
+                "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" | "an integer"
+                | "integer" => "a whole number".to_string(),
+                "a boolean" => "true or false".to_string(),
+                "a string" => "text in quotes".to_string(),
+                "a sequence" => "a list in [ ]".to_string(),
+                other => other.to_string(),
+            };
+            let found = match found.split_once(' ') {
+                Some(("string", v)) => format!("the text {v}"),
+                Some(("integer", v)) | Some(("float", v)) => {
+                    format!("the number {}", v.trim_matches('`'))
+                }
+                Some(("boolean", v)) => v.trim_matches('`').to_string(),
+                _ => match found {
+                    "sequence" => "a list".to_string(),
+                    "map" => "a table".to_string(),
+                    other => other.to_string(),
+                },
+            };
+            return format!("must be {expected}, not {found}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        if let Some((found, expected)) = rest.split_once(", expected one of ") {
+            let one_of = expected.replace('`', "");
+            return format!("{} is not one of {one_of}", found.replace('`', "\""));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        if let Some((found, expected)) = rest.split_once(", expected one of ") {
+            return format!(
+                "unknown key {found}; the keys here are {}",
+                expected.replace('`', "")
+            );
+        }
+        return format!("unknown key {}", rest.split(',').next().unwrap_or(rest));
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("{rest} is missing");
+    }
+    message.to_string()
+}
+
 /// The ids of a survey's questions as they will be, for naming them in errors.
 fn question_ids(s: &SurveyCfg) -> Vec<String> {
     s.questions
@@ -937,6 +1350,40 @@ fn survey_field(survey: &str, qids: &[String], field: &str) -> String {
         None => {}
     }
     parts.join(", ")
+}
+
+/// The option id stored for a member who declines the persona question (the bot's
+/// `PERSONA_DECLINED_ID`); no configured persona option may use it.
+pub const PERSONA_DECLINED_ID: &str = "prefer_not_to_say";
+
+/// A persona field as a person names it: `persona.options[1].label` is
+/// `persona, option 2 ("Designer"), label`, the option by its number and id or label.
+fn persona_field(field: &str, options: &[(Option<String>, String)]) -> String {
+    let Some((k, tail)) = field
+        .strip_prefix("persona.options[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?, tail)))
+    else {
+        return field.to_string();
+    };
+    let name = options.get(k).map(|(id, label)| {
+        let name = id.as_deref().unwrap_or(label.trim());
+        let short: String = name.chars().take(40).collect();
+        if short.len() < name.len() {
+            format!("{short}…")
+        } else {
+            short
+        }
+    });
+    let mut out = format!("persona, option {}", k + 1);
+    if let Some(name) = name.filter(|n| !n.is_empty()) {
+        out.push_str(&format!(" ({name:?})"));
+    }
+    let tail = tail.trim_start_matches('.');
+    if !tail.is_empty() {
+        out.push_str(&format!(", {tail}"));
+    }
+    out
 }
 
 const NOT_A_TAG: &str = "is not a language tag such as en, de or pt-BR";
@@ -995,6 +1442,36 @@ fn check_privacy(p: &PrivacyConfig) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// The shortest anonymity key accepted, in bytes, as `canvass run` checks it.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// Why `canvass run` would refuse this key file: a folder, unreadable, too short, or missing
+/// in a folder that does not exist (a missing file in an existing folder is created).
+fn key_file_problem(path: &Path) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let n = String::from_utf8_lossy(&bytes).trim().len();
+            (n < MIN_KEY_BYTES).then(|| {
+                format!(
+                    "the anonymity key in {} is {n} bytes; it must be at least {MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)",
+                    path.display()
+                )
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+            (!dir.is_dir()).then(|| {
+                format!(
+                    "{} cannot be created: the folder {} does not exist",
+                    path.display(),
+                    dir.display()
+                )
+            })
+        }
+        Err(e) => Some(format!("cannot read {}: {}", path.display(), plain_io(&e))),
+    }
+}
+
 /// `[team] chats`: real ids, each once.
 fn check_team_chats(chats: &[TeamChat]) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
@@ -1016,6 +1493,15 @@ fn check_team_chats(chats: &[TeamChat]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why `url` is not an http(s) URL with a host, or `None`.
+fn http_url_problem(url: &str) -> Option<String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => None,
+        Ok(_) => Some(format!("{url:?} must be an http or https URL")),
+        Err(_) => Some(format!("{url:?} is not a URL such as https://example.org")),
+    }
 }
 
 /// The `[narrative]` rules: which key is wrong and why.
@@ -1423,7 +1909,7 @@ text = "Anything else?"
     #[test]
     fn a_digest_survey_that_is_not_in_the_file_is_an_error_at_its_line() {
         let src = format!(
-            "{TWO}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\nsurveys = [\n  \"pulse\",\n  \"no-such-survey\",\n]\n"
+            "{TWO}\n[telegram]\ntoken_env = \"T\"\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\ntelegram_chats = [-1]\nsurveys = [\n  \"pulse\",\n  \"no-such-survey\",\n]\n"
         );
         let problems = parse(&src).unwrap().problems(true);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -1651,5 +2137,240 @@ text = "Anything else?"
             .unwrap_err()
             .to_string();
         assert!(err.contains("salt"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_in_option_tables_are_rejected_at_their_line() {
+        let src = OK.replace(
+            "label = \"Offline sync\"",
+            "label = \"Offline sync\", colour = \"red\"",
+        );
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("unknown key `colour`"), "{err}");
+        assert!(
+            err.contains(&format!("line {}", line_with(&src, "colour"))),
+            "{err}"
+        );
+        let src = format!(
+            "{OK}\n[persona]\nquestion = \"Role?\"\noptions = [{{ id = \"dev\", label = \"Dev\", emoji = \"x\" }}, \"PM\"]\n"
+        );
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("unknown key `emoji`"), "{err}");
+        assert!(
+            err.contains(&format!("line {}", line_with(&src, "emoji"))),
+            "{err}"
+        );
+        // An option table without a label is named too, not "did not match any variant".
+        let err = parse(&OK.replace(", label = \"Offline sync\"", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs a `label`"), "{err}");
+    }
+
+    #[test]
+    fn persona_options_are_named_by_number_and_id_and_the_declined_id_is_reserved() {
+        let persona = |options: &str| {
+            format!("{OK}\n[persona]\nquestion = \"Role?\"\noptions = [\n  {options}\n]\n")
+        };
+        let src = persona("\"Dev\",\n  { id = \"prefer_not_to_say\", label = \"No\" }");
+        let err = parse(&src).unwrap_err();
+        assert_at(
+            &err,
+            line_with(&src, "prefer_not_to_say"),
+            &["persona, option 2 (\"prefer_not_to_say\")", "reserved"],
+        );
+        let src = persona(&format!(
+            "\"Dev\",\n  {{ id = \"pm\", label = \"{}\" }}",
+            "L".repeat(200)
+        ));
+        let err = parse(&src).unwrap_err().to_string();
+        assert!(err.contains("persona, option 2 (\"pm\"), label"), "{err}");
+        assert!(!err.contains("options[1]"), "{err}");
+    }
+
+    #[test]
+    fn zero_and_repeated_platform_ids_and_an_empty_locale_are_refused_once() {
+        for (section, list) in [
+            ("[team]\nconsole = [\"pm\"]", "telegram"),
+            ("[team]\nconsole = [\"pm\"]", "discord_users"),
+            ("[team]\nconsole = [\"pm\"]", "discord_roles"),
+            ("[discord]\ntoken_env = \"D\"", "guilds"),
+        ] {
+            let head = OK.replace("[team]\nconsole = [\"pm\"]", "");
+            let src = format!("{section}\n{list} = [5, 0]\n{head}");
+            let err = parse(&src).unwrap_err();
+            let key = format!("{}.{list}", &section[1..section.find(']').unwrap()]);
+            assert_at(
+                &err,
+                line_with(&src, &format!("{list} = ")),
+                &[&key, "0 is not"],
+            );
+            let src = format!("{section}\n{list} = [5, 5]\n{head}");
+            let err = parse(&src).unwrap_err();
+            assert_at(
+                &err,
+                line_with(&src, &format!("{list} = ")),
+                &[&key, "5 is listed twice"],
+            );
+        }
+        let digest = |lists: &str| {
+            format!(
+                "{TWO}\n[telegram]\ntoken_env = \"T\"\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\n{lists}\n"
+            )
+        };
+        let err = parse(&digest("telegram_chats = [5, 5]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("digest.telegram_chats: 5 is listed twice"),
+            "{err}"
+        );
+        // An unknown survey listed twice is one error, not two.
+        let err = parse(&digest("telegram_chats = [5]\nsurveys = [\"x\", \"x\"]")).unwrap_err();
+        assert!(err.to_string().contains("\"x\" is listed twice"), "{err}");
+        let ok = parse(&digest("telegram_chats = [5]\nsurveys = [\"pulse\"]")).unwrap();
+        assert!(ok.problems(true).is_empty(), "{:?}", ok.problems(true));
+        // A digest with nowhere to go fails check (and is warned about at run).
+        let nowhere = parse(&digest("")).unwrap().problems(true);
+        assert_eq!(nowhere.len(), 1, "{nowhere:?}");
+        assert!(
+            nowhere[0].to_string().contains("posted nowhere"),
+            "{}",
+            nowhere[0]
+        );
+
+        let err = parse(&OK.replace("[team]", "[team]\nlocale = \"\"")).unwrap_err();
+        assert!(err.to_string().contains("team.locale"), "{err}");
+        assert_eq!(parse(OK).unwrap().team.locale, "en");
+        assert_eq!(parse("").unwrap().team.locale, "en");
+    }
+
+    #[test]
+    fn api_urls_must_be_http_and_the_database_writable_in_an_existing_folder() {
+        for section in ["telegram", "discord"] {
+            for (url, says) in [
+                ("not a url", "is not a URL"),
+                ("ftp://x.org", "http or https"),
+            ] {
+                let src = format!("{OK}\n[{section}]\ntoken_env = \"T\"\napi_url = \"{url}\"\n");
+                let err = parse(&src).unwrap_err();
+                assert_at(
+                    &err,
+                    line_with(&src, "api_url"),
+                    &[&format!("{section}.api_url"), says],
+                );
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let at = |extra: &str| {
+            Config::parse(&format!("{OK}{extra}"), &dir.path().join("bot.toml"))
+                .unwrap()
+                .problems(true)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(at("").is_empty(), "{:?}", at(""));
+        let p = at("\n[storage]\ndatabase = \"nodir/u5.db\"\n");
+        assert!(p.len() == 1 && p[0].contains("storage.database"), "{p:?}");
+        let p = at("\n[storage]\ndatabase = \"sqlite://canvass.db?mode=ro\"\n");
+        assert!(p.len() == 1 && p[0].contains("mode=ro"), "{p:?}");
+        std::fs::create_dir(dir.path().join("kdir")).unwrap();
+        std::fs::write(dir.path().join("short.key"), "abc").unwrap();
+        std::fs::write(dir.path().join("good.key"), "k".repeat(64)).unwrap();
+        for (file, says) in [
+            ("nodir/k.key", "does not exist"),
+            ("kdir", "it is a folder"),
+            ("short.key", "is 3 bytes; it must be at least 32"),
+        ] {
+            let p = at(&format!("\n[privacy]\nkey_file = \"{file}\"\n"));
+            assert!(
+                p.len() == 1 && p[0].contains("privacy.key_file") && p[0].contains(says),
+                "{file}: {p:?}"
+            );
+        }
+        assert!(at("\n[privacy]\nkey_file = \"good.key\"\n").is_empty());
+    }
+
+    #[test]
+    fn a_config_folder_with_a_question_mark_gives_a_file_not_url_options() {
+        let c = Config::parse(OK, Path::new("/srv/qu?mark #1/bot.toml")).unwrap();
+        assert_eq!(
+            c.database(),
+            "sqlite:///srv/qu%3Fmark %231/canvass.db?mode=rwc"
+        );
+        let c = Config::parse(OK, Path::new("/srv/plain/bot.toml")).unwrap();
+        assert_eq!(c.database(), "/srv/plain/canvass.db");
+        let src = format!("{OK}\n[storage]\ndatabase = \"sqlite://x.db?cache=shared\"\n");
+        let c = Config::parse(&src, Path::new("/srv/plain/bot.toml")).unwrap();
+        assert_eq!(c.database(), "sqlite:///srv/plain/x.db?cache=shared");
+    }
+
+    #[test]
+    fn type_errors_name_survey_question_and_key_in_plain_words() {
+        let q = |extra: &str, opts: &str| {
+            format!(
+                "[[surveys]]\nid = \"s1\"\ntitle = \"S\"\n[[surveys.questions]]\nid = \"q1\"\ntype = \"single\"\ntext = \"Which?\"\noptions = [{opts}]\n{extra}\n"
+            )
+        };
+        let ab = "\"a\", \"b\"";
+        let cases = [
+            (
+                q("max_chars = \"500\"", ab),
+                "max_chars",
+                "survey \"s1\", question \"q1\", max_chars: must be a whole number, not the text \"500\"",
+            ),
+            (
+                q("", ab).replace("\"single\"", "\"NPS\""),
+                "NPS",
+                "survey \"s1\", question \"q1\", type: \"NPS\" is not one of single, multi",
+            ),
+            (
+                q("", "{ id = \"a\", lable = \"A\" }, \"b\""),
+                "lable",
+                "survey \"s1\", question \"q1\", option 1: unknown key `lable`",
+            ),
+            (
+                q("flavour = \"x\"", ab),
+                "flavour",
+                "survey \"s1\", question \"q1\", flavour: unknown key `flavour`",
+            ),
+        ];
+        for (src, at, says) in cases {
+            let err = parse(&src).unwrap_err();
+            assert_at(&err, line_with(&src, at), &[says]);
+            let text = err.to_string();
+            assert!(
+                !text.contains("expected usize")
+                    && !text.contains("unknown variant")
+                    && !text.contains("untagged"),
+                "{text}"
+            );
+        }
+        let err = parse("[team]\nconsole = \"pm\"\n").unwrap_err();
+        assert_at(
+            &err,
+            2,
+            &["team.console: must be a list in [ ], not the text \"pm\""],
+        );
+    }
+
+    #[test]
+    fn every_wrong_survey_is_reported_not_only_the_first() {
+        let src = TWO
+            .replace("options = [\"A\", \"B\"]", "options = [\"A\"]")
+            .replace("type = \"open_text\"", "type = \"rating\"\nscale = 6");
+        let err = parse(&src).unwrap_err();
+        let all = err.messages();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all[0].contains("survey \"first\", question \"q\", options"),
+            "{all:?}"
+        );
+        assert!(
+            all[1].contains("survey \"pulse\", question \"other\", scale"),
+            "{all:?}"
+        );
+        assert!(err.to_string().contains(&all[1]), "{err}");
     }
 }
