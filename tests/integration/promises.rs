@@ -424,6 +424,48 @@ async fn insights_by_segment_with_a_chart_through_the_binary() {
     );
 }
 
+/// README §Operating (reload): a poll already posted keeps the meaning of its buttons. Buttons
+/// carry option positions, so a reload that reorders the options of a posted survey (no
+/// answers yet) is refused and reported, and a tap on the old message saves what the member
+/// saw; a new option at the end is taken.
+#[tokio::test]
+async fn a_reload_never_moves_the_options_under_a_posted_poll() {
+    let t = spawn_app_with(CLI_CONFIG).await;
+    let kb = t.post("lunch").await;
+    let path = t.dir.path().join("test.toml");
+
+    let swapped = CLI_CONFIG.replace(
+        r#"["Pizza", "Sushi", "Salad"]"#,
+        r#"["Sushi", "Pizza", "Salad"]"#,
+    );
+    std::fs::write(&path, &swapped).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "survey lunch kept as stored"),
+        "{changes:?}"
+    );
+    let saved = t.text(&t.tap("ana", group(), &payloads(&kb)[0]).await);
+    assert!(
+        saved.contains("Pizza") && !saved.contains("Sushi"),
+        "the first button said Pizza: {saved}"
+    );
+
+    // An option added at the end moves nothing: taken.
+    let grown = CLI_CONFIG.replace(
+        r#"["Pizza", "Sushi", "Salad"]"#,
+        r#"["Pizza", "Sushi", "Salad", "Tacos"]"#,
+    );
+    std::fs::write(&path, &grown).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "changed surveys: lunch"),
+        "{changes:?}"
+    );
+    let stored = t.app.store.survey_by_slug("lunch").await.expect("read");
+    let options = stored.expect("lunch stored").survey.questions[0].kind.options().len();
+    assert_eq!(options, 4);
+}
+
 /// README §Configuration: once a survey has answers its ids, types and option ids cannot
 /// change; the start-up log says so and the stored version is kept. Wording may change.
 #[tokio::test]
