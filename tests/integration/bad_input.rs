@@ -362,3 +362,24 @@ fn backup_reads_a_read_only_database_and_says_an_error_once() {
     assert!(!out.status.success(), "{err}");
     assert_eq!(err.matches("unable to open database").count(), 1, "{err}");
 }
+
+/// README §Templates: `canvass check` refuses an override that does not render; an emptied
+/// one (members would get an empty message, or none) is refused too.
+#[test]
+fn check_refuses_an_empty_override_template() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), "[team]\nconsole = [\"pm\"]\n").expect("config");
+    std::fs::create_dir(dir.path().join("prompts")).expect("mkdir");
+    std::fs::write(dir.path().join("prompts/help.hbs"), "\n").expect("template");
+    let out = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("template help") && err.contains("shows nothing"),
+        "{err}"
+    );
+}
