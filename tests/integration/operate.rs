@@ -142,7 +142,7 @@ impl Running {
         self.wait_success();
     }
 
-    /// SIGTERM (with a digest scheduled, `/quit` ends only the console), then success.
+    /// SIGTERM, then success.
     fn terminate(mut self) {
         self.signal("TERM");
         self.wait_success();
@@ -380,5 +380,20 @@ fn the_start_log_shows_the_narrative_url_without_credentials() {
         "{}",
         app.err.seen.join("\n")
     );
+    app.quit();
+}
+
+/// README §Console: `/quit` (or the end of input) ends `canvass run` when the console is its
+/// only chat adapter, with a `[digest]` scheduled too.
+#[test]
+fn quit_ends_run_with_only_the_console_and_a_digest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "{SURVEY}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\ntelegram_chats = [-1001234]\n"
+    );
+    std::fs::write(dir.path().join("bot.toml"), config).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    app.err.wait_for(0, &["canvass started"]);
+    app.err.wait_for(0, &["digest on"]);
     app.quit();
 }
