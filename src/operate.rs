@@ -61,7 +61,9 @@ pub async fn announce(app: &App) {
         None => tracing::info!("digest off (no [digest] section)"),
     }
     match &c.narrative {
-        Some(n) => tracing::info!(model = %n.model, base_url = %without_secrets(&n.base_url), "narrative on"),
+        Some(n) => {
+            tracing::info!(model = %n.model, base_url = %without_secrets(&n.base_url), "narrative on")
+        }
         None => tracing::info!("narrative off (no [narrative] section)"),
     }
     // Tokens were read when the adapters started; the rest is what parses but will not work.

@@ -349,7 +349,11 @@ fn backup_reads_a_read_only_database_and_says_an_error_once() {
             .expect("runs")
     };
     let made = canvass(&["migrate"]);
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let db = dir.path().join("canvass.db");
     let ro = format!("sqlite://{}?mode=ro", db.display());
     let out = canvass(&["--database", &ro, "backup", "copy.db"]);

@@ -374,9 +374,10 @@ fn the_start_log_shows_the_narrative_url_without_credentials() {
     let line = app.err.seen[at].clone();
     assert!(line.contains("https://llm.example.com/v1"), "{line}");
     assert!(
-        !app.err.seen.iter().any(|l| l.contains("s3cretPW")
-            || l.contains("QKEY")
-            || l.contains("user:")),
+        !app.err
+            .seen
+            .iter()
+            .any(|l| l.contains("s3cretPW") || l.contains("QKEY") || l.contains("user:")),
         "{}",
         app.err.seen.join("\n")
     );

@@ -462,7 +462,10 @@ async fn a_reload_never_moves_the_options_under_a_posted_poll() {
         "{changes:?}"
     );
     let stored = t.app.store.survey_by_slug("lunch").await.expect("read");
-    let options = stored.expect("lunch stored").survey.questions[0].kind.options().len();
+    let options = stored.expect("lunch stored").survey.questions[0]
+        .kind
+        .options()
+        .len();
     assert_eq!(options, 4);
 }
 

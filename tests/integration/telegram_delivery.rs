@@ -510,8 +510,7 @@ async fn a_slow_report_holds_up_no_one() {
 async fn get_updates_answering_something_other_than_a_list_is_backed_off() {
     let r = start().await;
     for _ in 0..3 {
-        r.fake
-            .fault_next("GetUpdates", Fault::Result(json!(true)));
+        r.fake.fault_next("GetUpdates", Fault::Result(json!(true)));
     }
     r.fake
         .wait_for("the first odd answer to be met", |f| {
