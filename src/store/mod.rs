@@ -257,14 +257,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
-        sqlx::query("VACUUM INTO ?")
-            .bind(path.display().to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
