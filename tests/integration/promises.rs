@@ -469,6 +469,49 @@ async fn a_reload_never_moves_the_options_under_a_posted_poll() {
     assert_eq!(options, 4);
 }
 
+/// README §Operating (reload): a member in the middle of a survey (not posted, no answers yet)
+/// keeps the meaning of the step they hold: removing the question before it is refused, and
+/// their tap saves what they saw.
+#[tokio::test]
+async fn a_reload_never_changes_the_step_a_member_is_on() {
+    const TWO: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "two"
+title = "Two steps"
+[[surveys.questions]]
+id = "first"
+type = "single"
+text = "First?"
+options = ["Apple", "Banana"]
+[[surveys.questions]]
+id = "second"
+type = "rating"
+text = "Second?"
+scale = 5
+"#;
+    let t = spawn_app_with(TWO).await;
+    let out = t.say("ana", dm("ana"), "/start two").await;
+    let kb = last_keyboard(&out);
+    let without_first = TWO.replace(
+        "[[surveys.questions]]\nid = \"first\"\ntype = \"single\"\ntext = \"First?\"\noptions = [\"Apple\", \"Banana\"]\n",
+        "",
+    );
+    assert_ne!(without_first, TWO);
+    std::fs::write(t.dir.path().join("test.toml"), &without_first).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "survey two kept as stored"),
+        "{changes:?}"
+    );
+    let stored = t.app.store.survey_by_slug("two").await.expect("read");
+    assert_eq!(stored.expect("stored").survey.questions.len(), 2);
+    let saved = t.text(&t.tap("ana", dm("ana"), &payloads(&kb)[0]).await);
+    assert!(saved.contains("Second?"), "the flow goes on: {saved}");
+}
+
 /// README §Configuration: once a survey has answers its ids, types and option ids cannot
 /// change; the start-up log says so and the stored version is kept. Wording may change.
 #[tokio::test]
