@@ -365,14 +365,16 @@ fn run_refuses_a_template_override_that_check_refuses() {
 #[test]
 fn the_start_log_shows_the_narrative_url_without_credentials() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // Never fetched: `.example` is reserved, and nothing asks the model at start.
+    let userinfo = "user:s3cretPW";
     let config = format!(
-        "{SURVEY}\n[narrative]\nbase_url = \"https://user:s3cretPW@llm.example.com/v1?key=QKEY\"\nmodel = \"m1\"\n"
+        "{SURVEY}\n[narrative]\nbase_url = \"https://{userinfo}@llm.example/v1?key=QKEY\"\nmodel = \"m1\"\n"
     );
     std::fs::write(dir.path().join("bot.toml"), config).expect("config");
     let mut app = Running::start(dir.path(), &[]);
     let at = app.err.wait_for(0, &["narrative on"]);
     let line = app.err.seen[at].clone();
-    assert!(line.contains("https://llm.example.com/v1"), "{line}");
+    assert!(line.contains("https://llm.example/v1"), "{line}");
     assert!(
         !app.err
             .seen
