@@ -125,9 +125,11 @@ impl App {
     /// reload handler live in `operate`, which builds on `App`).
     pub async fn run(self, started: impl AsyncFnOnce(&App)) -> Result<(), AppError> {
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let tx = Arc::new(tx);
+        let on_signal = tx.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
-            let _ = tx.send(true);
+            let _ = on_signal.send(true);
         });
         let mut tasks: tokio::task::JoinSet<Result<(), AppError>> = tokio::task::JoinSet::new();
         let mut sinks: Vec<Arc<dyn crate::digest::Sink>> = Vec::new();
@@ -175,9 +177,17 @@ impl App {
         if self.config.console.is_some() {
             let console = self.console();
             let stop = rx.clone();
+            // With no other chat adapter, `/quit` or the end of input ends the service, the
+            // digest runner too; beside Telegram or Discord it ends only the console.
+            let alone = self.config.telegram.is_none() && self.config.discord.is_none();
+            let tx = tx.clone();
             tasks.spawn(async move {
                 let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-                console.run(stdin, tokio::io::stdout(), stop).await?;
+                let result = console.run(stdin, tokio::io::stdout(), stop).await;
+                if alone {
+                    let _ = tx.send(true);
+                }
+                result?;
                 Ok(())
             });
         }

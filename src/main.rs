@@ -197,7 +197,7 @@ async fn main() -> ExitCode {
     let code = match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("canvass: {e:#}");
+            eprintln!("canvass: {}", plain_chain(&e));
             ExitCode::FAILURE
         }
     };
@@ -212,6 +212,18 @@ async fn main() -> ExitCode {
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    // SIGHUP's default action ends the process: from the first moment of `run`, it is caught
+    // (tokio keeps the handler for the process once installed); one that comes before the
+    // reloader listens is ignored.
+    #[cfg(unix)]
+    let _early_hup = match cli.command {
+        Cmd::Run => {
+            let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+            tracing::info!("starting; a SIGHUP before the start is complete is ignored");
+            hup.ok()
+        }
+        _ => None,
+    };
     let opts = Options {
         database: cli.database.clone(),
         ..Options::default()
@@ -234,9 +246,9 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(d) => d,
             None => Config::load(&cli.config)?.database(),
         };
-        let store = canvass::store::Store::open(&database).await?;
-        let result = store.backup_into(file).await;
-        store.close().await;
+        require_database(&database)?;
+        // Read-only: a backup writes nothing into the database (no migration either).
+        let result = canvass::store::Store::backup_read_only(&database, file).await;
         result.with_context(|| format!("backing up {database} into {}", file.display()))?;
         out!("backup of {database} written to {}", file.display());
         return Ok(ExitCode::SUCCESS);
@@ -250,6 +262,17 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         return bench(smoke, insight_only, only).await;
     }
     let config = Config::load(&cli.config)?;
+    if let Cmd::Run | Cmd::Console = cli.command {
+        // The same sample renders `canvass check` does: an override it refuses is refused here,
+        // with the same message, before members could see "this message could not be shown".
+        let r = Renderer::load(&prompts_dir(&config, &opts))?;
+        if r.overrides() > 0 {
+            r.check_samples().and_then(|_| r.check_reports())?;
+        }
+    }
+    if let Cmd::Surveys { .. } | Cmd::Insights { .. } = cli.command {
+        require_database(&opts.database.clone().unwrap_or_else(|| config.database()))?;
+    }
     let app = App::start(config, opts).await?;
     match cli.command {
         Cmd::Run => {
@@ -640,6 +663,7 @@ async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             output,
         } => {
+            require_database(&database)?;
             let store = canvass::store::Store::open(&database).await?;
             let result = match format {
                 ExportFormat::Csv => transfer::export_csv(&store, &survey).await,
@@ -744,4 +768,46 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir.join("ingest"))?;
     std::fs::create_dir_all(dir.join("digest"))?;
     Ok(dir)
+}
+
+/// An error and its causes, each cause left out when its text is already in what is printed
+/// (libraries often repeat their source's message in their own).
+fn plain_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// The file behind a database setting; `None` for an in-memory database.
+fn database_file(database: &str) -> Option<PathBuf> {
+    let path = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+        .unwrap_or(database);
+    if path.contains(":memory:") || path.contains("mode=memory") {
+        return None;
+    }
+    let file = path.split('?').next().unwrap_or(path);
+    (!file.is_empty()).then(|| PathBuf::from(file))
+}
+
+/// Read-only commands never create a database: a missing file is a typo, not a new install.
+fn require_database(database: &str) -> anyhow::Result<()> {
+    match database_file(database) {
+        Some(f) if !f.exists() => anyhow::bail!(
+            "no database at {}: this command creates none; check --database or [storage] \
+             database (`canvass run` or `canvass migrate` creates a new one)",
+            f.display()
+        ),
+        _ => Ok(()),
+    }
 }

@@ -61,13 +61,30 @@ pub async fn announce(app: &App) {
         None => tracing::info!("digest off (no [digest] section)"),
     }
     match &c.narrative {
-        Some(n) => tracing::info!(model = %n.model, base_url = %n.base_url, "narrative on"),
+        Some(n) => {
+            tracing::info!(model = %n.model, base_url = %without_secrets(&n.base_url), "narrative on")
+        }
         None => tracing::info!("narrative off (no [narrative] section)"),
     }
     // Tokens were read when the adapters started; the rest is what parses but will not work.
     for p in c.problems(true) {
         tracing::warn!("{p}");
     }
+}
+
+/// A URL as it may be logged: without user and password, query or fragment (where keys
+/// and passwords go).
+pub fn without_secrets(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}{path}")
 }
 
 /// Reloads on every SIGHUP until the process ends. Listening starts before this returns, so

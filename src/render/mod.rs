@@ -747,17 +747,30 @@ impl Renderer {
                 file: file.clone(),
                 message: format!("no sample data for template {name}"),
             })?;
+            // A template that renders nothing for every sample (an emptied override) would
+            // send members nothing at all.
+            let mut shown: BTreeMap<&str, bool> = BTreeMap::new();
             for data in cases {
                 for locale in &self.locales {
                     // Each target as its platform reads it, so `{{#on}}` branches are checked.
                     for (p, t) in PLATFORMS {
-                        self.render_platform(p, t, Some(locale), name, data)?;
+                        let text = self.render_platform(p, t, Some(locale), name, data)?;
+                        *shown.entry(locale.as_str()).or_default() |= !text.trim().is_empty();
                         rendered += 1;
                     }
                 }
                 if COMPLETE.contains(&name.as_str()) {
                     self.check_complete(name, data)?;
                 }
+            }
+            if let Some((locale, _)) = shown.iter().find(|(_, shows)| !**shows) {
+                return Err(RenderError::Render {
+                    name: name.clone(),
+                    message: format!(
+                        "shows nothing in locale {locale} with any of its sample data, so \
+                         members would get an empty message; give it some text"
+                    ),
+                });
             }
         }
         Ok(rendered)

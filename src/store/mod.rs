@@ -229,11 +229,31 @@ impl Store {
     /// Writes a consistent copy of the whole database into the new file `path` (`VACUUM
     /// INTO`: one read transaction, so the copy holds exactly the commits made before it
     /// began, while the bot keeps writing). SQLite refuses an existing file.
-    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
-        sqlx::query("VACUUM INTO ?")
-            .bind(path.display().to_string())
-            .execute(&self.pool)
+    /// `VACUUM INTO` over a read-only connection to an existing database: works on a file
+    /// the user may only read, and never creates or migrates the source.
+    pub async fn backup_read_only(url: &str, into: &std::path::Path) -> Result<()> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let opts = if path.contains('?') {
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+        } else {
+            SqliteConnectOptions::new().filename(path)
+        }
+        .read_only(true)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
             .await?;
+        let result = sqlx::query("VACUUM INTO ?")
+            .bind(into.display().to_string())
+            .execute(&pool)
+            .await;
+        pool.close().await;
+        result?;
         Ok(())
     }
 

@@ -28,8 +28,9 @@ pub enum SurveySync {
     Created(String),
     Updated(String),
     Unchanged(String),
-    /// The config changed question ids, types or option ids of a survey that has answers;
-    /// the stored definition is kept so old answers keep their meaning.
+    /// The config moved, removed or changed questions or options of a survey that is in use
+    /// (posted, or with answers, drafts or flows); the stored definition is kept, because
+    /// buttons already sent carry question and option positions, and old answers their ids.
     Refused {
         slug: String,
         reason: String,
@@ -69,9 +70,101 @@ fn encode(survey: &Survey) -> Result<String> {
     })
 }
 
+/// Why `new` cannot replace `old` while `old` is in use, or `None` when it can. Buttons and
+/// flows carry question and option positions, so every stored question keeps its place, id
+/// and settings, and every option its place and id; new questions may follow the last one,
+/// and new options may follow the last option of a single or multi question (positions of
+/// ranking, pairwise and message-test options are paired or shuffled, so those stay as they
+/// are). Texts and labels may change; so may `anonymous` only when nothing is in use.
+fn in_use_change(old: &Survey, new: &Survey) -> Option<String> {
+    use crate::core::survey::QuestionKind as K;
+    if old.anonymous != new.anonymous {
+        return Some("the change makes it anonymous or not anonymous".into());
+    }
+    if new.questions.len() < old.questions.len() {
+        return Some(format!(
+            "the change removes questions ({} stored, {} in the file)",
+            old.questions.len(),
+            new.questions.len()
+        ));
+    }
+    let ids = |o: &[crate::core::survey::Choice]| -> Vec<String> {
+        o.iter().map(|c| c.id.to_string()).collect()
+    };
+    for (i, (o, n)) in old.questions.iter().zip(&new.questions).enumerate() {
+        if o.id != n.id {
+            return Some(format!(
+                "question {} is {:?} in the store but {:?} in the file",
+                i + 1,
+                o.id.to_string(),
+                n.id.to_string()
+            ));
+        }
+        let q = o.id.to_string();
+        let prefix = |a: &[crate::core::survey::Choice], b: &[crate::core::survey::Choice]| {
+            b.len() >= a.len() && ids(a) == ids(&b[..a.len()])
+        };
+        let same = match (&o.kind, &n.kind) {
+            (K::Single { options: a }, K::Single { options: b }) => prefix(a, b),
+            (
+                K::Multi {
+                    options: a,
+                    max_choices: x,
+                },
+                K::Multi {
+                    options: b,
+                    max_choices: y,
+                },
+            ) => prefix(a, b) && x == y,
+            (K::Rating { scale: a, .. }, K::Rating { scale: b, .. }) => a == b,
+            (K::Nps { .. }, K::Nps { .. }) => true,
+            (K::OpenText { .. }, K::OpenText { .. }) => true,
+            (
+                K::Ranking {
+                    options: a,
+                    top_k: x,
+                },
+                K::Ranking {
+                    options: b,
+                    top_k: y,
+                },
+            ) => ids(a) == ids(b) && x == y,
+            (
+                K::Pairwise {
+                    options: a,
+                    pairs_per_member: x,
+                },
+                K::Pairwise {
+                    options: b,
+                    pairs_per_member: y,
+                },
+            ) => ids(a) == ids(b) && x == y,
+            (
+                K::MessageTest {
+                    options: a,
+                    min_per_variant: x,
+                },
+                K::MessageTest {
+                    options: b,
+                    min_per_variant: y,
+                },
+            ) => ids(a) == ids(b) && x == y,
+            _ => false,
+        };
+        if !same {
+            return Some(format!(
+                "question {q:?} changes its type, settings, or the ids or order of its options ({} stored, {} in the file)",
+                o.kind.type_name(),
+                n.kind.type_name()
+            ));
+        }
+    }
+    None
+}
+
 impl Store {
     /// Brings surveys from bot.toml into the store. New ones are created with their configured
-    /// status; existing ones get new wording, but never a new shape once answered.
+    /// status; existing ones get new wording, but never a new shape once in use (see `in_use_change`).
     pub async fn sync_surveys(
         &self,
         surveys: &[crate::config::ConfiguredSurvey],
@@ -89,11 +182,17 @@ impl Store {
                 }
                 Some(s) if s.survey == c.survey => SurveySync::Unchanged(slug),
                 Some(s) => {
-                    let answered = tx.answer_count(s.key).await? > 0;
-                    if answered && s.survey.shape() != c.survey.shape() {
+                    let refusal = if tx.in_use(s.key).await? {
+                        in_use_change(&s.survey, &c.survey)
+                    } else {
+                        None
+                    };
+                    if let Some(why) = refusal {
                         SurveySync::Refused {
                             slug,
-                            reason: "it already has answers and the change alters question ids, types or option ids; give the changed survey a new id".into(),
+                            reason: format!(
+                                "it was posted or has answers, drafts or members in the middle of it, and {why}; only new wording, new questions at the end and new options at the end of a single or multi question can be taken now; give the changed survey a new id"
+                            ),
                         }
                     } else {
                         sqlx::query(
@@ -379,6 +478,20 @@ impl Tx {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Whether a member could already hold a button or a step of this survey, or has answered
+    /// it: it was posted, someone started it (a respondent row exists) or waits in persona.
+    pub async fn in_use(&mut self, key: i64) -> Result<bool> {
+        let n: (i64,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM postings WHERE survey_id = ?1)
+                 OR EXISTS (SELECT 1 FROM respondents WHERE survey_id = ?1)
+                 OR EXISTS (SELECT 1 FROM pending_persona WHERE survey_id = ?1)",
+        )
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n.0 != 0)
     }
 
     pub async fn answer_count(&mut self, key: i64) -> Result<i64> {

@@ -398,3 +398,88 @@ async fn a_config_folder_with_a_question_mark_keeps_its_database_beside_it() {
         "created beside bot.toml"
     );
 }
+
+/// README §Operating: read-only commands (`backup`, `export`, `surveys`, `insights`) on a
+/// database that does not exist refuse in a plain sentence and create nothing.
+#[test]
+fn read_only_commands_on_a_missing_database_refuse_and_create_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        "[[surveys]]\nid = \"s1\"\ntitle = \"S\"\n[[surveys.questions]]\nid = \"q1\"\ntype = \"single\"\ntext = \"Q?\"\noptions = [\"a\", \"b\"]\n",
+    )
+    .expect("config");
+    let cases: [&[&str]; 5] = [
+        &["backup", "copy.db"],
+        &["export", "s1"],
+        &["surveys"],
+        &["insights", "s1"],
+        &["--database", "typo.db", "export", "s1"],
+    ];
+    for args in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(err.contains("no database at "), "{args:?}: {err}");
+        for f in ["canvass.db", "typo.db", "copy.db"] {
+            assert!(!dir.path().join(f).exists(), "{args:?} created {f}");
+        }
+    }
+}
+
+/// README §Backups: a backup reads the database only, so it works on one opened read-only;
+/// an error is said once, not once per layer that passed it on.
+#[test]
+fn backup_reads_a_read_only_database_and_says_an_error_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), "[team]\nconsole = [\"pm\"]\n").expect("config");
+    let canvass = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_canvass"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("runs")
+    };
+    let made = canvass(&["migrate"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let db = dir.path().join("canvass.db");
+    let ro = format!("sqlite://{}?mode=ro", db.display());
+    let out = canvass(&["--database", &ro, "backup", "copy.db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(dir.path().join("copy.db").exists());
+
+    let out = canvass(&["backup", "nodir/copy.db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(err.matches("unable to open database").count(), 1, "{err}");
+}
+
+/// README §Templates: `canvass check` refuses an override that does not render; an emptied
+/// one (members would get an empty message, or none) is refused too.
+#[test]
+fn check_refuses_an_empty_override_template() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), "[team]\nconsole = [\"pm\"]\n").expect("config");
+    std::fs::create_dir(dir.path().join("prompts")).expect("mkdir");
+    std::fs::write(dir.path().join("prompts/help.hbs"), "\n").expect("template");
+    let out = Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("template help") && err.contains("shows nothing"),
+        "{err}"
+    );
+}

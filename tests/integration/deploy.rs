@@ -138,6 +138,9 @@ fn relative_paths_in_bot_toml_are_taken_from_the_config_folder_not_the_working_f
     std::fs::create_dir(home.path().join("data")).expect("mkdir");
     let cfg = config.to_str().expect("utf-8 path");
 
+    // `migrate` creates the database (`surveys` reads one and never creates it).
+    let out = run_in(&bin(), elsewhere.path(), &["--config", cfg, "migrate"], "");
+    assert!(out.status.success(), "{}", text(&out));
     let out = run_in(&bin(), elsewhere.path(), &["--config", cfg, "surveys"], "");
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -196,6 +199,9 @@ fn run_into_closed_pipe(dir: &Path, args: &[&str]) -> Output {
 fn output_into_a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("bot.toml"), CONFIG).expect("config");
+    // Read-only commands need an existing database.
+    let out = run_in(&bin(), dir.path(), &["migrate"], "");
+    assert!(out.status.success(), "{}", text(&out));
     for args in [
         &["surveys"][..],
         &["insights", "lunch"],

@@ -142,7 +142,7 @@ impl Running {
         self.wait_success();
     }
 
-    /// SIGTERM (with a digest scheduled, `/quit` ends only the console), then success.
+    /// SIGTERM, then success.
     fn terminate(mut self) {
         self.signal("TERM");
         self.wait_success();
@@ -345,5 +345,97 @@ fn sighup_refuses_a_config_with_an_unset_secret_variable_as_check_does() {
             .any(|l| l.contains("reloaded:")),
         "nothing was applied"
     );
+    app.quit();
+}
+
+/// README §Operating: SIGHUP reloads and never ends the service, from its first moment: one
+/// that comes while the database and surveys are still loading is ignored, and the start goes
+/// on.
+#[test]
+fn a_sighup_in_the_first_moments_of_run_does_not_end_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), SURVEY).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    // The first line `run` logs, before the database is opened.
+    let first = app.err.wait_for(0, &["starting;", "SIGHUP"]);
+    app.signal("HUP");
+    app.signal("HUP");
+    app.err.wait_for(first, &["canvass started"]);
+    app.type_line("/surveys");
+    app.out.wait_for(0, &["Lunch vote"]);
+    app.quit();
+}
+
+/// README §Templates: `canvass check` (and start-up) refuse an override that does not render
+/// with its sample data; `run` refuses it with the message `check` gives.
+#[test]
+fn run_refuses_a_template_override_that_check_refuses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), SURVEY).expect("config");
+    std::fs::create_dir(dir.path().join("prompts")).expect("mkdir");
+    std::fs::write(dir.path().join("prompts/ack.hbs"), "Saved {{nosuchvar}}\n").expect("tpl");
+    let check = Command::new(bin())
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    let check_err = String::from_utf8_lossy(&check.stderr);
+    assert!(!check.status.success(), "{check_err}");
+    let problem = check_err
+        .lines()
+        .find_map(|l| l.strip_prefix("  - "))
+        .expect("check lists the problem")
+        .to_string();
+    let run = Command::new(bin())
+        .arg("run")
+        .current_dir(dir.path())
+        .env_remove("CANVASS_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let run_err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{run_err}");
+    assert!(run_err.contains(&problem), "{problem}\nnot in:\n{run_err}");
+    assert!(!run_err.contains("canvass started"), "{run_err}");
+}
+
+/// README §Operating: secrets never appear in the log; a narrative `base_url` with a user,
+/// password or query key is logged without them.
+#[test]
+fn the_start_log_shows_the_narrative_url_without_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Never fetched: `.example` is reserved, and nothing asks the model at start.
+    let userinfo = "user:s3cretPW";
+    let config = format!(
+        "{SURVEY}\n[narrative]\nbase_url = \"https://{userinfo}@llm.example/v1?key=QKEY\"\nmodel = \"m1\"\n"
+    );
+    std::fs::write(dir.path().join("bot.toml"), config).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    let at = app.err.wait_for(0, &["narrative on"]);
+    let line = app.err.seen[at].clone();
+    assert!(line.contains("https://llm.example/v1"), "{line}");
+    assert!(
+        !app.err
+            .seen
+            .iter()
+            .any(|l| l.contains("s3cretPW") || l.contains("QKEY") || l.contains("user:")),
+        "{}",
+        app.err.seen.join("\n")
+    );
+    app.quit();
+}
+
+/// README §Console: `/quit` (or the end of input) ends `canvass run` when the console is its
+/// only chat adapter, with a `[digest]` scheduled too.
+#[test]
+fn quit_ends_run_with_only_the_console_and_a_digest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "{SURVEY}\n[digest]\nschedule = \"mon 09:00\"\ntimezone = \"UTC\"\ntelegram_chats = [-1001234]\n"
+    );
+    std::fs::write(dir.path().join("bot.toml"), config).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    app.err.wait_for(0, &["canvass started"]);
+    app.err.wait_for(0, &["digest on"]);
     app.quit();
 }

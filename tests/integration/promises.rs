@@ -424,6 +424,94 @@ async fn insights_by_segment_with_a_chart_through_the_binary() {
     );
 }
 
+/// README §Operating (reload): a poll already posted keeps the meaning of its buttons. Buttons
+/// carry option positions, so a reload that reorders the options of a posted survey (no
+/// answers yet) is refused and reported, and a tap on the old message saves what the member
+/// saw; a new option at the end is taken.
+#[tokio::test]
+async fn a_reload_never_moves_the_options_under_a_posted_poll() {
+    let t = spawn_app_with(CLI_CONFIG).await;
+    let kb = t.post("lunch").await;
+    let path = t.dir.path().join("test.toml");
+
+    let swapped = CLI_CONFIG.replace(
+        r#"["Pizza", "Sushi", "Salad"]"#,
+        r#"["Sushi", "Pizza", "Salad"]"#,
+    );
+    std::fs::write(&path, &swapped).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "survey lunch kept as stored"),
+        "{changes:?}"
+    );
+    let saved = t.text(&t.tap("ana", group(), &payloads(&kb)[0]).await);
+    assert!(
+        saved.contains("Pizza") && !saved.contains("Sushi"),
+        "the first button said Pizza: {saved}"
+    );
+
+    // An option added at the end moves nothing: taken.
+    let grown = CLI_CONFIG.replace(
+        r#"["Pizza", "Sushi", "Salad"]"#,
+        r#"["Pizza", "Sushi", "Salad", "Tacos"]"#,
+    );
+    std::fs::write(&path, &grown).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "changed surveys: lunch"),
+        "{changes:?}"
+    );
+    let stored = t.app.store.survey_by_slug("lunch").await.expect("read");
+    let options = stored.expect("lunch stored").survey.questions[0]
+        .kind
+        .options()
+        .len();
+    assert_eq!(options, 4);
+}
+
+/// README §Operating (reload): a member in the middle of a survey (not posted, no answers yet)
+/// keeps the meaning of the step they hold: removing the question before it is refused, and
+/// their tap saves what they saw.
+#[tokio::test]
+async fn a_reload_never_changes_the_step_a_member_is_on() {
+    const TWO: &str = r#"
+[team]
+console = ["pm"]
+
+[[surveys]]
+id = "two"
+title = "Two steps"
+[[surveys.questions]]
+id = "first"
+type = "single"
+text = "First?"
+options = ["Apple", "Banana"]
+[[surveys.questions]]
+id = "second"
+type = "rating"
+text = "Second?"
+scale = 5
+"#;
+    let t = spawn_app_with(TWO).await;
+    let out = t.say("ana", dm("ana"), "/start two").await;
+    let kb = last_keyboard(&out);
+    let without_first = TWO.replace(
+        "[[surveys.questions]]\nid = \"first\"\ntype = \"single\"\ntext = \"First?\"\noptions = [\"Apple\", \"Banana\"]\n",
+        "",
+    );
+    assert_ne!(without_first, TWO);
+    std::fs::write(t.dir.path().join("test.toml"), &without_first).expect("write config");
+    let changes = canvass::operate::reload(&t.app).await.expect("reload runs");
+    assert!(
+        changes.iter().any(|c| c == "survey two kept as stored"),
+        "{changes:?}"
+    );
+    let stored = t.app.store.survey_by_slug("two").await.expect("read");
+    assert_eq!(stored.expect("stored").survey.questions.len(), 2);
+    let saved = t.text(&t.tap("ana", dm("ana"), &payloads(&kb)[0]).await);
+    assert!(saved.contains("Second?"), "the flow goes on: {saved}");
+}
+
 /// README §Configuration: once a survey has answers its ids, types and option ids cannot
 /// change; the start-up log says so and the stored version is kept. Wording may change.
 #[tokio::test]

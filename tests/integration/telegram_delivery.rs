@@ -503,3 +503,40 @@ async fn a_slow_report_holds_up_no_one() {
     let (t, _fake) = r.stop().await;
     assert_eq!(t.current("lunch", "food").await.len(), next);
 }
+
+/// README §Telegram: a failing `getUpdates` is asked again with backoff from 250 ms up to 30 s.
+/// An answer whose `result` is not a list of updates is such a failure, not a hot loop.
+#[tokio::test]
+async fn get_updates_answering_something_other_than_a_list_is_backed_off() {
+    let r = start().await;
+    for _ in 0..3 {
+        r.fake.fault_next("GetUpdates", Fault::Result(json!(true)));
+    }
+    r.fake
+        .wait_for("the first odd answer to be met", |f| {
+            (f.pending_faults("GetUpdates") < 3).then_some(())
+        })
+        .await;
+    let first = Instant::now();
+    r.fake
+        .wait_for("the third odd answer to be met", |f| {
+            (f.pending_faults("GetUpdates") == 0).then_some(())
+        })
+        .await;
+    let spread = first.elapsed();
+    // 250 ms after the first, 500 ms after the second; without backoff, all at once.
+    assert!(
+        spread >= Duration::from_millis(700),
+        "three odd answers met within {spread:?}"
+    );
+    // Then updates flow again.
+    let (_, query) = r.tap(&member(1), 0);
+    r.fake
+        .wait_for("the tap after the odd answers to be answered", |f| {
+            f.answered_at(&query)
+        })
+        .await;
+    r.drained().await;
+    let (t, _fake) = r.stop().await;
+    assert_eq!(t.current("lunch", "food").await.len(), 1);
+}

@@ -584,6 +584,9 @@ pub enum Fault {
     Slow(Duration),
     /// A 5xx answer (teloxide waits 10 s before reading one).
     ServerError(u16),
+    /// An `ok` answer whose `result` is this value instead of what the method returns (a
+    /// broken or impostor API: `getUpdates` answering `true`).
+    Result(serde_json::Value),
 }
 
 // ---- state -------------------------------------------------------------------------------------
@@ -1237,11 +1240,14 @@ async fn handle(
         Err(e) => return e.into_response(),
     };
     let fault = shared.with(|s| s.faults.get_mut(&method).and_then(VecDeque::pop_front));
-    match fault {
+    match &fault {
         Some(Fault::ResetBefore) => return broken_connection(),
-        Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         Some(Fault::ServerError(code)) => {
-            return ApiErr::new(code, "Internal Server Error").into_response();
+            return ApiErr::new(*code, "Internal Server Error").into_response();
+        }
+        Some(Fault::Result(value)) => {
+            return json_response(StatusCode::OK, &json!({"ok": true, "result": value}));
         }
         Some(Fault::ResetAfter) | None => {}
     }

@@ -165,36 +165,43 @@ impl Poll {
                 // The batch asked for is dropped unconfirmed: Telegram delivers it again.
                 () = &mut self.flag => continue,
             };
-            match result {
-                Ok(batch) => {
+            // An answer that is not a list of updates is a failure like any other: backed off,
+            // never retried in a tight loop.
+            let (retry_after, error) = match result {
+                Ok(Value::Array(items)) => {
                     self.failures = 0;
-                    self.take(batch);
+                    self.take(items);
+                    continue;
                 }
+                Ok(_) => (
+                    None,
+                    "getUpdates answered something other than a list of updates".to_string(),
+                ),
                 Err(e) => {
-                    let delay = match &e {
-                        CallError::RetryAfter(s) => Duration::from_secs(*s),
-                        _ => FIRST_BACKOFF
-                            .saturating_mul(1 << self.failures.min(16))
-                            .min(MAX_BACKOFF),
+                    let after = match &e {
+                        CallError::RetryAfter(s) => Some(Duration::from_secs(*s)),
+                        _ => None,
                     };
-                    self.failures = self.failures.saturating_add(1);
-                    tracing::warn!(error = %e, delay_ms = delay.as_millis() as u64, "getting updates failed; retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = &mut self.flag => {}
-                    }
+                    (after, e.to_string())
                 }
+            };
+            let delay = retry_after.unwrap_or_else(|| {
+                FIRST_BACKOFF
+                    .saturating_mul(1 << self.failures.min(16))
+                    .min(MAX_BACKOFF)
+            });
+            self.failures = self.failures.saturating_add(1);
+            tracing::warn!(error = %error, delay_ms = delay.as_millis() as u64, "getting updates failed; retrying");
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = &mut self.flag => {}
             }
         }
     }
 
     /// Queues a batch's readable updates and moves the offset past every update, readable or
     /// not.
-    fn take(&mut self, batch: Value) {
-        let Value::Array(items) = batch else {
-            tracing::warn!("getUpdates answered something other than a list; ignored");
-            return;
-        };
+    fn take(&mut self, items: Vec<Value>) {
         for raw in items {
             let (id, parsed) = parse(raw);
             if let Some(id) = id {
