@@ -181,6 +181,12 @@ impl Store {
                     SurveySync::Created(slug)
                 }
                 Some(s) if s.survey == c.survey => SurveySync::Unchanged(slug),
+                // A poll made with /poll is the team's, posted with its own buttons: a survey
+                // in bot.toml that happens to get its id must not take it over.
+                Some(s) if s.source == "command" => SurveySync::Refused {
+                    slug,
+                    reason: "a poll created with /poll already has this id; give the survey in bot.toml another id".into(),
+                },
                 Some(s) => {
                     let refusal = if tx.in_use(s.key).await? {
                         in_use_change(&s.survey, &c.survey)
@@ -205,6 +211,16 @@ impl Store {
                         .bind(s.key)
                         .execute(&mut *tx.tx)
                         .await?;
+                        // A deadline moved past now reopens the poll: its message is no longer
+                        // final, so the closer finalises it again when the new deadline passes.
+                        if s.survey.closes_at != c.survey.closes_at
+                            && c.survey.effective_status(s.status, now) == Status::Open
+                        {
+                            sqlx::query("UPDATE postings SET finalised_at = NULL WHERE survey_id = ?")
+                                .bind(s.key)
+                                .execute(&mut *tx.tx)
+                                .await?;
+                        }
                         SurveySync::Updated(slug)
                     }
                 }

@@ -400,3 +400,83 @@ async fn a_poll_usage_error_in_a_group_is_answered_privately() {
         );
     }
 }
+
+/// A reload (the same sync as at start) never lets a survey in bot.toml take over a poll made
+/// with /poll that has its id, and a deadline moved into the future makes a finalised poll's
+/// message live again, so the closer finalises it when the new deadline passes.
+#[tokio::test]
+async fn a_reload_takes_over_no_poll_and_a_reopened_poll_is_final_no_longer() {
+    use canvass::store::SurveySync;
+    let t = spawn_app().await;
+    let (quick, ..) = poll(&t, "X? | a | b").await;
+    let survey = |id: &str, closes: &str| {
+        format!(
+            "[[surveys]]\nid = \"{id}\"\ntitle = \"T\"\n{closes}\n[[surveys.questions]]\nid = \"q\"\n\
+             type = \"single\"\ntext = \"Config question?\"\noptions = [\"cfg1\", \"cfg2\", \"cfg3\"]\n"
+        )
+    };
+    let sync = |src: String, now| {
+        let store = t.app.store.clone();
+        async move {
+            let cfg = canvass::config::Config::parse(&src, std::path::Path::new("r.toml"))
+                .expect("config");
+            store.sync_surveys(&cfg.surveys, now).await.expect("sync")
+        }
+    };
+    let out = sync(survey("x", ""), t0()).await;
+    assert!(matches!(out[..], [SurveySync::Refused { .. }]), "{out:?}");
+    let stored = t.app.store.survey_by_key(quick).await.unwrap().unwrap();
+    assert_eq!(
+        stored.survey.questions[0].text, "X?",
+        "the poll was taken over"
+    );
+
+    // A configured survey closing an hour after t0, posted, and finalised after its deadline.
+    let h = |n: i64| t0() + chrono::Duration::hours(n);
+    let closes = |at: chrono::DateTime<chrono::Utc>| format!("closes_at = \"{}\"", at.to_rfc3339());
+    sync(survey("late", &closes(h(1))), t0()).await;
+    let key = t
+        .app
+        .store
+        .survey_by_slug("late")
+        .await
+        .unwrap()
+        .unwrap()
+        .key;
+    t.app
+        .store
+        .record_posting(key, "telegram", "-100", "7", t0())
+        .await
+        .expect("posting");
+    assert!(
+        t.app
+            .store
+            .record_finalised(key, "telegram", "-100", h(2))
+            .await
+            .unwrap()
+    );
+    // Moved, but still past: it stays final.
+    sync(
+        survey("late", &closes(h(1) + chrono::Duration::minutes(30))),
+        h(2),
+    )
+    .await;
+    assert!(
+        !t.app
+            .store
+            .unfinalised_postings("telegram")
+            .await
+            .unwrap()
+            .contains(&key)
+    );
+    // Moved into the future: live again, to be finalised at the new deadline.
+    sync(survey("late", &closes(h(5))), h(2)).await;
+    assert!(
+        t.app
+            .store
+            .unfinalised_postings("telegram")
+            .await
+            .unwrap()
+            .contains(&key)
+    );
+}
