@@ -418,15 +418,4 @@ impl Store {
             })
             .collect()
     }
-
-    /// Count of rows in `answers` including superseded ones, for audits and tests.
-    pub async fn answer_history_len(&self, survey: i64) -> Result<i64> {
-        let n: (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id WHERE r.survey_id = ?",
-        )
-        .bind(survey)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n.0)
-    }
 }
