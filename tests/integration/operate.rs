@@ -92,6 +92,23 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Reads the stream to its end (the process closed it), up to 60 s.
+    fn wait_closed(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("canvass run did not end:\n{}", self.seen.join("\n"))
+                }
+            }
+        }
+    }
+}
+
 struct Running {
     child: Child,
     stdin: ChildStdin,
@@ -149,16 +166,10 @@ impl Running {
     }
 
     fn wait_success(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "{status:?}\n{}", self.err.seen.join("\n"));
-                return;
-            }
-            assert!(Instant::now() < deadline, "canvass run did not end");
-            // Polling a child's exit: there is no exit notification to wait on here.
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // The process's stderr closes when it exits: wait for that, then reap it.
+        self.err.wait_closed();
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "{status:?}\n{}", self.err.seen.join("\n"));
     }
 }
 
