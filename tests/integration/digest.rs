@@ -639,29 +639,6 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
     assert_eq!(statuses, ["uncertain", "delivered"]);
 }
 
-/// A draft, and a survey whose schedule opens it after these tests' periods.
-const UNOPENED: &str = r#"
-[[surveys]]
-id = "secretdraft"
-title = "Secret pricing plan draft"
-status = "draft"
-[[surveys.questions]]
-id = "q"
-type = "single"
-text = "Which plan?"
-options = ["A", "B"]
-
-[[surveys]]
-id = "later"
-title = "Next year's plan"
-opens_at = "2027-01-01T00:00:00Z"
-[[surveys.questions]]
-id = "q"
-type = "single"
-text = "Which plan?"
-options = ["A", "B"]
-"#;
-
 #[tokio::test]
 async fn the_quiet_line_names_only_surveys_open_in_the_period_never_a_draft() {
     let t = spawn_app_with(&format!("{CONFIG}{UNOPENED}")).await;

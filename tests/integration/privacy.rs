@@ -526,32 +526,9 @@ async fn forgetme_refreshes_the_count_on_posted_polls() {
     );
 }
 
-/// A draft, and a survey whose schedule opens it in 2030.
-const DRAFTS: &str = r#"
-[[surveys]]
-id = "secretdraft"
-title = "Secret pricing plan draft"
-status = "draft"
-[[surveys.questions]]
-id = "q"
-type = "single"
-text = "Which plan?"
-options = ["A", "B"]
-
-[[surveys]]
-id = "later"
-title = "Next year's plan"
-opens_at = "2030-01-01T00:00:00Z"
-[[surveys.questions]]
-id = "q"
-type = "single"
-text = "Which plan?"
-options = ["A", "B"]
-"#;
-
 #[tokio::test]
 async fn a_draft_survey_is_unknown_to_members_everywhere() {
-    let t = spawn_app_with(&format!("{CONFIG}{DRAFTS}")).await;
+    let t = spawn_app_with(&format!("{CONFIG}{UNOPENED}")).await;
     for (id, title) in [("secretdraft", "Secret pricing"), ("later", "Next year")] {
         for chat in [group(), dm("7777")] {
             for cmd in [format!("/start {id}"), format!("/survey {id}")] {

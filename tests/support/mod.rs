@@ -51,6 +51,29 @@ impl Clock for SetClock {
     }
 }
 
+/// A draft, and a survey whose schedule opens it in 2030 (after every test's clock).
+pub const UNOPENED: &str = r#"
+[[surveys]]
+id = "secretdraft"
+title = "Secret pricing plan draft"
+status = "draft"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+
+[[surveys]]
+id = "later"
+title = "Next year's plan"
+opens_at = "2030-01-01T00:00:00Z"
+[[surveys.questions]]
+id = "q"
+type = "single"
+text = "Which plan?"
+options = ["A", "B"]
+"#;
+
 pub const CONFIG: &str = r#"
 [team]
 console = ["pm"]
