@@ -48,9 +48,6 @@ pub struct Actor {
     pub is_admin: bool,
     /// Member's preferred language tag, where the platform tells.
     pub locale: Option<String>,
-    /// The locale the bot serves this member in (their `/language` choice, else `locale`
-    /// matched to what is shipped); set by the bot, never by adapters.
-    pub serve_locale: Option<String>,
     /// When the member joined the community, where the platform tells (brigading checks).
     pub joined_at: Option<DateTime<Utc>>,
 }
@@ -64,7 +61,6 @@ impl Actor {
             roles: Vec::new(),
             is_admin: false,
             locale: None,
-            serve_locale: None,
             joined_at: None,
         }
     }

@@ -1,0 +1,151 @@
+//! The single writer: one task takes every queued event, applies each in its own savepoint of one
+//! `BEGIN IMMEDIATE` transaction (group commit), commits, then answers every caller.
+
+use super::*;
+
+/// The most events one group commit takes; bounds how long the first of them waits.
+pub(super) const MAX_BATCH: usize = 256;
+
+/// One event waiting for the writer task, and where its result goes after the commit.
+pub(super) struct Job {
+    pub(super) ev: Inbound,
+    /// Only record the event id (reports are made after the commit, outside the writer).
+    pub(super) claim_only: bool,
+    pub(super) done: oneshot::Sender<Result<Handled, BotError>>,
+    pub(super) span: tracing::Span,
+}
+
+impl Bot {
+    pub(super) fn queue(&self, job: Job) -> Result<(), BotError> {
+        let mut writer = self.writer.lock().map_err(|_| BotError::Stopped)?;
+        let tx = match writer.as_ref() {
+            Some(tx) if !tx.is_closed() => tx,
+            _ => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                // The task's own Bot has no queue, so it ends when the last user handle drops.
+                let task = Bot {
+                    writer: Default::default(),
+                    ..self.clone()
+                };
+                tokio::spawn(task.write_loop(rx));
+                writer.insert(tx)
+            }
+        };
+        tx.send(job).map_err(|_| BotError::Stopped)
+    }
+
+    /// The single writer: takes everything queued, applies it in one transaction, commits,
+    /// then answers every caller.
+    pub(super) async fn write_loop(self, mut rx: mpsc::UnboundedReceiver<Job>) {
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+            self.commit_batch(std::mem::take(&mut jobs)).await;
+        }
+    }
+
+    pub(super) async fn commit_batch(&self, jobs: Vec<Job>) {
+        let mut tx = match self.store.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, events = jobs.len(), "cannot open a transaction");
+                let e = Arc::new(e);
+                for j in jobs {
+                    let _ = j.done.send(Err(BotError::Commit(e.clone())));
+                }
+                return;
+            }
+        };
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut broken = None;
+        for j in jobs {
+            let r = if broken.is_some() {
+                Err(BotError::Stopped)
+            } else {
+                match self
+                    .apply(&mut tx, &j.ev, j.claim_only)
+                    .instrument(j.span.clone())
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // The savepoint could not be rolled back: nothing of this batch may
+                        // be committed.
+                        j.span
+                            .in_scope(|| tracing::error!(error = %e, "savepoint failed"));
+                        broken = Some(Arc::new(e));
+                        Err(BotError::Stopped)
+                    }
+                }
+            };
+            results.push((j, r));
+        }
+        let committed = match broken {
+            Some(e) => Err(e),
+            None => tx.commit().await.map_err(Arc::new),
+        };
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, events = results.len(), "group commit failed; nothing of the batch was saved");
+        }
+        for (j, r) in results {
+            let r = match (&committed, r) {
+                (Ok(()), r) => r,
+                (Err(_), Err(BotError::Store(e))) => Err(BotError::Store(e)),
+                (Err(e), _) => Err(BotError::Commit(e.clone())),
+            };
+            // The caller may have gone away; the event is committed either way.
+            let _ = j.done.send(r);
+        }
+    }
+
+    /// Applies one event inside its own savepoint. The outer error means the savepoint itself
+    /// failed; the inner result is the event's own outcome, already rolled back if an error.
+    pub(super) async fn apply(
+        &self,
+        tx: &mut Tx,
+        ev: &Inbound,
+        claim_only: bool,
+    ) -> Result<Result<Handled, BotError>, StoreError> {
+        let now = self.clock.now();
+        if !tx.claim_event_in_savepoint(&ev.event_id, now).await? {
+            tracing::debug!("duplicate event ignored");
+            return Ok(Ok(Handled::Duplicate));
+        }
+        if claim_only {
+            return Ok(Ok(Handled::Replies(Vec::new())));
+        }
+        let r = async {
+            // Every step below words its replies for the member's resolved locale.
+            let chosen = tx
+                .find_member(ev.actor.platform.as_str(), &ev.actor.user_id)
+                .await?
+                .and_then(|m| m.locale_override);
+            let locale = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
+            let cx = Ctx { ev, locale, now };
+            let mut out = match &ev.body {
+                Body::Text(t) => self.on_text(tx, &cx, t).await?,
+                Body::Button(p) => self.on_button(tx, &cx, p).await?,
+            };
+            for o in &mut out {
+                o.localise(&cx.locale);
+            }
+            Ok::<_, BotError>(out)
+        }
+        .await;
+        match r {
+            Ok(out) => Ok(Ok(Handled::Replies(out))),
+            Err(e) => {
+                tracing::warn!(error = %e, "event failed; its changes are rolled back");
+                if let Err(re) = tx.rollback_event().await {
+                    // SQLite rolls the whole transaction back by itself on some errors (a
+                    // full disk): the batch is lost, and the event's own error says why.
+                    tracing::warn!(error = %re, "the savepoint is gone");
+                    return Err(match e {
+                        BotError::Store(se) => se,
+                        _ => re,
+                    });
+                }
+                Ok(Err(e))
+            }
+        }
+    }
+}
