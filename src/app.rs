@@ -1,6 +1,6 @@
 //! Builds the shared state (config, store, renderer, bot) and runs the enabled adapters.
 
-use crate::bot::{Bot, Clock, SystemClock};
+use crate::bot::{Clock, Service, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::platform::console::Console;
 use crate::render::{RenderError, Renderer};
@@ -54,7 +54,7 @@ impl Default for Options {
 pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
-    pub bot: Bot,
+    pub bot: Service,
     pub renderer: Arc<Renderer>,
     pub database: String,
     pub clock: Arc<dyn crate::bot::Clock>,
@@ -102,7 +102,7 @@ impl App {
             )?)),
             None => None,
         };
-        let bot = Bot::new(store.clone(), config.clone(), opts.clock.clone())
+        let bot = Service::new(store.clone(), config.clone(), opts.clock.clone())
             .with_locales(renderer.locale_names())
             .with_narrator(narrator)
             .with_charts(crate::render::report::charts(renderer.clone()));

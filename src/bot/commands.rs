@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Bot {
+impl Service {
     pub(super) async fn on_text(
         &self,
         tx: &mut Tx,

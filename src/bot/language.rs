@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Bot {
+impl Service {
     /// `/language [CODE|auto]`: lists, chooses or clears the member's locale.
     pub(super) async fn on_language(
         &self,

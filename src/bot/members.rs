@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Bot {
+impl Service {
     /// Segments that describe the member (not the chat): mapped roles and persona.
     pub(super) fn member_segments(&self, actor: &Actor, persona: Option<&str>) -> Vec<String> {
         let mut segs: Vec<String> = actor

@@ -17,7 +17,7 @@ mod views;
 mod writer;
 
 use polls::PollFlags;
-use writer::Job;
+use writer::{Applied, Job, Work};
 
 pub use views::{ask, posted};
 
@@ -107,7 +107,7 @@ pub fn try_again() -> Msg {
 
 /// The service shared by all adapters.
 #[derive(Clone)]
-pub struct Bot {
+pub struct Service {
     store: Store,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
@@ -167,7 +167,7 @@ fn stale() -> Msg {
     err("stale_button", json!({}))
 }
 
-impl Bot {
+impl Service {
     pub fn new(store: Store, cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
         let mut bot = Self {
             store,
@@ -249,7 +249,7 @@ impl Bot {
             .map(|t| survey.localised(Some(t)))
     }
 
-    /// Takes the survey translations of a reloaded config (every clone of this bot sees them).
+    /// Takes the survey translations of a reloaded config (every clone of this service sees them).
     pub fn set_wording(&self, cfg: &Config) {
         let new = wording_of(cfg);
         match self.wording.write() {
@@ -299,8 +299,18 @@ impl Bot {
         self.narrator.as_ref()
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Where survey `key` was posted on `platform`, for the refreshers.
+    pub async fn postings(
+        &self,
+        key: i64,
+        platform: Platform,
+    ) -> Result<Vec<crate::store::PostingRow>, BotError> {
+        Ok(self.store.postings(key, platform).await?)
+    }
+
+    /// Changes each time a posted poll's message id is committed (the closer waits on it).
+    pub fn postings_recorded(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store.postings_recorded()
     }
 
     pub fn config(&self) -> &Config {
@@ -395,16 +405,17 @@ impl Bot {
         };
         let forget = matches!(&ev.body, Body::Text(t) if matches!(command::parse(t), Ok(Some(Command::ForgetMe))));
         let claim_only = report.is_some();
-        let (done, result) = oneshot::channel();
-        self.queue(Job {
+        let work = Work::Event {
             ev: ev.clone(),
             claim_only,
-            done,
-            span: span.clone(),
-        })?;
-        let handled = result.await.map_err(|_| BotError::Stopped);
+        };
+        let result = self.submit(work, span.clone())?;
+        let applied = result.await.map_err(|_| BotError::Stopped);
         committed();
-        let handled = handled??;
+        let handled = match applied?? {
+            Applied::Event(h) => h,
+            Applied::Recorded(_) => Handled::Replies(Vec::new()),
+        };
         if forget {
             // Outside the transaction: old WAL frames still hold the deleted rows.
             match self.store.checkpoint().await {

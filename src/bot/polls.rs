@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Bot {
+impl Service {
     /// The current message of a posted survey (counter, status, buttons), for refreshing.
     pub async fn poll_view(&self, key: i64) -> Result<Option<(Msg, Keyboard)>, BotError> {
         let Some(s) = self.store.survey_by_key(key).await? else {
@@ -22,7 +22,7 @@ impl Bot {
     /// state that are closed now, and the earliest `closes_at` among the others.
     pub async fn closing_polls(
         &self,
-        platform: &str,
+        platform: Platform,
     ) -> Result<(Vec<i64>, Option<DateTime<Utc>>), BotError> {
         let now = self.clock.now();
         let mut due = Vec::new();

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Bot {
+impl Service {
     pub(super) async fn start_flow(
         &self,
         tx: &mut Tx,

@@ -6,24 +6,106 @@ use super::*;
 /// The most events one group commit takes; bounds how long the first of them waits.
 pub(super) const MAX_BATCH: usize = 256;
 
-/// One event waiting for the writer task, and where its result goes after the commit.
+/// One piece of work waiting for the writer task, and where its result goes after the commit.
 pub(super) struct Job {
-    pub(super) ev: Inbound,
-    /// Only record the event id (reports are made after the commit, outside the writer).
-    pub(super) claim_only: bool,
-    pub(super) done: oneshot::Sender<Result<Handled, BotError>>,
+    pub(super) work: Work,
+    pub(super) done: oneshot::Sender<Result<Applied, BotError>>,
     pub(super) span: tracing::Span,
 }
 
-impl Bot {
+/// What the writer applies: an inbound event, or a record an adapter reports after its network
+/// call (so adapters never write to the store themselves).
+pub(super) enum Work {
+    Event {
+        ev: Inbound,
+        /// Only record the event id (reports are made after the commit, outside the writer).
+        claim_only: bool,
+    },
+    /// A posted poll's message id, recorded after the post succeeded.
+    Posting {
+        survey: i64,
+        platform: Platform,
+        chat_id: String,
+        message_id: String,
+    },
+    /// A posted message now shows its survey's final state.
+    Finalised {
+        survey: i64,
+        platform: Platform,
+        chat_id: String,
+    },
+}
+
+/// The committed result of one `Work`.
+pub(super) enum Applied {
+    Event(Handled),
+    /// Whether the record changed a row.
+    Recorded(bool),
+}
+
+impl Service {
+    /// Queues `work` for the writer; the receiver answers once its batch committed (or failed).
+    pub(super) fn submit(
+        &self,
+        work: Work,
+        span: tracing::Span,
+    ) -> Result<oneshot::Receiver<Result<Applied, BotError>>, BotError> {
+        let (done, result) = oneshot::channel();
+        self.queue(Job { work, done, span })?;
+        Ok(result)
+    }
+
+    /// `submit`, waiting for the commit.
+    async fn submit_wait(&self, work: Work) -> Result<Applied, BotError> {
+        let result = self.submit(work, tracing::Span::current())?;
+        result.await.map_err(|_| BotError::Stopped)?
+    }
+
+    /// Records a posted poll's message id through the writer, after the post succeeded.
+    pub async fn record_posting(
+        &self,
+        survey: i64,
+        platform: Platform,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Result<(), BotError> {
+        let work = Work::Posting {
+            survey,
+            platform,
+            chat_id: chat_id.to_string(),
+            message_id: message_id.to_string(),
+        };
+        self.submit_wait(work).await?;
+        Ok(())
+    }
+
+    /// Records through the writer that a posted message was edited to its survey's final
+    /// state, so no restart edits it again. True the first time.
+    pub async fn record_finalised(
+        &self,
+        survey: i64,
+        platform: Platform,
+        chat_id: &str,
+    ) -> Result<bool, BotError> {
+        let work = Work::Finalised {
+            survey,
+            platform,
+            chat_id: chat_id.to_string(),
+        };
+        match self.submit_wait(work).await? {
+            Applied::Recorded(done) => Ok(done),
+            Applied::Event(_) => Ok(false),
+        }
+    }
+
     pub(super) fn queue(&self, job: Job) -> Result<(), BotError> {
         let mut writer = self.writer.lock().map_err(|_| BotError::Stopped)?;
         let tx = match writer.as_ref() {
             Some(tx) if !tx.is_closed() => tx,
             _ => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                // The task's own Bot has no queue, so it ends when the last user handle drops.
-                let task = Bot {
+                // The task's own Service has no queue, so it ends when the last user handle drops.
+                let task = Service {
                     writer: Default::default(),
                     ..self.clone()
                 };
@@ -62,7 +144,7 @@ impl Bot {
                 Err(BotError::Stopped)
             } else {
                 match self
-                    .apply(&mut tx, &j.ev, j.claim_only)
+                    .apply(&mut tx, &j.work)
                     .instrument(j.span.clone())
                     .await
                 {
@@ -97,9 +179,62 @@ impl Bot {
         }
     }
 
+    /// Applies one piece of work inside its own savepoint. The outer error means the savepoint
+    /// itself failed; the inner result is the work's own outcome, rolled back if an error.
+    pub(super) async fn apply(
+        &self,
+        tx: &mut Tx,
+        work: &Work,
+    ) -> Result<Result<Applied, BotError>, StoreError> {
+        let now = self.clock.now();
+        match work {
+            Work::Event { ev, claim_only } => Ok(self
+                .apply_event(tx, ev, *claim_only)
+                .await?
+                .map(Applied::Event)),
+            Work::Posting {
+                survey,
+                platform,
+                chat_id,
+                message_id,
+            } => {
+                tx.savepoint().await?;
+                let r = tx
+                    .record_posting(*survey, *platform, chat_id, message_id, now)
+                    .await
+                    .map(|()| true);
+                Self::settle_record(tx, r).await
+            }
+            Work::Finalised {
+                survey,
+                platform,
+                chat_id,
+            } => {
+                tx.savepoint().await?;
+                let r = tx.record_finalised(*survey, *platform, chat_id, now).await;
+                Self::settle_record(tx, r).await
+            }
+        }
+    }
+
+    /// A record's outcome: a failed one is rolled back alone, like a failing event.
+    async fn settle_record(
+        tx: &mut Tx,
+        r: Result<bool, StoreError>,
+    ) -> Result<Result<Applied, BotError>, StoreError> {
+        match r {
+            Ok(done) => Ok(Ok(Applied::Recorded(done))),
+            Err(e) => {
+                tracing::warn!(error = %e, "record failed; rolled back");
+                tx.rollback_event().await?;
+                Ok(Err(BotError::Store(e)))
+            }
+        }
+    }
+
     /// Applies one event inside its own savepoint. The outer error means the savepoint itself
     /// failed; the inner result is the event's own outcome, already rolled back if an error.
-    pub(super) async fn apply(
+    async fn apply_event(
         &self,
         tx: &mut Tx,
         ev: &Inbound,

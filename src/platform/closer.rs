@@ -4,7 +4,8 @@
 //! refreshers after the edit), so each is finalised once, across restarts. Time comes from the
 //! bot's clock.
 
-use crate::bot::Bot as Core;
+use crate::bot::Service;
+use crate::core::event::Platform;
 use crate::platform::refresh::Handle;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,13 +19,17 @@ const RECHECK: Duration = Duration::from_secs(30);
 const MAX_TRIES: u32 = 10;
 
 /// Starts the closer for `platform`'s messages; abort the handle when the adapter stops.
-pub fn spawn(core: Core, platform: &'static str, refresher: Handle) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    service: Service,
+    platform: Platform,
+    refresher: Handle,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tried: HashMap<i64, (u32, Instant)> = HashMap::new();
         // A new posting may carry a nearer deadline.
-        let mut posted = core.store().postings_recorded();
+        let mut posted = service.postings_recorded();
         loop {
-            let wait = match core.closing_polls(platform).await {
+            let wait = match service.closing_polls(platform).await {
                 Ok((due, next)) => {
                     for key in due {
                         let t = tried.entry(key).or_insert((0, Instant::now()));
@@ -33,13 +38,13 @@ pub fn spawn(core: Core, platform: &'static str, refresher: Handle) -> tokio::ta
                             t.1 = Instant::now();
                             tracing::info!(
                                 survey = key,
-                                platform,
+                                platform = platform.as_str(),
                                 "poll closed: showing its final result"
                             );
                             refresher.mark(key);
                         }
                     }
-                    next.map(|t| (t - core.now()).to_std().unwrap_or_default())
+                    next.map(|t| (t - service.now()).to_std().unwrap_or_default())
                         .unwrap_or(RECHECK)
                         .clamp(Duration::from_millis(50), RECHECK)
                 }

@@ -1,7 +1,7 @@
 //! The console adapter: a local chat in the terminal that drives the same core as the chat
 //! platforms. You act as any member (`/as NAME`) in a simulated group or your private chat.
 
-use crate::bot::{Bot, Handled, try_again};
+use crate::bot::{Handled, Service, try_again};
 use crate::core::event::{
     Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
@@ -93,7 +93,7 @@ fn button_numbers(labels: &[String], actions: &[ButtonAction]) -> Vec<usize> {
 
 /// One console session.
 pub struct Console {
-    bot: Bot,
+    service: Service,
     renderer: Arc<Renderer>,
     user: String,
     private: bool,
@@ -114,19 +114,19 @@ fn valid_name(s: &str) -> bool {
 }
 
 impl Console {
-    pub fn new(bot: Bot, renderer: Arc<Renderer>, database: &str) -> Self {
-        let cfg = bot.config().console.clone();
+    pub fn new(service: Service, renderer: Arc<Renderer>, database: &str) -> Self {
+        let cfg = service.config().console.clone();
         let (user, chat) = cfg
             .map(|c| (c.user, c.chat))
             .unwrap_or_else(|| ("alex".into(), "community".into()));
-        let out_dir = bot
+        let out_dir = service
             .config()
             .path
             .parent()
             .unwrap_or(std::path::Path::new(""))
             .join("out");
         Self {
-            bot,
+            service,
             renderer,
             user,
             private: false,
@@ -266,7 +266,7 @@ impl Console {
     fn whoami(&self) -> String {
         self.text(&Msg::new(
             "console_whoami",
-            json!({ "user": self.user, "team": self.bot.is_team(&self.actor()),
+            json!({ "user": self.user, "team": self.service.is_team(&self.actor()),
                     "private": self.private, "chat": self.chat }),
         ))
     }
@@ -315,10 +315,10 @@ impl Console {
             event_id: format!("console:{}:{}", self.session, self.seq),
             actor: self.actor(),
             chat: self.chat_ref(),
-            at: self.bot.now(),
+            at: self.service.now(),
             body,
         };
-        match self.bot.handle(&ev).await {
+        match self.service.handle(&ev).await {
             Ok(Handled::Duplicate) => String::new(),
             Ok(Handled::Replies(out)) => self.show(out).await,
             Err(e) => {
@@ -416,11 +416,9 @@ impl Console {
                 } => {
                     let text = self.show_message(View::Group, "bot (poll) ", &msg, &keyboard);
                     let number = self.messages.len().to_string();
-                    let now = self.bot.now();
                     if let Err(e) = self
-                        .bot
-                        .store()
-                        .record_posting(survey, "console", &self.chat, &number, now)
+                        .service
+                        .record_posting(survey, Platform::Console, &self.chat, &number)
                         .await
                     {
                         tracing::error!(error = %e, "could not record posting");

@@ -118,6 +118,9 @@ pub struct Tx {
     posted: std::collections::HashSet<(i64, String, String)>,
     anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    postings: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// A posting's message id was recorded: `postings` is bumped after the commit.
+    posting_recorded: bool,
 }
 
 impl Store {
@@ -192,6 +195,8 @@ impl Store {
             posted: Default::default(),
             anon: self.anon.clone(),
             commits: self.commits.clone(),
+            postings: self.postings.clone(),
+            posting_recorded: false,
         })
     }
 
@@ -284,6 +289,9 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.commits.send_modify(|n| *n += 1);
+        if self.posting_recorded {
+            self.postings.send_modify(|n| *n += 1);
+        }
         Ok(())
     }
 
@@ -319,6 +327,14 @@ impl Tx {
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(claimed.is_some())
+    }
+
+    /// Opens the savepoint a write without an event id runs in (`rollback_event` undoes it).
+    pub async fn savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT event")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Records an inbound event id. Returns false when it was already processed, in which

@@ -1,6 +1,7 @@
 //! Surveys and where they were posted.
 
 use super::{Result, Store, StoreError, Tx, from_ms, ms, random_salt};
+use crate::core::event::Platform;
 use crate::core::survey::{Status, Survey};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -39,7 +40,7 @@ pub enum SurveySync {
 
 #[derive(Debug, Clone)]
 pub struct PostingRow {
-    pub platform: String,
+    pub platform: Platform,
     pub chat_id: String,
     pub message_id: Option<String>,
 }
@@ -290,17 +291,20 @@ impl Store {
         Ok(n.0)
     }
 
-    pub async fn postings(&self, key: i64) -> Result<Vec<PostingRow>> {
+    /// Where survey `key` was posted on `platform` (the message id once recorded).
+    pub async fn postings(&self, key: i64, platform: Platform) -> Result<Vec<PostingRow>> {
         let rows = sqlx::query(
-            "SELECT platform, chat_id, message_id FROM postings WHERE survey_id = ? ORDER BY id",
+            "SELECT chat_id, message_id FROM postings
+              WHERE survey_id = ? AND platform = ? ORDER BY id",
         )
         .bind(key)
+        .bind(platform.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
                 Ok(PostingRow {
-                    platform: r.try_get("platform")?,
+                    platform,
                     chat_id: r.try_get("chat_id")?,
                     message_id: r.try_get("message_id")?,
                 })
@@ -310,24 +314,57 @@ impl Store {
 
     /// Surveys with a message posted on `platform` that was not edited to its final (closed)
     /// state yet.
-    pub async fn unfinalised_postings(&self, platform: &str) -> Result<Vec<i64>> {
+    pub async fn unfinalised_postings(&self, platform: Platform) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT DISTINCT survey_id FROM postings
               WHERE platform = ? AND message_id IS NOT NULL AND finalised_at IS NULL
               ORDER BY survey_id",
         )
-        .bind(platform)
+        .bind(platform.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// Records that a posted message now shows its survey's final state, so no restart edits
-    /// it again. True when this call recorded it (the first time).
+    /// `Tx::record_finalised` in a transaction of its own (the service records it through its
+    /// writer instead).
     pub async fn record_finalised(
         &self,
         key: i64,
-        platform: &str,
+        platform: Platform,
+        chat_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = tx.record_finalised(key, platform, chat_id, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// `Tx::record_posting` in a transaction of its own (the service records it through its
+    /// writer instead).
+    pub async fn record_posting(
+        &self,
+        key: i64,
+        platform: Platform,
+        chat_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.record_posting(key, platform, chat_id, message_id, now)
+            .await?;
+        tx.commit().await
+    }
+}
+
+impl Tx {
+    /// Records that a posted message now shows its survey's final state, so no restart edits
+    /// it again. True when this call recorded it (the first time).
+    pub async fn record_finalised(
+        &mut self,
+        key: i64,
+        platform: Platform,
         chat_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
@@ -337,18 +374,19 @@ impl Store {
         )
         .bind(ms(now))
         .bind(key)
-        .bind(platform)
+        .bind(platform.as_str())
         .bind(chat_id)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records the platform message id of a posted poll (after the network call succeeded).
+    /// Records the platform message id of a posted poll (after the network call succeeded);
+    /// whoever waits on `Store::postings_recorded` hears of it after the commit.
     pub async fn record_posting(
-        &self,
+        &mut self,
         key: i64,
-        platform: &str,
+        platform: Platform,
         chat_id: &str,
         message_id: &str,
         now: DateTime<Utc>,
@@ -360,13 +398,13 @@ impl Store {
              DO UPDATE SET message_id = excluded.message_id, posted_at = excluded.posted_at",
         )
         .bind(key)
-        .bind(platform)
+        .bind(platform.as_str())
         .bind(chat_id)
         .bind(message_id)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
-        self.postings.send_modify(|n| *n += 1);
+        self.posting_recorded = true;
         Ok(())
     }
 }

@@ -259,6 +259,65 @@ fn the_cycle_check_finds_a_planted_cycle() {
     assert_eq!(found, ["src: a -> b -> a", "a: x -> y -> x"], "{found:?}");
 }
 
+/// Where the files under `dir` name the store: the `Store` or `Tx` types, the `crate::store`
+/// module, or a `.store` field or method. Adapters report what they posted to the service,
+/// whose writer records it; they hold no handle to write with.
+fn store_handles(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap_or_default();
+        for (n, line) in code(&src).lines().enumerate() {
+            let words: Vec<&str> = line
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .collect();
+            let named = words.iter().any(|w| *w == "Store" || *w == "Tx")
+                || line.contains("crate::store")
+                || line.contains("canvass::store")
+                || line.contains(".store")
+                || line.contains("store::");
+            if named {
+                let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn adapters_have_no_handle_to_the_store() {
+    let found = store_handles(&root("src/platform"));
+    assert!(
+        found.is_empty(),
+        "adapters reaching the store (write through the service instead):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_store_check_finds_a_planted_handle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path();
+    std::fs::write(
+        src.join("a.rs"),
+        "// service.store() in a comment is fine\nfn f(s: &Service) { s.store().record_posting(); }\n",
+    )
+    .expect("write");
+    std::fs::write(src.join("b.rs"), "use crate::store::Store;\n").expect("write");
+    std::fs::write(
+        src.join("c.rs"),
+        "fn g(t: &mut Tx) {}\nfn h(r: StoredSurvey) {}\n",
+    )
+    .expect("write");
+    let found = store_handles(src);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("a.rs:2:"), "{found:?}");
+    assert!(found[2].starts_with("c.rs:1:"), "{found:?}");
+}
+
 /// The `Cargo.lock` packages `name` reaches through its dependencies (normal, build, dev).
 fn reached(lock: &toml::Table, name: &str) -> BTreeSet<String> {
     let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -3,7 +3,7 @@
 //! closer's view of polls whose deadline passed.
 
 use crate::support::*;
-use canvass::core::event::Outbound;
+use canvass::core::event::{Outbound, Platform};
 use canvass::render::Target;
 
 /// Creates a poll in the group as the team; its store key, message text and buttons.
@@ -261,11 +261,16 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     for k in [key, later] {
         t.app
             .store
-            .record_posting(k, "telegram", "-100", "7", t0())
+            .record_posting(k, Platform::Telegram, "-100", "7", t0())
             .await
             .expect("record");
     }
-    let (due, next) = t.app.bot.closing_polls("telegram").await.expect("read");
+    let (due, next) = t
+        .app
+        .bot
+        .closing_polls(Platform::Telegram)
+        .await
+        .expect("read");
     assert!(due.is_empty(), "{due:?}");
     assert!(
         next.is_some_and(|n| n < t0() + chrono::Duration::hours(1)),
@@ -273,7 +278,12 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     );
     // An hour later (the restart moves the clock): the first is due, the second is next.
     let t = t.restart().await;
-    let (due, next) = t.app.bot.closing_polls("telegram").await.expect("read");
+    let (due, next) = t
+        .app
+        .bot
+        .closing_polls(Platform::Telegram)
+        .await
+        .expect("read");
     assert_eq!(due, vec![key]);
     assert!(
         next.is_some_and(|n| n > t0() + chrono::Duration::hours(4)),
@@ -282,7 +292,7 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     assert!(
         t.app
             .bot
-            .closing_polls("discord")
+            .closing_polls(Platform::Discord)
             .await
             .expect("read")
             .0
@@ -291,19 +301,90 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     // Once its message shows the final state, it is never due again.
     t.app
         .store
-        .record_finalised(key, "telegram", "-100", t0())
+        .record_finalised(key, Platform::Telegram, "-100", t0())
         .await
         .expect("record");
     let t = t.restart().await;
     assert!(
         t.app
             .bot
-            .closing_polls("telegram")
+            .closing_polls(Platform::Telegram)
             .await
             .expect("read")
             .0
             .is_empty()
     );
+}
+
+/// Adapters record a posted message and its final edit through the service's writer (one
+/// `BEGIN IMMEDIATE` batch, committed before the call returns), never through the store.
+#[tokio::test]
+async fn postings_and_final_edits_are_recorded_through_the_writer() {
+    let t = spawn_app().await;
+    let (key, ..) = poll(&t, "Soon? | Yes | No --closes in 30m").await;
+    let mut commits = t.app.store.commits();
+    let mut posted = t.app.bot.postings_recorded();
+    commits.mark_unchanged();
+    posted.mark_unchanged();
+    t.app
+        .bot
+        .record_posting(key, Platform::Telegram, "-100", "7")
+        .await
+        .expect("record");
+    // Committed by the writer before the call returned, and the closer hears of it.
+    assert!(commits.has_changed().expect("store"), "no writer commit");
+    assert!(posted.has_changed().expect("store"), "no posting signal");
+    let rows = t
+        .app
+        .bot
+        .postings(key, Platform::Telegram)
+        .await
+        .expect("read");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].message_id.as_deref(), Some("7"));
+    assert_eq!(rows[0].platform, Platform::Telegram);
+    assert!(
+        t.app
+            .bot
+            .postings(key, Platform::Discord)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // An hour later the poll is closed: the closer finds it until its final edit is recorded,
+    // which is recorded once.
+    let t = t.restart().await;
+    let (due, _) = t
+        .app
+        .bot
+        .closing_polls(Platform::Telegram)
+        .await
+        .expect("read");
+    assert_eq!(due, vec![key]);
+    let mut commits = t.app.store.commits();
+    commits.mark_unchanged();
+    let first = t
+        .app
+        .bot
+        .record_finalised(key, Platform::Telegram, "-100")
+        .await
+        .expect("record");
+    assert!(first, "the first final edit is recorded");
+    assert!(commits.has_changed().expect("store"), "no writer commit");
+    let again = t
+        .app
+        .bot
+        .record_finalised(key, Platform::Telegram, "-100")
+        .await
+        .expect("record");
+    assert!(!again, "a second final edit changes nothing");
+    let (due, _) = t
+        .app
+        .bot
+        .closing_polls(Platform::Telegram)
+        .await
+        .expect("read");
+    assert!(due.is_empty(), "{due:?}");
 }
 
 /// A survey taken privately shows members no tally when closed (with one respondent, a tally
@@ -445,13 +526,13 @@ async fn a_reload_takes_over_no_poll_and_a_reopened_poll_is_final_no_longer() {
         .key;
     t.app
         .store
-        .record_posting(key, "telegram", "-100", "7", t0())
+        .record_posting(key, Platform::Telegram, "-100", "7", t0())
         .await
         .expect("posting");
     assert!(
         t.app
             .store
-            .record_finalised(key, "telegram", "-100", h(2))
+            .record_finalised(key, Platform::Telegram, "-100", h(2))
             .await
             .unwrap()
     );
@@ -464,7 +545,7 @@ async fn a_reload_takes_over_no_poll_and_a_reopened_poll_is_final_no_longer() {
     assert!(
         !t.app
             .store
-            .unfinalised_postings("telegram")
+            .unfinalised_postings(Platform::Telegram)
             .await
             .unwrap()
             .contains(&key)
@@ -474,7 +555,7 @@ async fn a_reload_takes_over_no_poll_and_a_reopened_poll_is_final_no_longer() {
     assert!(
         t.app
             .store
-            .unfinalised_postings("telegram")
+            .unfinalised_postings(Platform::Telegram)
             .await
             .unwrap()
             .contains(&key)

@@ -11,7 +11,7 @@ mod turns;
 pub use send::{DISCORD, MAX_RATE_LIMIT_WAIT};
 pub use translate::{CustomId, decode_custom_id};
 
-use crate::bot::{Bot as Core, Handled, try_again};
+use crate::bot::{Handled, Service, try_again};
 use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
@@ -58,7 +58,7 @@ pub enum DiscordError {
 }
 
 struct Handler {
-    core: Core,
+    service: Service,
     renderer: Arc<Renderer>,
     guilds: Vec<u64>,
     refresher: refresh::Handle,
@@ -173,7 +173,7 @@ impl Handler {
     }
 
     async fn run_core(&self, ev: &Inbound) -> Option<Vec<Outbound>> {
-        match self.core.handle(ev).await {
+        match self.service.handle(ev).await {
             Ok(Handled::Replies(r)) => Some(r),
             Ok(Handled::Duplicate) => None,
             Err(e) => {
@@ -265,16 +265,13 @@ impl Handler {
                         .await
                     {
                         Ok(posted) => {
-                            let now = self.core.now();
                             if let Err(e) = self
-                                .core
-                                .store()
+                                .service
                                 .record_posting(
                                     survey,
-                                    "discord",
+                                    Platform::Discord,
                                     &to.channel.get().to_string(),
                                     &posted.get().to_string(),
-                                    now,
                                 )
                                 .await
                             {
@@ -404,8 +401,8 @@ impl Handler {
         // The team's insights, exports and digest are shown to the channel only in a team
         // chat (`[team] chats`); everything else, refusals included, only to the member.
         let public = matches!(i.data.name.as_str(), "insights" | "export" | "digest")
-            && self.core.is_team(&ev.actor)
-            && self.core.is_team_chat(&ev.chat);
+            && self.service.is_team(&ev.actor)
+            && self.service.is_team_chat(&ev.chat);
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(!public),
         );
@@ -430,7 +427,7 @@ impl Handler {
     ) {
         let mut actor = crate::core::event::Actor::new(Platform::Discord, i.user.id.to_string());
         actor.locale = Some(i.locale.clone());
-        let locale = self.core.member_locale(&actor).await.ok();
+        let locale = self.service.member_locale(&actor).await.ok();
         let title = self
             .renderer
             .render_in(
@@ -709,7 +706,7 @@ pub struct Discord {
 impl Discord {
     /// Builds the client; `token` never appears in logs.
     pub async fn start(
-        core: Core,
+        service: Service,
         renderer: Arc<Renderer>,
         cfg: &DiscordConfig,
         token: &Secret,
@@ -731,7 +728,7 @@ impl Discord {
         let (refresher, pending) = refresh::channel();
         let renderer_for_sink = renderer.clone();
         let handler = Handler {
-            core: core.clone(),
+            service: service.clone(),
             renderer: renderer.clone(),
             guilds: cfg.guilds.clone(),
             refresher: refresher.clone(),
@@ -742,11 +739,12 @@ impl Discord {
             serenity::all::ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
                 .event_handler(handler)
                 .await?;
-        let closer = crate::platform::closer::spawn(core.clone(), "discord", refresher.clone());
+        let closer =
+            crate::platform::closer::spawn(service.clone(), Platform::Discord, refresher.clone());
         refresh::spawn(
             pending,
             refresher.clone(),
-            core,
+            service,
             renderer,
             api.rest(client.http.clone()),
             std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),

@@ -4,7 +4,8 @@
 //! retried (`Rest::edit_message`).
 
 use super::send::{Call, Rest, components, markdown, no_mentions, parts};
-use crate::bot::Bot as Core;
+use crate::bot::Service;
+use crate::core::event::Platform;
 use crate::render::Renderer;
 use serenity::all::{ChannelId, CreateAttachment, CreateMessage, EditMessage, MessageId};
 use std::collections::{BTreeSet, HashMap};
@@ -15,7 +16,7 @@ use crate::platform::refresh::Unposted;
 pub use crate::platform::refresh::{Cmd, Handle, channel};
 
 async fn refresh(
-    core: &Core,
+    service: &Service,
     renderer: &Renderer,
     rest: &Rest,
     shown: &mut HashMap<(u64, u64), String>,
@@ -23,10 +24,10 @@ async fn refresh(
     dirty: BTreeSet<i64>,
 ) {
     for key in dirty {
-        let Ok(Some((msg, kb))) = core.poll_view(key).await else {
+        let Ok(Some((msg, kb))) = service.poll_view(key).await else {
             continue;
         };
-        let Ok(postings) = core.store().postings(key).await else {
+        let Ok(postings) = service.postings(key, Platform::Discord).await else {
             continue;
         };
         let text = parts(&markdown(renderer, &msg))
@@ -39,7 +40,7 @@ async fn refresh(
             "{text}\u{0}{}",
             serde_json::to_string(&rows).unwrap_or_default()
         );
-        for p in postings.iter().filter(|p| p.platform == "discord") {
+        for p in &postings {
             if p.message_id.is_none() {
                 unposted.retry(key);
                 continue;
@@ -74,9 +75,8 @@ async fn refresh(
             // A closed survey's message now shows its final state: recorded, so the closer
             // leaves it alone, also after a restart.
             if closed {
-                match core
-                    .store()
-                    .record_finalised(key, "discord", &p.chat_id, core.now())
+                match service
+                    .record_finalised(key, Platform::Discord, &p.chat_id)
                     .await
                 {
                     // The first time only: the result's chart goes under the poll once.
@@ -117,7 +117,7 @@ async fn send_chart(rest: &Rest, channel: ChannelId, msg: &crate::core::event::M
 pub fn spawn(
     rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
     again: Handle,
-    core: Core,
+    service: Service,
     renderer: Arc<Renderer>,
     rest: Rest,
     every: Duration,
@@ -127,11 +127,15 @@ pub fn spawn(
         Unposted::new(again, every),
     )));
     crate::platform::refresh::spawn(rx, every, move |dirty| {
-        let (core, renderer, rest, state) =
-            (core.clone(), renderer.clone(), rest.clone(), state.clone());
+        let (service, renderer, rest, state) = (
+            service.clone(),
+            renderer.clone(),
+            rest.clone(),
+            state.clone(),
+        );
         async move {
             let (shown, unposted) = &mut *state.lock().await;
-            refresh(&core, &renderer, &rest, shown, unposted, dirty).await
+            refresh(&service, &renderer, &rest, shown, unposted, dirty).await
         }
     });
 }

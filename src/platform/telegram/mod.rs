@@ -7,9 +7,9 @@ mod refresh;
 mod send;
 mod translate;
 
-use crate::bot::{Bot as Core, Handled, try_again};
+use crate::bot::{Handled, Service, try_again};
 use crate::config::{Secret, TelegramConfig};
-use crate::core::event::Outbound;
+use crate::core::event::{Outbound, Platform};
 use crate::render::Renderer;
 use send::{Outbox, Owed, Sender};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub enum TelegramError {
 }
 
 struct Ctx {
-    core: Core,
+    service: Service,
     sender: Sender,
     outbox: Outbox,
     inflight: Arc<listen::Inflight>,
@@ -171,7 +171,7 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
     // Committed, or failed with nothing saved: a redelivery could not change anything now, so
     // the guard drops then, before a report (read-only, maybe slow) is built.
     let handled = ctx
-        .core
+        .service
         .handle_then(&t.inbound, move || drop(handling))
         .await;
     // Replies (which may wait out a 429 or a slow Telegram) go to the member's own send queue,
@@ -203,7 +203,7 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
 impl Telegram {
     /// Connects (getMe), then builds the dispatcher. `token` never appears in logs.
     pub async fn start(
-        core: Core,
+        service: Service,
         renderer: Arc<Renderer>,
         cfg: &TelegramConfig,
         token: &Secret,
@@ -231,16 +231,17 @@ impl Telegram {
         // In the background: the menu must never hold up answering members.
         tokio::spawn(menu::publish(bot.clone(), renderer.clone()));
         let refresher = refresh::spawn(
-            core.clone(),
+            service.clone(),
             renderer.clone(),
             bot.clone(),
             username.clone(),
             std::time::Duration::from_millis(cfg.poll_refresh_ms.max(50)),
         );
-        let closer = crate::platform::closer::spawn(core.clone(), "telegram", refresher.clone());
+        let closer =
+            crate::platform::closer::spawn(service.clone(), Platform::Telegram, refresher.clone());
         let sender = Sender::new(
             bot.clone(),
-            core.clone(),
+            service.clone(),
             renderer.clone(),
             username,
             refresher.clone(),
@@ -252,7 +253,7 @@ impl Telegram {
         let inflight = Arc::new(listen::Inflight::default());
         let outbox = Outbox::new(sender.clone());
         let ctx = Arc::new(Ctx {
-            core,
+            service,
             sender,
             outbox: outbox.clone(),
             inflight: inflight.clone(),

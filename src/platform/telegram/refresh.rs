@@ -3,7 +3,7 @@
 //! and answer taps minutes late under a burst.
 
 use super::send::{CallError, call_idempotent, markup};
-use crate::bot::Bot as Core;
+use crate::bot::Service;
 use crate::core::event::Platform;
 use crate::render::{Renderer, Target};
 use std::collections::{BTreeSet, HashMap};
@@ -19,7 +19,7 @@ use crate::platform::refresh::Unposted;
 const EDIT_BUDGET: Duration = Duration::from_secs(10);
 
 struct Refresher {
-    core: Core,
+    service: Service,
     renderer: Arc<Renderer>,
     bot: teloxide::Bot,
     username: String,
@@ -32,7 +32,7 @@ struct Refresher {
 impl Refresher {
     async fn refresh(&mut self, dirty: BTreeSet<i64>) {
         for key in dirty {
-            let view = match self.core.poll_view(key).await {
+            let view = match self.service.poll_view(key).await {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
                 Err(e) => {
@@ -40,7 +40,7 @@ impl Refresher {
                     continue;
                 }
             };
-            let postings = match self.core.store().postings(key).await {
+            let postings = match self.service.postings(key, Platform::Telegram).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read postings");
@@ -64,7 +64,7 @@ impl Refresher {
                 "{html}\u{0}{}",
                 serde_json::to_string(&kb).unwrap_or_default()
             );
-            for p in postings.iter().filter(|p| p.platform == "telegram") {
+            for p in &postings {
                 if p.message_id.is_none() {
                     self.unposted.retry(key);
                     continue;
@@ -82,11 +82,9 @@ impl Refresher {
                     self.shown.insert((chat, msg), fingerprint.clone());
                 }
                 if closed {
-                    let now = self.core.now();
                     match self
-                        .core
-                        .store()
-                        .record_finalised(key, "telegram", &p.chat_id, now)
+                        .service
+                        .record_finalised(key, Platform::Telegram, &p.chat_id)
                         .await
                     {
                         // The first time only: the result's chart goes under the poll once.
@@ -152,7 +150,7 @@ impl Refresher {
 
 /// Starts the refresher task.
 pub fn spawn(
-    core: Core,
+    service: Service,
     renderer: Arc<Renderer>,
     bot: teloxide::Bot,
     username: String,
@@ -160,7 +158,7 @@ pub fn spawn(
 ) -> Handle {
     let (handle, rx) = crate::platform::refresh::channel();
     let r = Arc::new(tokio::sync::Mutex::new(Refresher {
-        core,
+        service,
         renderer,
         bot,
         username,

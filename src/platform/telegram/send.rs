@@ -3,7 +3,7 @@
 //! send queues (`Outbox`) that keep replies off the listener's path.
 
 use super::translate::Translated;
-use crate::bot::Bot as Core;
+use crate::bot::Service;
 use crate::core::event::{
     Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
@@ -231,7 +231,7 @@ fn truncate(s: &str, max: usize) -> String {
 #[derive(Clone)]
 pub struct Sender {
     bot: teloxide::Bot,
-    core: Core,
+    service: Service,
     renderer: Arc<Renderer>,
     username: String,
     refresher: refresh::Handle,
@@ -240,14 +240,14 @@ pub struct Sender {
 impl Sender {
     pub fn new(
         bot: teloxide::Bot,
-        core: Core,
+        service: Service,
         renderer: Arc<Renderer>,
         username: String,
         refresher: refresh::Handle,
     ) -> Self {
         Self {
             bot,
-            core,
+            service,
             renderer,
             username,
             refresher,
@@ -407,16 +407,13 @@ impl Sender {
                     .send_text(chat, &self.html(&msg), Some(&keyboard))
                     .await?
                 {
-                    let now = self.core.now();
                     if let Err(e) = self
-                        .core
-                        .store()
+                        .service
                         .record_posting(
                             survey,
-                            "telegram",
+                            Platform::Telegram,
                             &chat.0.to_string(),
                             &id.0.to_string(),
-                            now,
                         )
                         .await
                     {
