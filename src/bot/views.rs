@@ -2,7 +2,7 @@
 //! Pure: the wording lives in `prompts/`, the layout of buttons here.
 
 use crate::core::answer::AnswerValue;
-use crate::core::event::{Button, ButtonAction, Keyboard, Label, Msg};
+use crate::core::event::{Button, ButtonAction, Expect, Keyboard, Label, Msg};
 use crate::core::interact::{self, Draft};
 use crate::core::pairs::{shuffled, stable_seed};
 use crate::core::payload::{Action, Payload};
@@ -448,7 +448,16 @@ pub fn ask(
             Action::Skip { question: qi },
         )]);
     }
-    (Msg::new("question", data), kb)
+    let msg = Msg::new("question", data);
+    let msg = match &q.kind {
+        // The member types the answer: adapters without typing in the flow offer a form.
+        QuestionKind::OpenText { max_chars } => msg.expecting(Expect::FreeText {
+            question: q.text.clone(),
+            max_chars: *max_chars,
+        }),
+        _ => msg,
+    };
+    (msg, kb)
 }
 
 /// The persona button value for "prefer not to say" (options are at most 25).

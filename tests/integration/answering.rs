@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use canvass::bot::Handled;
-use canvass::core::event::{Body, Outbound};
+use canvass::core::event::{Body, Expect, Outbound};
 
 #[tokio::test]
 async fn several_members_answer_a_poll_in_the_group() {
@@ -465,5 +465,39 @@ async fn prefer_not_to_say_is_stored_as_its_own_id_and_is_no_segment() {
     assert!(
         text.contains("Describes you as: prefer not to say"),
         "{text}"
+    );
+}
+
+/// The core says which step wants a typed answer (`Msg::expects`), so an adapter offers its
+/// form for it (Discord's "write your answer" button) without matching template names.
+#[tokio::test]
+async fn an_open_text_step_says_it_wants_free_text() {
+    let t = spawn_app().await;
+    let out = t.say("ana", dm("ana"), "/start secret-deep").await;
+    let (first, kb) = out
+        .iter()
+        .find_map(|o| match o {
+            Outbound::Reply { msg, keyboard } if msg.template == "question" => {
+                Some((msg.clone(), keyboard.clone()))
+            }
+            _ => None,
+        })
+        .expect("the first question");
+    assert_eq!(first.expects, None, "a rating is answered with its buttons");
+    let tap = payloads(&kb).into_iter().next().expect("a scale button");
+    let out = t.tap("ana", dm("ana"), &tap).await;
+    let second = out
+        .iter()
+        .find_map(|o| match o {
+            Outbound::Reply { msg, .. } if msg.template == "question" => Some(msg.clone()),
+            _ => None,
+        })
+        .expect("the second question");
+    assert_eq!(
+        second.expects,
+        Some(Expect::FreeText {
+            question: "Tell us more".into(),
+            max_chars: 100,
+        })
     );
 }

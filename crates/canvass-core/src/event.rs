@@ -108,6 +108,18 @@ pub struct Msg {
     pub data: Value,
     /// The reader's locale; `None` is the default. The bot sets it for every reply.
     pub locale: Option<String>,
+    /// A reply the message asks for besides its buttons (set by the core, read by adapters
+    /// that must offer a way to give it, such as Discord's form for a typed answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expects: Option<Expect>,
+}
+
+/// What kind of reply a message asks for, besides a tap on one of its buttons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// A typed answer to `question` (its text), of at most `max_chars` characters.
+    FreeText { question: String, max_chars: usize },
 }
 
 impl Msg {
@@ -116,7 +128,14 @@ impl Msg {
             template,
             data,
             locale: None,
+            expects: None,
         }
+    }
+
+    /// The same message, asking for `expects` as its reply.
+    pub fn expecting(mut self, expects: Expect) -> Self {
+        self.expects = Some(expects);
+        self
     }
 
     /// The same message for a reader in `locale`.

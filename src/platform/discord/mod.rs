@@ -13,7 +13,7 @@ pub use translate::{CustomId, decode_custom_id};
 
 use crate::bot::{Handled, Service, try_again};
 use crate::config::{DiscordConfig, Secret};
-use crate::core::event::{Inbound, Msg, Outbound, Platform, To};
+use crate::core::event::{Expect, Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
 use send::{Api, Call, Rest, components, markdown, no_mentions, parts};
@@ -186,27 +186,30 @@ impl Handler {
     /// A "write your answer" button for open-text questions: Discord has no typing in an
     /// ephemeral flow, so a modal collects the text.
     fn compose_button(&self, msg: &Msg) -> Option<CreateButton> {
-        let q = msg.data.get("question")?;
-        (msg.template == "question" && q.get("type")?.as_str()? == "open_text").then(|| {
-            let max = q.get("max_chars").and_then(|m| m.as_u64()).unwrap_or(500);
-            // The question rides in the custom id (100 characters), so the form can show it
-            // without a lookup before its 3 s acknowledgement.
-            let head = format!("compose.{max}.");
-            let text = q.get("text").and_then(|t| t.as_str()).unwrap_or("");
-            let room = MAX_CUSTOM_ID.saturating_sub(head.chars().count());
-            CreateButton::new(format!("{head}{}", send::truncate(text, room)))
-                .label(
-                    self.renderer
-                        .render_in(
-                            Target::Plain,
-                            msg.locale.as_deref(),
-                            "button_write",
-                            &json!({}),
-                        )
-                        .unwrap_or_else(|_| "Write".into()),
-                )
-                .style(ButtonStyle::Primary)
-        })
+        let Some(Expect::FreeText {
+            question,
+            max_chars,
+        }) = &msg.expects
+        else {
+            return None;
+        };
+        // The question rides in the custom id (100 characters), so the form can show it
+        // without a lookup before its 3 s acknowledgement.
+        let head = format!("compose.{max_chars}.");
+        let room = MAX_CUSTOM_ID.saturating_sub(head.chars().count());
+        let button = CreateButton::new(format!("{head}{}", send::truncate(question, room)))
+            .label(
+                self.renderer
+                    .render_in(
+                        Target::Plain,
+                        msg.locale.as_deref(),
+                        "button_write",
+                        &json!({}),
+                    )
+                    .unwrap_or_else(|_| "Write".into()),
+            )
+            .style(ButtonStyle::Primary);
+        Some(button)
     }
 
     async fn deliver(&self, rest: &Rest, to: &Answering<'_>, route: Route, replies: Vec<Outbound>) {
