@@ -3,6 +3,7 @@
 
 use crate::app::App;
 use crate::config::Config;
+use crate::core::event::Platform;
 use crate::render::Renderer;
 use crate::store::SurveySync;
 
@@ -11,12 +12,12 @@ use crate::store::SurveySync;
 pub async fn announce(app: &App) {
     let c = &app.config;
     let adapters: Vec<&str> = [
-        ("telegram", c.telegram.is_some()),
-        ("discord", c.discord.is_some()),
-        ("console", c.console.is_some()),
+        (Platform::Telegram, c.telegram.is_some()),
+        (Platform::Discord, c.discord.is_some()),
+        (Platform::Console, c.console.is_some()),
     ]
     .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
+    .filter_map(|(platform, on)| on.then_some(platform.as_str()))
     .collect();
     tracing::info!(
         config = %c.path.display(),

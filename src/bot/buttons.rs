@@ -64,9 +64,7 @@ impl Service {
     ) -> Result<Vec<Outbound>, BotError> {
         let (ev, now) = (cx.ev, cx.now);
         // A tap must come from a chat where this poll was posted: payloads can be forged.
-        let posted_here = tx
-            .posted_in(s.key, ev.actor.platform.as_str(), &ev.chat.id)
-            .await?;
+        let posted_here = tx.posted_in(s.key, ev.actor.platform, &ev.chat.id).await?;
         let Some(q) = s.survey.question(question) else {
             return Ok(vec![Outbound::Toast(stale())]);
         };

@@ -157,7 +157,7 @@ impl Service {
         survey: &Survey,
     ) -> Result<Vec<Outbound>, BotError> {
         let (ev, now) = (cx.ev, cx.now);
-        tx.reserve_posting(key, ev.actor.platform.as_str(), &ev.chat.id, now)
+        tx.reserve_posting(key, ev.actor.platform, &ev.chat.id, now)
             .await?;
         let n = self.store.respondent_count(key).await?;
         // A group message is read by everyone: it speaks the team's locale, like its refreshes.

@@ -493,8 +493,8 @@ impl Tx {
     }
 
     /// Whether the survey was posted in this chat (taps from elsewhere are refused).
-    pub async fn posted_in(&mut self, key: i64, platform: &str, chat_id: &str) -> Result<bool> {
-        let k = (key, platform.to_string(), chat_id.to_string());
+    pub async fn posted_in(&mut self, key: i64, platform: Platform, chat_id: &str) -> Result<bool> {
+        let k = (key, platform.as_str().to_string(), chat_id.to_string());
         if self.posted.contains(&k) {
             return Ok(true);
         }
@@ -502,7 +502,7 @@ impl Tx {
             "SELECT COUNT(*) FROM postings WHERE survey_id = ? AND platform = ? AND chat_id = ?",
         )
         .bind(key)
-        .bind(platform)
+        .bind(platform.as_str())
         .bind(chat_id)
         .fetch_one(&mut *self.tx)
         .await?;
@@ -513,11 +513,11 @@ impl Tx {
     }
 
     /// Reserves a posting row before the network call so a redelivered /post cannot post twice;
-    /// the message id is filled in by `Store::record_posting` afterwards.
+    /// the message id is filled in by `Tx::record_posting` afterwards (through the writer).
     pub async fn reserve_posting(
         &mut self,
         key: i64,
-        platform: &str,
+        platform: Platform,
         chat_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -526,7 +526,7 @@ impl Tx {
              ON CONFLICT (survey_id, platform, chat_id) DO UPDATE SET posted_at = excluded.posted_at",
         )
         .bind(key)
-        .bind(platform)
+        .bind(platform.as_str())
         .bind(chat_id)
         .bind(ms(now))
         .execute(&mut *self.tx)
