@@ -345,6 +345,9 @@ mod tests {
         };
         assert_eq!(e.to_string(), "adapter could not start: connection refused");
         let source = e.source().expect("the platform's error is the source");
-        assert!(source.downcast_ref::<std::io::Error>().is_some(), "{source:?}");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
     }
 }

@@ -85,4 +85,3 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir.join("digest"))?;
     Ok(dir)
 }
-

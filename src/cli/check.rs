@@ -120,4 +120,3 @@ fn missing_translations(r: &Renderer, c: &Config) -> Vec<(String, Vec<String>)> 
     }
     out
 }
-

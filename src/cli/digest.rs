@@ -86,4 +86,3 @@ fn part_line(p: &canvass::store::PartStatus) -> String {
             .unwrap_or_default(),
     )
 }
-

@@ -49,4 +49,3 @@ pub(super) async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<Strin
     };
     Ok(app.renderer.render(Target::Plain, &msg)?)
 }
-

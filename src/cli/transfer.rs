@@ -81,4 +81,3 @@ pub(super) async fn transfer(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -447,7 +447,10 @@ mod tests {
         let uncertain = SendError::Uncertain(std::io::Error::other("connection reset").into());
         assert_eq!(uncertain.to_string(), "outcome unknown: connection reset");
         let source = uncertain.source().expect("source");
-        assert!(source.downcast_ref::<std::io::Error>().is_some(), "{source:?}");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
         let other = SinkError::Other(std::io::Error::other("no template").into());
         assert_eq!(other.to_string(), "no template");
     }

@@ -234,9 +234,7 @@ impl Sink for Posted {
         "telegram"
     }
     fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
-        let text = self
-            .renderer
-            .digest(Target::Plain, brief)?;
+        let text = self.renderer.digest(Target::Plain, brief)?;
         Ok(vec![Part {
             label: "text 1/1".into(),
             text: Some(text),

@@ -609,9 +609,7 @@ fn digest_send_error(e: send::SendError) -> crate::digest::SendError {
         send::SendError::Network {
             connected: true, ..
         } => SendError::Uncertain(e.into()),
-        send::SendError::Status { status, .. } if *status >= 500 => {
-            SendError::Uncertain(e.into())
-        }
+        send::SendError::Status { status, .. } if *status >= 500 => SendError::Uncertain(e.into()),
         _ => SendError::Failed(e.into()),
     }
 }
@@ -625,9 +623,7 @@ impl crate::digest::Sink for DigestSink {
         brief: &crate::insight::digest::Brief,
         chart: Option<&[u8]>,
     ) -> Result<Vec<crate::digest::Part>, crate::digest::SinkError> {
-        let text = self
-            .renderer
-            .digest(Target::Markdown, brief)?;
+        let text = self.renderer.digest(Target::Markdown, brief)?;
         let chunks = parts(&text);
         let n = chunks.len();
         Ok(chunks

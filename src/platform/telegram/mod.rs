@@ -51,9 +51,7 @@ struct DigestSink {
 fn digest_send_error(e: teloxide::RequestError) -> crate::digest::SendError {
     use crate::digest::SendError;
     match &e {
-        teloxide::RequestError::Network(n) if !n.is_connect() => {
-            SendError::Uncertain(e.into())
-        }
+        teloxide::RequestError::Network(n) if !n.is_connect() => SendError::Uncertain(e.into()),
         teloxide::RequestError::InvalidJson { .. } => SendError::Uncertain(e.into()),
         _ => SendError::Failed(e.into()),
     }
@@ -68,9 +66,7 @@ impl crate::digest::Sink for DigestSink {
         brief: &crate::insight::digest::Brief,
         chart: Option<&[u8]>,
     ) -> Result<Vec<crate::digest::Part>, crate::digest::SinkError> {
-        let html = self
-            .renderer
-            .digest(crate::render::Target::Html, brief)?;
+        let html = self.renderer.digest(crate::render::Target::Html, brief)?;
         let chunks = crate::render::split(&html, send::MAX_TEXT, crate::render::Target::Html);
         let n = chunks.len();
         let mut parts: Vec<_> = chunks
