@@ -35,7 +35,7 @@ impl<'a> Locator<'a> {
         let mut found = None;
         for seg in path.split('.').flat_map(segments) {
             let next = match (seg, value) {
-                (Seg::Key(k), None) | (Seg::Key(k), Some(DeValue::Table(_))) => {
+                (Seg::Key(k), None | Some(DeValue::Table(_))) => {
                     if let Some(DeValue::Table(t)) = value {
                         table = t;
                     }
@@ -186,7 +186,7 @@ fn plain_serde(message: &str) -> String {
             };
             let found = match found.split_once(' ') {
                 Some(("string", v)) => format!("the text {v}"),
-                Some(("integer", v)) | Some(("float", v)) => {
+                Some(("integer" | "float", v)) => {
                     format!("the number {}", v.trim_matches('`'))
                 }
                 Some(("boolean", v)) => v.trim_matches('`').to_string(),
