@@ -2,13 +2,15 @@
 //! optional sections switch features on, and secrets come only from environment variables.
 //!
 //! One file per concern: `sections` (the `[section]` tables), `survey` (surveys, questions and
-//! the persona question, built and validated), `validate` (`Config::parse` and the rules of the
-//! settings), `problems` (`Config::problems`: what parses but will not work here), `locate`
-//! (the line of a key, and serde's errors in plain words).
+//! the persona question, built and validated), `locale_tag` (locale tags, checked and
+//! normalised), `validate` (`Config::parse` and the rules of the settings), `problems`
+//! (`Config::problems`: what parses but will not work here), `locate` (the line of a key, and
+//! serde's errors in plain words).
 
 // The pure crate's modules under the paths this file has always used.
 use canvass_core::{core, locale, schedule};
 
+mod locale_tag;
 mod locate;
 mod problems;
 mod sections;
@@ -17,12 +19,12 @@ mod validate;
 
 pub use problems::MIN_KEY_BYTES;
 pub use sections::{
-    ConsoleConfig, DigestConfig, DiscordConfig, NarrativeConfig, PersonaConfig, PrivacyConfig,
-    SegmentsConfig, StorageConfig, TeamChat, TeamConfig, TelegramConfig,
+    ConsoleConfig, DigestConfig, DiscordConfig, NarrativeConfig, PrivacyConfig, SegmentsConfig,
+    StorageConfig, TeamChat, TeamConfig, TelegramConfig,
 };
 pub use survey::{
-    ConfiguredSurvey, OptionCfg, PERSONA_DECLINED_ID, Persona, QuestionCfg, QuestionType,
-    SurveyCfg, TimeCfg, build_question,
+    ConfiguredSurvey, OptionCfg, PERSONA_DECLINED_ID, Persona, PersonaConfig, QuestionCfg,
+    QuestionType, SurveyCfg, TimeCfg, build_question,
 };
 
 use crate::core::ids::SurveyId;

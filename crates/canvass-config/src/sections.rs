@@ -1,8 +1,6 @@
-//! The `[section]` tables of bot.toml other than surveys: storage, team, privacy, segments,
-//! persona, the platforms, digest and narrative, each with its defaults.
+//! The `[section]` tables of bot.toml other than surveys and the persona question: storage,
+//! team, privacy, segments, the platforms, digest and narrative, each with its defaults.
 
-use crate::survey::OptionCfg;
-use canvass_core::core::survey::QuestionText;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -141,18 +139,6 @@ impl Default for SegmentsConfig {
             chats: BTreeMap::new(),
         }
     }
-}
-
-/// The persona question, asked once per member and reused across surveys.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonaConfig {
-    pub question: String,
-    pub options: Vec<OptionCfg>,
-    /// The question and option labels in other locales: `[persona.locales.de]`, with
-    /// `text` and `options.<id>` as in a survey question's translation.
-    #[serde(default)]
-    pub locales: BTreeMap<String, QuestionText>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,7 +7,7 @@ use crate::core::survey::{
     Question, QuestionKind, QuestionText, ResultsVisibility, Status, Survey, SurveyText,
     make_choices,
 };
-use crate::validate::{NOT_A_TAG, config_tag};
+use crate::locale_tag::{NOT_A_TAG, config_tag};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -106,6 +106,18 @@ pub struct QuestionCfg {
     pub pairs_per_member: Option<usize>,
     pub min_per_variant: Option<usize>,
     pub max_chars: Option<usize>,
+}
+
+/// The persona question, asked once per member and reused across surveys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaConfig {
+    pub question: String,
+    pub options: Vec<OptionCfg>,
+    /// The question and option labels in other locales: `[persona.locales.de]`, with
+    /// `text` and `options.<id>` as in a survey question's translation.
+    #[serde(default)]
+    pub locales: BTreeMap<String, QuestionText>,
 }
 
 /// A timestamp written either as a TOML datetime or an RFC 3339 string.
