@@ -18,8 +18,14 @@ pub enum AppError {
     Render(#[from] RenderError),
     #[error("{0}")]
     Unsupported(String),
-    #[error("adapter could not start: {0}")]
-    Adapter(String),
+    /// The platform's error is the source; the sentence stays the one it always was.
+    #[error("adapter could not start: {source}")]
+    Adapter {
+        /// "telegram" or "discord".
+        platform: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -142,7 +148,10 @@ impl App {
                 &token,
             )
             .await
-            .map_err(|e| AppError::Adapter(e.to_string()))?;
+            .map_err(|e| AppError::Adapter {
+                platform: "telegram",
+                source: e.into(),
+            })?;
             sinks.push(adapter.digest_sink());
             let stop = until(rx.clone());
             tasks.spawn(async move {
@@ -159,7 +168,10 @@ impl App {
                 &token,
             )
             .await
-            .map_err(|e| AppError::Adapter(e.to_string()))?;
+            .map_err(|e| AppError::Adapter {
+                platform: "discord",
+                source: e.into(),
+            })?;
             sinks.push(adapter.digest_sink());
             let stop = until(rx.clone());
             tasks.spawn(async move {
@@ -315,5 +327,27 @@ impl Signals {
             }
             130
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+    use std::error::Error as _;
+
+    /// An adapter that cannot start says the same sentence as ever, and its error stays
+    /// reachable as the source (for a log's cause chain), not flattened into text.
+    #[test]
+    fn an_adapter_error_keeps_its_source_and_its_sentence() {
+        let e = AppError::Adapter {
+            platform: "telegram",
+            source: std::io::Error::other("connection refused").into(),
+        };
+        assert_eq!(e.to_string(), "adapter could not start: connection refused");
+        let source = e.source().expect("the platform's error is the source");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
     }
 }

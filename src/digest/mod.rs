@@ -6,4 +6,4 @@ pub mod runner;
 
 /// Pure, so it lives in `crates/canvass-core`; re-exported under its old path.
 pub use canvass_core::schedule;
-pub use runner::{Part, Runner, SendError, Sink, Tick};
+pub use runner::{BoxError, Part, Runner, SendError, Sink, SinkError, Tick};

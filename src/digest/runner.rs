@@ -26,16 +26,31 @@ pub struct Part {
     pub image: Option<Vec<u8>>,
 }
 
-/// Why a part was not confirmed as posted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A platform's own error, kept whole as the source of the digest error that wraps it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a sink could not turn a brief into parts; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The digest's templates failed for this platform.
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    /// Any other reason, in the platform's own words.
+    #[error(transparent)]
+    Other(BoxError),
+}
+
+/// Why a part was not confirmed as posted. The platform's error is the source; what is
+/// recorded for `canvass digest --status` is its message.
+#[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The platform refused it or it never reached the platform: sending again is safe.
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Failed(BoxError),
     /// It may have been posted (the connection broke after the request was sent): it is
     /// never sent again, as a duplicate would mislead.
     #[error("outcome unknown: {0}")]
-    Uncertain(String),
+    Uncertain(#[source] BoxError),
 }
 
 /// A platform that can post a brief to a destination id of its own (chat or channel id).
@@ -43,7 +58,7 @@ pub trait Sink: Send + Sync {
     /// "telegram" or "discord": destinations are written `platform:id`.
     fn platform(&self) -> &'static str;
     /// The messages that post `brief` (and its chart) here, in order.
-    fn render(&self, brief: &Brief, chart: Option<&[u8]>) -> Result<Vec<Part>, String>;
+    fn render(&self, brief: &Brief, chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError>;
     /// Posts one part, with the platform's own bounded retries (429s waited out).
     fn send<'a>(
         &'a self,
@@ -265,6 +280,8 @@ impl Runner {
                 match sink.render(brief, chart.as_deref()) {
                     Ok(p) => parts = p,
                     Err(e) => {
+                        // Recorded as its message, as `canvass digest --status` shows it.
+                        let e = e.to_string();
                         let retry_at = now + backoff(d.attempts + 1);
                         tracing::error!(period = %d.period, destination = %d.destination, error = %e, "digest could not be rendered");
                         self.store
@@ -383,8 +400,8 @@ async fn deliver(
         // The network call happens outside any transaction.
         let outcome = match sink.send(id, &part).await {
             Ok(()) => PartOutcome::Delivered,
-            Err(SendError::Failed(e)) => PartOutcome::Failed(e),
-            Err(SendError::Uncertain(e)) => PartOutcome::Uncertain(e),
+            Err(SendError::Failed(e)) => PartOutcome::Failed(e.to_string()),
+            Err(SendError::Uncertain(e)) => PartOutcome::Uncertain(e.to_string()),
         };
         store
             .finish_part(&d.period, &d.destination, p.seq, &outcome, clock.now())
@@ -414,4 +431,27 @@ async fn deliver(
         }
         _ => Attempt::Uncertain(error),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SendError, SinkError};
+    use std::error::Error as _;
+
+    /// A failed send reads as the platform's message (what `digest --status` records), and
+    /// the platform's error stays reachable as the source.
+    #[test]
+    fn send_and_sink_errors_keep_the_platforms_error() {
+        let failed = SendError::Failed(std::io::Error::other("Forbidden: bot was kicked").into());
+        assert_eq!(failed.to_string(), "Forbidden: bot was kicked");
+        let uncertain = SendError::Uncertain(std::io::Error::other("connection reset").into());
+        assert_eq!(uncertain.to_string(), "outcome unknown: connection reset");
+        let source = uncertain.source().expect("source");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
+        let other = SinkError::Other(std::io::Error::other("no template").into());
+        assert_eq!(other.to_string(), "no template");
+    }
 }

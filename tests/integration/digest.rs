@@ -5,7 +5,7 @@ use crate::support::*;
 use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Part, Runner, SendError, Sink};
+use canvass::digest::{Part, Runner, SendError, Sink, SinkError};
 use canvass::insight::digest::Brief;
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -37,7 +37,7 @@ impl Sink for Recorder {
     fn platform(&self) -> &'static str {
         self.platform
     }
-    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
+    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
         let headline = brief
             .reports
             .first()
@@ -576,8 +576,10 @@ impl Sink for PartsPosted {
     fn platform(&self) -> &'static str {
         "telegram"
     }
-    fn render(&self, _brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
-        Err("the stored parts are sent; nothing is rendered again".into())
+    fn render(&self, _brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
+        Err(SinkError::Other(
+            "the stored parts are sent; nothing is rendered again".into(),
+        ))
     }
     fn send<'a>(
         &'a self,

@@ -9,7 +9,7 @@ use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::core::event::Outbound;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Part, Runner, SendError, Sink};
+use canvass::digest::{Part, Runner, SendError, Sink, SinkError};
 use canvass::insight::Report;
 use canvass::insight::digest::Brief;
 use canvass::insight::report::Narrative;
@@ -233,11 +233,8 @@ impl Sink for Posted {
     fn platform(&self) -> &'static str {
         "telegram"
     }
-    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, String> {
-        let text = self
-            .renderer
-            .digest(Target::Plain, brief)
-            .map_err(|e| e.to_string())?;
+    fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
+        let text = self.renderer.digest(Target::Plain, brief)?;
         Ok(vec![Part {
             label: "text 1/1".into(),
             text: Some(text),
@@ -253,7 +250,7 @@ impl Sink for Posted {
             let mut texts = self
                 .texts
                 .lock()
-                .map_err(|e| SendError::Failed(e.to_string()))?;
+                .map_err(|e| SendError::Failed(e.to_string().into()))?;
             texts.push(part.text.clone().unwrap_or_default());
             Ok(())
         })

@@ -608,11 +608,9 @@ fn digest_send_error(e: send::SendError) -> crate::digest::SendError {
     match &e {
         send::SendError::Network {
             connected: true, ..
-        } => SendError::Uncertain(e.to_string()),
-        send::SendError::Status { status, .. } if *status >= 500 => {
-            SendError::Uncertain(e.to_string())
-        }
-        _ => SendError::Failed(e.to_string()),
+        } => SendError::Uncertain(e.into()),
+        send::SendError::Status { status, .. } if *status >= 500 => SendError::Uncertain(e.into()),
+        _ => SendError::Failed(e.into()),
     }
 }
 
@@ -624,11 +622,8 @@ impl crate::digest::Sink for DigestSink {
         &self,
         brief: &crate::insight::digest::Brief,
         chart: Option<&[u8]>,
-    ) -> Result<Vec<crate::digest::Part>, String> {
-        let text = self
-            .renderer
-            .digest(Target::Markdown, brief)
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Vec<crate::digest::Part>, crate::digest::SinkError> {
+        let text = self.renderer.digest(Target::Markdown, brief)?;
         let chunks = parts(&text);
         let n = chunks.len();
         Ok(chunks
@@ -663,9 +658,9 @@ impl crate::digest::Sink for DigestSink {
                 .filter(|c| *c != 0)
                 .map(serenity::all::ChannelId::new)
                 .ok_or_else(|| {
-                    crate::digest::SendError::Failed(format!(
-                        "{destination:?} is not a Discord channel id"
-                    ))
+                    crate::digest::SendError::Failed(
+                        format!("{destination:?} is not a Discord channel id").into(),
+                    )
                 })?;
             // The same part always carries the same nonce, and Discord returns the first message
             // for a repeated one: a post answered with a 5xx (which may have been carried out)

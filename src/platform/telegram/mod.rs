@@ -51,11 +51,9 @@ struct DigestSink {
 fn digest_send_error(e: teloxide::RequestError) -> crate::digest::SendError {
     use crate::digest::SendError;
     match &e {
-        teloxide::RequestError::Network(n) if !n.is_connect() => {
-            SendError::Uncertain(e.to_string())
-        }
-        teloxide::RequestError::InvalidJson { .. } => SendError::Uncertain(e.to_string()),
-        _ => SendError::Failed(e.to_string()),
+        teloxide::RequestError::Network(n) if !n.is_connect() => SendError::Uncertain(e.into()),
+        teloxide::RequestError::InvalidJson { .. } => SendError::Uncertain(e.into()),
+        _ => SendError::Failed(e.into()),
     }
 }
 
@@ -67,11 +65,8 @@ impl crate::digest::Sink for DigestSink {
         &self,
         brief: &crate::insight::digest::Brief,
         chart: Option<&[u8]>,
-    ) -> Result<Vec<crate::digest::Part>, String> {
-        let html = self
-            .renderer
-            .digest(crate::render::Target::Html, brief)
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Vec<crate::digest::Part>, crate::digest::SinkError> {
+        let html = self.renderer.digest(crate::render::Target::Html, brief)?;
         let chunks = crate::render::split(&html, send::MAX_TEXT, crate::render::Target::Html);
         let n = chunks.len();
         let mut parts: Vec<_> = chunks
@@ -104,9 +99,9 @@ impl crate::digest::Sink for DigestSink {
                 .parse::<i64>()
                 .map(teloxide::types::ChatId)
                 .map_err(|_| {
-                    crate::digest::SendError::Failed(format!(
-                        "{destination:?} is not a Telegram chat id"
-                    ))
+                    crate::digest::SendError::Failed(
+                        format!("{destination:?} is not a Telegram chat id").into(),
+                    )
                 })?;
             let html = teloxide::types::ParseMode::Html;
             match (&part.text, &part.image) {
