@@ -144,7 +144,7 @@ fn winner_claims_need_a_robust_winner_for_that_question() {
     }
     q.ranking = None;
     q.message_test = None;
-    r.headline.code = "leader_unclear";
+    r.headline.code = crate::insight::report::Code::LeaderUnclear;
     let f = facts(&r, "", &[]);
     let text = format!("{label} clearly wins.");
     assert!(matches!(check(&text, &f, 1000), Err(Failure::Winner(p)) if p.contains("wins")));

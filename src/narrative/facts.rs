@@ -2,7 +2,7 @@
 //! is about, the names of options, themes and segments, and where a majority may be claimed.
 
 use super::claims::{self, Kind, Num};
-use crate::insight::report::{Confidence, QuestionReport, Report};
+use crate::insight::report::{Code, Confidence, QuestionReport, Report};
 
 /// What a number in the report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,7 +299,7 @@ impl Facts {
             questions,
             headline_winner: matches!(
                 report.headline.code,
-                "leader_clear" | "robust_winner" | "pairwise_top"
+                Code::LeaderClear | Code::RobustWinner | Code::PairwiseTop
             ),
             facts,
             intervals,

@@ -8,13 +8,113 @@ use serde_json::Value;
 /// never writes prose, so teams can reword every statement in `prompts/`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
-    pub code: &'static str,
+    pub code: Code,
     pub params: Value,
 }
 
 impl Statement {
-    pub fn new(code: &'static str, params: Value) -> Self {
+    pub fn new(code: Code, params: Value) -> Self {
         Self { code, params }
+    }
+}
+
+/// Defines `Code` with one variant per statement, `Code::ALL` (every variant, in order) and
+/// `Code::as_str`, from one list: a variant cannot be left out of `ALL`.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// What a statement says: each code is worded by its own branch of
+        /// `prompts/insight/statement.hbs` in every shipped locale. Serialised as its code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in template order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as the templates and the JSON name it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    NoAnswers => "no_answers",
+    TooFew => "too_few",
+    CountsOnly => "counts_only",
+    LeaderClear => "leader_clear",
+    LeaderUnclear => "leader_unclear",
+    Tie => "tie",
+    KeepCollecting => "keep_collecting",
+    Rating => "rating",
+    RatingCounts => "rating_counts",
+    Nps => "nps",
+    NpsCounts => "nps_counts",
+    RobustWinner => "robust_winner",
+    NoRobustWinner => "no_robust_winner",
+    PairwiseTop => "pairwise_top",
+    TopTheme => "top_theme",
+    NoThemes => "no_themes",
+    SegmentTooSmall => "segment_too_small",
+    SegmentComplementTooSmall => "segment_complement_too_small",
+    CellWithheld => "cell_withheld",
+    SelfSelected => "self_selected",
+    Directional => "directional",
+    NoSegmentClaims => "no_segment_claims",
+    StillOpen => "still_open",
+    Speeders => "speeders",
+    Burst => "burst",
+    Drift => "drift",
+    Coverage => "coverage",
+    CoverageUnknown => "coverage_unknown",
+    SmallSegmentsHidden => "small_segments_hidden",
+    SmallSample => "small_sample",
+    ModerateSample => "moderate_sample",
+    NotClear => "not_clear",
+    CollectMore => "collect_more",
+    NReaches => "n_reaches",
+    CheckBurst => "check_burst",
+    BurstExplained => "burst_explained",
+    KeepTestRunning => "keep_test_running",
+    VariantPullsAhead => "variant_pulls_ahead",
+    ActOn => "act_on",
+    LeaderFalls => "leader_falls",
+    FollowUpBetween => "follow_up_between",
+    GapOpens => "gap_opens",
+    FollowUpPairwise => "follow_up_pairwise",
+    MethodsDisagree => "methods_disagree",
+    MethodsAgree => "methods_agree",
+    ReadDetractors => "read_detractors",
+    ScoreMoves => "score_moves",
+    CountsOnlyCaveat => "counts_only_caveat",
+    ReasonBurst => "reason_burst",
+    ReasonDrift => "reason_drift",
+    ReasonSpeeders => "reason_speeders",
+    ReasonSegmentTooSmall => "reason_segment_too_small",
+    ReasonSegmentComplementTooSmall => "reason_segment_complement_too_small",
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the code as written: `assert_eq!(r.headline.code, "tie")`.
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

@@ -125,12 +125,12 @@ pub(super) fn leader(q: &Question, counts: &[u64], n: usize, multi: bool) -> Opt
 pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
     let opts = rep.options.as_deref().unwrap_or(&[]);
     if n == 0 {
-        return Statement::new("no_answers", json!({}));
+        return Statement::new(Code::NoAnswers, json!({}));
     }
     if let Some(mt) = &rep.message_test {
         if mt.keep_collecting {
             return Statement::new(
-                "keep_collecting",
+                Code::KeepCollecting,
                 json!({ "n": n, "min": mt.min_per_variant,
                         "leader": rep.leader.as_ref().map(|l| l.label.clone()) }),
             );
@@ -141,13 +141,13 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
             .iter()
             .map(|o| json!({ "label": o.label, "count": o.count }))
             .collect();
-        return Statement::new("counts_only", json!({ "n": n, "counts": counts }));
+        return Statement::new(Code::CountsOnly, json!({ "n": n, "counts": counts }));
     }
     match &rep.leader {
         Some(l) if l.clearly_ahead => {
             let o = opts.iter().find(|o| o.id == l.id);
             Statement::new(
-                "leader_clear",
+                Code::LeaderClear,
                 json!({ "label": l.label, "n": n, "runner_up": l.runner_up,
                         "share": o.map(|o| pct(o.share)), "low": o.map(|o| pct(o.ci95[0])),
                         "high": o.map(|o| pct(o.ci95[1])), "margin": pct(l.margin) }),
@@ -165,7 +165,7 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
                 None
             };
             Statement::new(
-                "leader_unclear",
+                Code::LeaderUnclear,
                 json!({ "a": l.label, "b": b.map(|o| o.label.clone()), "n": n,
                         "share_a": a.map(|o| pct(o.share)), "share_b": b.map(|o| pct(o.share)),
                         "needed": needed }),
@@ -179,7 +179,7 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
                 .map(|o| o.label.clone())
                 .collect();
             Statement::new(
-                "tie",
+                Code::Tie,
                 json!({ "labels": tied, "n": n, "share": pct(share(top, n)) }),
             )
         }

@@ -67,12 +67,12 @@ pub(super) fn analyse(q: &Question, rs: &[&Response], rep: &mut QuestionReport) 
         });
         rep.finding = match stats.first() {
             Some(t) => Statement::new(
-                "top_theme",
+                Code::TopTheme,
                 json!({ "label": t.label, "count": t.count, "n": total,
                         "themes": stats.len(), "unclassified": unclassified,
                         "language": t.language }),
             ),
-            None => Statement::new("no_themes", json!({ "n": total })),
+            None => Statement::new(Code::NoThemes, json!({ "n": total })),
         };
         rep.themes = Some(stats);
     }

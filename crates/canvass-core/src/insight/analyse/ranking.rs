@@ -75,11 +75,11 @@ pub(super) fn ranking(
         });
         rep.finding = match robust {
             Some(w) => Statement::new(
-                "robust_winner",
+                Code::RobustWinner,
                 json!({ "label": options[w].label, "n": ballots.len() }),
             ),
             None => Statement::new(
-                "no_robust_winner",
+                Code::NoRobustWinner,
                 json!({
                     "n": ballots.len(),
                     "borda": borda_top.map(|i| options[i].label.clone()),
@@ -138,7 +138,7 @@ pub(super) fn pairwise(
         });
         if let Some(t) = top {
             rep.finding = Statement::new(
-                "pairwise_top",
+                Code::PairwiseTop,
                 json!({ "label": options[t].label, "strength": pct(bt.strengths[t]),
                         "prob": p.map(pct), "n": people, "judgements": judgements.len(),
                         "second": second.map(|s| options[s].label.clone()) }),

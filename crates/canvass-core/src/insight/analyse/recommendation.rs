@@ -68,30 +68,30 @@ pub(super) fn recommend(
         .collect();
     let Some(q) = prim else {
         return Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": 30 })),
-            would_change: Statement::new("n_reaches", json!({ "target": 30 })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": 30 })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": 30 })),
         };
     };
     if quality.burst_flagged * 10 > n.max(1) {
         return Recommendation {
-            next_step: Statement::new("check_burst", json!({ "count": quality.burst_flagged })),
-            would_change: Statement::new("burst_explained", json!({})),
+            next_step: Statement::new(Code::CheckBurst, json!({ "count": quality.burst_flagged })),
+            would_change: Statement::new(Code::BurstExplained, json!({})),
         };
     }
     if n < 30 {
         return Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
-            would_change: Statement::new("n_reaches", json!({ "target": target })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": target, "n": n })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": target })),
         };
     }
     if let Some(mt) = &q.message_test {
         if mt.keep_collecting {
             return Recommendation {
                 next_step: Statement::new(
-                    "keep_test_running",
+                    Code::KeepTestRunning,
                     json!({ "min": mt.min_per_variant, "n": q.n }),
                 ),
-                would_change: Statement::new("variant_pulls_ahead", json!({})),
+                would_change: Statement::new(Code::VariantPullsAhead, json!({})),
             };
         }
     }
@@ -99,17 +99,17 @@ pub(super) fn recommend(
         return match &r.robust_winner {
             Some(w) => Recommendation {
                 next_step: Statement::new(
-                    "act_on",
+                    Code::ActOn,
                     json!({ "label": label_for(q, w), "segments": differs }),
                 ),
-                would_change: Statement::new("methods_disagree", json!({})),
+                would_change: Statement::new(Code::MethodsDisagree, json!({})),
             },
             None => Recommendation {
                 next_step: Statement::new(
-                    "follow_up_pairwise",
+                    Code::FollowUpPairwise,
                     json!({ "options": r.schulze_order.iter().take(2).map(|id| label_for(q, id)).collect::<Vec<_>>() }),
                 ),
-                would_change: Statement::new("methods_agree", json!({})),
+                would_change: Statement::new(Code::MethodsAgree, json!({})),
             },
         };
     }
@@ -122,29 +122,29 @@ pub(super) fn recommend(
                 .map(|o| pct(o.ci95[0]));
             Recommendation {
                 next_step: Statement::new(
-                    "act_on",
+                    Code::ActOn,
                     json!({ "label": l.label, "segments": differs }),
                 ),
                 would_change: Statement::new(
-                    "leader_falls",
+                    Code::LeaderFalls,
                     json!({ "label": l.label, "low": low, "runner_up": l.runner_up }),
                 ),
             }
         }
         Some(l) => Recommendation {
             next_step: Statement::new(
-                "follow_up_between",
+                Code::FollowUpBetween,
                 json!({ "a": l.label, "b": l.runner_up }),
             ),
-            would_change: Statement::new("gap_opens", json!({ "a": l.label, "b": l.runner_up })),
+            would_change: Statement::new(Code::GapOpens, json!({ "a": l.label, "b": l.runner_up })),
         },
         None if q.nps.is_some() || q.rating.is_some() => Recommendation {
-            next_step: Statement::new("read_detractors", json!({})),
-            would_change: Statement::new("score_moves", json!({})),
+            next_step: Statement::new(Code::ReadDetractors, json!({})),
+            would_change: Statement::new(Code::ScoreMoves, json!({})),
         },
         None => Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
-            would_change: Statement::new("n_reaches", json!({ "target": target })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": target, "n": n })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": target })),
         },
     }
 }
