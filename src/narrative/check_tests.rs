@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::insight::demo;
-use crate::insight::report::{Confidence, Report};
+use crate::insight::report::{Confidence, QuestionDetail, Report};
 
 fn facts(report: &Report, shown: &str, answers: &[&str]) -> Facts {
     Facts::new(
@@ -91,7 +91,7 @@ fn quotes_must_be_verbatim_answers_or_labels() {
     assert!(check("“export is … small teams”", &f, 1000).is_err());
     assert!(check("“big teams … export is”", &f, 1000).is_err());
     // The report's own labels may be quoted.
-    let label = r.questions[0].options.as_ref().unwrap()[0].label.clone();
+    let label = r.questions[0].detail.options().unwrap()[0].label.clone();
     assert!(check(&format!("“{label}”"), &f, 1000).is_ok());
 }
 
@@ -138,12 +138,16 @@ fn winner_claims_need_a_robust_winner_for_that_question() {
     let mut r = report(240);
     r.questions.truncate(1);
     let q = &mut r.questions[0];
-    let label = q.options.as_ref().unwrap()[0].label.clone();
-    if let Some(l) = &mut q.leader {
-        l.clearly_ahead = false;
-    }
-    q.ranking = None;
-    q.message_test = None;
+    let label = q.detail.options().unwrap()[0].label.clone();
+    // A single-choice question: its leader is all that could name a winner (no ranking, no
+    // message test).
+    let QuestionDetail::Choice {
+        leader: Some(l), ..
+    } = &mut q.detail
+    else {
+        panic!("the demo's first question is single choice with a leader: {q:?}");
+    };
+    l.clearly_ahead = false;
     r.headline.code = crate::insight::report::Code::LeaderUnclear;
     let f = facts(&r, "", &[]);
     let text = format!("{label} clearly wins.");
@@ -157,10 +161,13 @@ fn winner_claims_need_a_robust_winner_for_that_question() {
     // A label inside a longer one (another question's option) names the longer one only.
     let mut two = r.clone();
     let mut other = two.questions[0].clone();
-    if let Some(o) = other.options.as_mut().and_then(|o| o.first_mut()) {
+    let QuestionDetail::Choice { options, leader } = &mut other.detail else {
+        panic!("single choice");
+    };
+    if let Some(o) = options.first_mut() {
         o.label = format!("{label} everywhere");
     }
-    if let Some(l) = &mut other.leader {
+    if let Some(l) = leader {
         // The winner must be the option the leader names, so the fixture renames both.
         l.label = format!("{label} everywhere");
         l.clearly_ahead = true;
@@ -169,7 +176,10 @@ fn winner_claims_need_a_robust_winner_for_that_question() {
     let f = facts(&two, "", &[]);
     assert!(check(&format!("{label} everywhere wins."), &f, 1000).is_ok());
     assert!(check(&format!("{label} wins."), &f, 1000).is_err());
-    if let Some(l) = &mut r.questions[0].leader {
+    if let QuestionDetail::Choice {
+        leader: Some(l), ..
+    } = &mut r.questions[0].detail
+    {
         l.clearly_ahead = true;
     }
     let f = facts(&r, "", &[]);
@@ -319,7 +329,7 @@ fn catalogue_report() -> Report {
     let mut r = report(240);
     r.confidence = Confidence::Directional;
     for q in &mut r.questions {
-        if let Some(nps) = &mut q.nps {
+        if let QuestionDetail::Nps(nps) = &mut q.detail {
             nps.score = -43.0;
             nps.ci95 = [-55.0, -30.0];
         }

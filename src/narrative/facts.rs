@@ -142,7 +142,7 @@ impl Facts {
             labels.push(q.text.clone());
             fact(q.n as f64, What::Total, &[]);
             let mut opts: Vec<String> = Vec::new();
-            if let Some(o) = &q.options {
+            if let Some(o) = q.detail.options() {
                 for o in o {
                     let l = o.label.as_str();
                     opts.push(o.label.clone());
@@ -152,7 +152,7 @@ impl Facts {
                     fact(o.ci95[0] * 100.0, What::Bound, &[l]);
                     fact(o.ci95[1] * 100.0, What::Bound, &[l]);
                     interval(o.ci95, 100.0, &[l]);
-                    let leader = q.leader.as_ref().is_some_and(|x| x.label == o.label);
+                    let leader = q.detail.leader().is_some_and(|x| x.label == o.label);
                     support.push(Support {
                         key: key(l),
                         majority: o.share > 0.5 && o.ci95[0] > 0.5,
@@ -160,7 +160,7 @@ impl Facts {
                     });
                 }
             }
-            if let Some(l) = &q.leader {
+            if let Some(l) = q.detail.leader() {
                 let mut about = vec![l.label.as_str()];
                 about.extend(l.runner_up.as_deref());
                 fact(l.margin * 100.0, What::Other, &about);
@@ -168,7 +168,7 @@ impl Facts {
                 fact(l.margin_ci95[1] * 100.0, What::Bound, &about);
                 interval(l.margin_ci95, 100.0, &about);
             }
-            if let Some(r) = &q.rating {
+            if let Some(r) = q.detail.rating() {
                 fact(r.mean, What::Other, &[]);
                 fact(f64::from(r.scale), What::Other, &[]);
                 fact(r.top2_share * 100.0, What::Share, &[]);
@@ -184,7 +184,7 @@ impl Facts {
                     fact(*c as f64, What::Count, &[]);
                 }
             }
-            if let Some(n) = &q.nps {
+            if let Some(n) = q.detail.nps() {
                 fact(n.score, What::Nps, &[]);
                 fact(n.ci95[0], What::NpsBound, &[]);
                 fact(n.ci95[1], What::NpsBound, &[]);
@@ -193,7 +193,7 @@ impl Facts {
                     fact(c as f64, What::NpsCount, &[]);
                 }
             }
-            if let Some(r) = &q.ranking {
+            if let Some(r) = q.detail.ranking() {
                 for p in &r.borda {
                     opts.push(p.label.clone());
                     fact(p.points, What::Other, &[p.label.as_str()]);
@@ -209,7 +209,7 @@ impl Facts {
                     fact(h.b_over_a as f64, What::Count, &[]);
                 }
             }
-            if let Some(p) = &q.pairwise {
+            if let Some(p) = q.detail.pairwise() {
                 for s in &p.bradley_terry {
                     opts.push(s.label.clone());
                     fact(s.strength * 100.0, What::Share, &[s.label.as_str()]);
@@ -233,7 +233,7 @@ impl Facts {
                     }
                 }
             }
-            if let Some(t) = &q.themes {
+            if let Some(t) = q.detail.themes() {
                 for t in t {
                     labels.push(t.label.clone());
                     name(&t.label, &t.label);
@@ -244,7 +244,7 @@ impl Facts {
                     themes.push((words, t.count as f64, t.share * 100.0));
                 }
             }
-            if let Some(t) = &q.text_summary {
+            if let Some(t) = q.detail.text_summary() {
                 fact(t.unclassified as f64, What::Count, &[]);
                 fact(t.unclassified_share * 100.0, What::Share, &[]);
                 for p in &t.phrases {
@@ -334,16 +334,16 @@ pub(super) fn has_winner(q: &QuestionReport) -> bool {
     if q.n < 10 {
         return false;
     }
-    if let Some(r) = &q.ranking {
+    if let Some(r) = q.detail.ranking() {
         return r.robust_winner.is_some();
     }
-    if q.message_test.as_ref().is_some_and(|m| m.keep_collecting) {
+    if q.detail.message_test().is_some_and(|m| m.keep_collecting) {
         return false;
     }
-    if let Some(l) = &q.leader {
+    if let Some(l) = q.detail.leader() {
         return l.clearly_ahead;
     }
-    if let Some(p) = &q.pairwise {
+    if let Some(p) = q.detail.pairwise() {
         return p.top_beats_second.is_some_and(|p| p >= 0.8);
     }
     false

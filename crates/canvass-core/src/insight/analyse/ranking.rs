@@ -56,7 +56,7 @@ pub(super) fn ranking(
             }
         }
         let partial = ballots.iter().filter(|b| b.len() < m).count();
-        rep.ranking = Some(RankingStat {
+        rep.detail = QuestionDetail::Ranking(RankingStat {
             borda: b_idx
                 .iter()
                 .map(|i| Points {
@@ -122,7 +122,7 @@ pub(super) fn pairwise(
             (Some(a), Some(b)) => bt.prob_beats(a, b),
             _ => None,
         };
-        rep.pairwise = Some(PairwiseStat {
+        rep.detail = QuestionDetail::Pairwise(PairwiseStat {
             bradley_terry: idx
                 .iter()
                 .map(|i| Strength {

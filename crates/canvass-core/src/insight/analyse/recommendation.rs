@@ -25,27 +25,27 @@ pub(super) fn headline_question(survey: &Survey, report: &[QuestionReport]) -> O
 }
 
 pub(super) fn finding_is_clear(q: &QuestionReport) -> bool {
-    if let Some(r) = &q.ranking {
+    if let Some(r) = q.detail.ranking() {
         return r.robust_winner.is_some();
     }
-    if let Some(mt) = &q.message_test {
+    if let Some(mt) = q.detail.message_test() {
         if mt.keep_collecting {
             return false;
         }
     }
-    if let Some(l) = &q.leader {
+    if let Some(l) = q.detail.leader() {
         return l.clearly_ahead;
     }
-    if let Some(p) = &q.pairwise {
+    if let Some(p) = q.detail.pairwise() {
         return p.top_beats_second.is_some_and(|p| p >= 0.8);
     }
-    if let Some(n) = &q.nps {
+    if let Some(n) = q.detail.nps() {
         return n.ci95[1] - n.ci95[0] <= 30.0;
     }
-    if let Some(r) = &q.rating {
+    if let Some(r) = q.detail.rating() {
         return r.ci95.is_some_and(|c| c[1] - c[0] <= 0.6);
     }
-    q.themes.is_some()
+    q.detail.themes().is_some()
 }
 
 pub(super) fn recommend(
@@ -84,7 +84,7 @@ pub(super) fn recommend(
             would_change: Statement::new(Code::NReaches, json!({ "target": target })),
         };
     }
-    if let Some(mt) = &q.message_test {
+    if let Some(mt) = q.detail.message_test() {
         if mt.keep_collecting {
             return Recommendation {
                 next_step: Statement::new(
@@ -95,7 +95,7 @@ pub(super) fn recommend(
             };
         }
     }
-    if let Some(r) = &q.ranking {
+    if let Some(r) = q.detail.ranking() {
         return match &r.robust_winner {
             Some(w) => Recommendation {
                 next_step: Statement::new(
@@ -113,11 +113,11 @@ pub(super) fn recommend(
             },
         };
     }
-    match &q.leader {
+    match q.detail.leader() {
         Some(l) if l.clearly_ahead => {
             let low = q
-                .options
-                .as_ref()
+                .detail
+                .options()
                 .and_then(|o| o.iter().find(|o| o.id == l.id))
                 .map(|o| pct(o.ci95[0]));
             Recommendation {
@@ -138,7 +138,7 @@ pub(super) fn recommend(
             ),
             would_change: Statement::new(Code::GapOpens, json!({ "a": l.label, "b": l.runner_up })),
         },
-        None if q.nps.is_some() || q.rating.is_some() => Recommendation {
+        None if q.detail.nps().is_some() || q.detail.rating().is_some() => Recommendation {
             next_step: Statement::new(Code::ReadDetractors, json!({})),
             would_change: Statement::new(Code::ScoreMoves, json!({})),
         },
@@ -150,11 +150,11 @@ pub(super) fn recommend(
 }
 
 pub(super) fn label_for(q: &QuestionReport, id: &str) -> String {
-    q.options
-        .as_ref()
+    q.detail
+        .options()
         .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
         .or_else(|| {
-            q.pairwise.as_ref().and_then(|p| {
+            q.detail.pairwise().and_then(|p| {
                 p.bradley_terry
                     .iter()
                     .find(|s| s.option == id)

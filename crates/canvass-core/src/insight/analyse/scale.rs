@@ -30,7 +30,7 @@ pub(super) fn rating(q: &Question, scale: &u8, rs: &[&Response], rep: &mut Quest
             .iter()
             .filter(|v| **v >= f64::from(*scale) - 1.0)
             .count() as u64;
-        rep.rating = Some(RatingStat {
+        rep.detail = QuestionDetail::Rating(RatingStat {
             scale: *scale,
             mean: m.mean,
             ci95: m.interval().map(|i| [i.low, i.high]),
@@ -64,7 +64,7 @@ pub(super) fn nps(q: &Question, rs: &[&Response], rep: &mut QuestionReport) {
     }
     if let Some(s) = stats::nps(&by) {
         rep.n = s.n as usize;
-        rep.nps = Some(NpsStat {
+        rep.detail = QuestionDetail::Nps(NpsStat {
             score: s.score,
             ci95: [s.low, s.high],
             promoters: s.promoters,
