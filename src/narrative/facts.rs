@@ -330,7 +330,7 @@ pub(super) fn segment_forms(segment: &str) -> Vec<String> {
 }
 
 /// Whether the report lets anyone call a winner for this question.
-pub(super) fn has_winner(q: &QuestionReport) -> bool {
+fn has_winner(q: &QuestionReport) -> bool {
     if q.n < 10 {
         return false;
     }

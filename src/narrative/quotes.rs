@@ -47,7 +47,7 @@ pub(super) fn quoted(text: &str) -> Vec<Quote> {
     out
 }
 
-pub(super) fn double_quoted(text: &str) -> Vec<Quote> {
+fn double_quoted(text: &str) -> Vec<Quote> {
     let mut out = Vec::new();
     let mut open: Option<(char, usize, String)> = None;
     for (i, c) in text.chars().enumerate() {
@@ -113,7 +113,7 @@ pub(super) fn quote_ok(q: &str, facts: &Facts) -> bool {
 
 /// Whether the fragments occur in `answer` in order, with no negation left out between two
 /// of them or just before the first.
-pub(super) fn in_order(answer: &str, fragments: &[String]) -> bool {
+fn in_order(answer: &str, fragments: &[String]) -> bool {
     let mut from = 0;
     for (k, f) in fragments.iter().enumerate() {
         let hit = [f.clone(), flip_first(f)]
@@ -152,7 +152,7 @@ pub(super) fn in_order(answer: &str, fragments: &[String]) -> bool {
 }
 
 /// The fragment with its first letter's case changed: a quote may start a sentence.
-pub(super) fn flip_first(s: &str) -> String {
+fn flip_first(s: &str) -> String {
     let mut cs = s.chars();
     match cs.next() {
         Some(c) if c.is_uppercase() => c.to_lowercase().chain(cs).collect(),

@@ -4,7 +4,7 @@
 use super::facts::{Facts, Mention, Support, segment_forms};
 use super::failure::Failure;
 
-pub(super) const NEGATIONS: &[&str] = &[
+const NEGATIONS: &[&str] = &[
     "not", "no", "never", "neither", "nor", "nothing", "none", "nobody", "without", "cannot",
     "hardly", "nicht", "kein", "keine", "keinen", "keiner", "keinem", "keines", "nie", "niemals",
     "weder", "ohne", "nichts", "niemand", "nunca", "ni", "sin", "ningún", "ninguna", "ninguno",
@@ -17,7 +17,7 @@ pub(super) fn is_negation(w: &str) -> bool {
 
 /// Words that may stand between a negation and what it negates: "not yet certain", "no
 /// clear winner", "ist noch nicht sicher", "no hay un ganador claro".
-pub(super) const FILLERS: &[&str] = &[
+const FILLERS: &[&str] = &[
     "yet",
     "a",
     "an",
@@ -109,7 +109,7 @@ pub(super) const FILLERS: &[&str] = &[
 ];
 
 /// Whether the phrase at `at` is negated: a negation before it with only fillers between.
-pub(super) fn negated(words: &[String], at: usize) -> bool {
+fn negated(words: &[String], at: usize) -> bool {
     for w in words[..at].iter().rev().take(5) {
         if is_negation(w) {
             return true;
@@ -269,7 +269,7 @@ pub(super) fn find_claim(words: &[String], list: &[&str]) -> Option<String> {
 }
 
 /// Majority words: only for an option above 50% with its whole interval above 50%.
-pub(super) const MAJORITY: &[&str] = &[
+const MAJORITY: &[&str] = &[
     "majority",
     "most respondents",
     "most members",
@@ -302,7 +302,7 @@ pub(super) const MAJORITY: &[&str] = &[
     "más de la mitad",
 ];
 /// "Clear choice" words: a majority as above, or the question's robust clear leader.
-pub(super) const CLEAR_CHOICE: &[&str] = &[
+const CLEAR_CHOICE: &[&str] = &[
     "clear choice",
     "obvious choice",
     "overwhelmingly",
@@ -349,7 +349,7 @@ pub(super) fn majority(words: &[String], named: &[&Mention], facts: &Facts) -> R
 }
 
 /// Groups a narrative might invent when the report names no such segment.
-pub(super) const GROUPS: &[&str] = &[
+const GROUPS: &[&str] = &[
     "new members",
     "newer members",
     "newcomers",
@@ -375,7 +375,7 @@ pub(super) const GROUPS: &[&str] = &[
     "clientes",
 ];
 /// Words that make a sentence about a group a comparison.
-pub(super) const DIFFER: &[&str] = &[
+const DIFFER: &[&str] = &[
     "more",
     "less",
     "fewer",
@@ -481,7 +481,7 @@ pub(super) fn claims_mentions(text: &str, label: &str) -> bool {
 }
 
 /// Counts of activity: never evidence of success.
-pub(super) const ACTIVITY: &[&str] = &[
+const ACTIVITY: &[&str] = &[
     "engagement",
     "engaged",
     "likes",
@@ -507,7 +507,7 @@ pub(super) const ACTIVITY: &[&str] = &[
     "clics",
 ];
 /// Plain answer counts, which only become a problem with strong praise.
-pub(super) const RESPONSES: &[&str] = &[
+const RESPONSES: &[&str] = &[
     "responses",
     "responded",
     "respondents",
@@ -523,7 +523,7 @@ pub(super) const RESPONSES: &[&str] = &[
     "encuestados",
     "participantes",
 ];
-pub(super) const PRAISE: &[&str] = &[
+const PRAISE: &[&str] = &[
     "success",
     "successful",
     "impressive",
@@ -561,7 +561,7 @@ pub(super) const PRAISE: &[&str] = &[
 ];
 /// Words that make activity counts sound like success ("strong engagement"), though they
 /// are fine about preferences and plain answer counts ("a strong preference").
-pub(super) const UP: &[&str] = &[
+const UP: &[&str] = &[
     "strong",
     "high",
     "higher",

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Templates whose translations must show every value the default template shows.
-pub(super) const COMPLETE: [&str; 1] = ["mydata"];
+const COMPLETE: [&str; 1] = ["mydata"];
 
 /// Every string (and number) in a sample, to look for in a rendering.
-pub(super) fn collect_leaves(v: &Value, out: &mut Vec<String>) {
+fn collect_leaves(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
         Value::Number(n) => out.push(n.to_string()),

@@ -5,7 +5,7 @@ use super::Target;
 
 /// Explicit bidi embeddings, overrides and isolates: in member text they would reorder the
 /// template's own words around them (a spoofed "Saved" or name), so they are never shown.
-pub(super) fn spoofs_direction(c: char) -> bool {
+fn spoofs_direction(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
@@ -138,7 +138,7 @@ pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
 }
 
 /// Tags left open at the end of an HTML fragment, outermost first.
-pub(super) fn open_tags(html: &str) -> Vec<String> {
+fn open_tags(html: &str) -> Vec<String> {
     let mut stack: Vec<String> = Vec::new();
     let mut rest = html;
     while let Some(i) = rest.find('<') {

@@ -11,7 +11,7 @@ use handlebars::{
 use serde_json::Value;
 
 /// Block helper wrapping its content in target markup: `{{#bold}}...{{/bold}}`.
-pub(super) struct Markup(&'static str, &'static str);
+struct Markup(&'static str, &'static str);
 
 impl HelperDef for Markup {
     fn call<'reg: 'rc, 'rc>(
@@ -34,7 +34,7 @@ impl HelperDef for Markup {
 /// `{{#code}}…{{/code}}` in Discord Markdown: a code span shows its text as is, so the
 /// escapes the content got are taken out again (members copy ids from it), and a backtick,
 /// which would end the span, becomes a look-alike (U+02CB).
-pub(super) struct MarkdownCode;
+struct MarkdownCode;
 
 impl HelperDef for MarkdownCode {
     fn call<'reg: 'rc, 'rc>(
@@ -93,7 +93,7 @@ pub(super) fn plural(
 }
 
 /// `{{inc i}}`: 1-based numbering in lists.
-pub(super) fn inc(
+fn inc(
     h: &Helper<'_>,
     _: &Handlebars<'_>,
     _: &Context,

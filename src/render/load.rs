@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// A template that does not compile, as a plain sentence naming the file and line: a block
 /// left open is named where it opened, not at the end of the file where the parser noticed.
-pub(super) fn template_error(file: &str, src: &str, e: &handlebars::TemplateError) -> RenderError {
+fn template_error(file: &str, src: &str, e: &handlebars::TemplateError) -> RenderError {
     use handlebars::TemplateErrorReason as R;
     let (line, col) = e.pos().unwrap_or((1, 1));
     // The parser notices an open block only at the end of the file.
@@ -46,7 +46,7 @@ pub(super) fn template_error(file: &str, src: &str, e: &handlebars::TemplateErro
 }
 
 /// The innermost `{{#block}}` without its `{{/block}}`: its name and line.
-pub(super) fn unclosed_block(src: &str) -> Option<(String, usize)> {
+fn unclosed_block(src: &str) -> Option<(String, usize)> {
     let mut open: Vec<(String, usize)> = Vec::new();
     let mut rest = src;
     let mut offset = 0;
