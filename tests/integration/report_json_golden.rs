@@ -70,11 +70,19 @@ fn report_json_matches_the_golden_file() {
         std::fs::write(&path, &got).expect("writes the golden file");
     }
     let want = std::fs::read_to_string(&path).expect("the golden file");
-    assert!(
-        got == want,
-        "the report JSON changed; diff it against {}",
-        path.display()
-    );
+    if let Some((i, (g, w))) = got
+        .lines()
+        .zip(want.lines())
+        .enumerate()
+        .find(|(_, (g, w))| g != w)
+    {
+        panic!(
+            "the report JSON changed at line {} of {}:\n  now:    {g}\n  golden: {w}",
+            i + 1,
+            path.display()
+        );
+    }
+    assert_eq!(got.len(), want.len(), "the report JSON changed in length");
     for kind in [
         "single",
         "multi",
