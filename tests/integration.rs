@@ -56,6 +56,8 @@ mod privacy;
 mod promises;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
+#[path = "integration/report_json_golden.rs"]
+mod report_json_golden;
 #[path = "integration/results.rs"]
 mod results;
 #[path = "integration/small_cells.rs"]

@@ -4,6 +4,10 @@
 
 pub mod check;
 pub mod claims;
+mod facts;
+mod failure;
+mod quotes;
+mod wording;
 
 use crate::config::{Config, ConfigError, NarrativeConfig, Secret};
 use crate::insight::report::{Narrative, Report};

@@ -108,7 +108,7 @@ impl Renderer {
             "finding": self.statement_in(locale, Target::Plain, &q.finding)?,
             "counts_only": counts_only || q.n < 10,
         });
-        if let Some(opts) = &q.options {
+        if let Some(opts) = q.detail.options() {
             let mut sorted: Vec<_> = opts.iter().collect();
             sorted.sort_by_key(|o| std::cmp::Reverse(o.count));
             v["options"] = json!(
@@ -121,7 +121,7 @@ impl Renderer {
                     .collect::<Vec<_>>()
             );
         }
-        if let Some(r) = &q.rating {
+        if let Some(r) = q.detail.rating() {
             v["rating"] = json!({
                 "mean": nf.num(r.mean, 1),
                 "ci": r.ci95.map(|c| format!("{}–{}", nf.num(c[0], 1), nf.num(c[1], 1))),
@@ -129,14 +129,14 @@ impl Renderer {
                 "distribution": r.distribution.iter().enumerate().map(|(i, c)| json!({"point": i + 1, "count": c})).collect::<Vec<_>>(),
             });
         }
-        if let Some(n) = &q.nps {
+        if let Some(n) = q.detail.nps() {
             v["nps"] = json!({
                 "score": signed(n.score), "ci": format!("{} to {}", signed(n.ci95[0]), signed(n.ci95[1])),
                 "low": signed(n.ci95[0]), "high": signed(n.ci95[1]),
                 "promoters": n.promoters, "passives": n.passives, "detractors": n.detractors,
             });
         }
-        if let Some(r) = &q.ranking {
+        if let Some(r) = q.detail.ranking() {
             let label = |id: &str| {
                 r.borda
                     .iter()
@@ -154,25 +154,25 @@ impl Renderer {
                 "partial": r.partial_ballots,
             });
         }
-        if let Some(p) = &q.pairwise {
+        if let Some(p) = q.detail.pairwise() {
             v["pairwise"] = json!({
                 "strengths": p.bradley_terry.iter().map(|s| json!({"label": s.label, "pct": pct(s.strength), "comparisons": s.comparisons})).collect::<Vec<_>>(),
                 "judgements": p.judgements,
             });
         }
-        if let Some(m) = &q.message_test {
+        if let Some(m) = q.detail.message_test() {
             v["message_test"] = json!({
                 "keep_collecting": m.keep_collecting, "min": m.min_per_variant,
                 "prob_a_better": m.prob_a_better.map(pct),
             });
         }
-        if let Some(themes) = &q.themes {
+        if let Some(themes) = q.detail.themes() {
             v["themes"] = json!(themes
                 .iter()
                 .map(|t| json!({"label": t.label, "count": t.count, "pct": pct(t.share), "quotes": t.quotes, "sentiment": t.sentiment, "language": t.language}))
                 .collect::<Vec<_>>());
         }
-        if let Some(t) = &q.text_summary {
+        if let Some(t) = q.detail.text_summary() {
             v["text_summary"] = json!({
                 "unclassified": t.unclassified, "unclassified_pct": pct(t.unclassified_share),
                 "phrases": t.phrases.iter().take(8).map(|p| json!({"text": p.text, "respondents": p.respondents})).collect::<Vec<_>>(),
@@ -203,7 +203,7 @@ impl Renderer {
                 "within_noise": c.within_noise, "metric": c.metric,
                 "p": c.p_value.map(|p| nf.num(p, 3)),
                 // The option whose share changed (the current leader), so the line names it.
-                "option": (c.metric == "leader_share").then(|| q.leader.as_ref().map(|l| l.label.clone())).flatten(),
+                "option": (c.metric == "leader_share").then(|| q.detail.leader().map(|l| l.label.clone())).flatten(),
             });
         }
         Ok(v)
@@ -455,10 +455,10 @@ impl Renderer {
     fn chart_spec(&self, r: &Report, locale: &str) -> Option<Result<ChartSpec, chart::ChartError>> {
         let q = r.questions.iter().find(|q| {
             q.n > 0
-                && (q.options.is_some()
-                    || q.nps.is_some()
-                    || q.pairwise.is_some()
-                    || q.rating.is_some())
+                && (q.detail.options().is_some()
+                    || q.detail.nps().is_some()
+                    || q.detail.pairwise().is_some()
+                    || q.detail.rating().is_some())
         })?;
         Some(self.chart_spec_for(q, locale))
     }
@@ -481,7 +481,7 @@ impl Renderer {
                 high: w.map(|w| w.high),
             }
         };
-        let bars: Vec<Bar> = if let Some(opts) = &q.options {
+        let bars: Vec<Bar> = if let Some(opts) = q.detail.options() {
             let mut o: Vec<_> = opts.iter().collect();
             o.sort_by_key(|o| std::cmp::Reverse(o.count));
             o.iter()
@@ -492,7 +492,7 @@ impl Renderer {
                     high: Some(o.ci95[1]),
                 })
                 .collect()
-        } else if let Some(s) = &q.nps {
+        } else if let Some(s) = q.detail.nps() {
             [
                 ("promoters", s.promoters),
                 ("passives", s.passives),
@@ -501,7 +501,7 @@ impl Renderer {
             .into_iter()
             .map(|(kind, c)| Ok(share(word(kind, json!({}))?, c)))
             .collect::<Result<_, chart::ChartError>>()?
-        } else if let Some(rt) = &q.rating {
+        } else if let Some(rt) = q.detail.rating() {
             rt.distribution
                 .iter()
                 .enumerate()
@@ -511,7 +511,8 @@ impl Renderer {
                 })
                 .collect::<Result<_, chart::ChartError>>()?
         } else {
-            q.pairwise
+            q.detail
+                .pairwise()
                 .iter()
                 .flat_map(|p| &p.bradley_terry)
                 .map(|s| Bar {
@@ -559,7 +560,7 @@ mod tests {
 
     #[test]
     fn nps_and_rating_bars_are_labelled_in_the_locale() {
-        let nps = only(|q| q.nps.is_some());
+        let nps = only(|q| q.detail.nps().is_some());
         let labels =
             |l| -> Vec<String> { spec(&nps, l).bars.into_iter().map(|b| b.label).collect() };
         assert_eq!(
@@ -574,14 +575,14 @@ mod tests {
             labels("es"),
             ["Promotores (9–10)", "Pasivos (7–8)", "Detractores (0–6)"]
         );
-        let rating = only(|q| q.rating.is_some() && q.options.is_none());
+        let rating = only(|q| q.detail.rating().is_some() && q.detail.options().is_none());
         assert_eq!(spec(&rating, "de").bars[2].label, "3 von 5");
         assert_eq!(spec(&rating, "es").bars[0].label, "1 de 5");
     }
 
     #[test]
     fn the_subtitle_formats_n_and_says_when_shares_are_not_firm() {
-        let r = only(|q| q.options.is_some());
+        let r = only(|q| q.detail.options().is_some());
         let de = spec(&r, "de");
         let sub = de.subtitle.unwrap_or_default();
         assert!(sub.starts_with("n = 240 · Fehlerbalken"), "{sub}");

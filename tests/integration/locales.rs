@@ -346,3 +346,109 @@ fn canvass_check_fails_naming_the_file_and_line_of_a_broken_translation() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("de/closed.hbs, line 2:"), "{stderr}");
 }
+
+/// Parameters as the engine gives them for each code. An exhaustive match: a new `Code`
+/// does not compile here until it has a sample, and then it must render below.
+fn statement_sample(code: canvass::insight::report::Code) -> serde_json::Value {
+    use canvass::insight::report::Code::*;
+    use serde_json::json;
+    match code {
+        NoAnswers => json!({ "title": "Roadmap" }),
+        TooFew => json!({ "n": 4 }),
+        CountsOnly => {
+            json!({ "n": 6, "counts": [{ "label": "Sync", "count": 4 }, { "label": "Dark mode", "count": 2 }] })
+        }
+        LeaderClear => {
+            json!({ "label": "Sync", "n": 240, "runner_up": "Dark mode", "share": 48.3, "low": 42.1, "high": 54.6, "margin": 21.7 })
+        }
+        LeaderUnclear => {
+            json!({ "a": "Sync", "b": "Dark mode", "n": 40, "share_a": 35.0, "share_b": 32.5, "needed": 900 })
+        }
+        Tie => json!({ "labels": ["Sync", "Dark mode"], "n": 20, "share": 40.0 }),
+        KeepCollecting => json!({ "n": 12, "min": 50, "leader": "Variant A" }),
+        Rating => {
+            json!({ "mean": 3.9, "scale": 5, "n": 240, "low": 3.7, "high": 4.1, "top2": 68.3, "top2_count": 164 })
+        }
+        RatingCounts => {
+            json!({ "mean": 4.2, "scale": 5, "n": 6, "low": null, "high": null, "top2": 66.7, "top2_count": 4 })
+        }
+        Nps => {
+            json!({ "score": -12, "low": -22, "high": -2, "n": 240, "promoters": 50, "passives": 111, "detractors": 79 })
+        }
+        NpsCounts => {
+            json!({ "score": 17, "low": -40, "high": 70, "n": 6, "promoters": 2, "passives": 3, "detractors": 1 })
+        }
+        RobustWinner => json!({ "label": "Sync", "n": 240 }),
+        NoRobustWinner => {
+            json!({ "n": 240, "borda": "Sync", "schulze": "Dark mode", "irv": "Sync", "plurality": "Export" })
+        }
+        PairwiseTop => {
+            json!({ "label": "Speed", "strength": 52.4, "prob": 71.2, "n": 200, "judgements": 950, "second": "Price" })
+        }
+        TopTheme => {
+            json!({ "label": "pricing", "count": 28, "n": 120, "themes": 5, "unclassified": 31, "language": "en" })
+        }
+        NoThemes => json!({ "n": 9 }),
+        SegmentTooSmall | SegmentComplementTooSmall => {
+            json!({ "segment": "persona: customer", "min": 10 })
+        }
+        CellWithheld | SmallSegmentsHidden => json!({ "min": 10 }),
+        SelfSelected
+        | StillOpen
+        | CoverageUnknown
+        | NotClear
+        | BurstExplained
+        | VariantPullsAhead
+        | ReasonSegmentTooSmall
+        | ReasonSegmentComplementTooSmall
+        | ReasonDrift
+        | MethodsDisagree
+        | MethodsAgree
+        | ReadDetractors
+        | ScoreMoves => json!({}),
+        Directional | NoSegmentClaims | CountsOnlyCaveat | SmallSample | ModerateSample => {
+            json!({ "n": 24 })
+        }
+        Speeders | ReasonSpeeders | ReasonBurst | CheckBurst => json!({ "count": 7 }),
+        Burst => json!({ "count": 7, "without": 45.2, "leader": "Sync" }),
+        Drift => json!({ "p": 0.01 }),
+        Coverage => json!({ "share": 31.5 }),
+        CollectMore => json!({ "target": 30, "n": 12 }),
+        NReaches => json!({ "target": 30 }),
+        KeepTestRunning => json!({ "min": 50, "n": 12 }),
+        ActOn => json!({ "label": "Sync", "segments": ["persona: customer"] }),
+        LeaderFalls => json!({ "label": "Sync", "low": 42.1, "runner_up": "Dark mode" }),
+        FollowUpPairwise => json!({ "options": ["Sync", "Dark mode"] }),
+        FollowUpBetween | GapOpens => json!({ "a": "Sync", "b": "Dark mode" }),
+    }
+}
+
+/// ARCHITECTURE invariant (insight): every `Code` renders as words in every shipped locale and
+/// every target, with the parameters the engine gives it: no code without a branch in
+/// `insight/statement.hbs`, and no branch that reads a parameter the statement lacks
+/// (templates run in strict mode, so a missing one is an error).
+#[test]
+fn every_statement_code_renders_in_every_shipped_locale_and_target() {
+    use canvass::insight::report::{Code, Statement};
+    let mut rendered = 0;
+    for locale in ["en", "de", "es"] {
+        let r = Renderer::load(&prompts())
+            .expect("templates load")
+            .with_team_locale(locale);
+        for &code in Code::ALL {
+            let s = Statement::new(code, statement_sample(code));
+            for target in [Target::Plain, Target::Html, Target::Markdown] {
+                let text = r
+                    .statement(target, &s)
+                    .unwrap_or_else(|e| panic!("{locale} {code} {target:?}: {e}"));
+                assert!(
+                    !text.trim().is_empty() && !text.contains("{{"),
+                    "{locale} {code} {target:?}: {text:?}"
+                );
+                rendered += 1;
+            }
+        }
+    }
+    assert_eq!(rendered, 3 * 3 * Code::ALL.len());
+    assert!(Code::ALL.len() >= 50, "{}", Code::ALL.len());
+}

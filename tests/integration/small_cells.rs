@@ -125,7 +125,7 @@ async fn a_segment_cell_of_two_answers_is_absent_from_every_format() {
     // The "power" segment alone: the NPS question is withheld in every format.
     let r = report(&t, Some("power")).await;
     let q = &r.questions[1];
-    assert!(q.withheld && q.n == 0 && q.nps.is_none(), "{q:?}");
+    assert!(q.withheld && q.n == 0 && q.detail.nps().is_none(), "{q:?}");
     let json: Value =
         serde_json::from_str(&t.app.renderer.report(Format::Json, &r).unwrap()).expect("json");
     let nps = &json["questions"][1];

@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(r.questions.len(), 8);
         let feature = &r.questions[0];
         assert_eq!(
-            feature.leader.as_ref().map(|l| l.label.as_str()),
+            feature.detail.leader().map(|l| l.label.as_str()),
             Some("Dark mode")
         );
         assert!(
@@ -240,8 +240,8 @@ mod tests {
         );
         assert!(
             r.questions[7]
-                .themes
-                .as_ref()
+                .detail
+                .themes()
                 .is_some_and(|t| !t.is_empty())
         );
     }

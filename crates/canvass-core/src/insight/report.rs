@@ -8,13 +8,113 @@ use serde_json::Value;
 /// never writes prose, so teams can reword every statement in `prompts/`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
-    pub code: &'static str,
+    pub code: Code,
     pub params: Value,
 }
 
 impl Statement {
-    pub fn new(code: &'static str, params: Value) -> Self {
+    pub fn new(code: Code, params: Value) -> Self {
         Self { code, params }
+    }
+}
+
+/// Defines `Code` with one variant per statement, `Code::ALL` (every variant, in order) and
+/// `Code::as_str`, from one list: a variant cannot be left out of `ALL`.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// What a statement says: each code is worded by its own branch of
+        /// `prompts/insight/statement.hbs` in every shipped locale. Serialised as its code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in template order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as the templates and the JSON name it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    NoAnswers => "no_answers",
+    TooFew => "too_few",
+    CountsOnly => "counts_only",
+    LeaderClear => "leader_clear",
+    LeaderUnclear => "leader_unclear",
+    Tie => "tie",
+    KeepCollecting => "keep_collecting",
+    Rating => "rating",
+    RatingCounts => "rating_counts",
+    Nps => "nps",
+    NpsCounts => "nps_counts",
+    RobustWinner => "robust_winner",
+    NoRobustWinner => "no_robust_winner",
+    PairwiseTop => "pairwise_top",
+    TopTheme => "top_theme",
+    NoThemes => "no_themes",
+    SegmentTooSmall => "segment_too_small",
+    SegmentComplementTooSmall => "segment_complement_too_small",
+    CellWithheld => "cell_withheld",
+    SelfSelected => "self_selected",
+    Directional => "directional",
+    NoSegmentClaims => "no_segment_claims",
+    StillOpen => "still_open",
+    Speeders => "speeders",
+    Burst => "burst",
+    Drift => "drift",
+    Coverage => "coverage",
+    CoverageUnknown => "coverage_unknown",
+    SmallSegmentsHidden => "small_segments_hidden",
+    SmallSample => "small_sample",
+    ModerateSample => "moderate_sample",
+    NotClear => "not_clear",
+    CollectMore => "collect_more",
+    NReaches => "n_reaches",
+    CheckBurst => "check_burst",
+    BurstExplained => "burst_explained",
+    KeepTestRunning => "keep_test_running",
+    VariantPullsAhead => "variant_pulls_ahead",
+    ActOn => "act_on",
+    LeaderFalls => "leader_falls",
+    FollowUpBetween => "follow_up_between",
+    GapOpens => "gap_opens",
+    FollowUpPairwise => "follow_up_pairwise",
+    MethodsDisagree => "methods_disagree",
+    MethodsAgree => "methods_agree",
+    ReadDetractors => "read_detractors",
+    ScoreMoves => "score_moves",
+    CountsOnlyCaveat => "counts_only_caveat",
+    ReasonBurst => "reason_burst",
+    ReasonDrift => "reason_drift",
+    ReasonSpeeders => "reason_speeders",
+    ReasonSegmentTooSmall => "reason_segment_too_small",
+    ReasonSegmentComplementTooSmall => "reason_segment_complement_too_small",
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the code as written: `assert_eq!(r.headline.code, "tie")`.
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -223,6 +323,137 @@ pub struct Change {
     pub within_noise: bool,
 }
 
+/// A question's statistics, one shape per question type: a question has exactly the fields
+/// of its type. Serialised flat into the question as `options` and `leader` (with
+/// `message_test` for a message test), `rating`, `nps`, `ranking`, `pairwise`, or `themes`
+/// and `text_summary`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QuestionDetail {
+    /// No statistic: no answers yet, or withheld from a segment report.
+    None,
+    /// Single and multiple choice.
+    Choice {
+        options: Vec<OptionStat>,
+        leader: Option<Leader>,
+    },
+    MessageTest {
+        options: Vec<OptionStat>,
+        leader: Option<Leader>,
+        message_test: MessageTestStat,
+    },
+    Rating(RatingStat),
+    Nps(NpsStat),
+    Ranking(RankingStat),
+    Pairwise(PairwiseStat),
+    OpenText {
+        themes: Vec<ThemeStat>,
+        summary: TextStat,
+    },
+}
+
+impl QuestionDetail {
+    /// The options of a choice or message-test question.
+    pub fn options(&self) -> Option<&[OptionStat]> {
+        match self {
+            Self::Choice { options, .. } | Self::MessageTest { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    pub fn leader(&self) -> Option<&Leader> {
+        match self {
+            Self::Choice { leader, .. } | Self::MessageTest { leader, .. } => leader.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn message_test(&self) -> Option<&MessageTestStat> {
+        match self {
+            Self::MessageTest { message_test, .. } => Some(message_test),
+            _ => None,
+        }
+    }
+
+    pub fn rating(&self) -> Option<&RatingStat> {
+        match self {
+            Self::Rating(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn nps(&self) -> Option<&NpsStat> {
+        match self {
+            Self::Nps(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub fn ranking(&self) -> Option<&RankingStat> {
+        match self {
+            Self::Ranking(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn pairwise(&self) -> Option<&PairwiseStat> {
+        match self {
+            Self::Pairwise(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn themes(&self) -> Option<&[ThemeStat]> {
+        match self {
+            Self::OpenText { themes, .. } => Some(themes),
+            _ => None,
+        }
+    }
+
+    pub fn text_summary(&self) -> Option<&TextStat> {
+        match self {
+            Self::OpenText { summary, .. } => Some(summary),
+            _ => None,
+        }
+    }
+}
+
+/// The fields of the documented JSON (docs/report-json.md), in their order there.
+impl Serialize for QuestionDetail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Self::None => {}
+            Self::Choice { options, leader } => {
+                m.serialize_entry("options", options)?;
+                if let Some(l) = leader {
+                    m.serialize_entry("leader", l)?;
+                }
+            }
+            Self::MessageTest {
+                options,
+                leader,
+                message_test,
+            } => {
+                m.serialize_entry("options", options)?;
+                if let Some(l) = leader {
+                    m.serialize_entry("leader", l)?;
+                }
+                m.serialize_entry("message_test", message_test)?;
+            }
+            Self::Rating(r) => m.serialize_entry("rating", r)?,
+            Self::Nps(n) => m.serialize_entry("nps", n)?,
+            Self::Ranking(r) => m.serialize_entry("ranking", r)?,
+            Self::Pairwise(p) => m.serialize_entry("pairwise", p)?,
+            Self::OpenText { themes, summary } => {
+                m.serialize_entry("themes", themes)?;
+                m.serialize_entry("text_summary", summary)?;
+            }
+        }
+        m.end()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuestionReport {
     pub id: String,
@@ -233,24 +464,10 @@ pub struct QuestionReport {
     /// In a segment report: too few of the segment, or of everyone else, answered this
     /// question to show it (`segments.min_size`); `n` is 0 and no statistic is given.
     pub withheld: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<OptionStat>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leader: Option<Leader>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rating: Option<RatingStat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nps: Option<NpsStat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ranking: Option<RankingStat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pairwise: Option<PairwiseStat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_test: Option<MessageTestStat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub themes: Option<Vec<ThemeStat>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text_summary: Option<TextStat>,
+    /// The statistics of the question's type; in the JSON, its fields (`options`, `leader`,
+    /// `rating`, ...) stand beside `n` as before.
+    #[serde(flatten)]
+    pub detail: QuestionDetail,
     pub segments: Vec<SegmentFinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,

@@ -17,7 +17,7 @@ pub(super) fn change(
     };
     // Half-width of a 95% interval back to a standard error.
     let se = |ci: [f64; 2]| (ci[1] - ci[0]) / (2.0 * stats::Z95);
-    if let (Some(b), Some(a)) = (&before.nps, &after.nps) {
+    if let (Some(b), Some(a)) = (before.detail.nps(), after.detail.nps()) {
         let d = a.score - b.score;
         let p = z_p(d, (se(a.ci95).powi(2) + se(b.ci95).powi(2)).sqrt());
         return Some(Change {
@@ -30,7 +30,7 @@ pub(super) fn change(
             within_noise: p.is_none_or(|p| p >= 0.05),
         });
     }
-    if let (Some(b), Some(a)) = (&before.rating, &after.rating) {
+    if let (Some(b), Some(a)) = (before.detail.rating(), after.detail.rating()) {
         let (sb, sa) = (b.ci95.map(se)?, a.ci95.map(se)?);
         let d = a.mean - b.mean;
         let p = z_p(d, (sa * sa + sb * sb).sqrt());
@@ -45,8 +45,8 @@ pub(super) fn change(
         });
     }
     // Choice questions: the current leader's share, then and now.
-    let (ob, oa) = (before.options.as_ref()?, after.options.as_ref()?);
-    let lead = after.leader.as_ref()?;
+    let (ob, oa) = (before.detail.options()?, after.detail.options()?);
+    let lead = after.detail.leader()?;
     let a = oa.iter().find(|o| o.id == lead.id)?;
     let b = ob.iter().find(|o| o.id == lead.id)?;
     let t = stats::two_proportion_z(a.count, after.n as u64, b.count, before.n as u64);

@@ -13,20 +13,26 @@ pub(super) fn analyse(q: &Question, rs: &[&Response], rep: &mut QuestionReport) 
     let multi = matches!(q.kind, QuestionKind::Multi { .. });
     let (counts, n) = choice_counts(q, rs);
     rep.n = n;
-    rep.options = Some(option_stats(q, &counts, n, multi));
-    rep.leader = leader(q, &counts, n, multi);
-    if let QuestionKind::MessageTest {
-        min_per_variant, ..
-    } = &q.kind
-    {
-        let two = counts.len() == 2;
-        rep.message_test = Some(MessageTestStat {
-            min_per_variant: *min_per_variant,
-            keep_collecting: n < *min_per_variant,
-            prob_a_better: two.then(|| stats::prob_a_preferred(counts[0], counts[1])),
-            p_value: rep.leader.as_ref().map(|l| l.p_value),
-        });
-    }
+    let options = option_stats(q, &counts, n, multi);
+    let leader = leader(q, &counts, n, multi);
+    rep.detail = match &q.kind {
+        QuestionKind::MessageTest {
+            min_per_variant, ..
+        } => {
+            let two = counts.len() == 2;
+            QuestionDetail::MessageTest {
+                message_test: MessageTestStat {
+                    min_per_variant: *min_per_variant,
+                    keep_collecting: n < *min_per_variant,
+                    prob_a_better: two.then(|| stats::prob_a_preferred(counts[0], counts[1])),
+                    p_value: leader.as_ref().map(|l| l.p_value),
+                },
+                options,
+                leader,
+            }
+        }
+        _ => QuestionDetail::Choice { options, leader },
+    };
     rep.finding = choice_finding(rep, n);
 }
 
@@ -123,16 +129,16 @@ pub(super) fn leader(q: &Question, counts: &[u64], n: usize, multi: bool) -> Opt
 }
 
 pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
-    let opts = rep.options.as_deref().unwrap_or(&[]);
+    let opts = rep.detail.options().unwrap_or(&[]);
     if n == 0 {
-        return Statement::new("no_answers", json!({}));
+        return Statement::new(Code::NoAnswers, json!({}));
     }
-    if let Some(mt) = &rep.message_test {
+    if let Some(mt) = rep.detail.message_test() {
         if mt.keep_collecting {
             return Statement::new(
-                "keep_collecting",
+                Code::KeepCollecting,
                 json!({ "n": n, "min": mt.min_per_variant,
-                        "leader": rep.leader.as_ref().map(|l| l.label.clone()) }),
+                        "leader": rep.detail.leader().map(|l| l.label.clone()) }),
             );
         }
     }
@@ -141,13 +147,13 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
             .iter()
             .map(|o| json!({ "label": o.label, "count": o.count }))
             .collect();
-        return Statement::new("counts_only", json!({ "n": n, "counts": counts }));
+        return Statement::new(Code::CountsOnly, json!({ "n": n, "counts": counts }));
     }
-    match &rep.leader {
+    match rep.detail.leader() {
         Some(l) if l.clearly_ahead => {
             let o = opts.iter().find(|o| o.id == l.id);
             Statement::new(
-                "leader_clear",
+                Code::LeaderClear,
                 json!({ "label": l.label, "n": n, "runner_up": l.runner_up,
                         "share": o.map(|o| pct(o.share)), "low": o.map(|o| pct(o.ci95[0])),
                         "high": o.map(|o| pct(o.ci95[1])), "margin": pct(l.margin) }),
@@ -165,7 +171,7 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
                 None
             };
             Statement::new(
-                "leader_unclear",
+                Code::LeaderUnclear,
                 json!({ "a": l.label, "b": b.map(|o| o.label.clone()), "n": n,
                         "share_a": a.map(|o| pct(o.share)), "share_b": b.map(|o| pct(o.share)),
                         "needed": needed }),
@@ -179,7 +185,7 @@ pub(super) fn choice_finding(rep: &QuestionReport, n: usize) -> Statement {
                 .map(|o| o.label.clone())
                 .collect();
             Statement::new(
-                "tie",
+                Code::Tie,
                 json!({ "labels": tied, "n": n, "share": pct(share(top, n)) }),
             )
         }

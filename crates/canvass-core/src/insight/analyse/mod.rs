@@ -136,7 +136,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
         status: input.status.as_str().to_string(),
         respondents: n,
     };
-    let mut caveats = vec![Statement::new("self_selected", json!({}))];
+    let mut caveats = vec![Statement::new(Code::SelfSelected, json!({}))];
 
     if let Some(seg) = input.segment {
         // A segment report is refused when the segment is small, and also when what is left
@@ -144,18 +144,18 @@ pub fn analyse(input: &Input<'_>) -> Report {
         let refusal = if n < input.min_segment {
             Some((
                 Statement::new(
-                    "segment_too_small",
+                    Code::SegmentTooSmall,
                     json!({ "segment": seg, "min": input.min_segment }),
                 ),
-                Statement::new("reason_segment_too_small", json!({})),
+                Statement::new(Code::ReasonSegmentTooSmall, json!({})),
             ))
         } else if all.len() - n < input.min_segment {
             Some((
                 Statement::new(
-                    "segment_complement_too_small",
+                    Code::SegmentComplementTooSmall,
                     json!({ "segment": seg, "min": input.min_segment }),
                 ),
-                Statement::new("reason_segment_complement_too_small", json!({})),
+                Statement::new(Code::ReasonSegmentComplementTooSmall, json!({})),
             ))
         } else {
             None
@@ -175,11 +175,11 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 headline,
                 recommendation: Recommendation {
                     next_step: Statement::new(
-                        "collect_more",
+                        Code::CollectMore,
                         json!({ "target": input.min_segment }),
                     ),
                     would_change: Statement::new(
-                        "n_reaches",
+                        Code::NReaches,
                         json!({ "target": input.min_segment }),
                     ),
                 },
@@ -227,11 +227,11 @@ pub fn analyse(input: &Input<'_>) -> Report {
     let mut reasons = Vec::new();
     let mut conf = match tier {
         Tier::CountsOnly | Tier::Directional => {
-            reasons.push(Statement::new("small_sample", json!({ "n": n })));
+            reasons.push(Statement::new(Code::SmallSample, json!({ "n": n })));
             Confidence::Directional
         }
         Tier::NoSegmentClaims => {
-            reasons.push(Statement::new("moderate_sample", json!({ "n": n })));
+            reasons.push(Statement::new(Code::ModerateSample, json!({ "n": n })));
             Confidence::Medium
         }
         Tier::Full => Confidence::High,
@@ -248,24 +248,24 @@ pub fn analyse(input: &Input<'_>) -> Report {
     };
     if let Some(p) = prim.and_then(|i| questions.get(i)) {
         if !finding_is_clear(p) {
-            reasons.push(Statement::new("not_clear", json!({})));
+            reasons.push(Statement::new(Code::NotClear, json!({})));
             cap(&mut conf, Confidence::Medium);
         }
     }
     if quality.burst_flagged * 10 > n.max(1) {
         reasons.push(Statement::new(
-            "reason_burst",
+            Code::ReasonBurst,
             json!({ "count": quality.burst_flagged }),
         ));
         cap(&mut conf, Confidence::Directional);
     }
     if quality.drift {
-        reasons.push(Statement::new("reason_drift", json!({})));
+        reasons.push(Statement::new(Code::ReasonDrift, json!({})));
         cap(&mut conf, Confidence::Medium);
     }
     if quality.speeders * 5 > n.max(1) {
         reasons.push(Statement::new(
-            "reason_speeders",
+            Code::ReasonSpeeders,
             json!({ "count": quality.speeders }),
         ));
         cap(&mut conf, Confidence::Medium);
@@ -273,49 +273,49 @@ pub fn analyse(input: &Input<'_>) -> Report {
 
     // Caveats.
     match tier {
-        Tier::CountsOnly => caveats.push(Statement::new("counts_only_caveat", json!({ "n": n }))),
-        Tier::Directional => caveats.push(Statement::new("directional", json!({ "n": n }))),
+        Tier::CountsOnly => caveats.push(Statement::new(Code::CountsOnlyCaveat, json!({ "n": n }))),
+        Tier::Directional => caveats.push(Statement::new(Code::Directional, json!({ "n": n }))),
         Tier::NoSegmentClaims => {
-            caveats.push(Statement::new("no_segment_claims", json!({ "n": n })))
+            caveats.push(Statement::new(Code::NoSegmentClaims, json!({ "n": n })))
         }
         Tier::Full => {}
     }
     if input.status == Status::Open {
-        caveats.push(Statement::new("still_open", json!({})));
+        caveats.push(Statement::new(Code::StillOpen, json!({})));
     }
     if quality.speeders > 0 {
         caveats.push(Statement::new(
-            "speeders",
+            Code::Speeders,
             json!({ "count": quality.speeders }),
         ));
     }
     if quality.burst_flagged > 0 {
         caveats.push(Statement::new(
-            "burst",
+            Code::Burst,
             json!({ "count": quality.burst_flagged,
                     "without": quality.headline_without_flagged.map(pct), "leader": quality.leader_without_flagged }),
         ));
     }
     if quality.drift {
         caveats.push(Statement::new(
-            "drift",
+            Code::Drift,
             json!({ "p": quality.drift_p_value }),
         ));
     }
     match quality.coverage {
-        Some(c) => caveats.push(Statement::new("coverage", json!({ "share": pct(c) }))),
-        None => caveats.push(Statement::new("coverage_unknown", json!({}))),
+        Some(c) => caveats.push(Statement::new(Code::Coverage, json!({ "share": pct(c) }))),
+        None => caveats.push(Statement::new(Code::CoverageUnknown, json!({}))),
     }
     if input.segment.is_none() {
         caveats.push(Statement::new(
-            "small_segments_hidden",
+            Code::SmallSegmentsHidden,
             json!({ "min": input.min_segment }),
         ));
     }
 
     let headline = match prim.and_then(|i| questions.get(i)) {
-        None => Statement::new("no_answers", json!({ "title": survey.title })),
-        Some(_) if n < 10 => Statement::new("too_few", json!({ "n": n })),
+        None => Statement::new(Code::NoAnswers, json!({ "title": survey.title })),
+        Some(_) if n < 10 => Statement::new(Code::TooFew, json!({ "n": n })),
         Some(q) => q.finding.clone(),
     };
     let recommendation = recommend(prim.and_then(|i| questions.get(i)), n, &quality, &questions);
@@ -354,7 +354,7 @@ fn small_cell(q: &Question, seg: &[&Response], all: &[&Response], min: usize) ->
 fn withheld(q: &Question, min: usize) -> QuestionReport {
     QuestionReport {
         withheld: true,
-        finding: Statement::new("cell_withheld", json!({ "min": min })),
+        finding: Statement::new(Code::CellWithheld, json!({ "min": min })),
         ..empty_question(q)
     }
 }
@@ -366,17 +366,9 @@ fn empty_question(q: &Question) -> QuestionReport {
         text: q.text.clone(),
         n: 0,
         withheld: false,
-        options: None,
-        leader: None,
-        rating: None,
-        nps: None,
-        ranking: None,
-        pairwise: None,
-        message_test: None,
-        themes: None,
-        text_summary: None,
+        detail: QuestionDetail::None,
         segments: Vec::new(),
         change: None,
-        finding: Statement::new("no_answers", json!({})),
+        finding: Statement::new(Code::NoAnswers, json!({})),
     }
 }

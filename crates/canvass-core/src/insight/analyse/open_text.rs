@@ -52,7 +52,7 @@ pub(super) fn analyse(q: &Question, rs: &[&Response], rep: &mut QuestionReport) 
             .first()
             .map(|(_, a)| format!("{:?}", a.overall_sentiment.label).to_lowercase())
             .unwrap_or_default();
-        rep.text_summary = Some(TextStat {
+        let summary = TextStat {
             unclassified,
             unclassified_share: unclassified as f64 / total as f64,
             phrases: all
@@ -64,16 +64,19 @@ pub(super) fn analyse(q: &Question, rs: &[&Response], rep: &mut QuestionReport) 
                 })
                 .collect(),
             overall_sentiment: overall,
-        });
+        };
         rep.finding = match stats.first() {
             Some(t) => Statement::new(
-                "top_theme",
+                Code::TopTheme,
                 json!({ "label": t.label, "count": t.count, "n": total,
                         "themes": stats.len(), "unclassified": unclassified,
                         "language": t.language }),
             ),
-            None => Statement::new("no_themes", json!({ "n": total })),
+            None => Statement::new(Code::NoThemes, json!({ "n": total })),
         };
-        rep.themes = Some(stats);
+        rep.detail = QuestionDetail::OpenText {
+            themes: stats,
+            summary,
+        };
     }
 }

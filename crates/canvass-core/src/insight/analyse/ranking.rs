@@ -56,7 +56,7 @@ pub(super) fn ranking(
             }
         }
         let partial = ballots.iter().filter(|b| b.len() < m).count();
-        rep.ranking = Some(RankingStat {
+        rep.detail = QuestionDetail::Ranking(RankingStat {
             borda: b_idx
                 .iter()
                 .map(|i| Points {
@@ -75,11 +75,11 @@ pub(super) fn ranking(
         });
         rep.finding = match robust {
             Some(w) => Statement::new(
-                "robust_winner",
+                Code::RobustWinner,
                 json!({ "label": options[w].label, "n": ballots.len() }),
             ),
             None => Statement::new(
-                "no_robust_winner",
+                Code::NoRobustWinner,
                 json!({
                     "n": ballots.len(),
                     "borda": borda_top.map(|i| options[i].label.clone()),
@@ -122,7 +122,7 @@ pub(super) fn pairwise(
             (Some(a), Some(b)) => bt.prob_beats(a, b),
             _ => None,
         };
-        rep.pairwise = Some(PairwiseStat {
+        rep.detail = QuestionDetail::Pairwise(PairwiseStat {
             bradley_terry: idx
                 .iter()
                 .map(|i| Strength {
@@ -138,7 +138,7 @@ pub(super) fn pairwise(
         });
         if let Some(t) = top {
             rep.finding = Statement::new(
-                "pairwise_top",
+                Code::PairwiseTop,
                 json!({ "label": options[t].label, "strength": pct(bt.strengths[t]),
                         "prob": p.map(pct), "n": people, "judgements": judgements.len(),
                         "second": second.map(|s| options[s].label.clone()) }),

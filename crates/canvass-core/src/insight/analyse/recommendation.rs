@@ -25,27 +25,27 @@ pub(super) fn headline_question(survey: &Survey, report: &[QuestionReport]) -> O
 }
 
 pub(super) fn finding_is_clear(q: &QuestionReport) -> bool {
-    if let Some(r) = &q.ranking {
+    if let Some(r) = q.detail.ranking() {
         return r.robust_winner.is_some();
     }
-    if let Some(mt) = &q.message_test {
+    if let Some(mt) = q.detail.message_test() {
         if mt.keep_collecting {
             return false;
         }
     }
-    if let Some(l) = &q.leader {
+    if let Some(l) = q.detail.leader() {
         return l.clearly_ahead;
     }
-    if let Some(p) = &q.pairwise {
+    if let Some(p) = q.detail.pairwise() {
         return p.top_beats_second.is_some_and(|p| p >= 0.8);
     }
-    if let Some(n) = &q.nps {
+    if let Some(n) = q.detail.nps() {
         return n.ci95[1] - n.ci95[0] <= 30.0;
     }
-    if let Some(r) = &q.rating {
+    if let Some(r) = q.detail.rating() {
         return r.ci95.is_some_and(|c| c[1] - c[0] <= 0.6);
     }
-    q.themes.is_some()
+    q.detail.themes().is_some()
 }
 
 pub(super) fn recommend(
@@ -68,93 +68,93 @@ pub(super) fn recommend(
         .collect();
     let Some(q) = prim else {
         return Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": 30 })),
-            would_change: Statement::new("n_reaches", json!({ "target": 30 })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": 30 })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": 30 })),
         };
     };
     if quality.burst_flagged * 10 > n.max(1) {
         return Recommendation {
-            next_step: Statement::new("check_burst", json!({ "count": quality.burst_flagged })),
-            would_change: Statement::new("burst_explained", json!({})),
+            next_step: Statement::new(Code::CheckBurst, json!({ "count": quality.burst_flagged })),
+            would_change: Statement::new(Code::BurstExplained, json!({})),
         };
     }
     if n < 30 {
         return Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
-            would_change: Statement::new("n_reaches", json!({ "target": target })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": target, "n": n })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": target })),
         };
     }
-    if let Some(mt) = &q.message_test {
+    if let Some(mt) = q.detail.message_test() {
         if mt.keep_collecting {
             return Recommendation {
                 next_step: Statement::new(
-                    "keep_test_running",
+                    Code::KeepTestRunning,
                     json!({ "min": mt.min_per_variant, "n": q.n }),
                 ),
-                would_change: Statement::new("variant_pulls_ahead", json!({})),
+                would_change: Statement::new(Code::VariantPullsAhead, json!({})),
             };
         }
     }
-    if let Some(r) = &q.ranking {
+    if let Some(r) = q.detail.ranking() {
         return match &r.robust_winner {
             Some(w) => Recommendation {
                 next_step: Statement::new(
-                    "act_on",
+                    Code::ActOn,
                     json!({ "label": label_for(q, w), "segments": differs }),
                 ),
-                would_change: Statement::new("methods_disagree", json!({})),
+                would_change: Statement::new(Code::MethodsDisagree, json!({})),
             },
             None => Recommendation {
                 next_step: Statement::new(
-                    "follow_up_pairwise",
+                    Code::FollowUpPairwise,
                     json!({ "options": r.schulze_order.iter().take(2).map(|id| label_for(q, id)).collect::<Vec<_>>() }),
                 ),
-                would_change: Statement::new("methods_agree", json!({})),
+                would_change: Statement::new(Code::MethodsAgree, json!({})),
             },
         };
     }
-    match &q.leader {
+    match q.detail.leader() {
         Some(l) if l.clearly_ahead => {
             let low = q
-                .options
-                .as_ref()
+                .detail
+                .options()
                 .and_then(|o| o.iter().find(|o| o.id == l.id))
                 .map(|o| pct(o.ci95[0]));
             Recommendation {
                 next_step: Statement::new(
-                    "act_on",
+                    Code::ActOn,
                     json!({ "label": l.label, "segments": differs }),
                 ),
                 would_change: Statement::new(
-                    "leader_falls",
+                    Code::LeaderFalls,
                     json!({ "label": l.label, "low": low, "runner_up": l.runner_up }),
                 ),
             }
         }
         Some(l) => Recommendation {
             next_step: Statement::new(
-                "follow_up_between",
+                Code::FollowUpBetween,
                 json!({ "a": l.label, "b": l.runner_up }),
             ),
-            would_change: Statement::new("gap_opens", json!({ "a": l.label, "b": l.runner_up })),
+            would_change: Statement::new(Code::GapOpens, json!({ "a": l.label, "b": l.runner_up })),
         },
-        None if q.nps.is_some() || q.rating.is_some() => Recommendation {
-            next_step: Statement::new("read_detractors", json!({})),
-            would_change: Statement::new("score_moves", json!({})),
+        None if q.detail.nps().is_some() || q.detail.rating().is_some() => Recommendation {
+            next_step: Statement::new(Code::ReadDetractors, json!({})),
+            would_change: Statement::new(Code::ScoreMoves, json!({})),
         },
         None => Recommendation {
-            next_step: Statement::new("collect_more", json!({ "target": target, "n": n })),
-            would_change: Statement::new("n_reaches", json!({ "target": target })),
+            next_step: Statement::new(Code::CollectMore, json!({ "target": target, "n": n })),
+            would_change: Statement::new(Code::NReaches, json!({ "target": target })),
         },
     }
 }
 
 pub(super) fn label_for(q: &QuestionReport, id: &str) -> String {
-    q.options
-        .as_ref()
+    q.detail
+        .options()
         .and_then(|o| o.iter().find(|o| o.id == id).map(|o| o.label.clone()))
         .or_else(|| {
-            q.pairwise.as_ref().and_then(|p| {
+            q.detail.pairwise().and_then(|p| {
                 p.bradley_terry
                     .iter()
                     .find(|s| s.option == id)

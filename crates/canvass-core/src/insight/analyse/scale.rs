@@ -30,7 +30,7 @@ pub(super) fn rating(q: &Question, scale: &u8, rs: &[&Response], rep: &mut Quest
             .iter()
             .filter(|v| **v >= f64::from(*scale) - 1.0)
             .count() as u64;
-        rep.rating = Some(RatingStat {
+        rep.detail = QuestionDetail::Rating(RatingStat {
             scale: *scale,
             mean: m.mean,
             ci95: m.interval().map(|i| [i.low, i.high]),
@@ -39,7 +39,11 @@ pub(super) fn rating(q: &Question, scale: &u8, rs: &[&Response], rep: &mut Quest
             distribution: dist,
         });
         rep.finding = Statement::new(
-            if n < 10 { "rating_counts" } else { "rating" },
+            if n < 10 {
+                Code::RatingCounts
+            } else {
+                Code::Rating
+            },
             json!({ "mean": (m.mean * 10.0).round() / 10.0, "scale": scale, "n": n,
                     "low": m.interval().map(|i| (i.low * 10.0).round() / 10.0),
                     "high": m.interval().map(|i| (i.high * 10.0).round() / 10.0),
@@ -60,7 +64,7 @@ pub(super) fn nps(q: &Question, rs: &[&Response], rep: &mut QuestionReport) {
     }
     if let Some(s) = stats::nps(&by) {
         rep.n = s.n as usize;
-        rep.nps = Some(NpsStat {
+        rep.detail = QuestionDetail::Nps(NpsStat {
             score: s.score,
             ci95: [s.low, s.high],
             promoters: s.promoters,
@@ -68,7 +72,7 @@ pub(super) fn nps(q: &Question, rs: &[&Response], rep: &mut QuestionReport) {
             detractors: s.detractors,
         });
         rep.finding = Statement::new(
-            if s.n < 10 { "nps_counts" } else { "nps" },
+            if s.n < 10 { Code::NpsCounts } else { Code::Nps },
             json!({ "score": s.score.round() as i64, "low": s.low.round() as i64, "high": s.high.round() as i64,
                     "n": s.n, "promoters": s.promoters, "passives": s.passives, "detractors": s.detractors }),
         );

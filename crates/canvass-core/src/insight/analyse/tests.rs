@@ -123,7 +123,7 @@ fn clear_leader_and_known_interval() {
         rs.push(resp(i, "q", choice(o), &[]));
     }
     let r = run(&s, &rs, None);
-    let a = &r.questions[0].options.as_ref().unwrap()[0];
+    let a = &r.questions[0].detail.options().unwrap()[0];
     assert_eq!((a.count, r.questions[0].n), (71, 214));
     assert!(
         (a.ci95[0] - 0.272).abs() < 0.001 && (a.ci95[1] - 0.397).abs() < 0.001,
@@ -143,7 +143,7 @@ fn everyone_picks_the_same_option() {
     let r = run(&s, &rs, None);
     assert_eq!(r.headline.code, "leader_clear");
     assert_eq!(r.confidence, Confidence::High);
-    let o = &r.questions[0].options.as_ref().unwrap()[1];
+    let o = &r.questions[0].detail.options().unwrap()[1];
     assert_eq!(o.share, 1.0);
     assert!(o.ci95[0] <= 1.0 && o.ci95[1] <= 1.0 && o.ci95[0] > 0.9);
     assert!(o.prob_best > 0.99);
@@ -157,7 +157,7 @@ fn ties_are_named_as_ties() {
         .collect();
     let r = run(&s, &rs, None);
     assert_eq!(r.headline.code, "tie");
-    assert!(r.questions[0].leader.is_none());
+    assert!(r.questions[0].detail.leader().is_none());
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn a_segment_report_withholds_small_cells_and_refuses_a_small_complement() {
     assert_eq!(r.questions[0].n, 60);
     assert!(!r.questions[0].withheld);
     let n = &r.questions[1];
-    assert!(n.withheld && n.n == 0 && n.nps.is_none(), "{n:?}");
+    assert!(n.withheld && n.n == 0 && n.detail.nps().is_none(), "{n:?}");
     assert_eq!(n.finding.code, "cell_withheld");
     // Everyone but 3: the full report minus this one would show those 3 answers.
     for r in rs.iter_mut().skip(60).take(57) {
@@ -375,7 +375,7 @@ fn ranking_methods_and_robust_winner() {
         }
     }
     let r = run(&s, &rs, None);
-    let k = r.questions[0].ranking.as_ref().unwrap();
+    let k = r.questions[0].detail.ranking().unwrap();
     assert_eq!(k.plurality_winner.as_deref(), Some("a"));
     assert_eq!(k.irv_winner.as_deref(), Some("c"));
     assert_eq!(k.schulze_order.first().map(String::as_str), Some("b"));
@@ -411,10 +411,10 @@ fn ten_thousand_open_text_answers_in_many_scripts() {
     let r = run(&s, &rs, None);
     let q = &r.questions[0];
     assert_eq!(q.n, 10_000);
-    let themes = q.themes.as_ref().unwrap();
+    let themes = q.detail.themes().unwrap();
     let classified: usize = themes.iter().map(|t| t.count).sum();
     assert_eq!(
-        classified + q.text_summary.as_ref().unwrap().unclassified,
+        classified + q.detail.text_summary().unwrap().unclassified,
         10_000
     );
 }

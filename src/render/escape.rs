@@ -1,0 +1,160 @@
+//! Text made safe for a target: escaping (HTML, Markdown, plain), bidi isolation of
+//! right-to-left labels, and splitting to a platform's length limit with HTML kept balanced.
+
+use super::Target;
+
+/// Explicit bidi embeddings, overrides and isolates: in member text they would reorder the
+/// template's own words around them (a spoofed "Saved" or name), so they are never shown.
+fn spoofs_direction(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Escapes text for Telegram HTML: only `<`, `>` and `&` are special.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c if (c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes Discord Markdown so member text renders literally.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '-' | '@'
+            | '<' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Plain text: keeps everything printable, drops terminal control sequences.
+pub fn escape_plain(s: &str) -> String {
+    s.chars()
+        .filter(|c| (!c.is_control() || *c == '\n' || *c == '\t') && !spoofs_direction(*c))
+        .collect()
+}
+
+pub(super) fn escape_for(target: Target) -> fn(&str) -> String {
+    match target {
+        Target::Plain => escape_plain,
+        Target::Html => escape_html,
+        Target::Markdown => escape_markdown,
+    }
+}
+
+/// Wraps text holding right-to-left letters in Unicode isolates (FSI … PDI), so an Arabic or
+/// Hebrew label cannot reorder the punctuation and numbers around it.
+pub fn isolate(s: &str) -> String {
+    let rtl = s.chars().any(|c| {
+        matches!(c as u32,
+            0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+    });
+    if rtl {
+        format!("\u{2068}{s}\u{2069}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Splits text into chunks of at most `limit` characters, preferring paragraph, then line,
+/// then word boundaries. For HTML, tags open at a cut are closed and reopened so every
+/// chunk is well formed.
+pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
+    let limit = limit.max(16);
+    if text.chars().count() <= limit {
+        return vec![text.to_string()];
+    }
+    // Reserve room for closing and reopening tags in HTML.
+    let budget = if target == Target::Html {
+        limit - 12.min(limit / 4)
+    } else {
+        limit
+    };
+    let mut chunks = Vec::new();
+    let mut rest = text;
+    let mut open: Vec<String> = Vec::new();
+    while !rest.is_empty() {
+        let prefix: String = open.iter().map(|t| format!("<{t}>")).collect();
+        let room = budget.saturating_sub(prefix.chars().count()).max(8);
+        if rest.chars().count() <= room {
+            chunks.push(format!("{prefix}{rest}"));
+            break;
+        }
+        let cut_byte = rest
+            .char_indices()
+            .nth(room)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let window = &rest[..cut_byte];
+        let mut cut = window
+            .rfind("\n\n")
+            .filter(|i| *i > cut_byte / 3)
+            .or_else(|| window.rfind('\n').filter(|i| *i > cut_byte / 3))
+            .or_else(|| window.rfind(' ').filter(|i| *i > cut_byte / 3))
+            .unwrap_or(cut_byte);
+        if target == Target::Html {
+            // Never cut inside a tag or an entity.
+            if let Some(lt) = window[..cut].rfind('<') {
+                if !window[lt..cut].contains('>') {
+                    cut = lt;
+                }
+            }
+            if let Some(amp) = window[..cut].rfind('&') {
+                if !window[amp..cut].contains(';') {
+                    cut = amp;
+                }
+            }
+            if cut == 0 {
+                cut = cut_byte;
+            }
+        }
+        let piece = &rest[..cut];
+        let mut chunk = format!("{prefix}{piece}");
+        if target == Target::Html {
+            open = open_tags(&chunk);
+            for t in open.iter().rev() {
+                chunk.push_str(&format!("</{t}>"));
+            }
+        }
+        chunks.push(chunk.trim_end().to_string());
+        rest = rest[cut..].trim_start_matches([' ', '\n']);
+    }
+    chunks
+}
+
+/// Tags left open at the end of an HTML fragment, outermost first.
+fn open_tags(html: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let Some(j) = rest[i..].find('>') else { break };
+        let tag = &rest[i + 1..i + j];
+        if let Some(name) = tag.strip_prefix('/') {
+            if let Some(pos) = stack.iter().rposition(|t| t == name) {
+                stack.truncate(pos);
+            }
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            if !name.is_empty() {
+                stack.push(name.to_string());
+            }
+        }
+        rest = &rest[i + j + 1..];
+    }
+    stack
+}
