@@ -1,9 +1,9 @@
-//! Builds the shared state (config, store, renderer, bot) and runs the enabled adapters.
+//! Builds the shared state (config, store, renderer, service) and runs the enabled adapters.
 
-use crate::bot::{Clock, Service, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::platform::console::Console;
 use crate::render::{RenderError, Renderer};
+use crate::service::{Clock, Service, SystemClock};
 use crate::store::{Store, StoreError, SurveySync};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,10 +60,10 @@ impl Default for Options {
 pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
-    pub bot: Service,
+    pub service: Service,
     pub renderer: Arc<Renderer>,
     pub database: String,
-    pub clock: Arc<dyn crate::bot::Clock>,
+    pub clock: Arc<dyn crate::service::Clock>,
 }
 
 /// The override folder: `[storage] prompts` or `prompts/`, beside the config file, unless
@@ -115,7 +115,7 @@ impl App {
         Ok(Self {
             config,
             store,
-            bot,
+            service: bot,
             renderer,
             database,
             clock: opts.clock.clone(),
@@ -123,7 +123,7 @@ impl App {
     }
 
     pub fn console(&self) -> Console {
-        Console::new(self.bot.clone(), self.renderer.clone(), &self.database)
+        Console::new(self.service.clone(), self.renderer.clone(), &self.database)
     }
 
     /// Runs every enabled adapter until Ctrl-C / SIGTERM (or, with only the console, until
@@ -142,7 +142,7 @@ impl App {
         if let Some(tg) = &self.config.telegram {
             let token = Config::secret(&tg.token_env, "telegram.token_env")?;
             let adapter = crate::platform::telegram::Telegram::start(
-                self.bot.clone(),
+                self.service.clone(),
                 self.renderer.clone(),
                 tg,
                 &token,
@@ -162,7 +162,7 @@ impl App {
         if let Some(dc) = &self.config.discord {
             let token = Config::secret(&dc.token_env, "discord.token_env")?;
             let adapter = crate::platform::discord::Discord::start(
-                self.bot.clone(),
+                self.service.clone(),
                 self.renderer.clone(),
                 dc,
                 &token,
@@ -241,10 +241,10 @@ impl App {
                 sinks,
                 self.clock.clone(),
             )
-            .with_narrator(self.bot.narrator().cloned())
-            .with_charts(self.bot.charts())
+            .with_narrator(self.service.narrator().cloned())
+            .with_charts(self.service.charts())
             .with_wording({
-                let bot = self.bot.clone();
+                let bot = self.service.clone();
                 let locale = self.config.team.locale.clone();
                 Arc::new(move |s| bot.worded(s, &locale))
             }),

@@ -17,7 +17,7 @@ pub enum BenchError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Bot(#[from] crate::bot::BotError),
+    Bot(#[from] crate::service::ServiceError),
     #[error("benchmark setup: {0}")]
     Setup(String),
 }
@@ -90,7 +90,7 @@ fn event(id: String, user: &str, body: Body) -> Inbound {
 pub async fn ingest(dir: &Path, members: usize, taps: usize) -> Result<Ingest, BenchError> {
     let app = bench_app(dir).await?;
     let posted = app
-        .bot
+        .service
         .handle(&event(
             "bench:post".into(),
             "bench-pm",
@@ -117,7 +117,7 @@ pub async fn ingest(dir: &Path, members: usize, taps: usize) -> Result<Ingest, B
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(members);
     for m in 0..members {
-        let bot = app.bot.clone();
+        let bot = app.service.clone();
         let payloads = payloads.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(taps);

@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod bench;
-pub mod bot;
 pub mod clock;
 pub mod digest;
 pub mod narrative;
@@ -12,6 +11,7 @@ pub mod platform;
 pub mod privacy;
 pub mod render;
 pub mod reporting;
+pub mod service;
 pub mod store;
 pub mod transfer;
 

@@ -186,7 +186,7 @@ pub async fn reload(app: &App) -> Result<Vec<String>, String> {
         tracing::warn!("a locale folder was added or removed: the new locale list needs a restart");
     }
     app.renderer.replace_templates(templates);
-    app.bot.set_wording(&fresh);
+    app.service.set_wording(&fresh);
     let later = needs_restart(&app.config, &fresh);
     if !later.is_empty() {
         tracing::warn!(

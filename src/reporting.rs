@@ -1,6 +1,6 @@
 //! Loads a survey's answers from the store and runs the insight engine on them; adds the
-//! optional checked narrative outside any transaction. Used by the bot, the digest and the
-//! command line (the bot re-exports it as `bot::insights`).
+//! optional checked narrative outside any transaction. Used by the service, the digest and the
+//! command line (the service calls it as `crate::reporting`).
 
 use crate::core::answer::AnswerValue;
 use crate::insight::{self, Previous, Report, Response};

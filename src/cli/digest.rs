@@ -23,10 +23,9 @@ pub(super) async fn digest(app: &App, dry_run: bool, status: bool) -> anyhow::Re
         }
     }
     if dry_run {
-        let mut brief = app.bot.digest_now(app.bot.now()).await?;
-        if let Some(n) = app.bot.narrator() {
-            canvass::bot::insights::narrate(n, &app.store, brief.reports.iter_mut().collect())
-                .await;
+        let mut brief = app.service.digest_now(app.service.now()).await?;
+        if let Some(n) = app.service.narrator() {
+            canvass::reporting::narrate(n, &app.store, brief.reports.iter_mut().collect()).await;
         }
         out!("{}", app.renderer.digest(Target::Plain, &brief)?);
     }

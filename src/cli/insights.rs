@@ -37,23 +37,27 @@ pub(super) async fn insights(app: &App, args: Args) -> anyhow::Result<()> {
     let Some(s) = app.store.survey_by_slug(&survey).await? else {
         anyhow::bail!("no survey with id {survey:?}; `canvass surveys` lists them");
     };
-    let mut report = canvass::bot::insights::report(
+    let mut report = canvass::reporting::report(
         &app.store,
         &s,
         segment.as_deref(),
         app.config.segments.min_size,
-        app.bot.now(),
+        app.service.now(),
     )
     .await?;
-    let outcome = match app.bot.narrator() {
-        Some(n) => canvass::bot::insights::narrate(n, &app.store, vec![&mut report])
+    let outcome = match app.service.narrator() {
+        Some(n) => canvass::reporting::narrate(n, &app.store, vec![&mut report])
             .await
             .pop()
             .flatten(),
         None => None,
     };
     if narrative {
-        let counts = app.bot.narrator().map(|n| n.counts()).unwrap_or_default();
+        let counts = app
+            .service
+            .narrator()
+            .map(|n| n.counts())
+            .unwrap_or_default();
         eprintln!(
             "{}",
             app.renderer

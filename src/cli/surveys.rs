@@ -7,7 +7,7 @@ use serde_json::json;
 
 /// The list, or one survey's definition, rendered as plain text.
 pub(super) async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<String> {
-    let now = app.bot.now();
+    let now = app.service.now();
     let msg = match id {
         None => {
             let list: Vec<_> = app

@@ -4,9 +4,9 @@
 //! refreshers after the edit), so each is finalised once, across restarts. Time comes from the
 //! bot's clock.
 
-use crate::bot::Service;
 use crate::core::event::Platform;
 use crate::platform::refresh::Handle;
+use crate::service::Service;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;

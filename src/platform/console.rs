@@ -1,12 +1,12 @@
 //! The console adapter: a local chat in the terminal that drives the same core as the chat
 //! platforms. You act as any member (`/as NAME`) in a simulated group or your private chat.
 
-use crate::bot::{Handled, Service, try_again};
 use crate::core::event::{
     Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
+use crate::service::{Handled, Service, try_again};
 use serde_json::json;
 use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};

@@ -75,7 +75,7 @@ pub(crate) async fn boot_both_with(config: &str, tg_chats: &[TgChat], dc_channel
     dcf.add_guild(OTHER_GUILD, "Elsewhere", &[OTHER_CHANNEL], &[]);
     let t = spawn_app_with(config).await;
     let telegram = Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &TelegramConfig {
             token_env: "UNUSED".into(),
@@ -87,7 +87,7 @@ pub(crate) async fn boot_both_with(config: &str, tg_chats: &[TgChat], dc_channel
     .await
     .expect("Telegram adapter starts");
     let discord = Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &DiscordConfig {
             token_env: "UNUSED".into(),

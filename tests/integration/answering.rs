@@ -1,8 +1,8 @@
 //! Members answering polls and surveys: several members, changes, redelivery, restart, concurrency.
 
 use crate::support::*;
-use canvass::bot::Handled;
 use canvass::core::event::{Body, Expect, Outbound};
+use canvass::service::Handled;
 
 #[tokio::test]
 async fn several_members_answer_a_poll_in_the_group() {
@@ -26,7 +26,7 @@ async fn several_members_answer_a_poll_in_the_group() {
     let key = t
         .scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
         .await;
-    let (msg, _) = t.app.bot.poll_view(key).await.unwrap().unwrap();
+    let (msg, _) = t.app.service.poll_view(key).await.unwrap().unwrap();
     let text = t
         .app
         .renderer
@@ -323,10 +323,10 @@ async fn a_failing_event_rolls_back_alone_in_its_group_commit() {
         let poisoned = poisoned.clone();
         tasks.push(tokio::spawn(async move {
             if m == 50 {
-                t.app.bot.handle(&poisoned).await.is_ok()
+                t.app.service.handle(&poisoned).await.is_ok()
             } else {
                 let ev = t.event(&format!("member{m}"), group(), Body::Button(p[0].clone()));
-                t.app.bot.handle(&ev).await.is_ok()
+                t.app.service.handle(&ev).await.is_ok()
             }
         }));
     }

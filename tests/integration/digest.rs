@@ -2,11 +2,11 @@
 //! restarts, catch-up after downtime, a failing destination, and delivery to the fakes.
 
 use crate::support::*;
-use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::digest::schedule::Schedule;
 use canvass::digest::{Part, Runner, SendError, Sink, SinkError};
 use canvass::insight::digest::Brief;
+use canvass::service::Clock;
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::pin::Pin;
@@ -95,7 +95,7 @@ fn runner(t: &TestApp, clock: Arc<SetClock>, sinks: Vec<Arc<dyn Sink>>) -> Runne
         sinks,
         clock,
     )
-    .with_charts(t.app.bot.charts())
+    .with_charts(t.app.service.charts())
 }
 
 async fn with_answers() -> TestApp {
@@ -251,7 +251,7 @@ async fn the_digest_arrives_at_the_fake_telegram_and_discord_with_its_chart() {
     let fdc = FakeDiscord::start().await;
     fdc.add_guild(5_000, "Community", &[5_001], &[]);
     let tg = canvass::platform::telegram::Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &canvass::config::TelegramConfig {
             token_env: "X".into(),
@@ -263,7 +263,7 @@ async fn the_digest_arrives_at_the_fake_telegram_and_discord_with_its_chart() {
     .await
     .unwrap();
     let dc = canvass::platform::discord::Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &canvass::config::DiscordConfig {
             token_env: "X".into(),
@@ -323,7 +323,7 @@ async fn fake_telegram(t: &TestApp) -> (FakeTelegram, Telegram) {
     let fake = FakeTelegram::start().await;
     fake.add_chat(&TgChat::group(-100_500, "Team"));
     let tg = Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &canvass::config::TelegramConfig {
             token_env: "X".into(),
@@ -524,7 +524,7 @@ async fn the_dry_run_previews_exactly_what_the_next_digest_posts() {
     // A minute before Monday's slot, `digest --dry-run` and `/digest` (digest_now) and the
     // runner's preview all show what the slot will post.
     let before = utc("2026-11-09T07:59:00Z");
-    let preview = t.app.bot.digest_now(before).await.unwrap();
+    let preview = t.app.service.digest_now(before).await.unwrap();
     let preview = t.app.renderer.digest(Target::Html, &preview).unwrap();
     let clock = SetClock::at(before);
     let r = runner(&t, clock.clone(), vec![tg.digest_sink()]);

@@ -42,12 +42,12 @@ fn runner(
         sinks,
         clock,
     )
-    .with_charts(t.app.bot.charts())
+    .with_charts(t.app.service.charts())
 }
 
 async fn telegram(t: &TestApp, fake: &FakeTelegram) -> Telegram {
     Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &canvass::config::TelegramConfig {
             token_env: "X".into(),
@@ -62,7 +62,7 @@ async fn telegram(t: &TestApp, fake: &FakeTelegram) -> Telegram {
 
 async fn discord(t: &TestApp, fake: &FakeDiscord) -> Discord {
     Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &canvass::config::DiscordConfig {
             token_env: "X".into(),

@@ -53,7 +53,7 @@ async fn boot_with(t: TestApp) -> Running {
         poll_refresh_ms: 100,
     };
     let adapter = Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

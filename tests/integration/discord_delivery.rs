@@ -48,7 +48,7 @@ async fn boot(before: impl FnOnce(&FakeDiscord)) -> Running {
         poll_refresh_ms: 100,
     };
     let adapter = Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

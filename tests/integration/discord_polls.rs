@@ -41,7 +41,7 @@ async fn start(t: TestApp, fake: FakeDiscord) -> Running {
         poll_refresh_ms: 100,
     };
     let adapter = Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

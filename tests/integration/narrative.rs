@@ -5,7 +5,6 @@
 
 use crate::support::openai::{FakeOpenAi, Reply};
 use crate::support::*;
-use canvass::bot::Clock;
 use canvass::config::DigestConfig;
 use canvass::core::event::Outbound;
 use canvass::digest::schedule::Schedule;
@@ -15,6 +14,7 @@ use canvass::insight::digest::Brief;
 use canvass::insight::report::Narrative;
 use canvass::render::Target;
 use canvass::render::report::Format;
+use canvass::service::Clock;
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::pin::Pin;
@@ -156,7 +156,7 @@ async fn a_faithful_narrative_is_shown_marked_everywhere_and_identities_never_le
         1,
         "{digest}"
     );
-    let counts = t.app.bot.narrator().expect("configured").counts();
+    let counts = t.app.service.narrator().expect("configured").counts();
     assert_eq!(counts.get("shown"), Some(&2), "{counts:?}");
 
     // Every request: aggregates and quotes, never a platform id or display name.
@@ -216,7 +216,7 @@ async fn unfaithful_narratives_are_dropped_with_their_reason() {
         let v = json(&t, &report);
         assert!(v["narrative"].is_null());
         assert_eq!(v["narrative_reason"], reason);
-        let counts = t.app.bot.narrator().expect("configured").counts();
+        let counts = t.app.service.narrator().expect("configured").counts();
         assert_eq!(counts.get(code), Some(&1), "{counts:?}");
     }
     let (_, text) = insights(&t, "split").await;
@@ -287,7 +287,7 @@ async fn digest_tick(t: &TestApp, hour: u32) -> (Duration, Vec<String>) {
         vec![sink.clone() as Arc<dyn Sink>],
         clock.clone() as Arc<dyn Clock>,
     )
-    .with_narrator(t.app.bot.narrator().cloned());
+    .with_narrator(t.app.service.narrator().cloned());
     let started = Instant::now();
     let tick = tokio::time::timeout(Duration::from_secs(30), runner.tick())
         .await
@@ -310,7 +310,7 @@ async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest(
     assert!(digest.contains("Lunch"), "{digest}");
     assert!(digest.contains("Pizza 66.7%"), "{digest}");
     assert!(!digest.contains("language model"), "{digest}");
-    let counts = t.app.bot.narrator().expect("configured").counts();
+    let counts = t.app.service.narrator().expect("configured").counts();
     assert_eq!(counts.get("timeout"), Some(&2), "{counts:?}");
 
     // A 500: one bounded retry per narrative, then the deterministic text.
@@ -329,7 +329,7 @@ async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest(
     let (took, texts) = digest_tick(&t2, 19).await;
     assert!(took < Duration::from_secs(6), "digest took {took:?}");
     assert!(texts.concat().contains("Pizza 66.7%"));
-    let counts = t2.app.bot.narrator().expect("configured").counts();
+    let counts = t2.app.service.narrator().expect("configured").counts();
     assert_eq!(counts.get("http_status"), Some(&2), "{counts:?}");
 }
 
@@ -337,7 +337,7 @@ async fn a_hanging_or_failing_endpoint_falls_back_without_holding_up_the_digest(
 async fn without_a_narrative_section_no_request_is_ever_made() {
     let fake = FakeOpenAi::start(Reply::Text(FAITHFUL.into())).await;
     let t = answered(SURVEYS).await;
-    assert!(t.app.bot.narrator().is_none());
+    assert!(t.app.service.narrator().is_none());
     let (report, text) = insights(&t, "lunch").await;
     assert_eq!(report.narrative, Narrative::Off);
     assert!(!text.contains("language model"), "{text}");
@@ -554,9 +554,9 @@ async fn adversarial_narratives_are_dropped_in_a_german_report_and_an_honest_one
     let mut slipped = Vec::new();
     for (survey, reply, code) in cases {
         fake.set(Reply::Text(reply.into()));
-        let before = t.app.bot.narrator().expect("configured").counts();
+        let before = t.app.service.narrator().expect("configured").counts();
         let (report, text) = insights(&t, survey).await;
-        let after = t.app.bot.narrator().expect("configured").counts();
+        let after = t.app.service.narrator().expect("configured").counts();
         let counted =
             after.get(code).copied().unwrap_or(0) == before.get(code).copied().unwrap_or(0) + 1;
         if !matches!(&report.narrative, Narrative::Dropped { .. }) || !counted {
@@ -567,7 +567,7 @@ async fn adversarial_narratives_are_dropped_in_a_german_report_and_an_honest_one
         assert!(!text.contains("Sprachmodell"), "{text}");
     }
     assert!(slipped.is_empty(), "{}", slipped.join("\n"));
-    let counts = t.app.bot.narrator().expect("configured").counts();
+    let counts = t.app.service.narrator().expect("configured").counts();
     let expected: std::collections::BTreeMap<&str, u64> = [
         ("shown", 1),
         ("invented_number", 5),
@@ -645,9 +645,9 @@ async fn numbers_on_the_wrong_thing_fractions_single_quotes_and_winner_synonyms_
     let mut slipped = Vec::new();
     for (survey, reply, code) in cases {
         fake.set(Reply::Text(reply.into()));
-        let before = t.app.bot.narrator().expect("configured").counts();
+        let before = t.app.service.narrator().expect("configured").counts();
         let (report, text) = insights(&t, survey).await;
-        let after = t.app.bot.narrator().expect("configured").counts();
+        let after = t.app.service.narrator().expect("configured").counts();
         let counted =
             after.get(code).copied().unwrap_or(0) == before.get(code).copied().unwrap_or(0) + 1;
         if !matches!(&report.narrative, Narrative::Dropped { .. }) || !counted {

@@ -797,7 +797,7 @@ async fn polls_posted_in_a_group_use_the_team_locale() {
     assert!(!text.contains("What should we order?"), "{text}");
     let view = t
         .app
-        .bot
+        .service
         .poll_view(match out.first() {
             Some(Outbound::PostPoll { survey, .. }) => *survey,
             _ => unreachable!(),
@@ -849,7 +849,13 @@ async fn live_results_show_tallies_while_open_and_after_close_hides_them() {
     }
     t.tap("a4", group(), &p[0]).await;
     let key = live_key(&t, "lunch").await;
-    let (msg, _) = t.app.bot.poll_view(key).await.expect("view").expect("poll");
+    let (msg, _) = t
+        .app
+        .service
+        .poll_view(key)
+        .await
+        .expect("view")
+        .expect("poll");
     let live = t
         .app
         .renderer
@@ -872,7 +878,13 @@ async fn live_results_show_tallies_while_open_and_after_close_hides_them() {
         t.tap(u, group(), &p[1]).await;
     }
     let key = live_key(&t, "lunch").await;
-    let (msg, _) = t.app.bot.poll_view(key).await.expect("view").expect("poll");
+    let (msg, _) = t
+        .app
+        .service
+        .poll_view(key)
+        .await
+        .expect("view")
+        .expect("poll");
     let text = t
         .app
         .renderer
@@ -885,7 +897,13 @@ async fn live_results_show_tallies_while_open_and_after_close_hides_them() {
     assert!(!text.contains("100"), "no share shown: {text}");
     // Closed, the default shows them.
     t.say("pm", group(), "/close lunch").await;
-    let (msg, _) = t.app.bot.poll_view(key).await.expect("view").expect("poll");
+    let (msg, _) = t
+        .app
+        .service
+        .poll_view(key)
+        .await
+        .expect("view")
+        .expect("poll");
     let text = t
         .app
         .renderer
@@ -1273,7 +1291,7 @@ fn the_core_and_insight_engine_import_no_io_and_read_no_clock() {
         "crate::store",
         "crate::render",
         "crate::platform",
-        "crate::bot",
+        "crate::service",
         "crate::narrative",
         "crate::digest",
         "crate::app",
@@ -1465,7 +1483,7 @@ fn functions(code: &str) -> Vec<(String, String)> {
 }
 
 /// ARCHITECTURE invariant (writer): no network I/O happens inside a transaction. Only the
-/// store, the service (`src/bot/`: the writer and the handlers it runs) and the importer open
+/// store, the service (`src/service/`: the writer and the handlers it runs) and the importer open
 /// or hold a transaction; the store and the importer use no network library, and no service
 /// function that holds the transaction touches a platform, the HTTP client or the narrator.
 #[test]
@@ -1505,7 +1523,7 @@ fn no_network_io_happens_inside_a_transaction() {
     let service = [
         "buttons", "commands", "language", "members", "mod", "polls", "steps", "writer",
     ]
-    .map(|f| format!("src/bot/{f}.rs"));
+    .map(|f| format!("src/service/{f}.rs"));
     let mut expected: Vec<String> = service.to_vec();
     expected.push("src/transfer.rs".to_string());
     assert_eq!(
@@ -1703,7 +1721,7 @@ async fn discord_commands_are_registered_globally_without_guilds() {
         poll_refresh_ms: 100,
     };
     let adapter = canvass::platform::discord::Discord::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

@@ -30,7 +30,7 @@ async fn fixture() -> (TestApp, canvass::insight::Report) {
         .await
         .unwrap()
         .unwrap();
-    let r = canvass::bot::insights::report(&t.app.store, &s, None, 10, t0())
+    let r = canvass::reporting::report(&t.app.store, &s, None, 10, t0())
         .await
         .unwrap();
     (t, r)

@@ -22,7 +22,7 @@ async fn poll(t: &TestApp, args: &str) -> (i64, String, Vec<String>) {
 async fn view(t: &TestApp, key: i64) -> (String, usize) {
     let (msg, kb) = t
         .app
-        .bot
+        .service
         .poll_view(key)
         .await
         .expect("view")
@@ -267,7 +267,7 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     }
     let (due, next) = t
         .app
-        .bot
+        .service
         .closing_polls(Platform::Telegram)
         .await
         .expect("read");
@@ -280,7 +280,7 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     let t = t.restart().await;
     let (due, next) = t
         .app
-        .bot
+        .service
         .closing_polls(Platform::Telegram)
         .await
         .expect("read");
@@ -291,7 +291,7 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     );
     assert!(
         t.app
-            .bot
+            .service
             .closing_polls(Platform::Discord)
             .await
             .expect("read")
@@ -307,7 +307,7 @@ async fn the_closer_finds_polls_whose_deadline_passed_until_their_message_is_fin
     let t = t.restart().await;
     assert!(
         t.app
-            .bot
+            .service
             .closing_polls(Platform::Telegram)
             .await
             .expect("read")
@@ -323,11 +323,11 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     let t = spawn_app().await;
     let (key, ..) = poll(&t, "Soon? | Yes | No --closes in 30m").await;
     let mut commits = t.app.store.commits();
-    let mut posted = t.app.bot.postings_recorded();
+    let mut posted = t.app.service.postings_recorded();
     commits.mark_unchanged();
     posted.mark_unchanged();
     t.app
-        .bot
+        .service
         .record_posting(key, Platform::Telegram, "-100", "7")
         .await
         .expect("record");
@@ -336,7 +336,7 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     assert!(posted.has_changed().expect("store"), "no posting signal");
     let rows = t
         .app
-        .bot
+        .service
         .postings(key, Platform::Telegram)
         .await
         .expect("read");
@@ -345,7 +345,7 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     assert_eq!(rows[0].platform, Platform::Telegram);
     assert!(
         t.app
-            .bot
+            .service
             .postings(key, Platform::Discord)
             .await
             .expect("read")
@@ -356,7 +356,7 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     let t = t.restart().await;
     let (due, _) = t
         .app
-        .bot
+        .service
         .closing_polls(Platform::Telegram)
         .await
         .expect("read");
@@ -365,7 +365,7 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     commits.mark_unchanged();
     let first = t
         .app
-        .bot
+        .service
         .record_finalised(key, Platform::Telegram, "-100")
         .await
         .expect("record");
@@ -373,14 +373,14 @@ async fn postings_and_final_edits_are_recorded_through_the_writer() {
     assert!(commits.has_changed().expect("store"), "no writer commit");
     let again = t
         .app
-        .bot
+        .service
         .record_finalised(key, Platform::Telegram, "-100")
         .await
         .expect("record");
     assert!(!again, "a second final edit changes nothing");
     let (due, _) = t
         .app
-        .bot
+        .service
         .closing_polls(Platform::Telegram)
         .await
         .expect("read");

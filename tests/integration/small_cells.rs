@@ -72,7 +72,7 @@ async fn app_with_answers() -> TestApp {
 
 async fn report(t: &TestApp, segment: Option<&str>) -> Report {
     let s = t.app.store.survey_by_slug("pulse").await.unwrap().unwrap();
-    canvass::bot::insights::report(&t.app.store, &s, segment, 10, t0())
+    canvass::reporting::report(&t.app.store, &s, segment, 10, t0())
         .await
         .unwrap()
 }

@@ -51,7 +51,7 @@ async fn start_with(t: TestApp) -> Running {
         poll_refresh_ms: 100,
     };
     let adapter = Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

@@ -32,7 +32,7 @@ pub async fn telegram_taps(members: usize) -> E2e {
         poll_refresh_ms: 1_000,
     };
     let adapter = Telegram::start(
-        t.app.bot.clone(),
+        t.app.service.clone(),
         t.app.renderer.clone(),
         &cfg,
         &Secret::new(TOKEN),

@@ -8,12 +8,12 @@ pub mod openai;
 pub mod telegram;
 
 use canvass::app::{App, Options};
-use canvass::bot::{Clock, Handled};
 use canvass::config::Config;
 use canvass::core::event::{
     Actor, Body, ButtonAction, Chat, ChatKind, Inbound, Keyboard, Outbound, Platform,
 };
 use canvass::render::Target;
+use canvass::service::{Clock, Handled};
 use chrono::{DateTime, TimeZone, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -284,7 +284,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, ev: &Inbound) -> Handled {
-        self.app.bot.handle(ev).await.expect("event handled")
+        self.app.service.handle(ev).await.expect("event handled")
     }
 
     pub async fn say(&self, user: &str, chat: Chat, text: &str) -> Vec<Outbound> {

@@ -11,11 +11,11 @@ mod turns;
 pub use send::{DISCORD, MAX_RATE_LIMIT_WAIT};
 pub use translate::{CustomId, decode_custom_id};
 
-use crate::bot::{Handled, Service, try_again};
 use crate::config::{DiscordConfig, Secret};
 use crate::core::event::{Expect, Inbound, Msg, Outbound, Platform, To};
 use crate::render::report::Format;
 use crate::render::{Renderer, Target};
+use crate::service::{Handled, Service, try_again};
 use send::{Api, Call, Rest, components, markdown, no_mentions, parts};
 use serde_json::json;
 use serenity::all::{

@@ -4,9 +4,9 @@
 //! retried (`Rest::edit_message`).
 
 use super::send::{Call, Rest, components, markdown, no_mentions, parts};
-use crate::bot::Service;
 use crate::core::event::Platform;
 use crate::render::Renderer;
+use crate::service::Service;
 use serenity::all::{ChannelId, CreateAttachment, CreateMessage, EditMessage, MessageId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

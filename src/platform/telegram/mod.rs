@@ -7,10 +7,10 @@ mod refresh;
 mod send;
 mod translate;
 
-use crate::bot::{Handled, Service, try_again};
 use crate::config::{Secret, TelegramConfig};
 use crate::core::event::{Outbound, Platform};
 use crate::render::Renderer;
+use crate::service::{Handled, Service, try_again};
 use send::{Outbox, Owed, Sender};
 use std::sync::Arc;
 use std::time::Duration;

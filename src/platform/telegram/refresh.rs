@@ -3,9 +3,9 @@
 //! and answer taps minutes late under a burst.
 
 use super::send::{CallError, call_idempotent, markup};
-use crate::bot::Service;
 use crate::core::event::Platform;
 use crate::render::{Renderer, Target};
+use crate::service::Service;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;

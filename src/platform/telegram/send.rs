@@ -3,13 +3,13 @@
 //! send queues (`Outbox`) that keep replies off the listener's path.
 
 use super::translate::Translated;
-use crate::bot::Service;
 use crate::core::event::{
     Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
 use crate::platform::refresh;
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
+use crate::service::Service;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -432,7 +432,7 @@ impl Sender {
                     .report(Format::Chat(Target::Html), &report)
                     .unwrap_or_else(|e| {
                         tracing::error!(error = %e, "report template failed");
-                        self.html(&crate::bot::try_again())
+                        self.html(&crate::service::try_again())
                     });
                 let Some(dest) = self.dest(ev, chat, to) else {
                     return Ok(());
@@ -450,7 +450,7 @@ impl Sender {
                     .digest(Target::Html, &brief)
                     .unwrap_or_else(|e| {
                         tracing::error!(error = %e, "digest template failed");
-                        self.html(&crate::bot::try_again())
+                        self.html(&crate::service::try_again())
                     });
                 let Some(dest) = self.dest(ev, chat, to) else {
                     return Ok(());

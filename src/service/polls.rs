@@ -5,7 +5,7 @@ use super::*;
 
 impl Service {
     /// The current message of a posted survey (counter, status, buttons), for refreshing.
-    pub async fn poll_view(&self, key: i64) -> Result<Option<(Msg, Keyboard)>, BotError> {
+    pub async fn poll_view(&self, key: i64) -> Result<Option<(Msg, Keyboard)>, ServiceError> {
         let Some(s) = self.store.survey_by_key(key).await? else {
             return Ok(None);
         };
@@ -23,7 +23,7 @@ impl Service {
     pub async fn closing_polls(
         &self,
         platform: Platform,
-    ) -> Result<(Vec<i64>, Option<DateTime<Utc>>), BotError> {
+    ) -> Result<(Vec<i64>, Option<DateTime<Utc>>), ServiceError> {
         let now = self.clock.now();
         let mut due = Vec::new();
         let mut next: Option<DateTime<Utc>> = None;
@@ -47,7 +47,7 @@ impl Service {
         survey: &crate::core::survey::Survey,
         status: Status,
         locale: &str,
-    ) -> Result<Option<Value>, BotError> {
+    ) -> Result<Option<Value>, ServiceError> {
         let Some(q) = survey.questions.first() else {
             return Ok(None);
         };
@@ -70,7 +70,7 @@ impl Service {
         question: &str,
         options: Vec<String>,
         flags: PollFlags,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let now = cx.now;
         let closes_at = flags.closes.map(|d| d.resolve(now));
         if closes_at.is_some_and(|c| c <= now) {
@@ -155,7 +155,7 @@ impl Service {
         cx: &Ctx<'_>,
         key: i64,
         survey: &Survey,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         tx.reserve_posting(key, ev.actor.platform, &ev.chat.id, now)
             .await?;

@@ -8,7 +8,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         s: &StoredSurvey,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let to_member = |msg: Msg, keyboard: Keyboard| {
             if ev.chat.kind == ChatKind::Private {
@@ -77,7 +77,7 @@ impl Service {
         s: &StoredSurvey,
         rid: i64,
         state: &flow::FlowState,
-    ) -> Result<(Msg, Keyboard), BotError> {
+    ) -> Result<(Msg, Keyboard), ServiceError> {
         let Some(q) = s.survey.question(state.index) else {
             return Ok((
                 Msg::new("flow_done", json!({ "title": s.survey.title })),
@@ -104,7 +104,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         text: &str,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let flows = self.active_flows(tx, &ev.actor, now).await?;
         let Some((rid, sid, state, _)) = flows.into_iter().next() else {
@@ -135,7 +135,7 @@ impl Service {
         input: Input,
         locale: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         if s.effective_status(now) != Status::Open {
             return Ok(vec![Outbound::Toast(err(
                 "survey_closed",
@@ -194,7 +194,7 @@ impl Service {
         cx: &Ctx<'_>,
         s: &StoredSurvey,
         value: u8,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let Some(p) = &self.cfg.persona else {
             return Ok(vec![Outbound::Toast(stale())]);

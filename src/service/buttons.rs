@@ -8,7 +8,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         raw: &str,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let payload = match Payload::decode(raw) {
             Ok(p) => p,
@@ -61,7 +61,7 @@ impl Service {
         s: &StoredSurvey,
         question: usize,
         input: Input,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         // A tap must come from a chat where this poll was posted: payloads can be forged.
         let posted_here = tx.posted_in(s.key, ev.actor.platform, &ev.chat.id).await?;
@@ -146,7 +146,7 @@ impl Service {
         q: &Question,
         mut ack: Msg,
         locale: &str,
-    ) -> Result<Msg, BotError> {
+    ) -> Result<Msg, ServiceError> {
         if s.survey.results != ResultsVisibility::AfterVote {
             return Ok(ack);
         }

@@ -5,8 +5,6 @@
 //! redelivered event changes nothing, a failing event rolls back alone, and an acknowledged
 //! answer is committed.
 
-// Loading answers into reports is shared with the digest, so it lives outside the bot.
-pub use crate::reporting as insights;
 mod buttons;
 mod commands;
 mod language;
@@ -48,7 +46,7 @@ pub use crate::clock::{Clock, SystemClock};
 /// What broke while handling an event. The member sees a polite "please try again" and
 /// nothing was committed; the operator's log carries this.
 #[derive(Debug, thiserror::Error)]
-pub enum BotError {
+pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The event was applied, but the transaction it shared with other events did not commit.
@@ -59,14 +57,14 @@ pub enum BotError {
     Stopped,
 }
 
-impl BotError {
+impl ServiceError {
     /// Logs the failure for the operator. A database that cannot be written gets a message
     /// saying so, since only the operator can fix it (free disk space, file permissions).
     pub fn log(&self) {
         let unavailable = match self {
-            BotError::Store(e) => e.is_unavailable(),
-            BotError::Commit(e) => e.is_unavailable(),
-            BotError::Stopped => false,
+            ServiceError::Store(e) => e.is_unavailable(),
+            ServiceError::Commit(e) => e.is_unavailable(),
+            ServiceError::Stopped => false,
         };
         match self {
             _ if unavailable => tracing::error!(
@@ -222,7 +220,7 @@ impl Service {
     }
 
     /// The locale a member is served in now, for adapters that render outside `handle`.
-    pub async fn member_locale(&self, actor: &Actor) -> Result<String, BotError> {
+    pub async fn member_locale(&self, actor: &Actor) -> Result<String, ServiceError> {
         let chosen = self
             .store
             .member_locale_override(actor.platform.as_str(), &actor.user_id)
@@ -263,7 +261,7 @@ impl Service {
         tx: &mut Tx,
         slug: &str,
         locale: &str,
-    ) -> Result<Option<StoredSurvey>, BotError> {
+    ) -> Result<Option<StoredSurvey>, ServiceError> {
         Ok(tx
             .survey_by_slug(slug)
             .await?
@@ -275,7 +273,7 @@ impl Service {
         tx: &mut Tx,
         key: i64,
         locale: &str,
-    ) -> Result<Option<StoredSurvey>, BotError> {
+    ) -> Result<Option<StoredSurvey>, ServiceError> {
         Ok(tx.survey_by_key(key).await?.map(|s| self.worded(s, locale)))
     }
 
@@ -304,7 +302,7 @@ impl Service {
         &self,
         key: i64,
         platform: Platform,
-    ) -> Result<Vec<crate::store::PostingRow>, BotError> {
+    ) -> Result<Vec<crate::store::PostingRow>, ServiceError> {
         Ok(self.store.postings(key, platform).await?)
     }
 
@@ -376,7 +374,7 @@ impl Service {
 
     /// Handles one inbound event. Nothing is sent by the core: adapters send the replies after
     /// this returns, which is after the event's transaction has committed.
-    pub async fn handle(&self, ev: &Inbound) -> Result<Handled, BotError> {
+    pub async fn handle(&self, ev: &Inbound) -> Result<Handled, ServiceError> {
         self.handle_then(ev, || {}).await
     }
 
@@ -387,7 +385,7 @@ impl Service {
         &self,
         ev: &Inbound,
         committed: impl FnOnce(),
-    ) -> Result<Handled, BotError> {
+    ) -> Result<Handled, ServiceError> {
         let span = tracing::info_span!(
             "event",
             event = %ev.event_id,
@@ -410,7 +408,7 @@ impl Service {
             claim_only,
         };
         let result = self.submit(work, span.clone())?;
-        let applied = result.await.map_err(|_| BotError::Stopped);
+        let applied = result.await.map_err(|_| ServiceError::Stopped);
         committed();
         let handled = match applied?? {
             Applied::Event(h) => h,
@@ -458,7 +456,7 @@ impl Service {
             }
         }
         if !reports.is_empty() {
-            insights::narrate(n, &self.store, reports).await;
+            crate::reporting::narrate(n, &self.store, reports).await;
         }
         out
     }

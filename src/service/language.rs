@@ -9,7 +9,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         choice: Option<String>,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let available: Vec<Value> = self
             .locales

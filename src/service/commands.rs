@@ -8,7 +8,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         text: &str,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let ev = cx.ev;
         match command::parse(text) {
             Err(CommandError::Unknown(name)) => {
@@ -51,7 +51,7 @@ impl Service {
         tx: &mut Tx,
         cx: &Ctx<'_>,
         cmd: Command,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let team = self.is_team(&ev.actor);
         match cmd {
@@ -246,7 +246,7 @@ impl Service {
         &self,
         cx: &Ctx<'_>,
         cmd: Command,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let team = self.team_view(ev);
         match cmd {
@@ -283,7 +283,7 @@ impl Service {
                 };
                 // Team output: worded in the team's locale.
                 let s = self.worded(s, &self.cfg.team.locale);
-                let report = insights::report(
+                let report = crate::reporting::report(
                     &self.store,
                     &s,
                     segment.as_deref(),
@@ -341,7 +341,7 @@ impl Service {
     pub async fn digest_now(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<crate::insight::digest::Brief, BotError> {
+    ) -> Result<crate::insight::digest::Brief, ServiceError> {
         let default = crate::config::DigestConfig {
             schedule: "mon 09:00".into(),
             timezone: "UTC".into(),
@@ -369,7 +369,7 @@ impl Service {
         &self,
         now: DateTime<Utc>,
         locale: &str,
-    ) -> Result<Vec<Value>, BotError> {
+    ) -> Result<Vec<Value>, ServiceError> {
         Ok(self
             .store
             .surveys()

@@ -9,7 +9,7 @@ pub(super) const MAX_BATCH: usize = 256;
 /// One piece of work waiting for the writer task, and where its result goes after the commit.
 pub(super) struct Job {
     pub(super) work: Work,
-    pub(super) done: oneshot::Sender<Result<Applied, BotError>>,
+    pub(super) done: oneshot::Sender<Result<Applied, ServiceError>>,
     pub(super) span: tracing::Span,
 }
 
@@ -49,16 +49,16 @@ impl Service {
         &self,
         work: Work,
         span: tracing::Span,
-    ) -> Result<oneshot::Receiver<Result<Applied, BotError>>, BotError> {
+    ) -> Result<oneshot::Receiver<Result<Applied, ServiceError>>, ServiceError> {
         let (done, result) = oneshot::channel();
         self.queue(Job { work, done, span })?;
         Ok(result)
     }
 
     /// `submit`, waiting for the commit.
-    async fn submit_wait(&self, work: Work) -> Result<Applied, BotError> {
+    async fn submit_wait(&self, work: Work) -> Result<Applied, ServiceError> {
         let result = self.submit(work, tracing::Span::current())?;
-        result.await.map_err(|_| BotError::Stopped)?
+        result.await.map_err(|_| ServiceError::Stopped)?
     }
 
     /// Records a posted poll's message id through the writer, after the post succeeded.
@@ -68,7 +68,7 @@ impl Service {
         platform: Platform,
         chat_id: &str,
         message_id: &str,
-    ) -> Result<(), BotError> {
+    ) -> Result<(), ServiceError> {
         let work = Work::Posting {
             survey,
             platform,
@@ -86,7 +86,7 @@ impl Service {
         survey: i64,
         platform: Platform,
         chat_id: &str,
-    ) -> Result<bool, BotError> {
+    ) -> Result<bool, ServiceError> {
         let work = Work::Finalised {
             survey,
             platform,
@@ -98,8 +98,8 @@ impl Service {
         }
     }
 
-    pub(super) fn queue(&self, job: Job) -> Result<(), BotError> {
-        let mut writer = self.writer.lock().map_err(|_| BotError::Stopped)?;
+    pub(super) fn queue(&self, job: Job) -> Result<(), ServiceError> {
+        let mut writer = self.writer.lock().map_err(|_| ServiceError::Stopped)?;
         let tx = match writer.as_ref() {
             Some(tx) if !tx.is_closed() => tx,
             _ => {
@@ -113,7 +113,7 @@ impl Service {
                 writer.insert(tx)
             }
         };
-        tx.send(job).map_err(|_| BotError::Stopped)
+        tx.send(job).map_err(|_| ServiceError::Stopped)
     }
 
     /// The single writer: takes everything queued, applies it in one transaction, commits,
@@ -132,7 +132,7 @@ impl Service {
                 tracing::error!(error = %e, events = jobs.len(), "cannot open a transaction");
                 let e = Arc::new(e);
                 for j in jobs {
-                    let _ = j.done.send(Err(BotError::Commit(e.clone())));
+                    let _ = j.done.send(Err(ServiceError::Commit(e.clone())));
                 }
                 return;
             }
@@ -141,7 +141,7 @@ impl Service {
         let mut broken = None;
         for j in jobs {
             let r = if broken.is_some() {
-                Err(BotError::Stopped)
+                Err(ServiceError::Stopped)
             } else {
                 match self
                     .apply(&mut tx, &j.work)
@@ -155,7 +155,7 @@ impl Service {
                         j.span
                             .in_scope(|| tracing::error!(error = %e, "savepoint failed"));
                         broken = Some(Arc::new(e));
-                        Err(BotError::Stopped)
+                        Err(ServiceError::Stopped)
                     }
                 }
             };
@@ -171,8 +171,8 @@ impl Service {
         for (j, r) in results {
             let r = match (&committed, r) {
                 (Ok(()), r) => r,
-                (Err(_), Err(BotError::Store(e))) => Err(BotError::Store(e)),
-                (Err(e), _) => Err(BotError::Commit(e.clone())),
+                (Err(_), Err(ServiceError::Store(e))) => Err(ServiceError::Store(e)),
+                (Err(e), _) => Err(ServiceError::Commit(e.clone())),
             };
             // The caller may have gone away; the event is committed either way.
             let _ = j.done.send(r);
@@ -185,7 +185,7 @@ impl Service {
         &self,
         tx: &mut Tx,
         work: &Work,
-    ) -> Result<Result<Applied, BotError>, StoreError> {
+    ) -> Result<Result<Applied, ServiceError>, StoreError> {
         let now = self.clock.now();
         match work {
             Work::Event { ev, claim_only } => Ok(self
@@ -221,13 +221,13 @@ impl Service {
     async fn settle_record(
         tx: &mut Tx,
         r: Result<bool, StoreError>,
-    ) -> Result<Result<Applied, BotError>, StoreError> {
+    ) -> Result<Result<Applied, ServiceError>, StoreError> {
         match r {
             Ok(done) => Ok(Ok(Applied::Recorded(done))),
             Err(e) => {
                 tracing::warn!(error = %e, "record failed; rolled back");
                 tx.rollback_event().await?;
-                Ok(Err(BotError::Store(e)))
+                Ok(Err(ServiceError::Store(e)))
             }
         }
     }
@@ -239,7 +239,7 @@ impl Service {
         tx: &mut Tx,
         ev: &Inbound,
         claim_only: bool,
-    ) -> Result<Result<Handled, BotError>, StoreError> {
+    ) -> Result<Result<Handled, ServiceError>, StoreError> {
         let now = self.clock.now();
         if !tx.claim_event_in_savepoint(&ev.event_id, now).await? {
             tracing::debug!("duplicate event ignored");
@@ -263,7 +263,7 @@ impl Service {
             for o in &mut out {
                 o.localise(&cx.locale);
             }
-            Ok::<_, BotError>(out)
+            Ok::<_, ServiceError>(out)
         }
         .await;
         match r {
@@ -275,7 +275,7 @@ impl Service {
                     // full disk): the batch is lost, and the event's own error says why.
                     tracing::warn!(error = %re, "the savepoint is gone");
                     return Err(match e {
-                        BotError::Store(se) => se,
+                        ServiceError::Store(se) => se,
                         _ => re,
                     });
                 }

@@ -53,7 +53,7 @@ impl Service {
         actor: &Actor,
         create: bool,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, BotError> {
+    ) -> Result<Option<i64>, ServiceError> {
         let platform = actor.platform.as_str();
         let (who, persona) = if s.survey.anonymous {
             let persona = tx
@@ -92,7 +92,7 @@ impl Service {
         tx: &mut Tx,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, i64, flow::FlowState, DateTime<Utc>)>, BotError> {
+    ) -> Result<Vec<(i64, i64, flow::FlowState, DateTime<Utc>)>, ServiceError> {
         let platform = actor.platform.as_str();
         let member = tx
             .find_member(platform, &actor.user_id)
@@ -108,7 +108,7 @@ impl Service {
     }
 
     /// `/mydata`: everything stored about the member, read from committed data.
-    pub(super) async fn my_data(&self, cx: &Ctx<'_>) -> Result<Vec<Outbound>, BotError> {
+    pub(super) async fn my_data(&self, cx: &Ctx<'_>) -> Result<Vec<Outbound>, ServiceError> {
         let ev = cx.ev;
         let data = self
             .store
@@ -160,7 +160,7 @@ impl Service {
         &self,
         tx: &mut Tx,
         cx: &Ctx<'_>,
-    ) -> Result<Vec<Outbound>, BotError> {
+    ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);
         let deleted = tx
             .forget_member(ev.actor.platform.as_str(), &ev.actor.user_id)
