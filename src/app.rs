@@ -90,7 +90,9 @@ impl App {
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
         // The first start on a fresh database records when this install began.
-        store.installed_at(now).await?;
+        let mut tx = store.begin().await?;
+        tx.installed_at(now).await?;
+        tx.commit().await?;
         for r in store.sync_surveys(&config.surveys, now).await? {
             match r {
                 SurveySync::Refused { slug, reason } => {
@@ -234,7 +236,7 @@ impl App {
             .map_err(|e| AppError::Unsupported(e.to_string()))?;
         Ok(Some(
             crate::digest::Runner::new(
-                self.store.clone(),
+                self.service.clone(),
                 d.clone(),
                 schedule,
                 self.config.segments.min_size,

@@ -232,7 +232,8 @@ pub async fn digest_run(
         since: None,
         cadence: Default::default(),
     };
-    let brief = crate::digest::compose::compose(&app.store, &cfg, 10, window, &|s| s).await?;
+    let brief =
+        crate::digest::compose::compose(&app.store.reader(), &cfg, 10, window, &|s| s).await?;
     let secs = start.elapsed().as_secs_f64();
     let n = brief.reports.len();
     app.store.close().await;

@@ -9,7 +9,7 @@ use crate::core::survey::Status;
 use crate::insight::digest::{Brief, Cadence, correct_across};
 use crate::insight::{self, Previous, Report};
 use crate::reporting::responses;
-use crate::store::{AnswerRow, Store, StoreError, StoredSurvey};
+use crate::store::{AnswerRow, Reader, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 
 /// The period a brief covers: its key, after when (`start`, exclusive), up to which slot
@@ -30,7 +30,7 @@ pub struct Window<'a> {
 /// from the latest slot (exclusive) to now, compared with the last digest delivered before
 /// the next slot, headed with the next slot. Without a schedule: the last seven days, weekly.
 pub async fn preview<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
-    store: &Store,
+    reader: &Reader,
     cfg: &DigestConfig,
     schedule: Option<&super::schedule::Schedule>,
     min_segment: usize,
@@ -45,9 +45,9 @@ pub async fn preview<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         (Some(s), Some(next)) => s.period_key(next),
         _ => now.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
-    let since = store.last_delivered_slot(next.unwrap_or(now)).await?;
+    let since = reader.last_delivered_slot(next.unwrap_or(now)).await?;
     compose(
-        store,
+        reader,
         cfg,
         min_segment,
         Window {
@@ -70,7 +70,7 @@ pub type Wording = dyn Fn(StoredSurvey) -> StoredSurvey + Send + Sync;
 /// period; those with answers in it get a section, the others are named as quiet. Each survey's history is read while the previous one is
 /// analysed on a blocking thread, so the store and the engine use both cores.
 pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
-    store: &Store,
+    reader: &Reader,
     cfg: &DigestConfig,
     min_segment: usize,
     window: Window<'_>,
@@ -86,7 +86,7 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
     } = window;
     let mut sections = Vec::new();
     let mut pending: Option<tokio::task::JoinHandle<Option<Section>>> = None;
-    for s in store.surveys().await? {
+    for s in reader.surveys().await? {
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
         }
@@ -100,7 +100,7 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         if !active {
             continue;
         }
-        let history = store.answer_history(s.key).await?;
+        let history = reader.answer_history(s.key).await?;
         let s = word(s);
         if let Some(p) = pending.take() {
             sections.extend(join(p).await);

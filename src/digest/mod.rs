@@ -2,8 +2,10 @@
 //! of it at most once per period and destination.
 
 pub mod compose;
+pub mod ledger;
 pub mod runner;
 
 /// Pure, so it lives in `crates/canvass-core`; re-exported under its old path.
 pub use canvass_core::schedule;
-pub use runner::{BoxError, Part, Runner, SendError, Sink, SinkError, Tick};
+pub use ledger::{BoxError, DigestError, Ledger};
+pub use runner::{Part, Runner, SendError, Sink, SinkError, Tick};

@@ -5,11 +5,13 @@
 //! clock, so tests never sleep.
 
 use super::compose::{Window, compose, preview};
+use super::ledger::{BoxError, DigestError, Ledger};
 use super::schedule::Schedule;
 use crate::clock::Clock;
 use crate::config::DigestConfig;
+use crate::core::event::Platform;
 use crate::insight::digest::Brief;
-use crate::store::{Delivery, NewPart, PartOutcome, Store, StoreError};
+use crate::store::{Delivery, NewPart, PartOutcome, Reader};
 use chrono::Duration;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -25,9 +27,6 @@ pub struct Part {
     pub text: Option<String>,
     pub image: Option<Vec<u8>>,
 }
-
-/// A platform's own error, kept whole as the source of the digest error that wraps it.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a sink could not turn a brief into parts; nothing was sent.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +54,8 @@ pub enum SendError {
 
 /// A platform that can post a brief to a destination id of its own (chat or channel id).
 pub trait Sink: Send + Sync {
-    /// "telegram" or "discord": destinations are written `platform:id`.
-    fn platform(&self) -> &'static str;
+    /// Telegram or Discord: destinations are written `platform:id` (`Platform::as_str`).
+    fn platform(&self) -> Platform;
     /// The messages that post `brief` (and its chart) here, in order.
     fn render(&self, brief: &Brief, chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError>;
     /// Posts one part, with the platform's own bounded retries (429s waited out).
@@ -83,8 +82,11 @@ fn backoff(attempts: i64) -> Duration {
     })
 }
 
+/// Plans and sends the digest. It holds no handle to write with: every write goes through the
+/// service's single writer (`Ledger`), every read through a read-only `Reader`.
 pub struct Runner {
-    store: Store,
+    ledger: Arc<dyn Ledger>,
+    reader: Reader,
     cfg: DigestConfig,
     schedule: Schedule,
     min_segment: usize,
@@ -107,7 +109,7 @@ pub struct Tick {
 
 impl Runner {
     pub fn new(
-        store: Store,
+        ledger: impl Ledger + 'static,
         cfg: DigestConfig,
         schedule: Schedule,
         min_segment: usize,
@@ -115,7 +117,8 @@ impl Runner {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            store,
+            reader: ledger.reader(),
+            ledger: Arc::new(ledger),
             cfg,
             schedule,
             min_segment,
@@ -148,15 +151,17 @@ impl Runner {
 
     async fn narrate(&self, brief: &mut Brief) {
         if let Some(n) = &self.narrator {
-            crate::reporting::narrate(n, &self.store, brief.reports.iter_mut().collect()).await;
+            self.ledger
+                .narrate(n, brief.reports.iter_mut().collect())
+                .await;
         }
     }
 
     /// Destinations whose platform has a sink, as `platform:id`.
     pub fn destinations(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let has = |p: &str| self.sinks.iter().any(|s| s.platform() == p);
-        if has("telegram") {
+        let has = |p: Platform| self.sinks.iter().any(|s| s.platform() == p);
+        if has(Platform::Telegram) {
             out.extend(
                 self.cfg
                     .telegram_chats
@@ -164,7 +169,7 @@ impl Runner {
                     .map(|c| format!("telegram:{c}")),
             );
         }
-        if has("discord") {
+        if has(Platform::Discord) {
             out.extend(
                 self.cfg
                     .discord_channels
@@ -176,9 +181,9 @@ impl Runner {
     }
 
     /// The brief the next scheduled digest will post, as of now: for `--dry-run`.
-    pub async fn brief_now(&self) -> Result<Brief, StoreError> {
+    pub async fn brief_now(&self) -> Result<Brief, DigestError> {
         let mut brief = preview(
-            &self.store,
+            &self.reader,
             &self.cfg,
             Some(&self.schedule),
             self.min_segment,
@@ -192,9 +197,9 @@ impl Runner {
 
     /// At start: parts whose send was interrupted by a crash are never repeated; the parts
     /// that were never sent are sent at the next tick.
-    pub async fn recover(&self) -> Result<(), StoreError> {
+    pub async fn recover(&self) -> Result<(), DigestError> {
         let n = self
-            .store
+            .ledger
             .mark_interrupted_deliveries(self.clock.now())
             .await?;
         if n > 0 {
@@ -208,14 +213,14 @@ impl Runner {
 
     /// The brief of a planned delivery's period: answers of the period (previous slot, slot],
     /// compared with the last digest delivered before the slot.
-    async fn brief_for(&self, d: &Delivery) -> Result<Brief, StoreError> {
+    async fn brief_for(&self, d: &Delivery) -> Result<Brief, DigestError> {
         let start = self
             .schedule
             .previous(d.slot_at)
             .unwrap_or(d.slot_at - Duration::days(7));
-        let since = self.store.last_delivered_slot(d.slot_at).await?;
+        let since = self.reader.last_delivered_slot(d.slot_at).await?;
         let mut brief = compose(
-            &self.store,
+            &self.reader,
             &self.cfg,
             self.min_segment,
             Window {
@@ -235,27 +240,31 @@ impl Runner {
 
     /// Plans the latest period (unless it is older than the install) and attempts every due
     /// delivery, destinations concurrently.
-    pub async fn tick(&self) -> Result<Tick, StoreError> {
+    pub async fn tick(&self) -> Result<Tick, DigestError> {
         let now = self.clock.now();
-        let installed = self.store.installed_at(now).await?;
+        let installed = self.ledger.installed_at(now).await?;
         let mut out = Tick::default();
         if let Some(slot) = self.schedule.latest(now) {
             // A slot before this install began was never due here: it is not "missed".
             if slot >= installed {
                 let period = self.schedule.period_key(slot);
                 let late = now - slot > Duration::minutes(ON_TIME);
-                self.store
+                self.ledger
                     .plan_deliveries(&period, slot, &self.destinations(), late, now)
                     .await?;
             }
         }
         let mut briefs: BTreeMap<String, (Brief, Option<Vec<u8>>)> = BTreeMap::new();
         let mut jobs = Vec::new();
-        for d in self.store.due_deliveries(now).await? {
+        for d in self.reader.due_deliveries(now).await? {
             let Some((platform, id)) = d.destination.split_once(':') else {
                 continue;
             };
-            let Some(sink) = self.sinks.iter().find(|s| s.platform() == platform) else {
+            let Some(sink) = self
+                .sinks
+                .iter()
+                .find(|s| s.platform().as_str() == platform)
+            else {
                 continue;
             };
             let id = id.to_string();
@@ -264,7 +273,7 @@ impl Runner {
             // while writing it leaves nothing claimed and unsent.
             let mut parts = Vec::new();
             if self
-                .store
+                .reader
                 .delivery_parts(&d.period, &d.destination)
                 .await?
                 .is_empty()
@@ -284,7 +293,7 @@ impl Runner {
                         let e = e.to_string();
                         let retry_at = now + backoff(d.attempts + 1);
                         tracing::error!(period = %d.period, destination = %d.destination, error = %e, "digest could not be rendered");
-                        self.store
+                        self.ledger
                             .fail_delivery(&d.period, &d.destination, &e, retry_at)
                             .await?;
                         out.failed.push((d.destination.clone(), e));
@@ -297,11 +306,12 @@ impl Runner {
         let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
         let mut running = tokio::task::JoinSet::new();
         for (d, sink, id, parts) in jobs {
-            let (store, clock, permits) = (self.store.clone(), self.clock.clone(), permits.clone());
+            let (ledger, reader) = (self.ledger.clone(), self.reader.clone());
+            let (clock, permits) = (self.clock.clone(), permits.clone());
             running.spawn(async move {
                 // The semaphore is never closed; a failed acquire only lifts the bound.
                 let _permit = permits.acquire_owned().await;
-                let r = deliver(&store, &*clock, &*sink, &d, &id, &parts).await;
+                let r = deliver((&*ledger, &reader), &*clock, &*sink, &d, &id, &parts).await;
                 (d.destination, r)
             });
         }
@@ -365,13 +375,13 @@ enum Attempt {
 /// recording it after. A part that failed stops the attempt (the rest follow at the retry, in
 /// order); a part whose outcome is unknown is never sent again, and the rest still go.
 async fn deliver(
-    store: &Store,
+    (ledger, reader): (&dyn Ledger, &Reader),
     clock: &dyn Clock,
     sink: &dyn Sink,
     d: &Delivery,
     id: &str,
     fresh: &[Part],
-) -> Result<Attempt, StoreError> {
+) -> Result<Attempt, DigestError> {
     let new: Vec<NewPart<'_>> = fresh
         .iter()
         .map(|p| NewPart {
@@ -380,15 +390,15 @@ async fn deliver(
             image: p.image.as_deref(),
         })
         .collect();
-    if !store
+    if !ledger
         .claim_delivery(&d.period, &d.destination, &new)
         .await?
     {
         return Ok(Attempt::NotClaimed);
     }
-    for p in store.delivery_parts(&d.period, &d.destination).await? {
+    for p in reader.delivery_parts(&d.period, &d.destination).await? {
         if !matches!(p.status.as_str(), "pending" | "failed")
-            || !store.claim_part(&d.period, &d.destination, p.seq).await?
+            || !ledger.claim_part(&d.period, &d.destination, p.seq).await?
         {
             continue;
         }
@@ -403,8 +413,14 @@ async fn deliver(
             Err(SendError::Failed(e)) => PartOutcome::Failed(e.to_string()),
             Err(SendError::Uncertain(e)) => PartOutcome::Uncertain(e.to_string()),
         };
-        store
-            .finish_part(&d.period, &d.destination, p.seq, &outcome, clock.now())
+        ledger
+            .finish_part(
+                &d.period,
+                &d.destination,
+                p.seq,
+                outcome.clone(),
+                clock.now(),
+            )
             .await?;
         match outcome {
             PartOutcome::Delivered => {}
@@ -416,7 +432,7 @@ async fn deliver(
     }
     let now = clock.now();
     let retry_at = now + backoff(d.attempts + 1);
-    let (status, error) = store
+    let (status, error) = ledger
         .settle_delivery(&d.period, &d.destination, retry_at, now)
         .await?;
     let error = error.unwrap_or_default();

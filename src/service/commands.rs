@@ -355,7 +355,7 @@ impl Service {
                 crate::digest::schedule::Schedule::parse(&d.schedule, &d.timezone).ok()
             });
         Ok(crate::digest::compose::preview(
-            &self.store,
+            &self.store.reader(),
             &cfg,
             schedule.as_ref(),
             self.cfg.segments.min_size,

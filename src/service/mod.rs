@@ -7,6 +7,7 @@
 
 mod buttons;
 mod commands;
+mod deliveries;
 mod language;
 mod members;
 mod polls;
@@ -412,7 +413,7 @@ impl Service {
         committed();
         let handled = match applied?? {
             Applied::Event(h) => h,
-            Applied::Recorded(_) => Handled::Replies(Vec::new()),
+            Applied::Recorded(_) | Applied::Digest(_) => Handled::Replies(Vec::new()),
         };
         if forget {
             // Outside the transaction: old WAL frames still hold the deleted rows.

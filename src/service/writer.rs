@@ -2,6 +2,10 @@
 //! `BEGIN IMMEDIATE` transaction (group commit), commits, then answers every caller.
 
 use super::*;
+use crate::digest::ledger::{DigestError, Ledger, Write as DigestWrite, Writing, Written};
+use crate::store::Reader;
+use std::future::Future;
+use std::pin::Pin;
 
 /// The most events one group commit takes; bounds how long the first of them waits.
 pub(super) const MAX_BATCH: usize = 256;
@@ -34,6 +38,8 @@ pub(super) enum Work {
         platform: Platform,
         chat_id: String,
     },
+    /// A digest bookkeeping write (`deliveries.rs`).
+    Digest(DigestWrite),
 }
 
 /// The committed result of one `Work`.
@@ -41,6 +47,8 @@ pub(super) enum Applied {
     Event(Handled),
     /// Whether the record changed a row.
     Recorded(bool),
+    /// What a digest write returned.
+    Digest(Written),
 }
 
 impl Service {
@@ -56,7 +64,7 @@ impl Service {
     }
 
     /// `submit`, waiting for the commit.
-    async fn submit_wait(&self, work: Work) -> Result<Applied, ServiceError> {
+    pub(super) async fn submit_wait(&self, work: Work) -> Result<Applied, ServiceError> {
         let result = self.submit(work, tracing::Span::current())?;
         result.await.map_err(|_| ServiceError::Stopped)?
     }
@@ -94,7 +102,7 @@ impl Service {
         };
         match self.submit_wait(work).await? {
             Applied::Recorded(done) => Ok(done),
-            Applied::Event(_) => Ok(false),
+            Applied::Event(_) | Applied::Digest(_) => Ok(false),
         }
     }
 
@@ -214,6 +222,17 @@ impl Service {
                 let r = tx.record_finalised(*survey, *platform, chat_id, now).await;
                 Self::settle_record(tx, r).await
             }
+            Work::Digest(w) => {
+                tx.savepoint().await?;
+                match super::deliveries::apply(w, tx).await {
+                    Ok(done) => Ok(Ok(Applied::Digest(done))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "digest write failed; rolled back");
+                        tx.rollback_event().await?;
+                        Ok(Err(ServiceError::Store(e)))
+                    }
+                }
+            }
         }
     }
 
@@ -282,5 +301,33 @@ impl Service {
                 Ok(Err(e))
             }
         }
+    }
+}
+
+/// The digest writes through the same writer (`deliveries.rs` applies each).
+impl Ledger for Service {
+    fn write(&self, w: DigestWrite) -> Writing<'_> {
+        Box::pin(async move {
+            match self.submit_wait(Work::Digest(w)).await {
+                Ok(Applied::Digest(done)) => Ok(done),
+                Ok(Applied::Event(_) | Applied::Recorded(_)) => Ok(Written::Done),
+                Err(ServiceError::Store(e)) => Err(DigestError::Database(e)),
+                Err(e) => Err(DigestError::Write(Box::new(e))),
+            }
+        })
+    }
+
+    fn reader(&self) -> Reader {
+        self.store.reader()
+    }
+
+    fn narrate<'a>(
+        &'a self,
+        narrator: &'a Arc<crate::narrative::Narrator>,
+        reports: Vec<&'a mut crate::insight::Report>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            crate::reporting::narrate(narrator, &self.store, reports).await;
+        })
     }
 }

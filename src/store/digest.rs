@@ -90,32 +90,6 @@ const INTERRUPTED: &str = "interrupted while sending; not resent to avoid a dupl
 const COLS: &str = "period, destination, slot_at, status, late, attempts, last_error, next_attempt_at, delivered_at";
 
 impl Store {
-    /// Creates the delivery rows of a period if they do not exist yet (idempotent).
-    pub async fn plan_deliveries(
-        &self,
-        period: &str,
-        slot: DateTime<Utc>,
-        destinations: &[String],
-        late: bool,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        for d in destinations {
-            sqlx::query(
-                "INSERT INTO digest_deliveries (period, destination, slot_at, status, late, next_attempt_at)
-                 VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (period, destination) DO NOTHING",
-            )
-            .bind(period)
-            .bind(d)
-            .bind(ms(slot))
-            .bind(late)
-            .bind(ms(now))
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.commit().await
-    }
-
     /// Deliveries that may be attempted now.
     pub async fn due_deliveries(&self, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(&format!(
@@ -126,23 +100,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(delivery).collect()
-    }
-
-    /// When this install began: the first call on a fresh database records `now`, later calls
-    /// return what was recorded. Digest slots before it were never due.
-    pub async fn installed_at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO install (id, installed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(ms(now))
-        .execute(&mut *tx.tx)
-        .await?;
-        let (at,): (i64,) = sqlx::query_as("SELECT installed_at FROM install WHERE id = 1")
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        tx.commit().await?;
-        Ok(from_ms(at))
     }
 
     /// The slot of the latest digest before `slot` that reached a destination, wholly or in
@@ -183,177 +140,6 @@ impl Store {
             .collect()
     }
 
-    /// Claims a delivery for an attempt; false when someone else already did (or it is done).
-    /// At the first claim `parts` are stored as what this destination gets; later claims keep
-    /// the stored ones, so a retry sends the same text.
-    pub async fn claim_delivery(
-        &self,
-        period: &str,
-        destination: &str,
-        parts: &[NewPart<'_>],
-    ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE digest_deliveries SET status = 'sending', attempts = attempts + 1
-              WHERE period = ? AND destination = ? AND status IN ('pending', 'failed')",
-        )
-        .bind(period)
-        .bind(destination)
-        .execute(&mut *tx.tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        let (stored,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM digest_parts WHERE period = ? AND destination = ?",
-        )
-        .bind(period)
-        .bind(destination)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        if stored == 0 {
-            for (seq, p) in parts.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO digest_parts (period, destination, seq, label, body, image)
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(period)
-                .bind(destination)
-                .bind(seq as i64)
-                .bind(p.label)
-                .bind(p.body)
-                .bind(p.image)
-                .execute(&mut *tx.tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Claims one part right before it is sent; false when it is not to be sent (delivered,
-    /// uncertain, or claimed by someone else).
-    pub async fn claim_part(&self, period: &str, destination: &str, seq: i64) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE digest_parts SET status = 'sending', attempts = attempts + 1
-              WHERE period = ? AND destination = ? AND seq = ? AND status IN ('pending', 'failed')",
-        )
-        .bind(period)
-        .bind(destination)
-        .bind(seq)
-        .execute(&mut *tx.tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records what became of a part's send.
-    pub async fn finish_part(
-        &self,
-        period: &str,
-        destination: &str,
-        seq: i64,
-        outcome: &PartOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let (status, error) = match outcome {
-            PartOutcome::Delivered => ("delivered", None),
-            PartOutcome::Failed(e) => ("failed", Some(e.as_str())),
-            PartOutcome::Uncertain(e) => ("uncertain", Some(e.as_str())),
-        };
-        sqlx::query(
-            "UPDATE digest_parts SET status = ?, last_error = ?,
-                    sent_at = CASE WHEN ? = 'delivered' THEN ? ELSE sent_at END
-              WHERE period = ? AND destination = ? AND seq = ?",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(status)
-        .bind(ms(now))
-        .bind(period)
-        .bind(destination)
-        .bind(seq)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// An attempt that failed before any part could be sent (e.g. rendering failed).
-    pub async fn fail_delivery(
-        &self,
-        period: &str,
-        destination: &str,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE digest_deliveries SET status = 'failed', last_error = ?, next_attempt_at = ?
-              WHERE period = ? AND destination = ?",
-        )
-        .bind(error)
-        .bind(ms(retry_at))
-        .bind(period)
-        .bind(destination)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Ends an attempt from its parts: every part delivered → `delivered`; a part still to send
-    /// → `failed`, retried at `retry_at`; else (some uncertain, the rest delivered) →
-    /// `uncertain`, never resent. Returns the new status and the first part's error.
-    pub async fn settle_delivery(
-        &self,
-        period: &str,
-        destination: &str,
-        retry_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(&'static str, Option<String>)> {
-        let mut tx = self.begin().await?;
-        let settled = settle_in(&mut tx, period, destination, retry_at, now).await?;
-        tx.commit().await?;
-        Ok(settled)
-    }
-
-    /// At start: a send interrupted by a crash may or may not have arrived. Never resend it;
-    /// the parts of that delivery that were never claimed are sent at the next tick.
-    pub async fn mark_interrupted_deliveries(&self, now: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE digest_parts SET status = 'uncertain', last_error = ? WHERE status = 'sending'",
-        )
-        .bind(INTERRUPTED)
-        .execute(&mut *tx.tx)
-        .await?;
-        let sending: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT d.period, d.destination,
-                    EXISTS (SELECT 1 FROM digest_parts p
-                             WHERE p.period = d.period AND p.destination = d.destination)
-               FROM digest_deliveries d WHERE d.status = 'sending'",
-        )
-        .fetch_all(&mut *tx.tx)
-        .await?;
-        for (period, destination, has_parts) in &sending {
-            if *has_parts == 1 {
-                settle_in(&mut tx, period, destination, now, now).await?;
-            } else {
-                // A delivery from before parts were recorded: nothing tells what was sent.
-                sqlx::query(
-                    "UPDATE digest_deliveries SET status = 'uncertain', last_error = ?
-                      WHERE period = ? AND destination = ?",
-                )
-                .bind(INTERRUPTED)
-                .bind(period)
-                .bind(destination)
-                .execute(&mut *tx.tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(sending.len() as u64)
-    }
-
     pub async fn deliveries(&self) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLS} FROM digest_deliveries ORDER BY slot_at DESC, destination"
@@ -378,6 +164,212 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// The digest's writes, made in the service writer's transaction (`Work::Digest`), so a claim
+/// is a read-modify-write under `BEGIN IMMEDIATE` and returns only after the commit.
+impl super::Tx {
+    /// Creates the delivery rows of a period if they do not exist yet (idempotent).
+    pub async fn plan_deliveries(
+        &mut self,
+        period: &str,
+        slot: DateTime<Utc>,
+        destinations: &[String],
+        late: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for d in destinations {
+            sqlx::query(
+                "INSERT INTO digest_deliveries (period, destination, slot_at, status, late, next_attempt_at)
+                 VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (period, destination) DO NOTHING",
+            )
+            .bind(period)
+            .bind(d)
+            .bind(ms(slot))
+            .bind(late)
+            .bind(ms(now))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// When this install began: the first call on a fresh database records `now`, later calls
+    /// return what was recorded. Digest slots before it were never due.
+    pub async fn installed_at(&mut self, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        sqlx::query(
+            "INSERT INTO install (id, installed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        let (at,): (i64,) = sqlx::query_as("SELECT installed_at FROM install WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(from_ms(at))
+    }
+
+    /// Claims a delivery for an attempt; false when someone else already did (or it is done).
+    /// At the first claim `parts` are stored as what this destination gets; later claims keep
+    /// the stored ones, so a retry sends the same text.
+    pub async fn claim_delivery(
+        &mut self,
+        period: &str,
+        destination: &str,
+        parts: &[NewPart<'_>],
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE digest_deliveries SET status = 'sending', attempts = attempts + 1
+              WHERE period = ? AND destination = ? AND status IN ('pending', 'failed')",
+        )
+        .bind(period)
+        .bind(destination)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let (stored,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM digest_parts WHERE period = ? AND destination = ?",
+        )
+        .bind(period)
+        .bind(destination)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if stored == 0 {
+            for (seq, p) in parts.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO digest_parts (period, destination, seq, label, body, image)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(period)
+                .bind(destination)
+                .bind(seq as i64)
+                .bind(p.label)
+                .bind(p.body)
+                .bind(p.image)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Claims one part right before it is sent; false when it is not to be sent (delivered,
+    /// uncertain, or claimed by someone else).
+    pub async fn claim_part(&mut self, period: &str, destination: &str, seq: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE digest_parts SET status = 'sending', attempts = attempts + 1
+              WHERE period = ? AND destination = ? AND seq = ? AND status IN ('pending', 'failed')",
+        )
+        .bind(period)
+        .bind(destination)
+        .bind(seq)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records what became of a part's send.
+    pub async fn finish_part(
+        &mut self,
+        period: &str,
+        destination: &str,
+        seq: i64,
+        outcome: &PartOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (status, error) = match outcome {
+            PartOutcome::Delivered => ("delivered", None),
+            PartOutcome::Failed(e) => ("failed", Some(e.as_str())),
+            PartOutcome::Uncertain(e) => ("uncertain", Some(e.as_str())),
+        };
+        sqlx::query(
+            "UPDATE digest_parts SET status = ?, last_error = ?,
+                    sent_at = CASE WHEN ? = 'delivered' THEN ? ELSE sent_at END
+              WHERE period = ? AND destination = ? AND seq = ?",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(status)
+        .bind(ms(now))
+        .bind(period)
+        .bind(destination)
+        .bind(seq)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// An attempt that failed before any part could be sent (e.g. rendering failed).
+    pub async fn fail_delivery(
+        &mut self,
+        period: &str,
+        destination: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE digest_deliveries SET status = 'failed', last_error = ?, next_attempt_at = ?
+              WHERE period = ? AND destination = ?",
+        )
+        .bind(error)
+        .bind(ms(retry_at))
+        .bind(period)
+        .bind(destination)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends an attempt from its parts: every part delivered → `delivered`; a part still to send
+    /// → `failed`, retried at `retry_at`; else (some uncertain, the rest delivered) →
+    /// `uncertain`, never resent. Returns the new status and the first part's error.
+    pub async fn settle_delivery(
+        &mut self,
+        period: &str,
+        destination: &str,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(&'static str, Option<String>)> {
+        settle_in(self, period, destination, retry_at, now).await
+    }
+
+    /// At start: a send interrupted by a crash may or may not have arrived. Never resend it;
+    /// the parts of that delivery that were never claimed are sent at the next tick.
+    pub async fn mark_interrupted_deliveries(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        sqlx::query(
+            "UPDATE digest_parts SET status = 'uncertain', last_error = ? WHERE status = 'sending'",
+        )
+        .bind(INTERRUPTED)
+        .execute(&mut *self.tx)
+        .await?;
+        let sending: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT d.period, d.destination,
+                    EXISTS (SELECT 1 FROM digest_parts p
+                             WHERE p.period = d.period AND p.destination = d.destination)
+               FROM digest_deliveries d WHERE d.status = 'sending'",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for (period, destination, has_parts) in &sending {
+            if *has_parts == 1 {
+                settle_in(self, period, destination, now, now).await?;
+            } else {
+                // A delivery from before parts were recorded: nothing tells what was sent.
+                sqlx::query(
+                    "UPDATE digest_deliveries SET status = 'uncertain', last_error = ?
+                      WHERE period = ? AND destination = ?",
+                )
+                .bind(INTERRUPTED)
+                .bind(period)
+                .bind(destination)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+        }
+        Ok(sending.len() as u64)
     }
 }
 

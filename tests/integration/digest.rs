@@ -3,8 +3,9 @@
 
 use crate::support::*;
 use canvass::config::DigestConfig;
+use canvass::core::event::Platform;
 use canvass::digest::schedule::Schedule;
-use canvass::digest::{Part, Runner, SendError, Sink, SinkError};
+use canvass::digest::{Ledger, Part, Runner, SendError, Sink, SinkError};
 use canvass::insight::digest::Brief;
 use canvass::service::Clock;
 use chrono::{DateTime, Utc};
@@ -34,8 +35,8 @@ impl Recorder {
 }
 
 impl Sink for Recorder {
-    fn platform(&self) -> &'static str {
-        self.platform
+    fn platform(&self) -> Platform {
+        Platform::parse(self.platform).expect("a known platform")
     }
     fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
         let headline = brief
@@ -88,7 +89,7 @@ fn cfg() -> DigestConfig {
 
 fn runner(t: &TestApp, clock: Arc<SetClock>, sinks: Vec<Arc<dyn Sink>>) -> Runner {
     Runner::new(
-        t.app.store.clone(),
+        t.app.service.clone(),
         cfg(),
         Schedule::parse("mon 09:00", "Europe/Berlin").unwrap(),
         10,
@@ -349,7 +350,7 @@ fn briefs(fake: &FakeTelegram) -> Vec<String> {
 /// A runner on another schedule, for the team chat only.
 fn runner_on(t: &TestApp, clock: Arc<SetClock>, schedule: &str, sink: Arc<dyn Sink>) -> Runner {
     Runner::new(
-        t.app.store.clone(),
+        t.app.service.clone(),
         DigestConfig {
             schedule: schedule.into(),
             timezone: "UTC".into(),
@@ -573,8 +574,8 @@ async fn a_fresh_install_does_not_post_the_slot_before_it_and_posts_the_next_on_
 struct PartsPosted(Mutex<Vec<(String, String, String)>>);
 
 impl Sink for PartsPosted {
-    fn platform(&self) -> &'static str {
-        "telegram"
+    fn platform(&self) -> Platform {
+        Platform::Telegram
     }
     fn render(&self, _brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
         Err(SinkError::Other(
@@ -605,8 +606,8 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
     let slot = utc("2026-11-09T08:00:00Z");
     // As the runner does: plan, claim the delivery with its parts, claim the first part, and
     // then the process dies before the send's outcome is recorded.
-    let store = &t.app.store;
-    store
+    let ledger: &dyn Ledger = &t.app.service;
+    ledger
         .plan_deliveries(period, slot, &[dest.to_string()], false, slot)
         .await
         .unwrap();
@@ -619,8 +620,8 @@ async fn a_part_claimed_but_not_recorded_before_a_crash_is_never_resent_and_the_
         part("text 1/2", "first half"),
         part("text 2/2", "second half"),
     ];
-    assert!(store.claim_delivery(period, dest, &parts).await.unwrap());
-    assert!(store.claim_part(period, dest, 0).await.unwrap());
+    assert!(ledger.claim_delivery(period, dest, &parts).await.unwrap());
+    assert!(ledger.claim_part(period, dest, 0).await.unwrap());
     let t = t.restart().await;
     let sink = Arc::new(PartsPosted::default());
     let clock = SetClock::at(slot + chrono::Duration::seconds(30));
@@ -696,7 +697,7 @@ async fn the_surveys_setting_limits_the_digest_to_those_ids() {
         surveys: vec!["trio".into()],
     };
     let r = Runner::new(
-        t.app.store.clone(),
+        t.app.service.clone(),
         digest,
         Schedule::parse("mon 09:00", "Europe/Berlin").unwrap(),
         10,

@@ -29,7 +29,7 @@ fn runner(
     sinks: Vec<Arc<dyn Sink>>,
 ) -> Runner {
     Runner::new(
-        t.app.store.clone(),
+        t.app.service.clone(),
         DigestConfig {
             schedule: "mon 09:00".into(),
             timezone: "Europe/Berlin".into(),

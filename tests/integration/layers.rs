@@ -259,10 +259,21 @@ fn the_cycle_check_finds_a_planted_cycle() {
     assert_eq!(found, ["src: a -> b -> a", "a: x -> y -> x"], "{found:?}");
 }
 
-/// Where the files under `dir` name the store: the `Store` or `Tx` types, the `crate::store`
-/// module, or a `.store` field or method. Adapters report what they posted to the service,
-/// whose writer records it; they hold no handle to write with.
-fn store_handles(dir: &Path) -> Vec<String> {
+/// How much of the store a folder may name.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    /// Nothing: not the module, its types, or a handle (the adapters).
+    None,
+    /// Its row types and the read-only `Reader`, but no handle that writes: `Store`, `Tx`, a
+    /// `.store` field or method, `.begin(` (the digest).
+    ReadOnly,
+}
+
+/// Where the files under `dir` name more of the store than `reach` allows: the `Store` or `Tx`
+/// types, a `.store` field or method, a transaction begun, or (`Reach::None`) the
+/// `crate::store` module at all. Adapters report what they posted to the service and the digest
+/// asks it to record its deliveries; its writer writes, they hold no handle to write with.
+fn store_handles(dir: &Path, reach: Reach) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(dir, &mut files);
     files.sort();
@@ -273,11 +284,13 @@ fn store_handles(dir: &Path) -> Vec<String> {
             let words: Vec<&str> = line
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .collect();
-            let named = words.iter().any(|w| *w == "Store" || *w == "Tx")
-                || line.contains("crate::store")
-                || line.contains("canvass::store")
+            let handle = words.iter().any(|w| *w == "Store" || *w == "Tx")
                 || line.contains(".store")
+                || line.contains(".begin(");
+            let module = line.contains("crate::store")
+                || line.contains("canvass::store")
                 || line.contains("store::");
+            let named = handle || (reach == Reach::None && module);
             if named {
                 let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
                 found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
@@ -289,10 +302,20 @@ fn store_handles(dir: &Path) -> Vec<String> {
 
 #[test]
 fn adapters_have_no_handle_to_the_store() {
-    let found = store_handles(&root("src/platform"));
+    let found = store_handles(&root("src/platform"), Reach::None);
     assert!(
         found.is_empty(),
         "adapters reaching the store (write through the service instead):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_digest_has_no_handle_to_write_with() {
+    let found = store_handles(&root("src/digest"), Reach::ReadOnly);
+    assert!(
+        found.is_empty(),
+        "the digest holding a writable store handle (write through the service instead):\n{}",
         found.join("\n")
     );
 }
@@ -312,10 +335,19 @@ fn the_store_check_finds_a_planted_handle() {
         "fn g(t: &mut Tx) {}\nfn h(r: StoredSurvey) {}\n",
     )
     .expect("write");
-    let found = store_handles(src);
+    let found = store_handles(src, Reach::None);
     assert_eq!(found.len(), 3, "{found:?}");
     assert!(found[0].starts_with("a.rs:2:"), "{found:?}");
     assert!(found[2].starts_with("c.rs:1:"), "{found:?}");
+    // Read-only: the row types and `Reader` pass; a handle that can write does not.
+    std::fs::write(
+        src.join("d.rs"),
+        "use crate::store::{Delivery, Reader};\nfn k(r: &Reader) {}\nasync fn m(s: &S) { s.pool().begin().await; }\n",
+    )
+    .expect("write");
+    let found = store_handles(src, Reach::ReadOnly);
+    let names: Vec<&str> = found.iter().map(|f| &f[..6]).collect();
+    assert_eq!(names, ["a.rs:2", "b.rs:1", "c.rs:1", "d.rs:3"], "{found:?}");
 }
 
 /// The `Cargo.lock` packages `name` reaches through its dependencies (normal, build, dev).

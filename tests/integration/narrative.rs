@@ -6,7 +6,7 @@
 use crate::support::openai::{FakeOpenAi, Reply};
 use crate::support::*;
 use canvass::config::DigestConfig;
-use canvass::core::event::Outbound;
+use canvass::core::event::{Outbound, Platform};
 use canvass::digest::schedule::Schedule;
 use canvass::digest::{Part, Runner, SendError, Sink, SinkError};
 use canvass::insight::Report;
@@ -230,8 +230,8 @@ struct Posted {
 }
 
 impl Sink for Posted {
-    fn platform(&self) -> &'static str {
-        "telegram"
+    fn platform(&self) -> Platform {
+        Platform::Telegram
     }
     fn render(&self, brief: &Brief, _chart: Option<&[u8]>) -> Result<Vec<Part>, SinkError> {
         let text = self.renderer.digest(Target::Plain, brief)?;
@@ -280,7 +280,7 @@ async fn digest_tick(t: &TestApp, hour: u32) -> (Duration, Vec<String>) {
         surveys: Vec::new(),
     };
     let runner = Runner::new(
-        t.app.store.clone(),
+        t.app.service.clone(),
         cfg,
         Schedule::parse(&schedule, "UTC").expect("schedule"),
         10,

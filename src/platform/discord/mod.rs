@@ -615,8 +615,8 @@ fn digest_send_error(e: send::SendError) -> crate::digest::SendError {
 }
 
 impl crate::digest::Sink for DigestSink {
-    fn platform(&self) -> &'static str {
-        "discord"
+    fn platform(&self) -> Platform {
+        Platform::Discord
     }
     fn render(
         &self,

@@ -58,8 +58,8 @@ fn digest_send_error(e: teloxide::RequestError) -> crate::digest::SendError {
 }
 
 impl crate::digest::Sink for DigestSink {
-    fn platform(&self) -> &'static str {
-        "telegram"
+    fn platform(&self) -> Platform {
+        Platform::Telegram
     }
     fn render(
         &self,
