@@ -5,6 +5,7 @@
 //! bot's clock.
 
 use crate::core::event::Platform;
+use crate::core::ids::SurveyKey;
 use crate::platform::refresh::Handle;
 use crate::service::Service;
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ pub fn spawn(
     refresher: Handle,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tried: HashMap<i64, (u32, Instant)> = HashMap::new();
+        let mut tried: HashMap<SurveyKey, (u32, Instant)> = HashMap::new();
         // A new posting may carry a nearer deadline.
         let mut posted = service.postings_recorded();
         loop {
@@ -37,7 +38,7 @@ pub fn spawn(
                             t.0 += 1;
                             t.1 = Instant::now();
                             tracing::info!(
-                                survey = key,
+                                survey = %key,
                                 platform = platform.as_str(),
                                 "poll closed: showing its final result"
                             );

@@ -1,13 +1,14 @@
 //! The coalescing loop behind poll-message refreshes, shared by the chat adapters: surveys are
 //! marked dirty as votes arrive and refreshed at most once per interval.
 
+use crate::core::ids::SurveyKey;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub enum Cmd {
-    Mark(i64),
+    Mark(SurveyKey),
     Flush(oneshot::Sender<()>),
 }
 
@@ -19,7 +20,7 @@ pub struct Handle {
 
 impl Handle {
     /// Marks a survey's posted messages as possibly out of date.
-    pub fn mark(&self, survey: i64) {
+    pub fn mark(&self, survey: SurveyKey) {
         let _ = self.tx.send(Cmd::Mark(survey));
     }
 
@@ -42,7 +43,7 @@ pub fn channel() -> (Handle, mpsc::UnboundedReceiver<Cmd>) {
 /// on a flush.
 pub fn spawn<F, Fut>(mut rx: mpsc::UnboundedReceiver<Cmd>, every: Duration, mut refresh: F)
 where
-    F: FnMut(BTreeSet<i64>) -> Fut + Send + 'static,
+    F: FnMut(BTreeSet<SurveyKey>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
     tokio::spawn(async move {
@@ -74,7 +75,7 @@ const MAX_WAITS: u32 = 20;
 pub struct Unposted {
     again: Handle,
     every: Duration,
-    waits: std::collections::HashMap<i64, u32>,
+    waits: std::collections::HashMap<SurveyKey, u32>,
 }
 
 impl Unposted {
@@ -87,7 +88,7 @@ impl Unposted {
     }
 
     /// Schedules another refresh of `survey`, unless it has waited long enough.
-    pub fn retry(&mut self, survey: i64) {
+    pub fn retry(&mut self, survey: SurveyKey) {
         let waits = self.waits.entry(survey).or_default();
         if *waits < MAX_WAITS {
             *waits += 1;

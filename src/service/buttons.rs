@@ -18,7 +18,7 @@ impl Service {
             }
         };
         let Some(s) = self.survey_by_key(tx, payload.survey, cx.locale()).await? else {
-            tracing::warn!(survey = payload.survey, "button for unknown survey");
+            tracing::warn!(survey = %payload.survey, "button for unknown survey");
             return Ok(vec![Outbound::Toast(stale())]);
         };
         let (question, input) = match payload.action {
@@ -69,7 +69,7 @@ impl Service {
             return Ok(vec![Outbound::Toast(stale())]);
         };
         if !posted_here || !s.survey.is_inline_poll() || question != 0 {
-            tracing::warn!(survey = s.key, "tap refused: poll not posted in this chat");
+            tracing::warn!(survey = %s.key, "tap refused: poll not posted in this chat");
             return Ok(vec![Outbound::Toast(stale())]);
         }
         // Look the member up without creating anything: a refused tap must leave no trace.

@@ -92,7 +92,7 @@ impl Service {
         tx: &mut Tx,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, i64, flow::FlowState, DateTime<Utc>)>, ServiceError> {
+    ) -> Result<Vec<(i64, SurveyKey, flow::FlowState, DateTime<Utc>)>, ServiceError> {
         let platform = actor.platform.as_str();
         let member = tx
             .find_member(platform, &actor.user_id)

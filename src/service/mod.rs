@@ -15,6 +15,7 @@ mod steps;
 mod views;
 mod writer;
 
+use crate::core::ids::SurveyKey;
 use polls::PollFlags;
 use writer::{Applied, Job, Work};
 
@@ -272,7 +273,7 @@ impl Service {
     async fn survey_by_key(
         &self,
         tx: &mut Tx,
-        key: i64,
+        key: SurveyKey,
         locale: &str,
     ) -> Result<Option<StoredSurvey>, ServiceError> {
         Ok(tx.survey_by_key(key).await?.map(|s| self.worded(s, locale)))
@@ -301,7 +302,7 @@ impl Service {
     /// Where survey `key` was posted on `platform`, for the refreshers.
     pub async fn postings(
         &self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
     ) -> Result<Vec<crate::store::PostingRow>, ServiceError> {
         Ok(self.store.postings(key, platform).await?)

@@ -5,7 +5,7 @@ use super::*;
 
 impl Service {
     /// The current message of a posted survey (counter, status, buttons), for refreshing.
-    pub async fn poll_view(&self, key: i64) -> Result<Option<(Msg, Keyboard)>, ServiceError> {
+    pub async fn poll_view(&self, key: SurveyKey) -> Result<Option<(Msg, Keyboard)>, ServiceError> {
         let Some(s) = self.store.survey_by_key(key).await? else {
             return Ok(None);
         };
@@ -23,7 +23,7 @@ impl Service {
     pub async fn closing_polls(
         &self,
         platform: Platform,
-    ) -> Result<(Vec<i64>, Option<DateTime<Utc>>), ServiceError> {
+    ) -> Result<(Vec<SurveyKey>, Option<DateTime<Utc>>), ServiceError> {
         let now = self.clock.now();
         let mut due = Vec::new();
         let mut next: Option<DateTime<Utc>> = None;
@@ -43,7 +43,7 @@ impl Service {
     /// The tallies of an inline poll, when members may see them (`results = "live"`, or closed).
     pub(super) async fn poll_results(
         &self,
-        key: i64,
+        key: SurveyKey,
         survey: &crate::core::survey::Survey,
         status: Status,
         locale: &str,
@@ -153,7 +153,7 @@ impl Service {
         &self,
         tx: &mut Tx,
         cx: &Ctx<'_>,
-        key: i64,
+        key: SurveyKey,
         survey: &Survey,
     ) -> Result<Vec<Outbound>, ServiceError> {
         let (ev, now) = (cx.ev, cx.now);

@@ -3,6 +3,7 @@
 
 use crate::core::answer::AnswerValue;
 use crate::core::event::{Button, ButtonAction, Expect, Keyboard, Label, Msg};
+use crate::core::ids::SurveyKey;
 use crate::core::interact::{self, Draft};
 use crate::core::pairs::{shuffled, stable_seed};
 use crate::core::payload::{Action, Payload};
@@ -10,18 +11,18 @@ use crate::core::survey::{Question, QuestionKind, ResultsVisibility, Status, Sur
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-fn button(survey: i64, label: Label, action: Action) -> Button {
+fn button(survey: SurveyKey, label: Label, action: Action) -> Button {
     Button {
         label,
         action: ButtonAction::Payload(Payload::new(survey, action).encode()),
     }
 }
 
-fn text_button(survey: i64, text: &str, action: Action) -> Button {
+fn text_button(survey: SurveyKey, text: &str, action: Action) -> Button {
     button(survey, Label::Text(text.to_string()), action)
 }
 
-fn tpl_button(survey: i64, template: &'static str, action: Action) -> Button {
+fn tpl_button(survey: SurveyKey, template: &'static str, action: Action) -> Button {
     button(
         survey,
         Label::Template(Msg::new(template, json!({}))),
@@ -62,7 +63,7 @@ pub fn member_seed(survey: &Survey, q: &Question, who: &str) -> u64 {
 }
 
 /// Scale buttons: 1..5 / 1..7 on one or two rows, NPS 0..10 on three rows of at most four.
-fn scale_buttons(key: i64, qi: u8, lo: u8, hi: u8) -> Vec<Vec<Button>> {
+fn scale_buttons(key: SurveyKey, qi: u8, lo: u8, hi: u8) -> Vec<Vec<Button>> {
     let buttons: Vec<Button> = (lo..=hi)
         .map(|v| {
             text_button(
@@ -213,7 +214,7 @@ pub fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
 
 /// The message a poll or survey is posted as in a group.
 pub fn posted(
-    key: i64,
+    key: SurveyKey,
     survey: &Survey,
     status: Status,
     respondents: i64,
@@ -291,7 +292,7 @@ pub fn posted(
 
 /// One step of a private flow: the question, with the member's draft so far and buttons.
 pub fn ask(
-    key: i64,
+    key: SurveyKey,
     survey: &Survey,
     index: usize,
     draft: &Draft,
@@ -466,7 +467,7 @@ pub const PERSONA_DECLINED: u8 = u8::MAX;
 pub const PERSONA_DECLINED_ID: &str = "prefer_not_to_say";
 
 /// The persona question, asked once before a member's first private survey.
-pub fn persona(key: i64, q: &Question) -> (Msg, Keyboard) {
+pub fn persona(key: SurveyKey, q: &Question) -> (Msg, Keyboard) {
     let kb = Keyboard {
         rows: q
             .kind

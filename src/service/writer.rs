@@ -27,14 +27,14 @@ pub(super) enum Work {
     },
     /// A posted poll's message id, recorded after the post succeeded.
     Posting {
-        survey: i64,
+        survey: SurveyKey,
         platform: Platform,
         chat_id: String,
         message_id: String,
     },
     /// A posted message now shows its survey's final state.
     Finalised {
-        survey: i64,
+        survey: SurveyKey,
         platform: Platform,
         chat_id: String,
     },
@@ -72,7 +72,7 @@ impl Service {
     /// Records a posted poll's message id through the writer, after the post succeeded.
     pub async fn record_posting(
         &self,
-        survey: i64,
+        survey: SurveyKey,
         platform: Platform,
         chat_id: &str,
         message_id: &str,
@@ -91,7 +91,7 @@ impl Service {
     /// state, so no restart edits it again. True the first time.
     pub async fn record_finalised(
         &self,
-        survey: i64,
+        survey: SurveyKey,
         platform: Platform,
         chat_id: &str,
     ) -> Result<bool, ServiceError> {

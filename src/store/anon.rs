@@ -2,6 +2,7 @@
 //! the survey's salted SHA-256 of the platform identity, and the upgrade of pre-key rows.
 
 use super::{Result, Store, StoreError, Tx, ms};
+use crate::core::ids::SurveyKey;
 use crate::privacy::AnonKey;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ impl Tx {
     /// unlinkable across surveys (per-survey salt) and, without the key, to anyone at all.
     pub async fn anon_key(
         &mut self,
-        survey: i64,
+        survey: SurveyKey,
         platform: &str,
         user_id: &str,
     ) -> Result<Vec<u8>> {

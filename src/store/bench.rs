@@ -1,6 +1,7 @@
 //! Bulk inserts for `canvass bench`: the raw SQLite reference and seeding large histories.
 
 use super::{Result, Store, StoreError, ms};
+use crate::core::ids::SurveyKey;
 use crate::core::survey::Status;
 use chrono::{DateTime, Utc};
 
@@ -8,7 +9,7 @@ const BATCH: usize = 400;
 
 impl Store {
     /// The raw limit: `rows` answers by plain multi-row INSERTs in one transaction.
-    pub async fn bench_raw_insert(&self, survey: i64, rows: usize) -> Result<()> {
+    pub async fn bench_raw_insert(&self, survey: SurveyKey, rows: usize) -> Result<()> {
         let mut tx = self.begin().await?;
         let now = ms(Utc::now());
         let mut done = 0;
@@ -22,7 +23,7 @@ impl Store {
             let mut query = sqlx::query_as::<_, (i64,)>(&q);
             for i in 0..n {
                 query = query
-                    .bind(survey)
+                    .bind(survey.0)
                     .bind(format!("raw-{}", done + i).into_bytes())
                     .bind(now);
             }
@@ -80,7 +81,7 @@ impl Store {
                         }
                     })?;
                     query = query
-                        .bind(key)
+                        .bind(key.0)
                         .bind(format!("seed-{}", r.respondent).into_bytes())
                         .bind(segs)
                         .bind(ms(r.first_at));

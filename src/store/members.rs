@@ -4,6 +4,7 @@ use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::event::Actor;
 use crate::core::flow::FlowState;
+use crate::core::ids::SurveyKey;
 use crate::core::interact::Draft;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -124,7 +125,7 @@ impl Tx {
     pub async fn set_pending_persona(
         &mut self,
         member: i64,
-        survey: i64,
+        survey: SurveyKey,
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
@@ -132,20 +133,20 @@ impl Tx {
              ON CONFLICT (member_id) DO UPDATE SET survey_id = excluded.survey_id, created_at = excluded.created_at",
         )
         .bind(member)
-        .bind(survey)
+        .bind(survey.0)
         .bind(ms(now))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
-    pub async fn take_pending_persona(&mut self, member: i64) -> Result<Option<i64>> {
+    pub async fn take_pending_persona(&mut self, member: i64) -> Result<Option<SurveyKey>> {
         let row: Option<(i64,)> =
             sqlx::query_as("DELETE FROM pending_persona WHERE member_id = ? RETURNING survey_id")
                 .bind(member)
                 .fetch_optional(&mut *self.tx)
                 .await?;
-        Ok(row.map(|r| r.0))
+        Ok(row.map(|r| SurveyKey(r.0)))
     }
 
     /// Deletes the member and, by cascade, every answer, draft and flow linked to them.
@@ -155,7 +156,7 @@ impl Tx {
         &mut self,
         platform: &str,
         user_id: &str,
-    ) -> Result<Option<Vec<(i64, String, i64)>>> {
+    ) -> Result<Option<Vec<(SurveyKey, String, i64)>>> {
         let Some(member) = self.find_member(platform, user_id).await? else {
             return Ok(None);
         };
@@ -170,8 +171,14 @@ impl Tx {
         .await?;
         let summary = rows
             .iter()
-            .map(|r| Ok((r.try_get("sid")?, r.try_get("title")?, r.try_get("n")?)))
-            .collect::<Result<Vec<(i64, String, i64)>>>()?;
+            .map(|r| {
+                Ok((
+                    SurveyKey(r.try_get("sid")?),
+                    r.try_get("title")?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect::<Result<Vec<(SurveyKey, String, i64)>>>()?;
         sqlx::query("DELETE FROM members WHERE id = ?")
             .bind(member.id)
             .execute(&mut *self.tx)

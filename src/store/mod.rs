@@ -115,9 +115,9 @@ pub struct Tx {
     _writer: tokio::sync::OwnedMutexGuard<()>,
     /// Surveys read in this transaction. While it is open no one else can write, and
     /// `set_status` clears it, so a group commit decodes each survey once per batch.
-    surveys: std::collections::HashMap<i64, surveys::StoredSurvey>,
+    surveys: std::collections::HashMap<crate::core::ids::SurveyKey, surveys::StoredSurvey>,
     /// (survey, platform, chat) found posted in this transaction; postings are never removed.
-    posted: std::collections::HashSet<(i64, String, String)>,
+    posted: std::collections::HashSet<(crate::core::ids::SurveyKey, String, String)>,
     anon: Option<std::sync::Arc<crate::privacy::AnonKey>>,
     commits: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     postings: std::sync::Arc<tokio::sync::watch::Sender<u64>>,

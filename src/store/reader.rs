@@ -2,6 +2,7 @@
 //! write goes through the service's single writer.
 
 use super::{AnswerRow, Delivery, Result, Store, StoredPart, StoredSurvey};
+use crate::core::ids::SurveyKey;
 use chrono::{DateTime, Utc};
 
 /// The store's reads the digest needs, and nothing that writes.
@@ -24,7 +25,7 @@ impl Reader {
     /// A survey's answer rows with when each was superseded (`Store::answer_history`).
     pub async fn answer_history(
         &self,
-        survey: i64,
+        survey: SurveyKey,
     ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
         self.0.answer_history(survey).await
     }

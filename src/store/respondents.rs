@@ -3,6 +3,7 @@
 use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::flow::FlowState;
+use crate::core::ids::SurveyKey;
 use crate::core::interact::Draft;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -83,18 +84,18 @@ impl Tx {
         }
     }
 
-    pub async fn find_respondent(&mut self, survey: i64, who: &Who) -> Result<Option<i64>> {
+    pub async fn find_respondent(&mut self, survey: SurveyKey, who: &Who) -> Result<Option<i64>> {
         let row: Option<(i64,)> = match who {
             Who::Member(m) => {
                 sqlx::query_as("SELECT id FROM respondents WHERE survey_id = ? AND member_id = ?")
-                    .bind(survey)
+                    .bind(survey.0)
                     .bind(m)
                     .fetch_optional(&mut *self.tx)
                     .await?
             }
             Who::Anon(k) => {
                 sqlx::query_as("SELECT id FROM respondents WHERE survey_id = ? AND anon_key = ?")
-                    .bind(survey)
+                    .bind(survey.0)
                     .bind(k)
                     .fetch_optional(&mut *self.tx)
                     .await?
@@ -106,7 +107,7 @@ impl Tx {
     /// Finds or creates the respondent and records their current segments.
     pub async fn respondent(
         &mut self,
-        survey: i64,
+        survey: SurveyKey,
         who: &Who,
         platform: &str,
         segments: &[String],
@@ -131,7 +132,7 @@ impl Tx {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(id)
-        .bind(survey)
+        .bind(survey.0)
         .bind(member)
         .bind(anon)
         .bind(platform)
@@ -162,14 +163,14 @@ impl Tx {
     /// tally a member who just voted is shown includes their vote.
     pub async fn question_answers(
         &mut self,
-        survey: i64,
+        survey: SurveyKey,
         question: &str,
     ) -> Result<Vec<AnswerValue>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT a.value FROM answers a JOIN respondents r ON r.id = a.respondent_id
               WHERE r.survey_id = ? AND a.question_id = ? AND a.superseded_at IS NULL",
         )
-        .bind(survey)
+        .bind(survey.0)
         .bind(question)
         .fetch_all(&mut *self.tx)
         .await?;
@@ -317,8 +318,8 @@ impl Tx {
     pub async fn active_flows(
         &mut self,
         member: Option<i64>,
-        anon_keys: &[(i64, Vec<u8>)],
-    ) -> Result<Vec<(i64, i64, FlowState, DateTime<Utc>)>> {
+        anon_keys: &[(SurveyKey, Vec<u8>)],
+    ) -> Result<Vec<(i64, SurveyKey, FlowState, DateTime<Utc>)>> {
         let mut out = Vec::new();
         if let Some(m) = member {
             let rows = sqlx::query(
@@ -332,7 +333,7 @@ impl Tx {
             for r in rows {
                 out.push((
                     r.try_get("rid")?,
-                    r.try_get("sid")?,
+                    SurveyKey(r.try_get("sid")?),
                     decode::<FlowState>(&r.try_get::<String, _>("state")?, "flow state")?,
                     from_ms(r.try_get("at")?),
                 ));
@@ -344,14 +345,14 @@ impl Tx {
                    FROM flows f JOIN respondents r ON r.id = f.respondent_id
                   WHERE r.survey_id = ? AND r.anon_key = ?",
             )
-            .bind(survey)
+            .bind(survey.0)
             .bind(key)
             .fetch_optional(&mut *self.tx)
             .await?;
             if let Some(r) = row {
                 out.push((
                     r.try_get("rid")?,
-                    r.try_get("sid")?,
+                    SurveyKey(r.try_get("sid")?),
                     decode::<FlowState>(&r.try_get::<String, _>("state")?, "flow state")?,
                     from_ms(r.try_get("at")?),
                 ));
@@ -365,7 +366,7 @@ impl Tx {
 
 impl Store {
     /// Current answers of a survey, for insights and export.
-    pub async fn current_answers(&self, survey: i64) -> Result<Vec<AnswerRow>> {
+    pub async fn current_answers(&self, survey: SurveyKey) -> Result<Vec<AnswerRow>> {
         Ok(self
             .answer_rows(survey, true)
             .await?
@@ -377,14 +378,14 @@ impl Store {
     /// Every answer row of a survey with when it was superseded, for "as of" views.
     pub async fn answer_history(
         &self,
-        survey: i64,
+        survey: SurveyKey,
     ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
         self.answer_rows(survey, false).await
     }
 
     async fn answer_rows(
         &self,
-        survey: i64,
+        survey: SurveyKey,
         current_only: bool,
     ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
         let rows = sqlx::query(&format!(
@@ -396,7 +397,7 @@ impl Store {
               ORDER BY a.answered_at, a.id",
             if current_only { "AND a.superseded_at IS NULL" } else { "" }
         ))
-        .bind(survey)
+        .bind(survey.0)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

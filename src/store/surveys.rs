@@ -2,6 +2,7 @@
 
 use super::{Result, Store, StoreError, Tx, from_ms, ms, random_salt};
 use crate::core::event::Platform;
+use crate::core::ids::SurveyKey;
 use crate::core::survey::{Status, Survey};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -9,7 +10,7 @@ use sqlx::Row;
 /// A survey as stored, with its store key (used in button payloads) and lifecycle status.
 #[derive(Debug, Clone)]
 pub struct StoredSurvey {
-    pub key: i64,
+    pub key: SurveyKey,
     pub survey: Survey,
     pub status: Status,
     pub source: String,
@@ -55,7 +56,7 @@ fn survey_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSurvey> {
     })?;
     let status: String = row.try_get("status")?;
     Ok(StoredSurvey {
-        key: row.try_get("id")?,
+        key: SurveyKey(row.try_get("id")?),
         survey,
         status: Status::parse(&status).unwrap_or(Status::Closed),
         source: row.try_get("source")?,
@@ -209,7 +210,7 @@ impl Store {
                         .bind(&c.survey.title)
                         .bind(c.survey.anonymous)
                         .bind(ms(now))
-                        .bind(s.key)
+                        .bind(s.key.0)
                         .execute(&mut *tx.tx)
                         .await?;
                         // A deadline moved past now reopens the poll: its message is no longer
@@ -218,7 +219,7 @@ impl Store {
                             && c.survey.effective_status(s.status, now) == Status::Open
                         {
                             sqlx::query("UPDATE postings SET finalised_at = NULL WHERE survey_id = ?")
-                                .bind(s.key)
+                                .bind(s.key.0)
                                 .execute(&mut *tx.tx)
                                 .await?;
                         }
@@ -240,9 +241,9 @@ impl Store {
         row.as_ref().map(survey_from_row).transpose()
     }
 
-    pub async fn survey_by_key(&self, key: i64) -> Result<Option<StoredSurvey>> {
+    pub async fn survey_by_key(&self, key: SurveyKey) -> Result<Option<StoredSurvey>> {
         let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?"))
-            .bind(key)
+            .bind(key.0)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(survey_from_row).transpose()
@@ -276,7 +277,7 @@ impl Store {
     }
 
     /// Members with at least one current answer.
-    pub async fn respondent_count(&self, key: i64) -> Result<i64> {
+    pub async fn respondent_count(&self, key: SurveyKey) -> Result<i64> {
         let n: (i64,) = sqlx::query_as(
             // One index probe per respondent (the partial index of current answers) instead
             // of a scan of every answer.
@@ -285,19 +286,19 @@ impl Store {
                 SELECT 1 FROM answers a
                  WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)",
         )
-        .bind(key)
+        .bind(key.0)
         .fetch_one(&self.pool)
         .await?;
         Ok(n.0)
     }
 
     /// Where survey `key` was posted on `platform` (the message id once recorded).
-    pub async fn postings(&self, key: i64, platform: Platform) -> Result<Vec<PostingRow>> {
+    pub async fn postings(&self, key: SurveyKey, platform: Platform) -> Result<Vec<PostingRow>> {
         let rows = sqlx::query(
             "SELECT chat_id, message_id FROM postings
               WHERE survey_id = ? AND platform = ? ORDER BY id",
         )
-        .bind(key)
+        .bind(key.0)
         .bind(platform.as_str())
         .fetch_all(&self.pool)
         .await?;
@@ -314,7 +315,7 @@ impl Store {
 
     /// Surveys with a message posted on `platform` that was not edited to its final (closed)
     /// state yet.
-    pub async fn unfinalised_postings(&self, platform: Platform) -> Result<Vec<i64>> {
+    pub async fn unfinalised_postings(&self, platform: Platform) -> Result<Vec<SurveyKey>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT DISTINCT survey_id FROM postings
               WHERE platform = ? AND message_id IS NOT NULL AND finalised_at IS NULL
@@ -323,14 +324,14 @@ impl Store {
         .bind(platform.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        Ok(rows.into_iter().map(|r| SurveyKey(r.0)).collect())
     }
 
     /// `Tx::record_finalised` in a transaction of its own (the service records it through its
     /// writer instead).
     pub async fn record_finalised(
         &self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
         chat_id: &str,
         now: DateTime<Utc>,
@@ -345,7 +346,7 @@ impl Store {
     /// writer instead).
     pub async fn record_posting(
         &self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
         chat_id: &str,
         message_id: &str,
@@ -363,7 +364,7 @@ impl Tx {
     /// it again. True when this call recorded it (the first time).
     pub async fn record_finalised(
         &mut self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
         chat_id: &str,
         now: DateTime<Utc>,
@@ -373,7 +374,7 @@ impl Tx {
               WHERE survey_id = ? AND platform = ? AND chat_id = ? AND finalised_at IS NULL",
         )
         .bind(ms(now))
-        .bind(key)
+        .bind(key.0)
         .bind(platform.as_str())
         .bind(chat_id)
         .execute(&mut *self.tx)
@@ -385,7 +386,7 @@ impl Tx {
     /// whoever waits on `Store::postings_recorded` hears of it after the commit.
     pub async fn record_posting(
         &mut self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
         chat_id: &str,
         message_id: &str,
@@ -397,7 +398,7 @@ impl Tx {
              ON CONFLICT (survey_id, platform, chat_id)
              DO UPDATE SET message_id = excluded.message_id, posted_at = excluded.posted_at",
         )
-        .bind(key)
+        .bind(key.0)
         .bind(platform.as_str())
         .bind(chat_id)
         .bind(message_id)
@@ -418,12 +419,12 @@ impl Tx {
         row.as_ref().map(survey_from_row).transpose()
     }
 
-    pub async fn survey_by_key(&mut self, key: i64) -> Result<Option<StoredSurvey>> {
+    pub async fn survey_by_key(&mut self, key: SurveyKey) -> Result<Option<StoredSurvey>> {
         if let Some(s) = self.surveys.get(&key) {
             return Ok(Some(s.clone()));
         }
         let row = sqlx::query(&format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?"))
-            .bind(key)
+            .bind(key.0)
             .fetch_optional(&mut *self.tx)
             .await?;
         let s = row.as_ref().map(survey_from_row).transpose()?;
@@ -440,7 +441,7 @@ impl Tx {
         status: Status,
         source: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64> {
+    ) -> Result<SurveyKey> {
         let row: (i64,) = sqlx::query_as(
             "INSERT INTO surveys (slug, title, definition, anonymous, status, source, salt, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -456,7 +457,7 @@ impl Tx {
         .bind(ms(now))
         .fetch_one(&mut *self.tx)
         .await?;
-        Ok(row.0)
+        Ok(SurveyKey(row.0))
     }
 
     pub async fn slug_taken(&mut self, slug: &str) -> Result<bool> {
@@ -467,7 +468,12 @@ impl Tx {
         Ok(n.0 > 0)
     }
 
-    pub async fn set_status(&mut self, key: i64, status: Status, now: DateTime<Utc>) -> Result<()> {
+    pub async fn set_status(
+        &mut self,
+        key: SurveyKey,
+        status: Status,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.surveys.remove(&key);
         sqlx::query(
             "UPDATE surveys SET status = ?, updated_at = ?,
@@ -478,22 +484,27 @@ impl Tx {
         .bind(ms(now))
         .bind(status.as_str())
         .bind(ms(now))
-        .bind(key)
+        .bind(key.0)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
-    pub async fn survey_salt(&mut self, key: i64) -> Result<Vec<u8>> {
+    pub async fn survey_salt(&mut self, key: SurveyKey) -> Result<Vec<u8>> {
         let row: (Vec<u8>,) = sqlx::query_as("SELECT salt FROM surveys WHERE id = ?")
-            .bind(key)
+            .bind(key.0)
             .fetch_one(&mut *self.tx)
             .await?;
         Ok(row.0)
     }
 
     /// Whether the survey was posted in this chat (taps from elsewhere are refused).
-    pub async fn posted_in(&mut self, key: i64, platform: Platform, chat_id: &str) -> Result<bool> {
+    pub async fn posted_in(
+        &mut self,
+        key: SurveyKey,
+        platform: Platform,
+        chat_id: &str,
+    ) -> Result<bool> {
         let k = (key, platform.as_str().to_string(), chat_id.to_string());
         if self.posted.contains(&k) {
             return Ok(true);
@@ -501,7 +512,7 @@ impl Tx {
         let n: (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM postings WHERE survey_id = ? AND platform = ? AND chat_id = ?",
         )
-        .bind(key)
+        .bind(key.0)
         .bind(platform.as_str())
         .bind(chat_id)
         .fetch_one(&mut *self.tx)
@@ -516,7 +527,7 @@ impl Tx {
     /// the message id is filled in by `Tx::record_posting` afterwards (through the writer).
     pub async fn reserve_posting(
         &mut self,
-        key: i64,
+        key: SurveyKey,
         platform: Platform,
         chat_id: &str,
         now: DateTime<Utc>,
@@ -525,7 +536,7 @@ impl Tx {
             "INSERT INTO postings (survey_id, platform, chat_id, posted_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (survey_id, platform, chat_id) DO UPDATE SET posted_at = excluded.posted_at",
         )
-        .bind(key)
+        .bind(key.0)
         .bind(platform.as_str())
         .bind(chat_id)
         .bind(ms(now))
@@ -536,24 +547,24 @@ impl Tx {
 
     /// Whether a member could already hold a button or a step of this survey, or has answered
     /// it: it was posted, someone started it (a respondent row exists) or waits in persona.
-    pub async fn in_use(&mut self, key: i64) -> Result<bool> {
+    pub async fn in_use(&mut self, key: SurveyKey) -> Result<bool> {
         let n: (i64,) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM postings WHERE survey_id = ?1)
                  OR EXISTS (SELECT 1 FROM respondents WHERE survey_id = ?1)
                  OR EXISTS (SELECT 1 FROM pending_persona WHERE survey_id = ?1)",
         )
-        .bind(key)
+        .bind(key.0)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(n.0 != 0)
     }
 
-    pub async fn answer_count(&mut self, key: i64) -> Result<i64> {
+    pub async fn answer_count(&mut self, key: SurveyKey) -> Result<i64> {
         let n: (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id
               WHERE r.survey_id = ?",
         )
-        .bind(key)
+        .bind(key.0)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(n.0)

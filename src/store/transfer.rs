@@ -5,6 +5,7 @@ use super::respondents::Who;
 use super::{Result, Store, StoreError, Tx, from_ms, ms};
 use crate::core::answer::AnswerValue;
 use crate::core::event::{Actor, Platform};
+use crate::core::ids::SurveyKey;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -28,7 +29,7 @@ impl Tx {
     /// `segments` replaces the stored list; `None` (no segment column) keeps it.
     pub async fn import_respondent(
         &mut self,
-        survey: i64,
+        survey: SurveyKey,
         anonymous: bool,
         respondent: &str,
         segments: Option<&[String]>,
@@ -106,7 +107,7 @@ fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> Resu
 impl Store {
     /// Current answers of a survey with their member, in one statement so the export is a
     /// consistent snapshot.
-    pub async fn export_answers(&self, survey: i64) -> Result<Vec<ExportAnswer>> {
+    pub async fn export_answers(&self, survey: SurveyKey) -> Result<Vec<ExportAnswer>> {
         let rows = sqlx::query(
             "SELECT a.respondent_id AS rid, m.platform AS platform, m.platform_user_id AS uid,
                     a.question_id AS q, a.value AS value, r.segments AS segs,
@@ -116,7 +117,7 @@ impl Store {
               WHERE r.survey_id = ? AND a.superseded_at IS NULL
               ORDER BY a.respondent_id, a.id",
         )
-        .bind(survey)
+        .bind(survey.0)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use canvass::core::event::{Body, Expect, Outbound};
+use canvass::core::ids::SurveyKey;
 use canvass::service::Handled;
 
 #[tokio::test]
@@ -23,9 +24,10 @@ async fn several_members_answer_a_poll_in_the_group() {
     assert_eq!(cur.iter().filter(|v| v.contains("\"sushi\"")).count(), 2);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM members").await, 4);
     // The refreshed poll message shows how many answered, not the tally (results hidden).
-    let key = t
-        .scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
-        .await;
+    let key = SurveyKey(
+        t.scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
+            .await,
+    );
     let (msg, _) = t.app.service.poll_view(key).await.unwrap().unwrap();
     let text = t
         .app

@@ -1,6 +1,7 @@
 //! Anonymity, /mydata and /forgetme.
 
 use crate::support::*;
+use canvass::core::ids::SurveyKey;
 
 /// Whether any file of the database (main, WAL, shared memory) contains `needle`.
 fn db_contains(dir: &std::path::Path, needle: &str) -> bool {
@@ -502,11 +503,12 @@ async fn forgetme_refreshes_the_count_on_posted_polls() {
     let p = payloads(&t.post("lunch").await);
     t.tap("alice", group(), &p[0]).await;
     t.tap("bob", group(), &p[1]).await;
-    let lunch = t
-        .scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
-        .await;
+    let lunch = SurveyKey(
+        t.scalar("SELECT id FROM surveys WHERE slug = 'lunch'")
+            .await,
+    );
     let out = t.say("alice", dm("alice"), "/forgetme").await;
-    let refreshed: Vec<i64> = out
+    let refreshed: Vec<SurveyKey> = out
         .iter()
         .filter_map(|o| match o {
             canvass::core::event::Outbound::RefreshPolls { survey } => Some(*survey),

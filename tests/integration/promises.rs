@@ -5,6 +5,7 @@
 use crate::support::*;
 use canvass::config::Config;
 use canvass::core::event::{Body, Inbound, Outbound};
+use canvass::core::ids::SurveyKey;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -912,7 +913,7 @@ async fn live_results_show_tallies_while_open_and_after_close_hides_them() {
     assert!(text.contains("Sushi: 3 (100%)"), "{text}");
 }
 
-async fn live_key(t: &TestApp, slug: &str) -> i64 {
+async fn live_key(t: &TestApp, slug: &str) -> SurveyKey {
     t.app
         .store
         .survey_by_slug(slug)

@@ -4,10 +4,11 @@
 
 use crate::support::*;
 use canvass::core::event::{Outbound, Platform};
+use canvass::core::ids::SurveyKey;
 use canvass::render::Target;
 
 /// Creates a poll in the group as the team; its store key, message text and buttons.
-async fn poll(t: &TestApp, args: &str) -> (i64, String, Vec<String>) {
+async fn poll(t: &TestApp, args: &str) -> (SurveyKey, String, Vec<String>) {
     let out = t.say("pm", group(), &format!("/poll {args}")).await;
     let Some(Outbound::PostPoll {
         survey, keyboard, ..
@@ -19,7 +20,7 @@ async fn poll(t: &TestApp, args: &str) -> (i64, String, Vec<String>) {
 }
 
 /// The poll message as the refresher would show it now, and how many button rows it has.
-async fn view(t: &TestApp, key: i64) -> (String, usize) {
+async fn view(t: &TestApp, key: SurveyKey) -> (String, usize) {
     let (msg, kb) = t
         .app
         .service
@@ -436,7 +437,7 @@ async fn forgetme_never_edits_a_closed_poll() {
     vote(&t, "ana", &b[0]).await;
     t.say("pm", group(), "/close closed-one").await;
     let out = t.say("ana", dm("ana"), "/forgetme").await;
-    let refreshed: Vec<i64> = out
+    let refreshed: Vec<SurveyKey> = out
         .iter()
         .filter_map(|o| match o {
             Outbound::RefreshPolls { survey } => Some(*survey),

@@ -1,6 +1,7 @@
 //! Platform-neutral events in and replies out. Adapters translate to and from these and
 //! nothing else crosses the boundary.
 
+use crate::core::ids::SurveyKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -236,12 +237,12 @@ pub enum Outbound {
     /// Post survey `survey` as a new message in this chat; the adapter then records the
     /// posting with its message id so counters can be refreshed.
     PostPoll {
-        survey: i64,
+        survey: SurveyKey,
         msg: Msg,
         keyboard: Keyboard,
     },
     /// Counters on posted messages of this survey may have changed; adapters coalesce these.
-    RefreshPolls { survey: i64 },
+    RefreshPolls { survey: SurveyKey },
     /// An insight report for the product team, rendered by the adapter for its platform,
     /// with the chart as a PNG when there is one.
     Report {

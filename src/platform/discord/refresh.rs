@@ -5,6 +5,7 @@
 
 use super::send::{Call, Rest, components, markdown, no_mentions, parts};
 use crate::core::event::Platform;
+use crate::core::ids::SurveyKey;
 use crate::render::Renderer;
 use crate::service::Service;
 use serenity::all::{ChannelId, CreateAttachment, CreateMessage, EditMessage, MessageId};
@@ -21,7 +22,7 @@ async fn refresh(
     rest: &Rest,
     shown: &mut HashMap<(u64, u64), String>,
     unposted: &mut Unposted,
-    dirty: BTreeSet<i64>,
+    dirty: BTreeSet<SurveyKey>,
 ) {
     for key in dirty {
         let Ok(Some((msg, kb))) = service.poll_view(key).await else {
@@ -83,7 +84,7 @@ async fn refresh(
                     Ok(true) => send_chart(rest, ChannelId::new(chat), &msg).await,
                     Ok(false) => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, survey = key, "could not record a finalised poll")
+                        tracing::warn!(error = %e, survey = %key, "could not record a finalised poll")
                     }
                 }
             }

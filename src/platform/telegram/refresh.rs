@@ -4,6 +4,7 @@
 
 use super::send::{CallError, call_idempotent, markup};
 use crate::core::event::Platform;
+use crate::core::ids::SurveyKey;
 use crate::render::{Renderer, Target};
 use crate::service::Service;
 use std::collections::{BTreeSet, HashMap};
@@ -30,13 +31,13 @@ struct Refresher {
 }
 
 impl Refresher {
-    async fn refresh(&mut self, dirty: BTreeSet<i64>) {
+    async fn refresh(&mut self, dirty: BTreeSet<SurveyKey>) {
         for key in dirty {
             let view = match self.service.poll_view(key).await {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
                 Err(e) => {
-                    tracing::error!(error = %e, survey = key, "cannot build the poll view");
+                    tracing::error!(error = %e, survey = %key, "cannot build the poll view");
                     continue;
                 }
             };
@@ -91,7 +92,7 @@ impl Refresher {
                         Ok(true) => self.send_chart(chat, &view.0).await,
                         Ok(false) => {}
                         Err(e) => {
-                            tracing::warn!(error = %e, survey = key, "could not record a finalised poll");
+                            tracing::warn!(error = %e, survey = %key, "could not record a finalised poll");
                         }
                     }
                 }

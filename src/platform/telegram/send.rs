@@ -6,6 +6,7 @@ use super::translate::Translated;
 use crate::core::event::{
     Body, ButtonAction, ChatKind, Inbound, Keyboard, Msg, Outbound, Platform, To,
 };
+use crate::core::ids::SurveyKey;
 use crate::platform::refresh;
 use crate::render::report::Format;
 use crate::render::{Renderer, Target, split};
@@ -304,7 +305,7 @@ impl Sender {
     }
 
     /// Marks a survey's posted poll messages for the coalesced refresh.
-    pub fn refresh(&self, survey: i64) {
+    pub fn refresh(&self, survey: SurveyKey) {
         self.refresher.mark(survey);
     }
 

@@ -136,6 +136,18 @@ slug_type!(
     OptionId
 );
 
+/// A stored survey's key (its row id): what buttons, postings and answers refer to. Only the
+/// store makes one from a row, and binds `.0` at its edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SurveyKey(pub i64);
+
+impl fmt::Display for SurveyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Button payloads: a compact, versioned encoding that fits Telegram's 64-byte callback_data
 //! and is strictly validated when it comes back, since a client can send anything.
 
+use super::ids::SurveyKey;
 use std::fmt;
 
 /// What a button does when tapped. Indices refer to the survey definition.
@@ -25,7 +26,7 @@ pub enum Action {
 /// A button payload: the survey's store id plus the action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Payload {
-    pub survey: i64,
+    pub survey: SurveyKey,
     pub action: Action,
 }
 
@@ -69,7 +70,7 @@ fn num<T: std::str::FromStr>(s: Option<&str>) -> Result<T, PayloadError> {
 }
 
 impl Payload {
-    pub fn new(survey: i64, action: Action) -> Self {
+    pub fn new(survey: SurveyKey, action: Action) -> Self {
         Self { survey, action }
     }
 
@@ -82,7 +83,7 @@ impl Payload {
         if it.next() != Some(VERSION) {
             return Err(PayloadError("unknown version"));
         }
-        let survey: i64 = num(it.next())?;
+        let survey = SurveyKey(num(it.next())?);
         let verb = it.next().ok_or(PayloadError("missing action"))?;
         let action = match verb {
             "c" => Action::Choose {
@@ -185,7 +186,7 @@ mod tests {
             Action::Persona { value: 2 },
         ];
         for a in all {
-            let p = Payload::new(i64::MAX, a);
+            let p = Payload::new(SurveyKey(i64::MAX), a);
             let s = p.encode();
             assert!(s.len() <= MAX_PAYLOAD_BYTES, "{s}");
             assert_eq!(Payload::decode(&s), Ok(p));
