@@ -16,7 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The synthetic 240-respondent report in every format (and its chart) into `out`, worded
 /// with the templates in `prompts` for the team locale `locale`. The integration tests run it.
-pub fn write(prompts: &Path, out: &Path, locale: &str) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn write(
+    prompts: &Path,
+    out: &Path,
+    locale: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let r = canvass::insight::demo::report(240).ok_or("demo report")?;
     let renderer = Renderer::load(prompts)?.with_team_locale(locale);
     std::fs::create_dir_all(out)?;

@@ -80,7 +80,6 @@ fn event(id: String, user: &str, body: Body) -> Inbound {
             kind: ChatKind::Group,
             title: Some("bench".into()),
         },
-        at: Utc::now(),
         body,
     }
 }

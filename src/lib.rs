@@ -3,9 +3,9 @@
 
 pub mod app;
 pub mod bench;
-pub mod clock;
+pub(crate) mod clock;
 pub mod digest;
-pub mod narrative;
+pub(crate) mod narrative;
 pub mod operate;
 pub mod platform;
 pub mod privacy;

@@ -8,17 +8,17 @@
 
 use super::claims::{self, Found, Kind, Num, Word};
 
-pub use super::facts::Facts;
+pub(crate) use super::facts::Facts;
 use super::facts::{Mention, What, lower, mentions_in};
-pub use super::failure::Failure;
+pub(crate) use super::failure::Failure;
 use super::quotes::{quote_ok, quoted};
 use super::wording::*;
 
 /// What passed: how many numbers and quotes were checked.
-pub use crate::insight::report::NarrativePassed as Passed;
+pub(crate) use crate::insight::report::NarrativePassed as Passed;
 
 /// Checks a narrative against the facts; the first failure wins.
-pub fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Failure> {
+pub(crate) fn check(text: &str, facts: &Facts, max_chars: usize) -> Result<Passed, Failure> {
     let text = text.trim();
     if text.is_empty() {
         return Err(Failure::Empty);

@@ -5,7 +5,7 @@
 
 /// A number as written: its value, how many decimals it shows and whether it is a percentage.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Num {
+pub(crate) struct Num {
     pub value: f64,
     pub decimals: usize,
     pub percent: bool,
@@ -13,7 +13,7 @@ pub struct Num {
 
 /// How a number was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Digits or cardinal words.
     Plain,
     /// "three in four", "a third": a share, compared as a whole percentage.
@@ -26,7 +26,7 @@ pub enum Kind {
 
 /// One number found in a text, by char positions in that text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     pub raw: String,
     pub num: Num,
     pub kind: Kind,
@@ -39,7 +39,7 @@ pub struct Found {
 /// The value of a decimal digit in any script Unicode knows as `Nd` that a reader might meet:
 /// ASCII, Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai, fullwidth and the
 /// mathematical digits.
-pub fn digit(c: char) -> Option<u32> {
+pub(crate) fn digit(c: char) -> Option<u32> {
     const ZEROS: [u32; 12] = [
         0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xE50, 0xFF10, 0x1D7CE, 0x1D7D8,
     ];
@@ -76,14 +76,14 @@ const PERCENT_WORDS: &[&[&str]] = &[
 
 /// A word of the text: lowercase, with its char span.
 #[derive(Debug, Clone)]
-pub struct Word {
+pub(crate) struct Word {
     pub text: String,
     pub start: usize,
     pub end: usize,
 }
 
 /// Words as letters with inner hyphens or apostrophes ("seventy-three", "don't").
-pub fn words_of(cs: &[char]) -> Vec<Word> {
+pub(crate) fn words_of(cs: &[char]) -> Vec<Word> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < cs.len() {
@@ -116,7 +116,7 @@ pub fn words_of(cs: &[char]) -> Vec<Word> {
 /// Every number in `text`, in order. `decimal` is the report locale's decimal mark; the other
 /// mark groups thousands when exactly three digits follow it, and is read as a decimal mark
 /// otherwise, so "37,8 %" is one number in every locale.
-pub fn numbers(text: &str, decimal: char) -> Vec<Found> {
+pub(crate) fn numbers(text: &str, decimal: char) -> Vec<Found> {
     let cs: Vec<char> = text.chars().collect();
     let mut out = digits(&cs, decimal);
     out.extend(worded(&cs));

@@ -61,7 +61,7 @@ pub(super) struct Support {
 
 /// Everything the narrative may rely on, taken from one report.
 #[derive(Debug, Clone)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Every number the shown report and the prompt contain, as written there.
     pub(super) shown: Vec<Num>,
     pub(super) decimal: char,
@@ -101,7 +101,7 @@ impl Facts {
     /// `shown` is the report as people read it (the deterministic text and the prompt): its
     /// numbers are the allowed ones, rounded as the report rounds them, read with `locale`'s
     /// decimal mark. `answers` are the members' texts.
-    pub fn new(report: &Report, shown: &str, answers: Vec<String>, locale: &str) -> Self {
+    pub(crate) fn new(report: &Report, shown: &str, answers: Vec<String>, locale: &str) -> Self {
         let decimal = crate::locale::Numbers::for_locale(locale).decimal_mark();
         let mut labels = vec![report.survey.title.clone()];
         let mut questions = Vec::new();

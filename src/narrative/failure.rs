@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 /// Why a narrative was dropped. The detail is the offending passage.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     Empty,
     TooLong {
         chars: usize,
@@ -35,7 +35,7 @@ pub enum Failure {
 
 impl Failure {
     /// A stable code for logs, counters and the reason template.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Failure::Empty => "empty",
             Failure::TooLong { .. } => "too_long",
@@ -51,7 +51,7 @@ impl Failure {
     }
 
     /// The passage at fault, if any.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match self {
             Failure::Empty => String::new(),
             Failure::TooLong { chars, max } => format!("{chars} > {max}"),
@@ -67,7 +67,7 @@ impl Failure {
     }
 
     /// The data `prompts/narrative/reason.hbs` words the failure from.
-    pub fn data(&self) -> Value {
+    pub(crate) fn data(&self) -> Value {
         match self {
             Failure::Misattributed { number, subject } => {
                 json!({ "detail": number, "subject": subject })

@@ -2,8 +2,8 @@
 //! report up in prose, checks the reply against the report (`check`), and counts what was
 //! dropped and why. Any failure leaves the deterministic summary in charge.
 
-pub mod check;
-pub mod claims;
+pub(crate) mod check;
+pub(crate) mod claims;
 mod facts;
 mod failure;
 mod quotes;
@@ -54,7 +54,7 @@ impl CallError {
 
 /// The result of one narrative, with what was checked when it passed (defined beside the
 /// report model, so `render` shows it without importing this module).
-pub use crate::insight::report::NarrativeOutcome as Outcome;
+pub(crate) use crate::insight::report::NarrativeOutcome as Outcome;
 
 /// Talks to the configured endpoint. Shared by the bot, the digest and the command line.
 pub struct Narrator {

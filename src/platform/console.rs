@@ -315,7 +315,6 @@ impl Console {
             event_id: format!("console:{}:{}", self.session, self.seq),
             actor: self.actor(),
             chat: self.chat_ref(),
-            at: self.service.now(),
             body,
         };
         match self.service.handle(&ev).await {

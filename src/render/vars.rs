@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 /// Every data path the template reads, keyed by the block scopes around it
 /// (`each surveys` → `surveys[]/title`).
-pub fn used(t: &Template) -> BTreeSet<String> {
+pub(super) fn used(t: &Template) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     walk(t, &mut Vec::new(), &mut |key, _| {
         out.insert(key);
@@ -16,7 +16,7 @@ pub fn used(t: &Template) -> BTreeSet<String> {
 }
 
 /// The first path in `t` that is not in `known`, with its line.
-pub fn first_unknown(t: &Template, known: &BTreeSet<String>) -> Option<(String, usize)> {
+pub(super) fn first_unknown(t: &Template, known: &BTreeSet<String>) -> Option<(String, usize)> {
     let mut found = None;
     walk(t, &mut Vec::new(), &mut |key, line| {
         if found.is_none() && !known.contains(&key) {

@@ -49,7 +49,7 @@ fn rows(buttons: Vec<Button>, width: usize) -> Vec<Vec<Button>> {
 
 /// Display order of a question's options for this member: shuffled for message tests
 /// (position bias), as defined otherwise.
-pub fn display_order(q: &Question, seed: u64) -> Vec<usize> {
+pub(super) fn display_order(q: &Question, seed: u64) -> Vec<usize> {
     let n = q.kind.options().len();
     match q.kind {
         QuestionKind::MessageTest { .. } => shuffled(n, seed),
@@ -58,7 +58,7 @@ pub fn display_order(q: &Question, seed: u64) -> Vec<usize> {
 }
 
 /// The seed that fixes a member's card schedule and shuffle for one question.
-pub fn member_seed(survey: &Survey, q: &Question, who: &str) -> u64 {
+pub(super) fn member_seed(survey: &Survey, q: &Question, who: &str) -> u64 {
     stable_seed(&[survey.id.as_str(), q.id.as_str(), who])
 }
 
@@ -135,7 +135,7 @@ fn question_data(q: &Question, inline: bool) -> Value {
 }
 
 /// A date as members of `locale` write it (`02.12.2026, 18:00 UTC`), or null.
-pub fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
+pub(super) fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
     t.map(|t| json!(crate::locale::Numbers::for_locale(locale).datetime(&t)))
         .unwrap_or(Value::Null)
 }
@@ -143,7 +143,7 @@ pub fn when(t: Option<DateTime<Utc>>, locale: &str) -> Value {
 /// Whether everyone may see a survey's tallies now (in the posted message, in `/survey`):
 /// while open with `results = "live"`, once closed unless `team_only`. With `after_vote` a
 /// member who answered also sees them privately in the acknowledgement of the tap.
-pub fn results_visible(survey: &Survey, status: Status) -> bool {
+pub(super) fn results_visible(survey: &Survey, status: Status) -> bool {
     match survey.results {
         ResultsVisibility::TeamOnly => false,
         ResultsVisibility::Live => true,
@@ -160,7 +160,7 @@ fn bar(share: f64) -> String {
 /// The tallies a poll message shows: per option (per scale value for ratings; first places for
 /// rankings) how many respondents chose it and their share of those who answered, written the
 /// way `locale` writes percentages. `answers` are the current answers to the poll's question.
-pub fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
+pub(super) fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
     let mut counts: Vec<(String, usize)> = match q.kind.scale() {
         Some((lo, hi)) => (lo..=hi).map(|v| (v.to_string(), 0)).collect(),
         None => q
@@ -462,12 +462,12 @@ pub fn ask(
 }
 
 /// The persona button value for "prefer not to say" (options are at most 25).
-pub const PERSONA_DECLINED: u8 = u8::MAX;
+pub(super) const PERSONA_DECLINED: u8 = u8::MAX;
 /// Stored as the member's persona when they prefer not to say: never a segment.
-pub const PERSONA_DECLINED_ID: &str = "prefer_not_to_say";
+pub(super) const PERSONA_DECLINED_ID: &str = "prefer_not_to_say";
 
 /// The persona question, asked once before a member's first private survey.
-pub fn persona(key: SurveyKey, q: &Question) -> (Msg, Keyboard) {
+pub(super) fn persona(key: SurveyKey, q: &Question) -> (Msg, Keyboard) {
     let kb = Keyboard {
         rows: q
             .kind

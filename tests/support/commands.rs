@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Every `/command` in `text` with the word after it (a Discord subcommand, or an argument).
 /// A `/` inside a word, a URL or a closing HTML tag is not a command.
-pub fn named(text: &str) -> Vec<(String, Option<String>)> {
+pub(crate) fn named(text: &str) -> Vec<(String, Option<String>)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     for (i, c) in chars.iter().enumerate() {
@@ -44,14 +44,14 @@ pub fn named(text: &str) -> Vec<(String, Option<String>)> {
 /// What a reader can type: on Discord, the slash commands registered (as the adapter sends
 /// them, or as the fake received them), under the names of the reader's Discord locale; on
 /// Telegram, what the core's command parser knows; on the console, that or a console command.
-pub struct Registered {
+pub(crate) struct Registered {
     discord: Vec<Value>,
     /// Shipped locales, to find the Discord locale codes of each.
     locales: Vec<String>,
 }
 
 impl Registered {
-    pub fn new(discord: Vec<Value>, locales: &[String]) -> Self {
+    pub(crate) fn new(discord: Vec<Value>, locales: &[String]) -> Self {
         Self {
             discord,
             locales: locales.to_vec(),
@@ -59,7 +59,7 @@ impl Registered {
     }
 
     /// From the adapter's own registration code.
-    pub fn of(renderer: &canvass::render::Renderer) -> Self {
+    pub(crate) fn of(renderer: &canvass::render::Renderer) -> Self {
         let cmds = canvass::platform::discord::registered_commands(renderer);
         let discord = match serde_json::to_value(cmds) {
             Ok(Value::Array(a)) => a,
@@ -69,7 +69,7 @@ impl Registered {
     }
 
     /// Why `/word next` is not a command a reader in `locale` on `platform` can type, if so.
-    pub fn refuses(
+    pub(crate) fn refuses(
         &self,
         platform: Platform,
         locale: &str,

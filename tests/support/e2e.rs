@@ -11,7 +11,7 @@ use std::time::Instant;
 const GROUP: i64 = -100_900;
 
 /// What one run measured.
-pub struct E2e {
+pub(crate) struct E2e {
     pub members: usize,
     pub seconds: f64,
     pub per_second: f64,
@@ -21,7 +21,7 @@ pub struct E2e {
 
 /// `members` members each tap once on a posted poll, all queued at once (an announcement's
 /// burst); measures from the first update offered to the last tap confirmed.
-pub async fn telegram_taps(members: usize) -> E2e {
+pub(crate) async fn telegram_taps(members: usize) -> E2e {
     let t: TestApp = spawn_app().await;
     let fake = FakeTelegram::start().await;
     let group = TgChat::group(GROUP, "Bench");

@@ -1,11 +1,11 @@
 //! Test support: `spawn_app()` on a temp database, a stepping clock, and event helpers.
 #![allow(dead_code)]
 
-pub mod commands;
-pub mod discord;
-pub mod e2e;
-pub mod openai;
-pub mod telegram;
+pub(crate) mod commands;
+pub(crate) mod discord;
+pub(crate) mod e2e;
+pub(crate) mod openai;
+pub(crate) mod telegram;
 
 use canvass::app::{App, Options};
 use canvass::config::Config;
@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A clock that starts at a fixed instant and moves one second per reading.
-pub struct StepClock(AtomicI64);
+pub(crate) struct StepClock(AtomicI64);
 impl StepClock {
-    pub fn at(t: DateTime<Utc>) -> Arc<Self> {
+    pub(crate) fn at(t: DateTime<Utc>) -> Arc<Self> {
         Arc::new(Self(AtomicI64::new(t.timestamp())))
     }
 }
@@ -34,12 +34,12 @@ impl Clock for StepClock {
 }
 
 /// A clock the test sets by hand.
-pub struct SetClock(std::sync::Mutex<DateTime<Utc>>);
+pub(crate) struct SetClock(std::sync::Mutex<DateTime<Utc>>);
 impl SetClock {
-    pub fn at(t: DateTime<Utc>) -> Arc<Self> {
+    pub(crate) fn at(t: DateTime<Utc>) -> Arc<Self> {
         Arc::new(Self(std::sync::Mutex::new(t)))
     }
-    pub fn set(&self, t: DateTime<Utc>) {
+    pub(crate) fn set(&self, t: DateTime<Utc>) {
         if let Ok(mut g) = self.0.lock() {
             *g = t;
         }
@@ -52,7 +52,7 @@ impl Clock for SetClock {
 }
 
 /// A draft, and a survey whose schedule opens it in 2030 (after every test's clock).
-pub const UNOPENED: &str = r#"
+pub(crate) const UNOPENED: &str = r#"
 [[surveys]]
 id = "secretdraft"
 title = "Secret pricing plan draft"
@@ -74,7 +74,7 @@ text = "Which plan?"
 options = ["A", "B"]
 "#;
 
-pub const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [team]
 console = ["pm"]
 telegram = [1000]
@@ -169,7 +169,7 @@ text = "Tell us more"
 max_chars = 100
 "#;
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub app: App,
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
@@ -177,21 +177,21 @@ pub struct TestApp {
     seq: AtomicU64,
 }
 
-pub fn prompts() -> PathBuf {
+pub(crate) fn prompts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")
 }
 
-pub fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
         .single()
         .unwrap_or_default()
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(CONFIG).await
 }
 
-pub async fn spawn_app_with(config: &str) -> TestApp {
+pub(crate) async fn spawn_app_with(config: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("canvass.db");
     let app = boot(config, &db, 0).await;
@@ -205,7 +205,7 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 }
 
 /// Like `spawn_app_with`, with the templates loaded from `prompts_dir` (which the caller keeps).
-pub async fn spawn_app_with_prompts(config: &str, prompts_dir: PathBuf) -> TestApp {
+pub(crate) async fn spawn_app_with_prompts(config: &str, prompts_dir: PathBuf) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("canvass.db");
     let app = boot_from(config, &db, 0, prompts_dir).await;
@@ -239,7 +239,7 @@ async fn boot_from(config: &str, db: &Path, offset_hours: i64, prompts_dir: Path
     .expect("app starts")
 }
 
-pub fn group() -> Chat {
+pub(crate) fn group() -> Chat {
     Chat {
         id: "community".into(),
         kind: ChatKind::Group,
@@ -247,7 +247,7 @@ pub fn group() -> Chat {
     }
 }
 
-pub fn dm(user: &str) -> Chat {
+pub(crate) fn dm(user: &str) -> Chat {
     Chat {
         id: format!("dm:{user}"),
         kind: ChatKind::Private,
@@ -255,7 +255,7 @@ pub fn dm(user: &str) -> Chat {
     }
 }
 
-pub fn actor(user: &str) -> Actor {
+pub(crate) fn actor(user: &str) -> Actor {
     let mut a = Actor::new(Platform::Console, user);
     a.display_name = Some(format!("{user} display"));
     a
@@ -263,42 +263,41 @@ pub fn actor(user: &str) -> Actor {
 
 impl TestApp {
     /// Stops the app and boots a new one on the same database file, as after a restart.
-    pub async fn restart(self) -> TestApp {
+    pub(crate) async fn restart(self) -> TestApp {
         self.app.store.close().await;
         let app = boot(&self.config, &self.db, 1).await;
         TestApp { app, ..self }
     }
 
-    pub fn next_id(&self) -> String {
+    pub(crate) fn next_id(&self) -> String {
         format!("test:{}", self.seq.fetch_add(1, Ordering::SeqCst))
     }
 
-    pub fn event(&self, user: &str, chat: Chat, body: Body) -> Inbound {
+    pub(crate) fn event(&self, user: &str, chat: Chat, body: Body) -> Inbound {
         Inbound {
             event_id: self.next_id(),
             actor: actor(user),
             chat,
-            at: t0(),
             body,
         }
     }
 
-    pub async fn send(&self, ev: &Inbound) -> Handled {
+    pub(crate) async fn send(&self, ev: &Inbound) -> Handled {
         self.app.service.handle(ev).await.expect("event handled")
     }
 
-    pub async fn say(&self, user: &str, chat: Chat, text: &str) -> Vec<Outbound> {
+    pub(crate) async fn say(&self, user: &str, chat: Chat, text: &str) -> Vec<Outbound> {
         let ev = self.event(user, chat, Body::Text(text.into()));
         self.send(&ev).await.replies().to_vec()
     }
 
-    pub async fn tap(&self, user: &str, chat: Chat, payload: &str) -> Vec<Outbound> {
+    pub(crate) async fn tap(&self, user: &str, chat: Chat, payload: &str) -> Vec<Outbound> {
         let ev = self.event(user, chat, Body::Button(payload.into()));
         self.send(&ev).await.replies().to_vec()
     }
 
     /// Posts a survey in the group as the product team and returns its poll keyboard.
-    pub async fn post(&self, survey: &str) -> Keyboard {
+    pub(crate) async fn post(&self, survey: &str) -> Keyboard {
         let out = self.say("pm", group(), &format!("/post {survey}")).await;
         match out.first() {
             Some(Outbound::PostPoll { keyboard, .. }) => keyboard.clone(),
@@ -307,7 +306,7 @@ impl TestApp {
     }
 
     /// Renders replies as plain text, one per line, for assertions.
-    pub fn text(&self, out: &[Outbound]) -> String {
+    pub(crate) fn text(&self, out: &[Outbound]) -> String {
         let r = &self.app.renderer;
         out.iter()
             .filter_map(|o| match o {
@@ -327,7 +326,7 @@ impl TestApp {
             .join("\n")
     }
 
-    pub async fn scalar(&self, sql: &str) -> i64 {
+    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
         let row: (i64,) = sqlx::query_as(sql)
             .fetch_one(self.app.store.pool())
             .await
@@ -336,7 +335,7 @@ impl TestApp {
     }
 
     /// Current answer values (JSON) for a survey question, sorted.
-    pub async fn current(&self, survey: &str, question: &str) -> Vec<String> {
+    pub(crate) async fn current(&self, survey: &str, question: &str) -> Vec<String> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT a.value FROM answers a JOIN respondents r ON r.id = a.respondent_id
                JOIN surveys s ON s.id = r.survey_id
@@ -352,7 +351,7 @@ impl TestApp {
 }
 
 /// The payloads of a keyboard's buttons, in order.
-pub fn payloads(kb: &Keyboard) -> Vec<String> {
+pub(crate) fn payloads(kb: &Keyboard) -> Vec<String> {
     kb.buttons()
         .filter_map(|b| match &b.action {
             ButtonAction::Payload(p) => Some(p.clone()),
@@ -362,7 +361,7 @@ pub fn payloads(kb: &Keyboard) -> Vec<String> {
 }
 
 /// The keyboard of the last message-like reply.
-pub fn last_keyboard(out: &[Outbound]) -> Keyboard {
+pub(crate) fn last_keyboard(out: &[Outbound]) -> Keyboard {
     out.iter()
         .rev()
         .find_map(|o| match o {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// What the fake answers with.
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// 200 with this assistant message.
     Text(String),
     /// This status with an error body.
@@ -29,7 +29,7 @@ struct Shared {
     requests: Mutex<Vec<Vec<u8>>>,
 }
 
-pub struct FakeOpenAi {
+pub(crate) struct FakeOpenAi {
     pub base_url: String,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
@@ -68,7 +68,7 @@ async fn completions(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 impl FakeOpenAi {
-    pub async fn start(reply: Reply) -> FakeOpenAi {
+    pub(crate) async fn start(reply: Reply) -> FakeOpenAi {
         let shared = Arc::new(Shared::default());
         if let Ok(mut r) = shared.reply.lock() {
             *r = Some(reply);
@@ -90,14 +90,14 @@ impl FakeOpenAi {
         }
     }
 
-    pub fn set(&self, reply: Reply) {
+    pub(crate) fn set(&self, reply: Reply) {
         if let Ok(mut r) = self.shared.reply.lock() {
             *r = Some(reply);
         }
     }
 
     /// Raw bodies received so far.
-    pub fn requests(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn requests(&self) -> Vec<Vec<u8>> {
         self.shared
             .requests
             .lock()
@@ -106,7 +106,7 @@ impl FakeOpenAi {
     }
 
     /// A `[narrative]` section pointing at this server.
-    pub fn section(&self, timeout_ms: u64) -> String {
+    pub(crate) fn section(&self, timeout_ms: u64) -> String {
         format!(
             "\n[narrative]\nbase_url = \"{}\"\nmodel = \"fake-model\"\ntimeout_ms = {timeout_ms}\nmax_chars = 1200\n",
             self.base_url

@@ -29,9 +29,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub const TOKEN: &str = "123456:TEST-TOKEN";
-pub const BOT_ID: i64 = 123456;
-pub const BOT_USERNAME: &str = "canvass_test_bot";
+pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
+pub(crate) const BOT_ID: i64 = 123456;
+pub(crate) const BOT_USERNAME: &str = "canvass_test_bot";
 const BOT_NAME: &str = "Canvass";
 /// The user who removes the bot from a group in `kick_bot`.
 const GROUP_ADMIN_ID: i64 = 999_001;
@@ -49,7 +49,7 @@ const NOT_MODIFIED: &str = "message is not modified: specified new message conte
 
 /// A Telegram user (a community member).
 #[derive(Clone, Debug)]
-pub struct TgUser {
+pub(crate) struct TgUser {
     pub id: i64,
     pub first_name: String,
     pub username: Option<String>,
@@ -57,7 +57,7 @@ pub struct TgUser {
 }
 
 impl TgUser {
-    pub fn new(id: i64, name: &str) -> Self {
+    pub(crate) fn new(id: i64, name: &str) -> Self {
         TgUser {
             id,
             first_name: name.to_string(),
@@ -70,13 +70,13 @@ impl TgUser {
 /// Where something happens: a member's private chat with the bot, or a group (a supergroup,
 /// as every Telegram group with a bot in it soon becomes; its id is negative).
 #[derive(Clone, Debug)]
-pub enum TgChat {
+pub(crate) enum TgChat {
     Private(i64),
     Group { id: i64, title: String },
 }
 
 impl TgChat {
-    pub fn group(id: i64, title: &str) -> Self {
+    pub(crate) fn group(id: i64, title: &str) -> Self {
         assert!(id < 0, "Telegram group ids are negative, got {id}");
         TgChat::Group {
             id,
@@ -85,7 +85,7 @@ impl TgChat {
     }
 
     /// The Bot API `chat_id` of this chat.
-    pub fn id(&self) -> i64 {
+    pub(crate) fn id(&self) -> i64 {
         match self {
             TgChat::Private(user) => *user,
             TgChat::Group { id, .. } => *id,
@@ -95,7 +95,7 @@ impl TgChat {
 
 /// A message the bot sent with SendMessage, as it was sent.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub chat_id: i64,
     pub message_id: i64,
     pub text: String,
@@ -106,7 +106,7 @@ pub struct Sent {
 /// A successful EditMessageText (`text` is `Some`) or EditMessageReplyMarkup (`text` is `None`);
 /// `reply_markup` is what the request carried.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Edit {
+pub(crate) struct Edit {
     pub chat_id: i64,
     pub message_id: i64,
     pub text: Option<String>,
@@ -115,7 +115,7 @@ pub struct Edit {
 
 /// A successful AnswerCallbackQuery.
 #[derive(Clone, Debug, PartialEq)]
-pub struct CallbackAnswer {
+pub(crate) struct CallbackAnswer {
     pub id: String,
     pub text: Option<String>,
     pub show_alert: bool,
@@ -123,7 +123,7 @@ pub struct CallbackAnswer {
 
 /// A successful SendPhoto or SendDocument (`method` is "SendPhoto" or "SendDocument").
 #[derive(Clone, Debug, PartialEq)]
-pub struct Upload {
+pub(crate) struct Upload {
     pub method: String,
     pub chat_id: i64,
     pub filename: Option<String>,
@@ -132,7 +132,7 @@ pub struct Upload {
 }
 
 /// The fake server. Dropping it stops the server.
-pub struct FakeTelegram {
+pub(crate) struct FakeTelegram {
     /// The API base to give teloxide (`Bot::set_api_url`); it appends `/bot{token}/{Method}`.
     pub url: String,
     shared: Arc<Shared>,
@@ -172,7 +172,7 @@ impl FakeTelegram {
     ///
     /// The url is loopback, so reqwest must not send it through a proxy: `.ci/run` exports
     /// `NO_PROXY=127.0.0.1,localhost`, and the tests also build their client with `no_proxy()`.
-    pub async fn start() -> FakeTelegram {
+    pub(crate) async fn start() -> FakeTelegram {
         let shared = Arc::new(Shared {
             state: Mutex::new(Sim::new()),
             notify: Notify::new(),
@@ -208,14 +208,14 @@ impl FakeTelegram {
 
     /// Makes a chat known without a message in it (the bot was added to a group, or a user
     /// exists), so the bot can post there first.
-    pub fn add_chat(&self, chat: &TgChat) {
+    pub(crate) fn add_chat(&self, chat: &TgChat) {
         self.with(|s| s.remember_chat(chat));
     }
 
     /// A member writes `text` in `chat`; returns the update id. Text starting with '/' carries
     /// a `bot_command` entity, as Telegram adds. A private message from a member who blocked
     /// the bot or never started it lifts that, as writing to a bot does.
-    pub fn send_text(&self, from: &TgUser, chat: &TgChat, text: &str) -> i64 {
+    pub(crate) fn send_text(&self, from: &TgUser, chat: &TgChat, text: &str) -> i64 {
         if let TgChat::Private(user) = chat {
             assert_eq!(
                 *user, from.id,
@@ -255,7 +255,13 @@ impl FakeTelegram {
     /// returns the update id and the callback query id. The query carries the message as it is
     /// now (after edits); an unknown message id is sent as Telegram sends an inaccessible
     /// message (`date` 0). The data is not checked against the keyboard: clients can forge it.
-    pub fn tap(&self, from: &TgUser, chat: &TgChat, message_id: i64, data: &str) -> (i64, String) {
+    pub(crate) fn tap(
+        &self,
+        from: &TgUser,
+        chat: &TgChat,
+        message_id: i64,
+        data: &str,
+    ) -> (i64, String) {
         self.with(|s| {
             s.remember_user(from);
             s.remember_chat(chat);
@@ -281,7 +287,7 @@ impl FakeTelegram {
 
     /// Queues an update of any shape, e.g. one teloxide cannot parse: `fields` (a JSON object)
     /// plus the next `update_id`; returns that id.
-    pub fn raw_update(&self, fields: Value) -> i64 {
+    pub(crate) fn raw_update(&self, fields: Value) -> i64 {
         self.with(|s| {
             let id = s.next_update_id;
             s.next_update_id += 1;
@@ -296,7 +302,7 @@ impl FakeTelegram {
 
     /// Queues an earlier update again with the same update id, as Telegram does when the bot
     /// did not acknowledge it. It is handed out by the next GetUpdates whatever its offset.
-    pub fn redeliver(&self, update_id: i64) {
+    pub(crate) fn redeliver(&self, update_id: i64) {
         self.with(|s| {
             assert!(
                 s.updates.contains_key(&update_id),
@@ -310,7 +316,7 @@ impl FakeTelegram {
 
     /// The next call of `method` (e.g. "SendMessage") answers 429 with `retry_after`. Calling
     /// this twice limits the next two calls.
-    pub fn rate_limit_next(&self, method: &str, retry_after: u32) {
+    pub(crate) fn rate_limit_next(&self, method: &str, retry_after: u32) {
         self.with(|s| {
             s.rate_limits
                 .entry(method.to_ascii_lowercase())
@@ -321,7 +327,7 @@ impl FakeTelegram {
 
     /// The next AnswerCallbackQuery for a tap by `user_id` answers 429 with `retry_after`;
     /// calling this twice limits the next two. Other members' calls are not limited.
-    pub fn rate_limit_answers(&self, user_id: i64, retry_after: u32) {
+    pub(crate) fn rate_limit_answers(&self, user_id: i64, retry_after: u32) {
         self.with(|s| {
             s.member_limits
                 .entry(user_id)
@@ -333,7 +339,7 @@ impl FakeTelegram {
     /// The member blocked the bot: sending to their private chat answers 403
     /// "Forbidden: bot was blocked by the user" (teloxide: `ApiError::BotBlocked`). Like
     /// Telegram, this also queues a `my_chat_member` update (the bot: member → kicked).
-    pub fn block(&self, user_id: i64) {
+    pub(crate) fn block(&self, user_id: i64) {
         self.with(|s| {
             if s.blocked.insert(user_id) {
                 let user = s.user(user_id);
@@ -345,7 +351,7 @@ impl FakeTelegram {
     /// The member never opened a private chat with the bot: sending there answers 403
     /// "Forbidden: bot can't initiate conversation with a user". teloxide 0.17 only knows the
     /// old "Unauthorized: ..." text, so this arrives as `ApiError::Unknown(text)`.
-    pub fn never_started(&self, user_id: i64) {
+    pub(crate) fn never_started(&self, user_id: i64) {
         self.with(|s| s.never_started.insert(user_id));
     }
 
@@ -354,7 +360,7 @@ impl FakeTelegram {
     /// Like Telegram, this also queues a `my_chat_member` update from a group admin. Unlike
     /// Telegram, members' messages there still reach the bot, so a test can drive the 403 path
     /// (on Telegram that only happens in the moment before the bot notices).
-    pub fn kick_bot(&self, chat_id: i64) {
+    pub(crate) fn kick_bot(&self, chat_id: i64) {
         self.with(|s| {
             if s.kicked.insert(chat_id) {
                 let admin = TgUser::new(GROUP_ADMIN_ID, "Group admin");
@@ -365,7 +371,7 @@ impl FakeTelegram {
 
     /// The next call of `method` meets `fault` (see `Fault`); calling this twice affects the
     /// next two calls.
-    pub fn fault_next(&self, method: &str, fault: Fault) {
+    pub(crate) fn fault_next(&self, method: &str, fault: Fault) {
         self.with(|s| {
             s.faults
                 .entry(method.to_ascii_lowercase())
@@ -375,7 +381,7 @@ impl FakeTelegram {
     }
 
     /// How many faults injected with `fault_next` for `method` are still to be met.
-    pub fn pending_faults(&self, method: &str) -> usize {
+    pub(crate) fn pending_faults(&self, method: &str) -> usize {
         self.read(|s| {
             s.faults
                 .get(&method.to_ascii_lowercase())
@@ -386,32 +392,32 @@ impl FakeTelegram {
     // ---- what the bot did ------------------------------------------------------------------
 
     /// Every successful SendMessage, in order.
-    pub fn sent(&self) -> Vec<Sent> {
+    pub(crate) fn sent(&self) -> Vec<Sent> {
         self.read(|s| s.sent.clone())
     }
 
     /// Every successful edit, in order.
-    pub fn edits(&self) -> Vec<Edit> {
+    pub(crate) fn edits(&self) -> Vec<Edit> {
         self.read(|s| s.edits.clone())
     }
 
     /// Every successful AnswerCallbackQuery, in order.
-    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+    pub(crate) fn callback_answers(&self) -> Vec<CallbackAnswer> {
         self.read(|s| s.answers.clone())
     }
 
     /// When the query was answered successfully.
-    pub fn answered_at(&self, query_id: &str) -> Option<Instant> {
+    pub(crate) fn answered_at(&self, query_id: &str) -> Option<Instant> {
         self.read(|s| s.answer_times.get(query_id).copied())
     }
 
     /// Every successful SendPhoto and SendDocument, in order.
-    pub fn uploads(&self) -> Vec<Upload> {
+    pub(crate) fn uploads(&self) -> Vec<Upload> {
         self.read(|s| s.uploads.clone())
     }
 
     /// How many times `method` was called, failed calls included (case-insensitive).
-    pub fn calls(&self, method: &str) -> usize {
+    pub(crate) fn calls(&self, method: &str) -> usize {
         self.read(|s| {
             s.calls
                 .get(&method.to_ascii_lowercase())
@@ -421,23 +427,23 @@ impl FakeTelegram {
     }
 
     /// How many updates were not yet confirmed by the bot (handed out or not).
-    pub fn pending_updates(&self) -> usize {
+    pub(crate) fn pending_updates(&self) -> usize {
         self.read(|s| s.queue.len())
     }
 
     /// Whether a GetUpdates call has handed out this update (confirmed or not).
-    pub fn delivered(&self, update_id: i64) -> bool {
+    pub(crate) fn delivered(&self, update_id: i64) -> bool {
         self.read(|s| s.handed_out.contains(&update_id))
     }
 
     /// The highest `offset` any GetUpdates call has sent: updates below it are confirmed.
-    pub fn acknowledged_offset(&self) -> i64 {
+    pub(crate) fn acknowledged_offset(&self) -> i64 {
         self.read(|s| s.acknowledged)
     }
 
     /// The current text of a message (its caption for a photo or document), after edits;
     /// `None` if there is no such message or it was deleted.
-    pub fn message_text(&self, chat_id: i64, message_id: i64) -> Option<String> {
+    pub(crate) fn message_text(&self, chat_id: i64, message_id: i64) -> Option<String> {
         self.read(|s| {
             s.messages
                 .get(&(chat_id, message_id))
@@ -447,7 +453,7 @@ impl FakeTelegram {
 
     /// The callback buttons now under a message, as (label, callback data); URL buttons are
     /// left out.
-    pub fn buttons(&self, chat_id: i64, message_id: i64) -> Vec<(String, String)> {
+    pub(crate) fn buttons(&self, chat_id: i64, message_id: i64) -> Vec<(String, String)> {
         self.read(|s| {
             let Some(markup) = s
                 .messages
@@ -473,13 +479,13 @@ impl FakeTelegram {
     }
 
     /// The commands of the last SetMyCommands for the default scope, as (command, description).
-    pub fn commands(&self) -> Vec<(String, String)> {
+    pub(crate) fn commands(&self) -> Vec<(String, String)> {
         self.read(|s| s.commands.clone())
     }
 
     /// The commands of the last SetMyCommands for a scope type (`default`,
     /// `all_chat_administrators`, ...) and language code (None: every other language).
-    pub fn menu(&self, scope: &str, language: Option<&str>) -> Vec<(String, String)> {
+    pub(crate) fn menu(&self, scope: &str, language: Option<&str>) -> Vec<(String, String)> {
         self.read(|s| {
             s.menus
                 .get(&(scope.to_string(), language.map(str::to_string)))
@@ -490,12 +496,16 @@ impl FakeTelegram {
 
     /// Waits until `f` returns `Some`, re-checking after every change to the fake; panics with
     /// `what` and a dump of what the bot did after 15 s.
-    pub async fn wait_for<T>(&self, what: &str, f: impl Fn(&FakeTelegram) -> Option<T>) -> T {
+    pub(crate) async fn wait_for<T>(
+        &self,
+        what: &str,
+        f: impl Fn(&FakeTelegram) -> Option<T>,
+    ) -> T {
         self.wait_for_within(WAIT_LIMIT, what, f).await
     }
 
     /// `wait_for` with another limit, for bursts that take longer than 15 s on a busy machine.
-    pub async fn wait_for_within<T>(
+    pub(crate) async fn wait_for_within<T>(
         &self,
         limit: Duration,
         what: &str,
@@ -522,7 +532,7 @@ impl FakeTelegram {
     }
 
     /// A readable account of what the bot did, for failure messages.
-    pub fn dump(&self) -> String {
+    pub(crate) fn dump(&self) -> String {
         self.read(|s| {
             let mut out = String::new();
             for m in &s.sent {
@@ -574,7 +584,7 @@ impl FakeTelegram {
 
 /// A transport fault for one call, injected with `fault_next`.
 #[derive(Clone, Debug)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// The connection breaks before the call is carried out: nothing happened.
     ResetBefore,
     /// The call is carried out, then the connection breaks before the answer: it happened but

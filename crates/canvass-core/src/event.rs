@@ -98,7 +98,6 @@ pub struct Inbound {
     pub event_id: String,
     pub actor: Actor,
     pub chat: Chat,
-    pub at: DateTime<Utc>,
     pub body: Body,
 }
 

@@ -9,7 +9,7 @@ use serenity::all::{
 use std::collections::BTreeMap;
 
 /// One locale's command texts for the Discord locale codes it serves.
-pub struct Localised {
+pub(super) struct Localised {
     pub discord_codes: Vec<&'static str>,
     pub texts: BTreeMap<String, String>,
 }
@@ -61,7 +61,7 @@ impl Texts<'_> {
 /// per locale from `prompts/<locale>/discord_commands.hbs`, whose `name_<command>` lines give
 /// localised command names. Interactions always carry the default names, so parsing is
 /// unaffected.
-pub fn definitions(
+pub(super) fn definitions(
     descriptions: &BTreeMap<String, String>,
     locales: &[Localised],
 ) -> Vec<CreateCommand> {
@@ -174,7 +174,7 @@ fn poll_text(opts: &[CommandDataOption]) -> String {
 
 /// The shared text form of a slash command, e.g. `/survey post survey:lunch` -> `/post lunch`.
 /// Unknown commands become `/<name>` so the core answers with its usual "unknown command".
-pub fn to_text(name: &str, opts: &[CommandDataOption]) -> String {
+pub(super) fn to_text(name: &str, opts: &[CommandDataOption]) -> String {
     let arg = |n: &str| string(opts, n).unwrap_or_default();
     match name {
         "poll" => poll_text(opts),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::platform::refresh::Unposted;
-pub use crate::platform::refresh::{Cmd, Handle, channel};
+pub(super) use crate::platform::refresh::{Cmd, Handle, channel};
 
 async fn refresh(
     service: &Service,
@@ -115,7 +115,7 @@ async fn send_chart(rest: &Rest, channel: ChannelId, msg: &crate::core::event::M
     }
 }
 
-pub fn spawn(
+pub(super) fn spawn(
     rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
     again: Handle,
     service: Service,

@@ -22,7 +22,7 @@ pub const DISCORD: &str = "https://discord.com";
 
 /// Whether a call may be repeated when its outcome is unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Call {
+pub(super) enum Call {
     /// Acknowledging an interaction, editing a message, or posting with an enforced nonce:
     /// doing it twice does no harm.
     Idempotent,
@@ -42,7 +42,7 @@ const ALREADY_ACKNOWLEDGED: i64 = 40060;
 
 /// What went wrong with one REST call made through `Rest`.
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(super) enum SendError {
     /// Discord (or the configured server) answered with an error status.
     #[error("Discord answered {status}: {message} (code {code})")]
     Status {
@@ -86,7 +86,7 @@ fn network(e: reqwest::Error) -> SendError {
 
 /// How a failed call may be retried.
 #[derive(Debug, PartialEq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     /// 429: nothing was done; wait what was asked, if known.
     RateLimited(Option<Duration>),
     /// 5xx: maybe done; the wait asked for, if any.
@@ -98,7 +98,7 @@ pub enum Verdict {
 }
 
 /// An error `with_retry_until` can judge.
-pub trait Failure: std::fmt::Display {
+pub(super) trait Failure: std::fmt::Display {
     fn verdict(&self) -> Verdict;
 }
 
@@ -154,7 +154,7 @@ impl Failure for serenity::Error {
 /// For a call that is useless after `deadline` (an acknowledgement): no attempt
 /// starts after it, a wait that would end after it is not begun, and the backoff starts at
 /// 0.25 s so several attempts fit.
-pub async fn with_retry_until<T, E, F, Fut>(
+pub(super) async fn with_retry_until<T, E, F, Fut>(
     what: &str,
     call: Call,
     deadline: Option<Instant>,
@@ -212,7 +212,7 @@ where
 /// own reqwest client (the one serenity uses too) and the answer's status, `retry_after` body
 /// field and `Retry-After` header are read here.
 #[derive(Clone)]
-pub struct Rest {
+pub(super) struct Rest {
     http: Arc<Http>,
     direct: Option<Arc<Direct>>,
     /// Interaction callbacks and their webhooks always go direct: serenity's limiter puts every
@@ -229,14 +229,14 @@ struct Direct {
 /// Where the adapter's calls go: made once at start, turned into a `Rest` with the `Http` of
 /// serenity's context.
 #[derive(Clone)]
-pub struct Api {
+pub(super) struct Api {
     direct: Option<Arc<Direct>>,
     interactions: Arc<Direct>,
 }
 
 impl Api {
     /// `client` must be the one serenity's `Http` is built with; `api_url` the configured base.
-    pub fn new(client: reqwest::Client, api_url: &str) -> Self {
+    pub(super) fn new(client: reqwest::Client, api_url: &str) -> Self {
         let base = api_url.trim_end_matches('/');
         let interactions = Arc::new(Direct {
             client,
@@ -250,11 +250,11 @@ impl Api {
     }
 
     /// Whether calls bypass serenity's rate limiter (any `api_url` but Discord's).
-    pub fn is_direct(&self) -> bool {
+    pub(super) fn is_direct(&self) -> bool {
         self.direct.is_some()
     }
 
-    pub fn rest(&self, http: Arc<Http>) -> Rest {
+    pub(super) fn rest(&self, http: Arc<Http>) -> Rest {
         Rest {
             http,
             direct: self.direct.clone(),
@@ -332,7 +332,7 @@ impl Rest {
 
     /// Answers an interaction (defer, type 6, modal) before `deadline`. A repeat after an
     /// unknown outcome that Discord refuses as "already acknowledged" counts as done.
-    pub async fn respond(
+    pub(super) async fn respond(
         &self,
         what: &str,
         id: InteractionId,
@@ -376,7 +376,7 @@ impl Rest {
     }
 
     /// Replaces the interaction's original response (idempotent).
-    pub async fn edit_original(
+    pub(super) async fn edit_original(
         &self,
         app: ApplicationId,
         token: &str,
@@ -397,7 +397,7 @@ impl Rest {
     }
 
     /// Posts a follow-up (not repeated when its outcome is unknown).
-    pub async fn followup(
+    pub(super) async fn followup(
         &self,
         app: ApplicationId,
         token: &str,
@@ -419,7 +419,7 @@ impl Rest {
 
     /// Posts a channel message; `call` is `Idempotent` only when it carries an enforced nonce.
     /// Returns the message id.
-    pub async fn post(
+    pub(super) async fn post(
         &self,
         what: &str,
         call: Call,
@@ -446,7 +446,7 @@ impl Rest {
     }
 
     /// Edits a channel message (idempotent).
-    pub async fn edit_message(
+    pub(super) async fn edit_message(
         &self,
         channel: ChannelId,
         message: MessageId,
@@ -466,7 +466,7 @@ impl Rest {
     }
 
     /// Replaces the application's commands, globally or in one guild (idempotent).
-    pub async fn set_commands(
+    pub(super) async fn set_commands(
         &self,
         app: ApplicationId,
         guild: Option<GuildId>,
@@ -512,19 +512,19 @@ fn with_body<'a>(
 }
 
 /// Discord's message limit.
-pub const MAX_TEXT: usize = 2000;
+pub(super) const MAX_TEXT: usize = 2000;
 const MAX_BUTTON_LABEL: usize = 80;
 const MAX_SELECT_LABEL: usize = 100;
 
 /// No @everyone, no roles, no users: member text never pings anyone.
-pub fn no_mentions() -> CreateAllowedMentions {
+pub(super) fn no_mentions() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
         .everyone(false)
         .all_users(false)
         .all_roles(false)
 }
 
-pub fn truncate(s: &str, max: usize) -> String {
+pub(super) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -534,7 +534,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-pub fn markdown(renderer: &Renderer, msg: &Msg) -> String {
+pub(super) fn markdown(renderer: &Renderer, msg: &Msg) -> String {
     renderer
         .render_on(Platform::Discord, Target::Markdown, msg)
         .unwrap_or_else(|e| {
@@ -543,7 +543,7 @@ pub fn markdown(renderer: &Renderer, msg: &Msg) -> String {
         })
 }
 
-pub fn parts(text: &str) -> Vec<String> {
+pub(super) fn parts(text: &str) -> Vec<String> {
     split(text, MAX_TEXT, Target::Markdown)
 }
 
@@ -557,7 +557,7 @@ fn custom_id(action: &ButtonAction) -> String {
 /// Converts a core keyboard into at most 5 action rows. Short keyboards stay buttons (at
 /// most 5 per row); option lists longer than that become one select menu, with control
 /// buttons (Undo, Done, Skip) kept as a row under it.
-pub fn components(
+pub(super) fn components(
     renderer: &Renderer,
     kb: &Keyboard,
     extra: Option<CreateButton>,

@@ -1,7 +1,6 @@
 //! Discord interactions in, core events out: the only place that knows interaction shapes.
 
 use crate::core::event::{Actor, Body, Chat, ChatKind, Inbound, Platform};
-use chrono::Utc;
 use serenity::all::{
     ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
     Member, MessageFlags, ModalInteraction, Permissions, User,
@@ -39,12 +38,11 @@ fn chat(channel: u64, guild: bool, private: bool) -> Chat {
     }
 }
 
-pub fn command(i: &CommandInteraction, text: String) -> Inbound {
+pub(super) fn command(i: &CommandInteraction, text: String) -> Inbound {
     Inbound {
         event_id: format!("dc:{}", i.id.get()),
         actor: actor(&i.user, i.member.as_deref(), &i.locale),
         chat: chat(i.channel_id.get(), i.guild_id.is_some(), false),
-        at: Utc::now(),
         body: Body::Text(text),
     }
 }
@@ -53,7 +51,7 @@ pub fn command(i: &CommandInteraction, text: String) -> Inbound {
 pub use crate::core::payload::{CustomId, decode_custom_id};
 
 /// A button or select on a message. Ephemeral messages are the member's private flow.
-pub fn component(i: &ComponentInteraction) -> Inbound {
+pub(super) fn component(i: &ComponentInteraction) -> Inbound {
     let private = i
         .message
         .flags
@@ -75,13 +73,12 @@ pub fn component(i: &ComponentInteraction) -> Inbound {
         event_id: format!("dc:{}", i.id.get()),
         actor: actor(&i.user, i.member.as_ref(), &i.locale),
         chat: chat(i.channel_id.get(), i.guild_id.is_some(), private || take),
-        at: Utc::now(),
         body,
     }
 }
 
 /// A submitted "write your answer" modal: free text for the member's current question.
-pub fn modal(i: &ModalInteraction) -> Inbound {
+pub(super) fn modal(i: &ModalInteraction) -> Inbound {
     let text = i
         .data
         .components
@@ -96,7 +93,6 @@ pub fn modal(i: &ModalInteraction) -> Inbound {
         event_id: format!("dc:{}", i.id.get()),
         actor: actor(&i.user, i.member.as_ref(), &i.locale),
         chat: chat(i.channel_id.get(), i.guild_id.is_some(), true),
-        at: Utc::now(),
         body: Body::Text(text),
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 #[derive(Default)]
-pub struct Turns {
+pub(super) struct Turns {
     lanes: Mutex<HashMap<u64, Lane>>,
 }
 
@@ -41,7 +41,7 @@ impl Lane {
 }
 
 /// One interaction's place in its member's lane; leaving it (drop) lets the next one go.
-pub struct Ticket<'a> {
+pub(super) struct Ticket<'a> {
     turns: &'a Turns,
     member: u64,
     id: u64,
@@ -56,7 +56,7 @@ impl Turns {
 
     /// Takes a place in the member's lane. Call it as soon as the interaction arrives, before
     /// anything is awaited, so an earlier interaction is in the lane before a later one checks.
-    pub fn arrive(&self, member: u64, id: u64) -> Ticket<'_> {
+    pub(super) fn arrive(&self, member: u64, id: u64) -> Ticket<'_> {
         let mut lanes = self.lanes();
         let lane = lanes.entry(member).or_default();
         *lane.core.entry(id).or_default() += 1;
@@ -120,19 +120,19 @@ impl Ticket<'_> {
     }
 
     /// Waits until the member's earlier interactions have finished their core step.
-    pub async fn core_turn(&self) {
+    pub(super) async fn core_turn(&self) {
         self.wait(Stage::Core).await;
     }
 
     /// The core step is done: the member's next interaction may run its own.
-    pub fn core_done(&self) {
+    pub(super) fn core_done(&self) {
         if !self.core_left.swap(true, Ordering::Relaxed) {
             self.leave(Stage::Core);
         }
     }
 
     /// Waits until the member's earlier interactions have finished sending.
-    pub async fn send_turn(&self) {
+    pub(super) async fn send_turn(&self) {
         self.wait(Stage::Send).await;
     }
 }

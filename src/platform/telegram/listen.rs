@@ -41,7 +41,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Counts updates handed to the dispatcher and updates whose handling ended.
 #[derive(Default)]
-pub struct Inflight {
+pub(super) struct Inflight {
     handed: AtomicU64,
     done: AtomicU64,
     changed: Notify,
@@ -49,7 +49,7 @@ pub struct Inflight {
 
 /// Held while one update is handled, up to its commit; dropping it (also on panic) marks the
 /// update done, so it may be confirmed.
-pub struct Handling(Arc<Inflight>);
+pub(super) struct Handling(Arc<Inflight>);
 
 impl Drop for Handling {
     fn drop(&mut self) {
@@ -60,7 +60,7 @@ impl Drop for Handling {
 
 impl Inflight {
     /// Marks the start of handling one update that this listener handed out.
-    pub fn handling(self: &Arc<Self>) -> Handling {
+    pub(super) fn handling(self: &Arc<Self>) -> Handling {
         Handling(self.clone())
     }
 
@@ -283,7 +283,7 @@ fn stream(state: &mut State) -> impl Stream<Item = Result<Update, Infallible>> +
 /// The listener for `Dispatcher::dispatch_with_listener`, and the token that ends its stream
 /// (the dispatcher then finishes the updates in hand and returns). Every update it hands out
 /// must be wrapped in `inflight.handling()` by the handler.
-pub fn listener(
+pub(super) fn listener(
     bot: teloxide::Bot,
     inflight: Arc<Inflight>,
 ) -> (impl UpdateListener<Err = Infallible> + Send, StopToken) {

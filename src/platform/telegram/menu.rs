@@ -21,7 +21,7 @@ const MAX_DESCRIPTION: usize = 256;
 
 /// The menu for `locale`: member commands, then with `team` the team's. A command whose
 /// description is missing from the template is left out rather than shown blank.
-pub fn commands(renderer: &Renderer, locale: &str, team: bool) -> Vec<BotCommand> {
+pub(super) fn commands(renderer: &Renderer, locale: &str, team: bool) -> Vec<BotCommand> {
     let text =
         match renderer.render_in(Target::Plain, Some(locale), "telegram_commands", &json!({})) {
             Ok(t) => t,
@@ -48,7 +48,7 @@ pub fn commands(renderer: &Renderer, locale: &str, team: bool) -> Vec<BotCommand
 
 /// Publishes the menu in every shipped locale. Failures are logged: the menu is a
 /// convenience, and every command works typed without it.
-pub async fn publish(bot: Bot, renderer: Arc<Renderer>) {
+pub(super) async fn publish(bot: Bot, renderer: Arc<Renderer>) {
     for locale in renderer.locales() {
         // Telegram keys menus by two-letter language; the default locale serves everyone else.
         let language = (locale != crate::locale::DEFAULT)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use crate::platform::refresh::Handle;
+pub(super) use crate::platform::refresh::Handle;
 use crate::platform::refresh::Unposted;
 
 /// How long one poll message's edit is retried (after a 429, a 5xx or a network error) before
@@ -150,7 +150,7 @@ impl Refresher {
 }
 
 /// Starts the refresher task.
-pub fn spawn(
+pub(super) fn spawn(
     service: Service,
     renderer: Arc<Renderer>,
     bot: teloxide::Bot,

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Telegram's message limit.
-pub const MAX_TEXT: usize = 4096;
+pub(super) const MAX_TEXT: usize = 4096;
 /// Toasts (answerCallbackQuery) show at most 200 characters.
 const MAX_TOAST: usize = 200;
 const RETRIES: u32 = 4;
@@ -47,7 +47,7 @@ fn creates(what: &str) -> bool {
 /// was never made, so Telegram cannot have seen it. After a timeout or a connection broken
 /// mid-way it may have been delivered; we would rather lose that message (the log says so)
 /// than post it twice. Answers are committed before anything is sent, so no answer is lost.
-pub async fn with_retry<T, F, Fut>(what: &str, mut call: F) -> Result<T, RequestError>
+pub(super) async fn with_retry<T, F, Fut>(what: &str, mut call: F) -> Result<T, RequestError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, RequestError>>,
@@ -87,7 +87,7 @@ where
 /// Why a call made without teloxide's request layer failed (`getUpdates`, and the idempotent
 /// calls retried by `call_idempotent`). It never holds the request URL, which holds the token.
 #[derive(Debug, thiserror::Error)]
-pub enum CallError {
+pub(super) enum CallError {
     #[error("rate limited by Telegram: retry after {0} s")]
     RetryAfter(u64),
     #[error("Telegram server error {0}")]
@@ -103,7 +103,7 @@ pub enum CallError {
 /// One Bot API call (`POST {api_url}/bot{token}/{method}` with a JSON body) through the bot's
 /// HTTP client, returning `result`. Unlike teloxide's request layer it does not sleep 10 s
 /// after a 5xx: the caller decides what to wait for.
-pub async fn call(
+pub(super) async fn call(
     bot: &teloxide::Bot,
     method: &str,
     body: &Value,
@@ -162,7 +162,7 @@ pub async fn call(
 /// succeeds, Telegram refuses it (4xx), or the next attempt could not finish by `deadline`:
 /// after a 429 as long as Telegram asks, after a 5xx, a network error or an unreadable answer
 /// with backoff from 250 ms up to 2 s. Repeating it cannot do anything twice.
-pub async fn call_idempotent(
+pub(super) async fn call_idempotent(
     bot: &teloxide::Bot,
     method: &str,
     body: &Value,
@@ -193,7 +193,7 @@ pub async fn call_idempotent(
 
 /// Inline keyboard for Telegram: callback buttons, and URL buttons (t.me deep links) that
 /// open the private chat with `/start SURVEY`.
-pub fn markup(renderer: &Renderer, username: &str, kb: &Keyboard) -> InlineKeyboardMarkup {
+pub(super) fn markup(renderer: &Renderer, username: &str, kb: &Keyboard) -> InlineKeyboardMarkup {
     let rows = kb
         .rows
         .iter()
@@ -230,7 +230,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 #[derive(Clone)]
-pub struct Sender {
+pub(super) struct Sender {
     bot: teloxide::Bot,
     service: Service,
     renderer: Arc<Renderer>,
@@ -239,7 +239,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(
+    pub(super) fn new(
         bot: teloxide::Bot,
         service: Service,
         renderer: Arc<Renderer>,
@@ -273,13 +273,13 @@ impl Sender {
             })
     }
 
-    pub fn markup(&self, kb: &Keyboard) -> InlineKeyboardMarkup {
+    pub(super) fn markup(&self, kb: &Keyboard) -> InlineKeyboardMarkup {
         markup(&self.renderer, &self.username, kb)
     }
 
     /// Sends HTML text, split at the limit without breaking tags; the keyboard goes on the last
     /// part. Returns the id of the last message sent.
-    pub async fn send_text(
+    pub(super) async fn send_text(
         &self,
         chat: ChatId,
         html: &str,
@@ -305,14 +305,14 @@ impl Sender {
     }
 
     /// Marks a survey's posted poll messages for the coalesced refresh.
-    pub fn refresh(&self, survey: SurveyKey) {
+    pub(super) fn refresh(&self, survey: SurveyKey) {
         self.refresher.mark(survey);
     }
 
     /// Answers a tap (stops the member's spinner, shows `text` as a toast), retried until
     /// `window` closes. `redelivered`: the update came again after a restart, so the query was
     /// probably answered before and a refusal is expected.
-    pub async fn answer_callback(
+    pub(super) async fn answer_callback(
         &self,
         id: &str,
         text: Option<String>,
@@ -340,7 +340,7 @@ impl Sender {
 
     /// Sends everything the core asked for, in order. A tap is acknowledged first (until
     /// `window` closes), so the member's spinner stops even if a later message is slow.
-    pub async fn deliver(&self, t: &Translated, replies: Vec<Outbound>, window: Instant) {
+    pub(super) async fn deliver(&self, t: &Translated, replies: Vec<Outbound>, window: Instant) {
         let ev = &t.inbound;
         let Some(chat) = Self::chat_id(&ev.chat.id) else {
             tracing::error!(chat = %ev.chat.id, "not a Telegram chat id");
@@ -541,7 +541,7 @@ impl Sender {
     }
 
     /// A long HTML text, then the chart as a photo.
-    pub async fn send_brief(
+    pub(super) async fn send_brief(
         &self,
         chat: ChatId,
         html: &str,
@@ -570,7 +570,7 @@ impl Sender {
 }
 
 /// What a member is owed once their update was committed.
-pub enum Owed {
+pub(super) enum Owed {
     /// The core's replies.
     Replies(Vec<Outbound>),
     /// Only the tap's acknowledgement: a redelivered tap, already applied.
@@ -588,7 +588,7 @@ struct Job {
 /// member's 429, 5xx or slow call holds up that member's replies only, never the listener or
 /// anyone else. A queue's task ends when the queue is empty.
 #[derive(Clone)]
-pub struct Outbox(Arc<OutboxInner>);
+pub(super) struct Outbox(Arc<OutboxInner>);
 
 struct OutboxInner {
     sender: Sender,
@@ -613,7 +613,7 @@ impl Drop for Draining {
 }
 
 impl Outbox {
-    pub fn new(sender: Sender) -> Self {
+    pub(super) fn new(sender: Sender) -> Self {
         Outbox(Arc::new(OutboxInner {
             sender,
             queues: Mutex::new(HashMap::new()),
@@ -627,7 +627,7 @@ impl Outbox {
 
     /// Queues what the member of `t` is owed, behind what they are owed already; `window` is
     /// when a tap's acknowledgement stops being useful.
-    pub fn push(&self, t: Translated, owed: Owed, window: Instant) {
+    pub(super) fn push(&self, t: Translated, owed: Owed, window: Instant) {
         let key = t.inbound.actor.user_id.clone();
         let job = Job { t, owed, window };
         let mut queues = self.queues();
@@ -674,7 +674,7 @@ impl Outbox {
 
     /// Waits until every queue is empty or `deadline` passed; returns how many members still
     /// have replies waiting.
-    pub async fn flush(&self, deadline: Instant) -> usize {
+    pub(super) async fn flush(&self, deadline: Instant) -> usize {
         loop {
             let idle = self.0.idle.notified();
             tokio::pin!(idle);

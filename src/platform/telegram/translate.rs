@@ -1,11 +1,10 @@
 //! Telegram updates in, core events out: the only place that knows Telegram's update shapes.
 
 use crate::core::event::{Actor, Body, Chat, ChatKind, Inbound, Platform};
-use chrono::Utc;
 use teloxide::types::{Update, UpdateKind, User};
 
 /// The inbound event of an update, with the callback query id when it is a tap.
-pub struct Translated {
+pub(super) struct Translated {
     pub inbound: Inbound,
     pub callback_id: Option<String>,
 }
@@ -30,7 +29,7 @@ fn chat(c: &teloxide::types::Chat) -> Chat {
 }
 
 /// Translates the updates canvass acts on; everything else is `None`.
-pub fn translate(update: &Update) -> Option<Translated> {
+pub(super) fn translate(update: &Update) -> Option<Translated> {
     let event_id = format!("tg:{}", update.id.0);
     match &update.kind {
         UpdateKind::Message(m) => {
@@ -44,7 +43,6 @@ pub fn translate(update: &Update) -> Option<Translated> {
                     event_id,
                     actor: actor(from),
                     chat: chat(&m.chat),
-                    at: Utc::now(),
                     body: Body::Text(text.to_string()),
                 },
                 callback_id: None,
@@ -57,7 +55,6 @@ pub fn translate(update: &Update) -> Option<Translated> {
                     event_id,
                     actor: actor(&q.from),
                     chat: chat(message.chat()),
-                    at: Utc::now(),
                     body: Body::Button(q.data.clone().unwrap_or_default()),
                 },
                 callback_id: Some(q.id.0.clone()),

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The fake server. Dropping it stops accepting connections.
-pub struct FakeDiscord {
+pub(crate) struct FakeDiscord {
     /// `http://127.0.0.1:PORT`: what to give `HttpBuilder::proxy` (serenity replaces
     /// `https://discord.com` with it, keeping `/api/v10/...`).
     pub url: String,
@@ -45,7 +45,7 @@ impl FakeDiscord {
     ///
     /// The url is loopback, so reqwest must not send it through a proxy: `.ci/run` exports
     /// `NO_PROXY=127.0.0.1,localhost` (or give serenity a client built with `no_proxy()`).
-    pub async fn start() -> FakeDiscord {
+    pub(crate) async fn start() -> FakeDiscord {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the fake Discord server");
@@ -78,7 +78,7 @@ impl FakeDiscord {
     }
 
     /// The gateway url the fake hands out (`ws://127.0.0.1:PORT/gateway`).
-    pub fn gateway_url(&self) -> String {
+    pub(crate) fn gateway_url(&self) -> String {
         self.read(|s| s.ws_url.clone())
     }
 
@@ -87,12 +87,18 @@ impl FakeDiscord {
     /// A guild the bot is in, with text channels (the first is named "general") and roles
     /// (besides `@everyone`, whose id is the guild id). If the bot is connected it gets a
     /// GUILD_CREATE, as when it joins a guild.
-    pub fn add_guild(&self, guild_id: u64, name: &str, channels: &[u64], roles: &[(u64, &str)]) {
+    pub(crate) fn add_guild(
+        &self,
+        guild_id: u64,
+        name: &str,
+        channels: &[u64],
+        roles: &[(u64, &str)],
+    ) {
         self.with(|s| s.add_guild(guild_id, name, channels, roles));
     }
 
     /// Adds or replaces a member of a guild.
-    pub fn add_member(&self, guild_id: u64, user: &DcUser) {
+    pub(crate) fn add_member(&self, guild_id: u64, user: &DcUser) {
         self.with(|s| {
             let guild = s
                 .guilds
@@ -105,20 +111,20 @@ impl FakeDiscord {
     /// The id of the bot's DM channel with `user` (made on first use; the same channel
     /// `POST /users/@me/channels` answers). Pass it with guild id 0 to `slash` and friends for
     /// an interaction in that DM.
-    pub fn dm_channel(&self, user: &DcUser) -> u64 {
+    pub(crate) fn dm_channel(&self, user: &DcUser) -> u64 {
         self.with(|s| s.dm_channel(user))
     }
 
     /// Lets IDENTIFY ask for privileged intents (GUILD_MEMBERS, GUILD_PRESENCES,
     /// MESSAGE_CONTENT); by default the fake closes with 4014 like an application whose
     /// developer portal switches are off.
-    pub fn enable_privileged_intents(&self) {
+    pub(crate) fn enable_privileged_intents(&self) {
         self.with(|s| s.privileged_intents = true);
     }
 
     /// Waits until the bot has IDENTIFIED (or RESUMED) and the fake has sent READY on a
     /// connection that is still open.
-    pub async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         self.wait_for("the bot to IDENTIFY and get READY", |f| {
             f.read(|s| (s.gw.readies > 0 && s.gw.is_live()).then_some(()))
         })
@@ -134,7 +140,7 @@ impl FakeDiscord {
     /// (guild commands first) or, if the bot registered no such command, a made-up one.
     ///
     /// `user` is the member as they are now: it also replaces the stored member.
-    pub fn slash(
+    pub(crate) fn slash(
         &self,
         guild_id: u64,
         channel_id: u64,
@@ -148,7 +154,7 @@ impl FakeDiscord {
     /// A member clicks the button `custom_id` on stored message `message_id` (ephemeral ones
     /// too, by the member who received them); returns the interaction id. Panics if the
     /// message has no such enabled button, as Discord clients cannot send that.
-    pub fn click(
+    pub(crate) fn click(
         &self,
         guild_id: u64,
         channel_id: u64,
@@ -161,7 +167,7 @@ impl FakeDiscord {
 
     /// A modified client sends a button click with a `custom_id` that is not on the message
     /// (a forged or stale payload); returns the interaction id.
-    pub fn click_forged(
+    pub(crate) fn click_forged(
         &self,
         guild_id: u64,
         channel_id: u64,
@@ -190,7 +196,7 @@ impl FakeDiscord {
     /// A member picks `values` in the string select `custom_id` on a stored message; returns
     /// the interaction id. Panics if the select or a value does not exist, or the number of
     /// values is outside its min_values..=max_values.
-    pub fn select(
+    pub(crate) fn select(
         &self,
         guild_id: u64,
         channel_id: u64,
@@ -215,7 +221,7 @@ impl FakeDiscord {
     /// A member submits the modal `custom_id` that the bot opened for them (a type 9
     /// callback) with text inputs `fields` as (custom_id, value); returns the interaction id.
     /// Panics if the bot never opened that modal for this member or a field is not in it.
-    pub fn submit_modal(
+    pub(crate) fn submit_modal(
         &self,
         guild_id: u64,
         channel_id: u64,
@@ -233,7 +239,7 @@ impl FakeDiscord {
     /// Dispatches an earlier INTERACTION_CREATE again, unchanged (same id and token), with the
     /// next sequence number: a duplicate delivery, as after a RESUME. Its callback state is
     /// kept, so answering it again gets 40060.
-    pub fn replay(&self, interaction_id: u64) {
+    pub(crate) fn replay(&self, interaction_id: u64) {
         self.with(|s| {
             let payload = s
                 .interactions
@@ -247,7 +253,7 @@ impl FakeDiscord {
 
     /// Sends op 7 RECONNECT. serenity opens a new connection and RESUMEs; events dispatched
     /// meanwhile are held and replayed after the RESUME, then RESUMED.
-    pub fn reconnect(&self) {
+    pub(crate) fn reconnect(&self) {
         self.with(|s| {
             let conn =
                 s.gw.current
@@ -260,7 +266,7 @@ impl FakeDiscord {
     /// Sends op 9 INVALID_SESSION (not resumable) and forgets the session: serenity restarts
     /// the shard and IDENTIFIEs again (after the 5 s serenity waits between IDENTIFYs).
     /// Events not yet delivered are dispatched in the new session after its GUILD_CREATEs.
-    pub fn invalidate_session(&self) {
+    pub(crate) fn invalidate_session(&self) {
         self.with(|s| {
             let conn =
                 s.gw.current
@@ -272,7 +278,7 @@ impl FakeDiscord {
     }
 
     /// Sends op 1 HEARTBEAT: serenity must heartbeat at once (see `heartbeats`).
-    pub fn request_heartbeat(&self) {
+    pub(crate) fn request_heartbeat(&self) {
         self.with(|s| {
             let conn =
                 s.gw.current
@@ -283,7 +289,7 @@ impl FakeDiscord {
 
     /// Acts as if the 3 s deadline of an interaction had passed: its first callback gets 404
     /// "Unknown interaction" (10062).
-    pub fn expire_interaction(&self, interaction_id: u64) {
+    pub(crate) fn expire_interaction(&self, interaction_id: u64) {
         self.with(|s| {
             s.interactions
                 .get_mut(&interaction_id)
@@ -295,7 +301,7 @@ impl FakeDiscord {
     /// The next REST call with this method whose path (after `/api/v10`) starts with
     /// `path_prefix` answers 429 with Discord's body and headers. Calling it twice limits the
     /// next two such calls.
-    pub fn rate_limit_next(&self, method: &str, path_prefix: &str, retry_after_secs: f64) {
+    pub(crate) fn rate_limit_next(&self, method: &str, path_prefix: &str, retry_after_secs: f64) {
         self.fault(
             None,
             method,
@@ -306,7 +312,7 @@ impl FakeDiscord {
 
     /// As `rate_limit_next`, but only for calls answering one member's interactions
     /// (`/interactions/{id}/...` and `/webhooks/{app}/{token}...`).
-    pub fn rate_limit_next_for(
+    pub(crate) fn rate_limit_next_for(
         &self,
         user_id: u64,
         method: &str,
@@ -336,7 +342,7 @@ impl FakeDiscord {
     /// The next matching REST call (as `rate_limit_next`) answers `status` with Discord's error
     /// body `{"message", "code"}`: e.g. 403 / 50013 "Missing Permissions", or a 5xx, which the
     /// fake otherwise never sends.
-    pub fn fail_next(
+    pub(crate) fn fail_next(
         &self,
         method: &str,
         path_prefix: &str,
@@ -353,7 +359,7 @@ impl FakeDiscord {
     /// happened, but the bot gets no answer).
     /// The next matching REST call is carried out (a message is created), and then answered
     /// with `status` anyway, as a proxy or an overloaded Discord can: the bot cannot know.
-    pub fn fail_after_next(&self, method: &str, path_prefix: &str, status: u16) {
+    pub(crate) fn fail_after_next(&self, method: &str, path_prefix: &str, status: u16) {
         let prefix = strip_api(path_prefix).to_string();
         self.with(|s| {
             s.after_failures
@@ -361,7 +367,7 @@ impl FakeDiscord {
         });
     }
 
-    pub fn reset_next(&self, method: &str, path_prefix: &str, after: bool) {
+    pub(crate) fn reset_next(&self, method: &str, path_prefix: &str, after: bool) {
         let prefix = strip_api(path_prefix).to_string();
         self.with(|s| {
             s.resets
@@ -372,12 +378,12 @@ impl FakeDiscord {
     // ---- what the bot did ----------------------------------------------------------------------
 
     /// Every accepted interaction callback, in order.
-    pub fn responses(&self) -> Vec<Response> {
+    pub(crate) fn responses(&self) -> Vec<Response> {
         self.read(|s| s.responses.clone())
     }
 
     /// The callback accepted for one interaction, if any.
-    pub fn response(&self, interaction_id: u64) -> Option<Response> {
+    pub(crate) fn response(&self, interaction_id: u64) -> Option<Response> {
         self.read(|s| {
             s.responses
                 .iter()
@@ -388,7 +394,7 @@ impl FakeDiscord {
 
     /// Every message the bot created in a channel and that still exists, ephemeral ones
     /// included, oldest first.
-    pub fn messages(&self, channel_id: u64) -> Vec<Message> {
+    pub(crate) fn messages(&self, channel_id: u64) -> Vec<Message> {
         self.read(|s| {
             s.messages
                 .values()
@@ -398,7 +404,7 @@ impl FakeDiscord {
         })
     }
 
-    pub fn message(&self, channel_id: u64, id: u64) -> Option<Message> {
+    pub(crate) fn message(&self, channel_id: u64, id: u64) -> Option<Message> {
         self.read(|s| {
             s.messages
                 .get(&id)
@@ -409,7 +415,7 @@ impl FakeDiscord {
 
     /// The message an interaction's `@original` is now (its response message, or for a
     /// component answered with type 6/7 the message the component is on).
-    pub fn original(&self, interaction_id: u64) -> Option<Message> {
+    pub(crate) fn original(&self, interaction_id: u64) -> Option<Message> {
         self.read(|s| {
             let id = s.interactions.get(&interaction_id)?.original?;
             s.messages.get(&id).map(|m| m.msg.clone())
@@ -418,13 +424,13 @@ impl FakeDiscord {
 
     /// Registered application commands as stored (Discord's command objects, with `id`,
     /// `application_id`, `version` and, for guild commands, `guild_id`): global ones first.
-    pub fn commands(&self) -> Vec<Value> {
+    pub(crate) fn commands(&self) -> Vec<Value> {
         self.read(|s| s.commands.values().flatten().cloned().collect())
     }
 
     /// How many REST calls had this method (case-insensitive) and a path starting with
     /// `path_prefix` (with or without `/api/v10`), failed ones included.
-    pub fn calls(&self, method: &str, path_prefix: &str) -> usize {
+    pub(crate) fn calls(&self, method: &str, path_prefix: &str) -> usize {
         let prefix = strip_api(path_prefix);
         self.read(|s| {
             s.calls
@@ -435,7 +441,7 @@ impl FakeDiscord {
     }
 
     /// When each matching REST call (as `calls`) arrived, failed ones included, in order.
-    pub fn call_times(&self, method: &str, path_prefix: &str) -> Vec<Instant> {
+    pub(crate) fn call_times(&self, method: &str, path_prefix: &str) -> Vec<Instant> {
         let prefix = strip_api(path_prefix);
         self.read(|s| {
             s.calls
@@ -448,7 +454,7 @@ impl FakeDiscord {
 
     /// An interaction's token, e.g. to look at its follow-ups' calls
     /// (`/webhooks/{APP_ID}/{token}`).
-    pub fn token(&self, interaction_id: u64) -> Option<String> {
+    pub(crate) fn token(&self, interaction_id: u64) -> Option<String> {
         self.read(|s| {
             s.interactions
                 .get(&interaction_id)
@@ -456,47 +462,47 @@ impl FakeDiscord {
         })
     }
 
-    pub fn identifies(&self) -> usize {
+    pub(crate) fn identifies(&self) -> usize {
         self.read(|s| s.gw.identifies)
     }
 
-    pub fn resumes(&self) -> usize {
+    pub(crate) fn resumes(&self) -> usize {
         self.read(|s| s.gw.resumes)
     }
 
     /// Heartbeats (op 1) received from the bot.
-    pub fn heartbeats(&self) -> usize {
+    pub(crate) fn heartbeats(&self) -> usize {
         self.read(|s| s.gw.heartbeats)
     }
 
     /// Every IDENTIFY payload (`d`) received, with the token replaced by "***".
-    pub fn identify_payloads(&self) -> Vec<Value> {
+    pub(crate) fn identify_payloads(&self) -> Vec<Value> {
         self.read(|s| s.gw.identify_payloads.clone())
     }
 
     /// The query string of every gateway websocket the bot opened (serenity: "v=10").
-    pub fn gateway_connects(&self) -> Vec<String> {
+    pub(crate) fn gateway_connects(&self) -> Vec<String> {
         self.read(|s| s.gw.queries.clone())
     }
 
     /// Close codes the bot sent when closing a gateway connection (1000 on shutdown).
-    pub fn bot_closes(&self) -> Vec<u16> {
+    pub(crate) fn bot_closes(&self) -> Vec<u16> {
         self.read(|s| s.gw.bot_closes.clone())
     }
 
     /// Every gateway frame the fake sent to the bot, in order (Hello, READY, dispatches...).
-    pub fn frames(&self) -> Vec<Value> {
+    pub(crate) fn frames(&self) -> Vec<Value> {
         self.read(|s| s.gw.frames.clone())
     }
 
     /// Whether a gateway connection is open and identified or resumed.
-    pub fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         self.read(|s| s.gw.is_live())
     }
 
     /// Waits until `f` returns `Some`, re-checking after every change to the fake; panics with
     /// `what` and a dump of what the bot did after 15 s.
-    pub async fn wait_for<T>(&self, what: &str, f: impl Fn(&FakeDiscord) -> Option<T>) -> T {
+    pub(crate) async fn wait_for<T>(&self, what: &str, f: impl Fn(&FakeDiscord) -> Option<T>) -> T {
         let deadline = Instant::now() + WAIT_LIMIT;
         loop {
             // Registered before the check, so a change between the check and the wait wakes it.
@@ -518,7 +524,7 @@ impl FakeDiscord {
     }
 
     /// A readable account of the fake's state and what the bot did, for failure messages.
-    pub fn dump(&self) -> String {
+    pub(crate) fn dump(&self) -> String {
         self.read(Sim::dump)
     }
 }

@@ -50,17 +50,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-pub const TOKEN: &str = "discord-test-token";
-pub const APP_ID: u64 = 900_000_000_000_000_001;
+pub(crate) const TOKEN: &str = "discord-test-token";
+pub(crate) const APP_ID: u64 = 900_000_000_000_000_001;
 /// The bot user's id: for applications created since 2020 it equals the application id.
-pub const BOT_ID: u64 = APP_ID;
-pub const BOT_USERNAME: &str = "canvass";
+pub(crate) const BOT_ID: u64 = APP_ID;
+pub(crate) const BOT_USERNAME: &str = "canvass";
 /// The human who owns the application (`GET /oauth2/applications/@me`).
-pub const OWNER_ID: u64 = 900_000_000_000_000_777;
+pub(crate) const OWNER_ID: u64 = 900_000_000_000_000_777;
 /// What Hello tells the bot; Discord sends 41250.
-pub const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
+pub(crate) const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 /// Interaction `attachment_size_limit`, and the largest file the fake accepts (10 MiB).
-pub const ATTACHMENT_SIZE_LIMIT: usize = 10 * 1024 * 1024;
+pub(crate) const ATTACHMENT_SIZE_LIMIT: usize = 10 * 1024 * 1024;
 
 /// The first callback to an interaction must arrive within this time after dispatch.
 const ACK_DEADLINE: Duration = Duration::from_secs(3);
@@ -71,24 +71,24 @@ const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 const JOINED_AT: &str = "2025-01-06T10:00:00.000000+00:00";
 
 // Message flags.
-pub const SUPPRESS_EMBEDS: u64 = 1 << 2;
-pub const EPHEMERAL: u64 = 1 << 6;
+pub(crate) const SUPPRESS_EMBEDS: u64 = 1 << 2;
+pub(crate) const EPHEMERAL: u64 = 1 << 6;
 /// The "Bot is thinking..." state of a deferred interaction response.
-pub const LOADING: u64 = 1 << 7;
-pub const SUPPRESS_NOTIFICATIONS: u64 = 1 << 12;
-pub const IS_COMPONENTS_V2: u64 = 1 << 15;
+pub(crate) const LOADING: u64 = 1 << 7;
+pub(crate) const SUPPRESS_NOTIFICATIONS: u64 = 1 << 12;
+pub(crate) const IS_COMPONENTS_V2: u64 = 1 << 15;
 
 // Gateway intents the fake looks at.
 const INTENT_GUILD_MEMBERS: u64 = 1 << 1;
 const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
 
 // Permissions.
-pub const ADMINISTRATOR: u64 = 1 << 3;
+pub(crate) const ADMINISTRATOR: u64 = 1 << 3;
 /// Every permission Discord documents (bits 0-46, 49, 50): what an administrator has.
-pub const ALL_PERMISSIONS: u64 = ((1 << 47) - 1) | (1 << 49) | (1 << 50);
+pub(crate) const ALL_PERMISSIONS: u64 = ((1 << 47) - 1) | (1 << 49) | (1 << 50);
 /// Discord's default `@everyone` permissions in a new guild: view, send, embed, attach,
 /// history, reactions, external emoji/stickers, application commands, threads, voice basics.
-pub const DEFAULT_PERMISSIONS: u64 = (1 << 0)
+pub(crate) const DEFAULT_PERMISSIONS: u64 = (1 << 0)
     | (1 << 6)
     | (1 << 9)
     | (1 << 10)
@@ -122,9 +122,9 @@ mod rest;
 mod rules;
 mod world;
 
-pub use fake::*;
+pub(crate) use fake::*;
 use gateway::*;
 use json::*;
-pub use model::*;
+pub(crate) use model::*;
 use rest::*;
 use rules::*;

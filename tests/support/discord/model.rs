@@ -6,7 +6,7 @@ use super::*;
 
 /// A Discord user who is (or will be) a guild member.
 #[derive(Clone, Debug)]
-pub struct DcUser {
+pub(crate) struct DcUser {
     pub id: u64,
     /// Shown as `global_name`; `username` is its lowercase form with spaces as underscores.
     pub name: String,
@@ -18,7 +18,7 @@ pub struct DcUser {
 }
 
 impl DcUser {
-    pub fn new(id: u64, name: &str) -> Self {
+    pub(crate) fn new(id: u64, name: &str) -> Self {
         DcUser {
             id,
             name: name.to_string(),
@@ -28,17 +28,17 @@ impl DcUser {
         }
     }
 
-    pub fn with_roles(mut self, roles: &[u64]) -> Self {
+    pub(crate) fn with_roles(mut self, roles: &[u64]) -> Self {
         self.roles = roles.to_vec();
         self
     }
 
-    pub fn admin(mut self) -> Self {
+    pub(crate) fn admin(mut self) -> Self {
         self.admin = true;
         self
     }
 
-    pub fn with_locale(mut self, locale: &str) -> Self {
+    pub(crate) fn with_locale(mut self, locale: &str) -> Self {
         self.locale = locale.to_string();
         self
     }
@@ -46,7 +46,7 @@ impl DcUser {
 
 /// A message the bot created, as it is now (after edits).
 #[derive(Clone, Debug)]
-pub struct Message {
+pub(crate) struct Message {
     pub id: u64,
     pub channel_id: u64,
     pub content: String,
@@ -71,24 +71,24 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn is_ephemeral(&self) -> bool {
+    pub(crate) fn is_ephemeral(&self) -> bool {
         self.flags & EPHEMERAL != 0
     }
 
     /// Still the "thinking..." placeholder of a deferred response.
-    pub fn is_loading(&self) -> bool {
+    pub(crate) fn is_loading(&self) -> bool {
         self.flags & LOADING != 0
     }
 
     /// Every `custom_id` in the message's components, in order.
-    pub fn custom_ids(&self) -> Vec<String> {
+    pub(crate) fn custom_ids(&self) -> Vec<String> {
         let mut out = Vec::new();
         collect_custom_ids(&self.components, &mut out);
         out
     }
 
     /// The buttons as (label, custom_id); link buttons have their url as custom_id.
-    pub fn buttons(&self) -> Vec<(String, String)> {
+    pub(crate) fn buttons(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for row in self.components.as_array().into_iter().flatten() {
             for c in row["components"].as_array().into_iter().flatten() {
@@ -107,7 +107,7 @@ impl Message {
     /// Who this message notifies, by Discord's rules for `allowed_mentions` (absent: every
     /// mention in the content pings): "user:ID", "role:ID", "@everyone" or "@here". An empty
     /// list means nobody was pinged.
-    pub fn pinged(&self) -> Vec<String> {
+    pub(crate) fn pinged(&self) -> Vec<String> {
         let (parse, users, roles): (Vec<String>, Vec<String>, Vec<String>) =
             match &self.allowed_mentions {
                 None => (
@@ -157,7 +157,7 @@ impl Message {
 
 /// An accepted interaction callback (POST /interactions/{id}/{token}/callback).
 #[derive(Clone, Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub interaction_id: u64,
     /// 4 message, 5 deferred message, 6 deferred update, 7 update message, 9 modal.
     pub kind: u64,

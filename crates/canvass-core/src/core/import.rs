@@ -407,7 +407,7 @@ mod read {
 
     /// One field: its bytes (at most `MAX_CELL_BYTES` kept) and what the checks need.
     #[derive(Debug, Default)]
-    pub struct Field {
+    pub(super) struct Field {
         pub bytes: Vec<u8>,
         /// The full length in bytes, also past what was kept.
         pub len: usize,
@@ -430,7 +430,7 @@ mod read {
 
     /// A record whose quoting is broken; reading goes on at the line after `line`.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum QuoteError {
+    pub(super) enum QuoteError {
         /// A quoted field begins on `line` and the file ends before it is closed.
         Unclosed { line: u64, field: usize },
         /// A quoted field begins on `line`, closes on `closed_on`, and text follows the quote.
@@ -442,19 +442,19 @@ mod read {
     }
 
     impl QuoteError {
-        pub fn line(&self) -> u64 {
+        pub(super) fn line(&self) -> u64 {
             match self {
                 Self::Unclosed { line, .. } | Self::TextAfter { line, .. } => *line,
             }
         }
 
-        pub fn field(&self) -> usize {
+        pub(super) fn field(&self) -> usize {
             match self {
                 Self::Unclosed { field, .. } | Self::TextAfter { field, .. } => *field,
             }
         }
 
-        pub fn reason(&self) -> String {
+        pub(super) fn reason(&self) -> String {
             match self {
                 Self::Unclosed { .. } => "a quoted field begins on this line and is never closed (a closing \" is missing); nothing after it on this line was read".into(),
                 Self::TextAfter { line, closed_on, .. } if line == closed_on => "text follows the closing quote of a quoted field; a quote inside a quoted field is written twice (\"\")".into(),
@@ -466,14 +466,14 @@ mod read {
     }
 
     /// Records with the line each began on. Blank lines are skipped.
-    pub struct Records<'a> {
+    pub(super) struct Records<'a> {
         data: &'a [u8],
         pos: usize,
         line: u64,
     }
 
     impl<'a> Records<'a> {
-        pub fn new(data: &'a [u8]) -> Self {
+        pub(super) fn new(data: &'a [u8]) -> Self {
             // Spreadsheets often start UTF-8 files with a byte-order mark.
             let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
             Self {
