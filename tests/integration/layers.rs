@@ -397,3 +397,209 @@ fn pure_crates_reach_no_platform_sql_template_http_or_async_crate() {
         assert!(bad.is_empty(), "{krate} reaches {bad:?}");
     }
 }
+
+/// The source roots whose files the code map must name and whose files are held to a size.
+fn source_files(repo: &Path) -> Vec<String> {
+    let mut roots = vec![repo.join("src")];
+    if let Ok(crates) = std::fs::read_dir(repo.join("crates")) {
+        roots.extend(crates.flatten().map(|c| c.path().join("src")));
+    }
+    let mut files = Vec::new();
+    for r in roots {
+        rust_files(&r, &mut files);
+    }
+    let mut out: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(repo).ok())
+        .map(|f| f.to_string_lossy().replace('\\', "/"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The rows of ARCHITECTURE.md's code map: the backticked names of the first cell, and of the
+/// whole row.
+fn code_map_rows(doc: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let ticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let start = doc.find("## Code map").unwrap_or(doc.len());
+    let section = &doc[start..];
+    let end = section[2..].find("\n## ").map_or(section.len(), |i| i + 2);
+    section[..end]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let first = l[1..].split('|').next().unwrap_or("");
+            (ticked(first), ticked(l))
+        })
+        .collect()
+}
+
+/// Whether `path` is `dir` + something, where `dir` may be written from any folder boundary
+/// (`canvass-core/src/insight/` for `crates/canvass-core/src/insight/`).
+fn under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    let full = format!("/{path}");
+    full.match_indices(&format!("/{dir}/")).next().is_some()
+}
+
+/// The source files the code map does not name. A file is named by its path (from any folder
+/// boundary: `core/ids.rs`, `src/platform/console.rs`), or by its name (or its path below the
+/// folder, `stats/monte_carlo.rs`) in the row of a folder it is in; a folder's `mod.rs` or
+/// `lib.rs` is named by that folder's row.
+fn unmapped(repo: &Path, doc: &str) -> Vec<String> {
+    let rows = code_map_rows(doc);
+    source_files(repo)
+        .into_iter()
+        .filter(|f| {
+            let full = format!("/{f}");
+            let name = f.rsplit('/').next().unwrap_or(f);
+            !rows.iter().any(|(first, all)| {
+                // The folders this row is about: its own folder paths, and those of its files.
+                let dirs: Vec<&str> = first
+                    .iter()
+                    .map(|t| match t.rfind('/') {
+                        Some(i) if !t.ends_with('/') => &t[..=i],
+                        _ => t.as_str(),
+                    })
+                    .filter(|d| d.ends_with('/'))
+                    .collect();
+                let by_path = all.iter().any(|t| {
+                    t.ends_with(".rs") && t.contains('/') && full.ends_with(&format!("/{t}"))
+                });
+                let in_row_folder = dirs.iter().any(|d| under(f, d));
+                let by_name = in_row_folder
+                    && all
+                        .iter()
+                        .any(|t| t.ends_with(".rs") && full.ends_with(&format!("/{t}")));
+                let folder_module = matches!(name, "mod.rs" | "lib.rs")
+                    && first.iter().any(|d| {
+                        d.ends_with('/')
+                            && (full.ends_with(&format!("/{d}{name}"))
+                                || full.ends_with(&format!("/{d}src/{name}")))
+                    });
+                by_path || by_name || folder_module
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_code_map_names_every_source_file() {
+    let doc = std::fs::read_to_string(root("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let missing = unmapped(&root(""), &doc);
+    assert!(
+        missing.is_empty(),
+        "files ARCHITECTURE.md's code map does not name:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_code_map_check_finds_a_planted_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path();
+    for f in [
+        "src/main.rs",
+        "src/a/mod.rs",
+        "src/a/x.rs",
+        "src/a/deep/y.rs",
+        "src/a/unnamed.rs",
+        "crates/k/src/lib.rs",
+        "crates/k/src/core/z.rs",
+        "crates/k/src/other.rs",
+    ] {
+        let p = repo.join(f);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, "//! planted\n").expect("write");
+    }
+    let doc = "# A\n\n## Code map\n\n| path | what |\n|---|---|\n\
+        | `src/main.rs` | main |\n\
+        | `src/a/` | `x.rs`, `deep/y.rs`; not `other.rs` |\n\
+        | `crates/k/` | the crate |\n\
+        | `core/z.rs` | z |\n\n## Invariants\n\n| `src/a/unnamed.rs` | not the map |\n";
+    let missing = unmapped(repo, doc);
+    assert_eq!(
+        missing,
+        ["crates/k/src/other.rs", "src/a/unnamed.rs"],
+        "{missing:?}"
+    );
+}
+
+/// Longest a source file may be, counting its code before a trailing `#[cfg(test)] mod tests`
+/// block (test files, `*_tests.rs` and `tests.rs`, are not counted).
+const MAX_CODE_LINES: usize = 800;
+
+/// Lines of non-test code in `src`: everything before a `#[cfg(test)]` line that opens a
+/// `mod tests` block running to the end of the file.
+fn code_lines(src: &str) -> usize {
+    let lines: Vec<&str> = src.lines().collect();
+    let tests_at = lines.iter().enumerate().position(|(i, l)| {
+        l.trim() == "#[cfg(test)]"
+            && lines
+                .get(i + 1)
+                .is_some_and(|n| n.trim_start().starts_with("mod tests"))
+            && lines[i + 1].trim_end().ends_with('{')
+    });
+    tests_at.unwrap_or(lines.len())
+}
+
+/// The source files over `MAX_CODE_LINES` of non-test code, with their count.
+fn oversized(repo: &Path) -> Vec<String> {
+    source_files(repo)
+        .into_iter()
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            !(name.ends_with("_tests.rs") || name == "tests.rs")
+        })
+        .filter_map(|f| {
+            let src = std::fs::read_to_string(repo.join(&f)).unwrap_or_default();
+            let n = code_lines(&src);
+            (n > MAX_CODE_LINES).then(|| format!("{f}: {n} lines"))
+        })
+        .collect()
+}
+
+#[test]
+fn no_source_file_has_more_than_800_lines_of_code() {
+    let found = oversized(&root(""));
+    assert!(
+        found.is_empty(),
+        "files over {MAX_CODE_LINES} lines of non-test code (split them):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_size_check_finds_a_planted_long_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let code = |n: usize| "fn f() {}\n".repeat(n);
+    let tests = format!("#[cfg(test)]\nmod tests {{\n{}}}\n", code(900));
+    // 800 lines of code and a long test block: fine; 801: too long; test files: not counted.
+    std::fs::write(src.join("ok.rs"), format!("{}{tests}", code(800))).expect("write");
+    std::fs::write(src.join("long.rs"), format!("{}{tests}", code(801))).expect("write");
+    std::fs::write(src.join("long_tests.rs"), code(2000)).expect("write");
+    // A `#[cfg(test)]` item that is not the trailing tests module still counts as code.
+    std::fs::write(
+        src.join("gated.rs"),
+        format!(
+            "{}#[cfg(test)]\nfn only_in_tests() {{}}\n{}",
+            code(400),
+            code(401)
+        ),
+    )
+    .expect("write");
+    let found = oversized(dir.path());
+    assert_eq!(
+        found,
+        ["src/gated.rs: 803 lines", "src/long.rs: 801 lines"],
+        "{found:?}"
+    );
+}
