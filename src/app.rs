@@ -90,9 +90,7 @@ impl App {
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
         // The first start on a fresh database records when this install began.
-        let mut tx = store.begin().await?;
-        tx.installed_at(now).await?;
-        tx.commit().await?;
+        store.record_install(now).await?;
         for r in store.sync_surveys(&config.surveys, now).await? {
             match r {
                 SurveySync::Refused { slug, reason } => {

@@ -90,6 +90,14 @@ const INTERRUPTED: &str = "interrupted while sending; not resent to avoid a dupl
 const COLS: &str = "period, destination, slot_at, status, late, attempts, last_error, next_attempt_at, delivered_at";
 
 impl Store {
+    /// At start, before the service's writer runs: records when this install began (once).
+    pub async fn record_install(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let mut tx = self.begin().await?;
+        let at = tx.installed_at(now).await?;
+        tx.commit().await?;
+        Ok(at)
+    }
+
     /// Deliveries that may be attempted now.
     pub async fn due_deliveries(&self, now: DateTime<Utc>) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(&format!(

@@ -1522,7 +1522,15 @@ fn no_network_io_happens_inside_a_transaction() {
     }
     // The service: its writer and the handlers it runs inside the transaction.
     let service = [
-        "buttons", "commands", "language", "members", "mod", "polls", "steps", "writer",
+        "buttons",
+        "commands",
+        "deliveries",
+        "language",
+        "members",
+        "mod",
+        "polls",
+        "steps",
+        "writer",
     ]
     .map(|f| format!("src/service/{f}.rs"));
     let mut expected: Vec<String> = service.to_vec();
