@@ -38,9 +38,10 @@ pub use crate::core::import::{
     SEGMENT, SUBMITTED_AT,
 };
 use crate::core::import::{parse_file, time};
+use crate::store::{ImportAnswer, ImportPerson};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Why an import or export did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -269,8 +270,9 @@ pub async fn import(
         .collect();
     rows.sort_by_key(|r| (r.submitted_at, r.line));
 
-    let mut events: HashMap<String, u64> = HashMap::new();
-    let mut respondents = BTreeSet::new();
+    // Every row's event id, from the respondent's keyed hash (one per distinct respondent).
+    let hasher = tx.import_hasher(key).await?;
+    let mut hashes: HashMap<&str, [u8; 32]> = HashMap::new();
     let skip = |report: &mut ImportReport, line: u64, reason: String| {
         report.rows_skipped += 1;
         report.skipped.push(RowError {
@@ -279,48 +281,126 @@ pub async fn import(
             reason,
         });
     };
-    for row in &rows {
+    // Rows that answer something and are not repeated within the file, with their event ids.
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut candidates: Vec<usize> = Vec::with_capacity(rows.len());
+    let mut events: Vec<String> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
         if row.answers.is_empty() {
             skip(&mut report, row.line, "answers no question".into());
             continue;
         }
-        let hash = tx.anon_key(key, "import", &row.respondent).await?;
+        let hash = *hashes
+            .entry(row.respondent.as_str())
+            .or_insert_with(|| hasher.hash(&row.respondent));
         let event = format!(
             "import:{slug}:{}:{}",
             hex(&hash),
             row.submitted_at
                 .to_rfc3339_opts(SecondsFormat::AutoSi, true)
         );
-        if let Some(first) = events.get(&event) {
+        if let Some(first) = first_line.get(&event) {
             let reason = format!("same respondent and submitted_at as line {first}");
             skip(&mut report, row.line, reason);
             continue;
         }
-        events.insert(event.clone(), row.line);
-        if !tx.claim_event(&event, now).await? {
-            let reason = "already imported (same respondent and submitted_at)".into();
-            skip(&mut report, row.line, reason);
-            continue;
-        }
-        let rid = tx
-            .import_respondent(
-                key,
-                survey.anonymous,
-                &row.respondent,
-                row.segments.as_deref(),
-                now,
-            )
-            .await?;
-        for (q, value) in &row.answers {
-            tx.import_answer(rid, q, value, row.submitted_at, now)
-                .await?;
-            report.answers += 1;
-        }
-        report.rows_imported += 1;
-        respondents.insert(rid);
+        first_line.insert(event.clone(), row.line);
+        candidates.push(i);
+        events.push(event);
     }
+    drop(first_line);
+    // Rows already imported before are skipped; the rest are claimed in bulk.
+    let claimed = tx.claim_events(&events, now).await?;
+    drop(events);
+    let mut imported: Vec<usize> = Vec::with_capacity(candidates.len());
+    for (i, new) in candidates.into_iter().zip(claimed) {
+        if new {
+            imported.push(i);
+        } else {
+            let reason = "already imported (same respondent and submitted_at)".into();
+            skip(&mut report, rows[i].line, reason);
+        }
+    }
+
+    // Distinct respondents in the order their first imported row comes; each keeps the
+    // segments of their last imported row, as applying the rows one by one would leave them.
+    let mut person_of: HashMap<&str, usize> = HashMap::new();
+    let mut people: Vec<ImportPerson<'_>> = Vec::new();
+    for &i in &imported {
+        let row = &rows[i];
+        let p = *person_of.entry(row.respondent.as_str()).or_insert_with(|| {
+            people.push(ImportPerson {
+                respondent: &row.respondent,
+                hash: hashes
+                    .get(row.respondent.as_str())
+                    .copied()
+                    .unwrap_or_default(),
+                segments: None,
+            });
+            people.len() - 1
+        });
+        if let Some(segs) = row.segments.as_deref() {
+            people[p].segments = Some(segs);
+        }
+    }
+    drop(hashes);
+    let ids = tx
+        .import_respondents(key, survey.anonymous, &people, now)
+        .await?;
+    let person = |i: usize| {
+        person_of
+            .get(rows[i].respondent.as_str())
+            .and_then(|&p| ids.get(p))
+            .copied()
+            .unwrap_or_default()
+    };
+
+    // An answer is stored superseded when a later imported row of the same respondent answers
+    // the same question; the current answers of respondents who were already there are
+    // superseded first. Rows of one respondent are few, so following the chain is cheap.
+    let mut later: Vec<Option<usize>> = vec![None; imported.len()];
+    let mut last_at: HashMap<&str, usize> = HashMap::new();
+    for (k, &i) in imported.iter().enumerate() {
+        if let Some(prev) = last_at.insert(rows[i].respondent.as_str(), k) {
+            later[prev] = Some(k);
+        }
+    }
+    drop(last_at);
+    let mut answers: Vec<ImportAnswer<'_>> = Vec::new();
+    let mut supersede: Vec<(i64, &str)> = Vec::new();
+    let mut seen_existing: std::collections::HashSet<(i64, &str)> = Default::default();
+    for (k, &i) in imported.iter().enumerate() {
+        let row = &rows[i];
+        let (respondent, existed) = person(i);
+        for (q, value) in &row.answers {
+            let mut next = later[k];
+            let mut superseded = false;
+            while let Some(n) = next {
+                if rows[imported[n]].answers.iter().any(|(q2, _)| q2 == q) {
+                    superseded = true;
+                    break;
+                }
+                next = later[n];
+            }
+            if existed && seen_existing.insert((respondent, q.as_str())) {
+                supersede.push((respondent, q.as_str()));
+            }
+            answers.push(ImportAnswer {
+                respondent,
+                question: q,
+                value,
+                answered_at: row.submitted_at,
+                superseded,
+            });
+        }
+    }
+    tx.supersede_answers(&supersede, survey.anonymous, now)
+        .await?;
+    tx.import_answers(&answers, survey.anonymous, now).await?;
+    report.answers = answers.len();
+    report.rows_imported = imported.len();
+    report.respondents = people.len();
     tx.commit().await?;
-    report.respondents = respondents.len();
     report.skipped.sort_by_key(|e| e.line);
     Ok(report)
 }

@@ -14,7 +14,7 @@ pub use digest::{Delivery, NewPart, PartOutcome, PartStatus, StoredPart};
 pub use members::{MemberData, MemberRow};
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};
-pub use transfer::ExportAnswer;
+pub use transfer::{ExportAnswer, ImportAnswer, ImportHasher, ImportPerson};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
