@@ -421,7 +421,8 @@ pub fn e2e_csv(
     let mut rng = Rng(0x5eed);
     let rows_wanted = (answers / 7).max(1);
     let span_ms = 5 * 86_400_000_i64;
-    let start = now - chrono::Duration::milliseconds(span_ms + now.timestamp_subsec_millis() as i64);
+    let start =
+        now - chrono::Duration::milliseconds(span_ms + now.timestamp_subsec_millis() as i64);
     let (mut written, mut rows) = (0usize, 0usize);
     let plans = ["Free plan", "Pro plan", "Team plan"];
     let regions = ["EU", "US", "APAC", "LATAM"];

@@ -164,8 +164,14 @@ fn measure(exe: &Path, dir: &Path, args: &[&str], keep_stdout: bool) -> anyhow::
 async fn end_to_end(exe: &Path, dir: &Path, sizes: &[usize]) -> anyhow::Result<()> {
     let commands: [(&str, &[&str]); 4] = [
         ("import", &[]),
-        ("insights --format text", &["insights", "e2e", "--format", "text"]),
-        ("insights --format json", &["insights", "e2e", "--format", "json"]),
+        (
+            "insights --format text",
+            &["insights", "e2e", "--format", "text"],
+        ),
+        (
+            "insights --format json",
+            &["insights", "e2e", "--format", "json"],
+        ),
         ("digest --dry-run", &["digest", "--dry-run"]),
     ];
     out!(
