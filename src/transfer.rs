@@ -366,12 +366,27 @@ pub async fn import(
         }
     }
     drop(last_at);
-    let mut answers: Vec<ImportAnswer<'_>> = Vec::new();
     let mut supersede: Vec<(i64, &str)> = Vec::new();
     let mut seen_existing: std::collections::HashSet<(i64, &str)> = Default::default();
+    for &i in &imported {
+        let (respondent, existed) = person(i);
+        if existed {
+            for (q, _) in &rows[i].answers {
+                if seen_existing.insert((respondent, q.as_str())) {
+                    supersede.push((respondent, q.as_str()));
+                }
+            }
+        }
+    }
+    drop(seen_existing);
+    tx.supersede_answers(&supersede, survey.anonymous, now)
+        .await?;
+    drop(supersede);
+    // Answers go out a batch at a time, so they are never all held twice.
+    let mut batch: Vec<ImportAnswer<'_>> = Vec::with_capacity(ANSWER_BATCH);
     for (k, &i) in imported.iter().enumerate() {
         let row = &rows[i];
-        let (respondent, existed) = person(i);
+        let (respondent, _) = person(i);
         for (q, value) in &row.answers {
             let mut next = later[k];
             let mut superseded = false;
@@ -382,28 +397,30 @@ pub async fn import(
                 }
                 next = later[n];
             }
-            if existed && seen_existing.insert((respondent, q.as_str())) {
-                supersede.push((respondent, q.as_str()));
-            }
-            answers.push(ImportAnswer {
+            batch.push(ImportAnswer {
                 respondent,
                 question: q,
                 value,
                 answered_at: row.submitted_at,
                 superseded,
             });
+            report.answers += 1;
+        }
+        if batch.len() >= ANSWER_BATCH {
+            tx.import_answers(&batch, survey.anonymous, now).await?;
+            batch.clear();
         }
     }
-    tx.supersede_answers(&supersede, survey.anonymous, now)
-        .await?;
-    tx.import_answers(&answers, survey.anonymous, now).await?;
-    report.answers = answers.len();
+    tx.import_answers(&batch, survey.anonymous, now).await?;
     report.rows_imported = imported.len();
     report.respondents = people.len();
     tx.commit().await?;
     report.skipped.sort_by_key(|e| e.line);
     Ok(report)
 }
+
+/// Answers handed to the store at a time (it writes them a few hundred per statement).
+const ANSWER_BATCH: usize = 5_000;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
