@@ -281,10 +281,10 @@ pub async fn import(
             reason,
         });
     };
-    // Rows that answer something and are not repeated within the file, with their event ids.
-    let mut first_line: HashMap<String, u64> = HashMap::new();
+    // Rows that answer something and are not repeated within the file (same respondent and
+    // time, which is what the event id holds).
+    let mut first_line: HashMap<([u8; 32], DateTime<Utc>), u64> = HashMap::new();
     let mut candidates: Vec<usize> = Vec::with_capacity(rows.len());
-    let mut events: Vec<String> = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         if row.answers.is_empty() {
             skip(&mut report, row.line, "answers no question".into());
@@ -293,34 +293,46 @@ pub async fn import(
         let hash = *hashes
             .entry(row.respondent.as_str())
             .or_insert_with(|| hasher.hash(&row.respondent));
-        let event = format!(
-            "import:{slug}:{}:{}",
-            hex(&hash),
-            row.submitted_at
-                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
-        );
-        if let Some(first) = first_line.get(&event) {
+        if let Some(first) = first_line.get(&(hash, row.submitted_at)) {
             let reason = format!("same respondent and submitted_at as line {first}");
             skip(&mut report, row.line, reason);
             continue;
         }
-        first_line.insert(event.clone(), row.line);
+        first_line.insert((hash, row.submitted_at), row.line);
         candidates.push(i);
-        events.push(event);
     }
     drop(first_line);
-    // Rows already imported before are skipped; the rest are claimed in bulk.
-    let claimed = tx.claim_events(&events, now).await?;
-    drop(events);
+    // Rows already imported before are skipped; the rest are claimed a batch at a time, so
+    // the event ids are never all held at once.
     let mut imported: Vec<usize> = Vec::with_capacity(candidates.len());
-    for (i, new) in candidates.into_iter().zip(claimed) {
-        if new {
-            imported.push(i);
-        } else {
-            let reason = "already imported (same respondent and submitted_at)".into();
-            skip(&mut report, rows[i].line, reason);
+    for batch in candidates.chunks(ANSWER_BATCH) {
+        let events: Vec<String> = batch
+            .iter()
+            .map(|&i| {
+                let row = &rows[i];
+                let hash = hashes
+                    .get(row.respondent.as_str())
+                    .copied()
+                    .unwrap_or_default();
+                format!(
+                    "import:{slug}:{}:{}",
+                    hex(&hash),
+                    row.submitted_at
+                        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                )
+            })
+            .collect();
+        let claimed = tx.claim_events(&events, now).await?;
+        for (&i, new) in batch.iter().zip(claimed) {
+            if new {
+                imported.push(i);
+            } else {
+                let reason = "already imported (same respondent and submitted_at)".into();
+                skip(&mut report, rows[i].line, reason);
+            }
         }
     }
+    drop(candidates);
 
     // Distinct respondents in the order their first imported row comes; each keeps the
     // segments of their last imported row, as applying the rows one by one would leave them.
