@@ -238,3 +238,298 @@ pub async fn digest_run(
     app.store.close().await;
     Ok((secs, n))
 }
+
+/// The survey of the end-to-end workloads (`canvass bench --only e2e`): all eight question
+/// types, in the `[[surveys]]` schema `canvass import` reads.
+pub const E2E_SURVEY: &str = r#"
+[[surveys]]
+id = "e2e"
+title = "Product feedback (benchmark)"
+
+[[surveys.questions]]
+id = "feature"
+type = "single"
+text = "Which should we build next?"
+options = [
+  { id = "dark", label = "Dark mode" },
+  { id = "offline", label = "Offline sync" },
+  { id = "csv", label = "CSV export" },
+  { id = "sso", label = "Single sign-on" },
+  { id = "api", label = "Public API" },
+  { id = "mobile", label = "Mobile app" },
+]
+
+[[surveys.questions]]
+id = "tools"
+type = "multi"
+text = "Which tools do you use?"
+options = [
+  { id = "slack", label = "Slack" },
+  { id = "discord", label = "Discord" },
+  { id = "telegram", label = "Telegram" },
+  { id = "teams", label = "Teams" },
+]
+max_choices = 3
+
+[[surveys.questions]]
+id = "ease"
+type = "rating"
+text = "How easy is setup?"
+scale = 5
+low_label = "Hard"
+high_label = "Easy"
+optional = true
+
+[[surveys.questions]]
+id = "nps"
+type = "nps"
+text = "How likely are you to recommend us?"
+
+[[surveys.questions]]
+id = "rank"
+type = "ranking"
+text = "Rank these"
+options = [
+  { id = "speed", label = "Speed" },
+  { id = "offline", label = "Offline editing" },
+  { id = "sso", label = "Single sign-on" },
+  { id = "api", label = "Public API" },
+]
+top_k = 3
+
+[[surveys.questions]]
+id = "pairs"
+type = "pairwise"
+text = "Which matters more?"
+options = [
+  { id = "speed", label = "Speed" },
+  { id = "price", label = "Price" },
+  { id = "support", label = "Support" },
+]
+pairs_per_member = 2
+
+[[surveys.questions]]
+id = "tagline"
+type = "message_test"
+text = "Which line speaks to you?"
+options = [
+  { id = "seconds", label = "Ship surveys in seconds" },
+  { id = "know", label = "Know what your community wants" },
+]
+min_per_variant = 50
+
+[[surveys.questions]]
+id = "wish"
+type = "open_text"
+text = "What would you change?"
+max_chars = 500
+optional = true
+"#;
+
+/// A small deterministic generator (a 64-bit LCG), so every run writes the same file.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+
+    /// Index `i` with probability proportional to `weights[i]`.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let mut x = self.below(weights.iter().sum());
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        0
+    }
+}
+
+const OPENERS: [&str; 10] = [
+    "Please",
+    "Honestly,",
+    "I wish you would",
+    "It would help a lot to",
+    "Our team needs you to",
+    "Could you",
+    "Top request:",
+    "Not a big deal, but",
+    "Mainly:",
+    "After two months of daily use,",
+];
+const WANTS: [&str; 14] = [
+    "add dark mode for late sessions",
+    "fix offline sync, it fails on the train",
+    "let us export to CSV for the monthly report",
+    "support single sign-on with our provider",
+    "open a public API so we can automate reminders",
+    "make the mobile app load faster",
+    "lower the price for small teams",
+    "answer support tickets sooner",
+    "show results while the poll is open",
+    "translate the bot into Portuguese",
+    "let members change their vote after closing",
+    "group answers by role in the report",
+    "remind people who did not answer yet",
+    "keep the charts readable on phones",
+];
+const ENDINGS: [&str; 9] = [
+    "",
+    " thanks!",
+    " everything else is great.",
+    " it is the one thing that keeps us from paying.",
+    " we talk about it every week.",
+    " (our admins asked twice)",
+    " otherwise we will look elsewhere.",
+    " same as last quarter.",
+    " please!",
+];
+
+/// Writes the end-to-end CSV for `E2E_SURVEY` with about `answers` answers (rows of about
+/// seven answers, submitted over the five days before `now`, in time order) and returns the
+/// number of answers written and of rows. Realistic shape: skewed options that differ by
+/// segment (plan and region, some rows without any), optional questions left empty, one row
+/// in fifty a respondent's second submission, and open text from tens of thousands of
+/// distinct phrasings, a few repeated word for word.
+pub fn e2e_csv(
+    answers: usize,
+    now: chrono::DateTime<Utc>,
+    out: impl std::io::Write,
+) -> Result<(usize, usize), BenchError> {
+    let err = |e: csv::Error| BenchError::Setup(format!("writing the benchmark CSV: {e}"));
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "respondent",
+        "submitted_at",
+        "segment",
+        "feature",
+        "tools",
+        "ease",
+        "nps",
+        "rank",
+        "pairs",
+        "tagline",
+        "wish",
+    ])
+    .map_err(err)?;
+    let mut rng = Rng(0x5eed);
+    let rows_wanted = (answers / 7).max(1);
+    let span_ms = 5 * 86_400_000_i64;
+    let start =
+        now - chrono::Duration::milliseconds(span_ms + now.timestamp_subsec_millis() as i64);
+    let (mut written, mut rows) = (0usize, 0usize);
+    let plans = ["Free plan", "Pro plan", "Team plan"];
+    let regions = ["EU", "US", "APAC", "LATAM"];
+    let features = ["dark", "offline", "csv", "sso", "api", "mobile"];
+    let tools = ["slack", "discord", "telegram", "teams"];
+    let ranked = ["speed", "offline", "sso", "api"];
+    let pair_opts = ["speed", "price", "support"];
+    while written < answers {
+        let i = rows;
+        // One row in fifty is an earlier respondent answering again (the later one wins).
+        let who = if i > 100 && rng.below(50) == 0 {
+            rng.below(i as u64) as usize
+        } else {
+            i
+        };
+        // Whole seconds, never past `now` (rows past the estimate bunch up at the end).
+        let offset = (span_ms * i as i64 / rows_wanted as i64).min(span_ms - 60_000) / 1000;
+        let at = start + chrono::Duration::seconds(offset);
+        let plan = rng.weighted(&[60, 30, 10]);
+        let region = rng.weighted(&[45, 35, 15, 5]);
+        let segment = if rng.below(20) == 0 {
+            String::new()
+        } else {
+            format!("{}|{}", plans[plan], regions[region])
+        };
+        // Paying plans lean to SSO and the API; free users to dark mode and offline sync.
+        let feature = if plan == 0 {
+            rng.weighted(&[40, 30, 12, 3, 5, 10])
+        } else {
+            rng.weighted(&[10, 15, 10, 35, 25, 5])
+        };
+        let mut used: Vec<&str> = Vec::new();
+        for (k, t) in tools.iter().enumerate() {
+            if rng.below(100) < [55, 45, 30, 15][k] && used.len() < 3 {
+                used.push(t);
+            }
+        }
+        let ease = if rng.below(10) < 2 {
+            String::new()
+        } else {
+            (1 + rng.weighted(&[5, 10, 25, 40, 20])).to_string()
+        };
+        let nps = [10, 9, 9, 8, 8, 7, 7, 6, 5, 3, 0, 10][rng.below(12) as usize].to_string();
+        let mut order = vec![0usize, 1, 2, 3];
+        for k in (1..4).rev() {
+            order.swap(k, rng.below(k as u64 + 1) as usize);
+        }
+        if plan > 0 && rng.below(2) == 0 {
+            order.retain(|x| *x != 2);
+            order.insert(0, 2);
+        }
+        let rank: Vec<&str> = order.iter().take(3).map(|k| ranked[*k]).collect();
+        let (a, b) = (rng.below(3) as usize, rng.below(3) as usize);
+        let pairs = if a == b {
+            String::new()
+        } else {
+            // Price wins more often with free users.
+            let (w, l) = if plan == 0 && (a == 1 || b == 1) {
+                (1, if a == 1 { b } else { a })
+            } else {
+                (a, b)
+            };
+            format!("{}>{}", pair_opts[w], pair_opts[l])
+        };
+        let tagline = ["seconds", "know"][usize::from(rng.below(5) < 2)];
+        let wish = if rng.below(10) < 4 {
+            String::new()
+        } else if rng.below(10) == 0 {
+            // Some answers are the same short text.
+            ["Dark mode", "SSO please", "Nothing, it is great", "Cheaper"][rng.below(4) as usize]
+                .to_string()
+        } else {
+            format!(
+                "{} {}{} #{}",
+                OPENERS[rng.below(10) as usize],
+                WANTS[rng.weighted(&[20, 15, 10, 12, 8, 8, 10, 5, 4, 3, 2, 1, 1, 1])],
+                ENDINGS[rng.below(9) as usize],
+                rng.below(1000)
+            )
+        };
+        let cells = [
+            format!("m-{who}"),
+            crate::core::import::time(at),
+            segment,
+            features[feature].to_string(),
+            used.join("|"),
+            ease,
+            nps,
+            rank.join(">"),
+            pairs,
+            tagline.to_string(),
+            wish,
+        ];
+        written += cells[3..].iter().filter(|c| !c.is_empty()).count();
+        w.write_record(&cells).map_err(err)?;
+        rows += 1;
+    }
+    w.flush()
+        .map_err(|e| BenchError::Setup(format!("writing the benchmark CSV: {e}")))?;
+    Ok((written, rows))
+}
+
+/// The raw SQLite reference in its own fresh database in `dir`: `rows` answers (a respondent
+/// and an answer each) by plain multi-row INSERTs in one transaction, in rows per second.
+pub async fn raw_reference(dir: &Path, rows: usize) -> Result<f64, BenchError> {
+    let app = bench_app(dir).await?;
+    let rate = raw_insert(&app, rows).await?;
+    app.store.close().await;
+    Ok(rate)
+}

@@ -38,9 +38,10 @@ pub use crate::core::import::{
     SEGMENT, SUBMITTED_AT,
 };
 use crate::core::import::{parse_file, time};
+use crate::store::{ImportAnswer, ImportPerson};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Why an import or export did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -269,8 +270,9 @@ pub async fn import(
         .collect();
     rows.sort_by_key(|r| (r.submitted_at, r.line));
 
-    let mut events: HashMap<String, u64> = HashMap::new();
-    let mut respondents = BTreeSet::new();
+    // Every row's event id, from the respondent's keyed hash (one per distinct respondent).
+    let hasher = tx.import_hasher(key).await?;
+    let mut hashes: HashMap<&str, [u8; 32]> = HashMap::new();
     let skip = |report: &mut ImportReport, line: u64, reason: String| {
         report.rows_skipped += 1;
         report.skipped.push(RowError {
@@ -279,51 +281,158 @@ pub async fn import(
             reason,
         });
     };
-    for row in &rows {
+    // Rows that answer something and are not repeated within the file (same respondent and
+    // time, which is what the event id holds).
+    let mut first_line: HashMap<([u8; 32], DateTime<Utc>), u64> = HashMap::new();
+    let mut candidates: Vec<usize> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
         if row.answers.is_empty() {
             skip(&mut report, row.line, "answers no question".into());
             continue;
         }
-        let hash = tx.anon_key(key, "import", &row.respondent).await?;
-        let event = format!(
-            "import:{slug}:{}:{}",
-            hex(&hash),
-            row.submitted_at
-                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
-        );
-        if let Some(first) = events.get(&event) {
+        let hash = *hashes
+            .entry(row.respondent.as_str())
+            .or_insert_with(|| hasher.hash(&row.respondent));
+        if let Some(first) = first_line.get(&(hash, row.submitted_at)) {
             let reason = format!("same respondent and submitted_at as line {first}");
             skip(&mut report, row.line, reason);
             continue;
         }
-        events.insert(event.clone(), row.line);
-        if !tx.claim_event(&event, now).await? {
-            let reason = "already imported (same respondent and submitted_at)".into();
-            skip(&mut report, row.line, reason);
-            continue;
+        first_line.insert((hash, row.submitted_at), row.line);
+        candidates.push(i);
+    }
+    drop(first_line);
+    // Rows already imported before are skipped; the rest are claimed a batch at a time, so
+    // the event ids are never all held at once.
+    let mut imported: Vec<usize> = Vec::with_capacity(candidates.len());
+    for batch in candidates.chunks(ANSWER_BATCH) {
+        let events: Vec<String> = batch
+            .iter()
+            .map(|&i| {
+                let row = &rows[i];
+                let hash = hashes
+                    .get(row.respondent.as_str())
+                    .copied()
+                    .unwrap_or_default();
+                format!(
+                    "import:{slug}:{}:{}",
+                    hex(&hash),
+                    row.submitted_at
+                        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                )
+            })
+            .collect();
+        let claimed = tx.claim_events(&events, now).await?;
+        for (&i, new) in batch.iter().zip(claimed) {
+            if new {
+                imported.push(i);
+            } else {
+                let reason = "already imported (same respondent and submitted_at)".into();
+                skip(&mut report, rows[i].line, reason);
+            }
         }
-        let rid = tx
-            .import_respondent(
-                key,
-                survey.anonymous,
-                &row.respondent,
-                row.segments.as_deref(),
-                now,
-            )
-            .await?;
+    }
+    drop(candidates);
+
+    // Distinct respondents in the order their first imported row comes; each keeps the
+    // segments of their last imported row, as applying the rows one by one would leave them.
+    let mut person_of: HashMap<&str, usize> = HashMap::new();
+    let mut people: Vec<ImportPerson<'_>> = Vec::new();
+    for &i in &imported {
+        let row = &rows[i];
+        let p = *person_of.entry(row.respondent.as_str()).or_insert_with(|| {
+            people.push(ImportPerson {
+                respondent: &row.respondent,
+                hash: hashes
+                    .get(row.respondent.as_str())
+                    .copied()
+                    .unwrap_or_default(),
+                segments: None,
+            });
+            people.len() - 1
+        });
+        if let Some(segs) = row.segments.as_deref() {
+            people[p].segments = Some(segs);
+        }
+    }
+    drop(hashes);
+    let ids = tx
+        .import_respondents(key, survey.anonymous, &people, now)
+        .await?;
+    let person = |i: usize| {
+        person_of
+            .get(rows[i].respondent.as_str())
+            .and_then(|&p| ids.get(p))
+            .copied()
+            .unwrap_or_default()
+    };
+
+    // An answer is stored superseded when a later imported row of the same respondent answers
+    // the same question; the current answers of respondents who were already there are
+    // superseded first. Rows of one respondent are few, so following the chain is cheap.
+    let mut later: Vec<Option<usize>> = vec![None; imported.len()];
+    let mut last_at: HashMap<&str, usize> = HashMap::new();
+    for (k, &i) in imported.iter().enumerate() {
+        if let Some(prev) = last_at.insert(rows[i].respondent.as_str(), k) {
+            later[prev] = Some(k);
+        }
+    }
+    drop(last_at);
+    let mut supersede: Vec<(i64, &str)> = Vec::new();
+    let mut seen_existing: std::collections::HashSet<(i64, &str)> = Default::default();
+    for &i in &imported {
+        let (respondent, existed) = person(i);
+        if existed {
+            for (q, _) in &rows[i].answers {
+                if seen_existing.insert((respondent, q.as_str())) {
+                    supersede.push((respondent, q.as_str()));
+                }
+            }
+        }
+    }
+    drop(seen_existing);
+    tx.supersede_answers(&supersede, survey.anonymous, now)
+        .await?;
+    drop(supersede);
+    // Answers go out a batch at a time, so they are never all held twice.
+    let mut batch: Vec<ImportAnswer<'_>> = Vec::with_capacity(ANSWER_BATCH);
+    for (k, &i) in imported.iter().enumerate() {
+        let row = &rows[i];
+        let (respondent, _) = person(i);
         for (q, value) in &row.answers {
-            tx.import_answer(rid, q, value, row.submitted_at, now)
-                .await?;
+            let mut next = later[k];
+            let mut superseded = false;
+            while let Some(n) = next {
+                if rows[imported[n]].answers.iter().any(|(q2, _)| q2 == q) {
+                    superseded = true;
+                    break;
+                }
+                next = later[n];
+            }
+            batch.push(ImportAnswer {
+                respondent,
+                question: q,
+                value,
+                answered_at: row.submitted_at,
+                superseded,
+            });
             report.answers += 1;
         }
-        report.rows_imported += 1;
-        respondents.insert(rid);
+        if batch.len() >= ANSWER_BATCH {
+            tx.import_answers(&batch, survey.anonymous, now).await?;
+            batch.clear();
+        }
     }
+    tx.import_answers(&batch, survey.anonymous, now).await?;
+    report.rows_imported = imported.len();
+    report.respondents = people.len();
     tx.commit().await?;
-    report.respondents = respondents.len();
     report.skipped.sort_by_key(|e| e.line);
     Ok(report)
 }
+
+/// Answers handed to the store at a time (it writes them a few hundred per statement).
+const ANSWER_BATCH: usize = 5_000;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -18,6 +18,8 @@ mod answering;
 mod bad_input;
 #[path = "integration/bench.rs"]
 mod bench;
+#[path = "integration/bulk_import.rs"]
+mod bulk_import;
 #[path = "integration/console.rs"]
 mod console;
 #[path = "integration/deploy.rs"]

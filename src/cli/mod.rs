@@ -94,6 +94,13 @@ pub(crate) enum Cmd {
         /// Run only this workload.
         #[arg(long, value_enum)]
         only: Option<bench::Workload>,
+        /// The canvass binary the end-to-end workloads run (default: this one), e.g. an older
+        /// build to compare with.
+        #[arg(long)]
+        binary: Option<PathBuf>,
+        /// Answer counts of the end-to-end workloads, comma-separated (default 10000,100000,1000000).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Vec<usize>,
     },
     /// The digest: what the next one will post, or how deliveries went.
     Digest {
@@ -187,9 +194,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         smoke,
         insight_only,
         only,
+        binary,
+        sizes,
     } = cli.command
     {
-        return bench::bench(smoke, insight_only, only).await;
+        let e2e = bench::E2e { binary, sizes };
+        return bench::bench(smoke, insight_only, only, e2e).await;
     }
     let config = Config::load(&cli.config)?;
     if let Cmd::Run | Cmd::Console = cli.command {

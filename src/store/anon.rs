@@ -20,7 +20,7 @@ pub struct KeyUpgrade {
 
 /// The unkeyed inner hash: SHA-256(salt ‖ platform ‖ 0 ‖ user id), what was stored before
 /// keys existed. Keyed, it is the stored value.
-fn inner(salt: &[u8], platform: &str, user_id: &str) -> [u8; 32] {
+pub(super) fn inner(salt: &[u8], platform: &str, user_id: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(salt);
     h.update(platform.as_bytes());

@@ -16,7 +16,7 @@ pub use members::{MemberData, MemberRow};
 pub use reader::Reader;
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};
-pub use transfer::ExportAnswer;
+pub use transfer::{ExportAnswer, ImportAnswer, ImportHasher, ImportPerson};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

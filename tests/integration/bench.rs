@@ -24,3 +24,30 @@ async fn the_telegram_end_to_end_workload_runs_at_smoke_size() {
     assert_eq!(r.stored, 30, "every confirmed tap is stored");
     assert!(r.per_second > 0.0);
 }
+
+/// `canvass bench --smoke --only e2e`: the real binary generates a file, imports it (the
+/// harness checks the import reports every generated answer), and runs insights and the
+/// digest as child processes, one table row each.
+#[test]
+fn the_end_to_end_workloads_run_the_real_binary_at_smoke_size() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_canvass"))
+        .args(["bench", "--smoke", "--only", "e2e"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "| import | ",
+        "| insights --format text | ",
+        "| insights --format json | ",
+        "| digest --dry-run | ",
+        "| raw SQLite reference",
+    ] {
+        assert!(stdout.contains(row), "no {row:?} row in:\n{stdout}");
+    }
+    assert!(stdout.contains("answers/s"), "{stdout}");
+}
