@@ -5,6 +5,7 @@ mod anon;
 mod bench;
 mod digest;
 mod members;
+mod read;
 mod respondents;
 mod surveys;
 mod transfer;
