@@ -99,8 +99,20 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let starts: Vec<i64> = decode(&bounds, "respondent ids")?;
-        let mut ids = Interner::default();
-        let mut out = Vec::new();
+        // Decoding runs on its own thread while SQLite builds the next chunk; two chunks in
+        // flight at most, so memory stays at a few MiB beside the responses.
+        let (send, mut chunks) = tokio::sync::mpsc::channel::<String>(2);
+        let decoder = tokio::task::spawn_blocking(move || -> Result<Vec<Response>> {
+            let mut ids = Interner::default();
+            let mut out = Vec::new();
+            while let Some(text) = chunks.blocking_recv() {
+                let mut chunk: Vec<RawRespondent> = decode(&text, "answers")?;
+                drop(text);
+                chunk.sort_unstable_by_key(|r| r.0);
+                out.extend(chunk.into_iter().filter_map(|r| response(r, &mut ids)));
+            }
+            Ok(out)
+        });
         for (i, lo) in starts.iter().enumerate() {
             let hi = starts.get(i + 1).map_or(i64::MAX, |next| next - 1);
             let (text,): (Option<String>,) = sqlx::query_as(CHUNK_SQL)
@@ -110,12 +122,15 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             let Some(text) = text else { continue };
-            let mut chunk: Vec<RawRespondent> = decode(&text, "answers")?;
-            drop(text);
-            chunk.sort_unstable_by_key(|r| r.0);
-            out.extend(chunk.into_iter().filter_map(|r| response(r, &mut ids)));
+            if send.send(text).await.is_err() {
+                // The decoder stopped on corrupt data: its error is returned below.
+                break;
+            }
         }
+        drop(send);
         tx.commit().await?;
-        Ok(out)
+        decoder
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 }
