@@ -129,8 +129,6 @@ impl Store {
         }
         drop(send);
         tx.commit().await?;
-        decoder
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        decoder.await.map_err(|e| StoreError::Task(e.to_string()))?
     }
 }

@@ -139,14 +139,20 @@ async fn grouped_read_gives_the_same_responses_and_reports_as_the_row_reference(
 
         let rows = store.current_answers(key).await.expect("rows");
         assert!(
-            rows.iter()
-                .any(|r| matches!(r.value, AnswerValue::Text(_))),
+            rows.iter().any(|r| matches!(r.value, AnswerValue::Text(_))),
             "seed {seed_value}: open text is part of the data"
         );
         let old = canvass::reporting::responses(&rows);
         let new = store.current_responses(key).await.expect("grouped read");
-        assert!(old.len() > 512, "seed {seed_value}: {} respondents", old.len());
-        assert!(old.iter().any(|r| r.respondent < 0), "anonymous respondents");
+        assert!(
+            old.len() > 512,
+            "seed {seed_value}: {} respondents",
+            old.len()
+        );
+        assert!(
+            old.iter().any(|r| r.respondent < 0),
+            "anonymous respondents"
+        );
         assert!(old.iter().any(|r| r.seconds.is_some()), "timings");
         assert!(old.iter().any(|r| r.locale.is_some()), "locales");
         assert_eq!(old.len(), new.len(), "seed {seed_value}");
