@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Groups current answer rows into one response per respondent.
+/// Groups current answer rows into one response per respondent. The digest's "as of" views
+/// use it; reports read `Store::current_responses`, which must give the same responses
+/// (tests/integration/read_path.rs compares them).
 pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
     let mut by: BTreeMap<i64, Response> = BTreeMap::new();
     let mut ids = insight::Interner::default();
@@ -49,10 +51,9 @@ async fn plain_report(
     now: DateTime<Utc>,
     previous: Option<Previous<'_>>,
 ) -> Result<Report, StoreError> {
-    let rows = store.current_answers(s.key).await?;
-    let rs = responses(&rows);
-    // The rows are copied into the responses: free them before the analysis adds its own peak.
-    drop(rows);
+    // Grouped per respondent in the store: the same responses as `responses` over
+    // `current_answers`, without a row per answer crossing from SQLite.
+    let rs = store.current_responses(s.key).await?;
     Ok(insight::analyse(&insight::Input {
         survey: &s.survey,
         status: s.effective_status(now),

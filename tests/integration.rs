@@ -56,6 +56,8 @@ mod platform_texts;
 mod privacy;
 #[path = "integration/promises.rs"]
 mod promises;
+#[path = "integration/read_path.rs"]
+mod read_path;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
 #[path = "integration/report_json_golden.rs"]

@@ -5,6 +5,7 @@ mod anon;
 mod bench;
 mod digest;
 mod members;
+mod read;
 mod reader;
 mod respondents;
 mod surveys;
@@ -43,6 +44,9 @@ pub enum StoreError {
     },
     #[error("cannot create salt: {0}")]
     Random(String),
+    /// A store task on its own thread (the report read's decoder) panicked or was cancelled.
+    #[error("a store task failed: {0}")]
+    Task(String),
     #[error(
         "the database {0} is read-only, so no answer could be saved: check the permissions of \
          the file, of its folder and of the -wal and -shm files beside it, the mount, or a \

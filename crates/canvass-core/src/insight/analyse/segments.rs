@@ -197,17 +197,19 @@ pub(super) fn question_segments(
     if labels.len() < 2 {
         return;
     }
-    // Which respondents answered, and who of them is in each big enough segment.
-    let answered: Vec<&Response> = rs
+    // Which respondents answered, with their categories, and who of them is in each big
+    // enough segment. Categories are found once per respondent, not once per segment: with
+    // many segments and a large survey that lookup was most of the report's time.
+    let answered: Vec<(&Response, Vec<usize>)> = rs
         .iter()
-        .copied()
-        .filter(|r| categories(q, r).is_some())
+        .filter_map(|r| categories(q, r).map(|c| (*r, c)))
         .collect();
     let mut shown: Vec<(&str, BTreeSet<i64>)> = segs
         .iter()
         .map(|(name, _)| {
             let members = answered
                 .iter()
+                .map(|(r, _)| r)
                 .filter(|r| r.segments.contains(name.as_str()))
                 .map(|r| r.respondent)
                 .collect::<BTreeSet<i64>>();
@@ -220,17 +222,14 @@ pub(super) fn question_segments(
         let mut seg = vec![0u64; labels.len()];
         let mut rest = vec![0u64; labels.len()];
         let (mut n_seg, mut n_rest) = (0, 0);
-        for r in rs {
-            let Some(cats) = categories(q, r) else {
-                continue;
-            };
+        for (r, cats) in &answered {
             let (t, n) = if r.segments.contains(*name) {
                 (&mut seg, &mut n_seg)
             } else {
                 (&mut rest, &mut n_rest)
             };
             *n += 1;
-            for c in cats {
+            for &c in cats {
                 if let Some(x) = t.get_mut(c) {
                     *x += 1;
                 }
