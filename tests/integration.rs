@@ -54,6 +54,8 @@ mod platform_texts;
 mod privacy;
 #[path = "integration/promises.rs"]
 mod promises;
+#[path = "integration/read_only.rs"]
+mod read_only;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
 #[path = "integration/report_json_golden.rs"]

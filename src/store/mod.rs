@@ -59,6 +59,15 @@ pub enum StoreError {
          can then answer again as new respondents"
     )]
     AnonKeyChanged { respondents: i64 },
+    #[error(
+        "the database {database} is at migration {at} and this canvass needs {needs}: run \
+         `canvass migrate` (or start the bot) first; this command only reads"
+    )]
+    Outdated {
+        database: String,
+        at: i64,
+        needs: i64,
+    },
 }
 
 impl StoreError {
@@ -66,12 +75,22 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Sql(sqlx::Error::Database(e)) => {
+                // SQLite's primary result code is the low byte of the extended one: 5 busy,
+                // 6 locked, 8 read-only, 10 I/O error (778 is a failed write), 13 full.
+                let primary = e
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .map(|c| c & 0xff);
+                if matches!(primary, Some(5 | 6 | 8 | 10 | 13)) {
+                    return true;
+                }
                 let m = e.message().to_ascii_lowercase();
                 m.contains("readonly")
                     || m.contains("read-only")
                     || m.contains("full")
                     || m.contains("locked")
                     || m.contains("busy")
+                    || m.contains("disk i/o")
             }
             StoreError::Sql(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
             _ => false,
@@ -262,6 +281,58 @@ impl Store {
         pool.close().await;
         result?;
         Ok(())
+    }
+
+    /// Opens an existing database for reading only: nothing is created, migrated or written,
+    /// so it works beside a running bot that holds the write lock and on a read-only copy.
+    /// A database behind this binary's migrations is refused (`Outdated`).
+    pub async fn open_read_only(url: &str) -> Result<Store> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let opts = if path.contains('?') {
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+        } else {
+            SqliteConnectOptions::new().filename(path)
+        }
+        .read_only(true)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        let needs = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        // A database no migration ran on has no `_sqlx_migrations` table: migration 0.
+        let at: i64 = match sqlx::query_as::<_, (Option<i64>,)>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&pool)
+        .await
+        {
+            Ok(r) => r.0.unwrap_or(0),
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => 0,
+            Err(e) => {
+                pool.close().await;
+                return Err(e.into());
+            }
+        };
+        if at < needs {
+            pool.close().await;
+            return Err(StoreError::Outdated {
+                database: url.to_string(),
+                at,
+                needs,
+            });
+        }
+        Ok(Self {
+            pool,
+            writer: Default::default(),
+            postings: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            anon: None,
+        })
     }
 
     pub async fn close(&self) {
