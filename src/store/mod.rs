@@ -436,6 +436,58 @@ pub(crate) fn random_salt() -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// An error as SQLite reports it: its extended result code and its message.
+    #[derive(Debug)]
+    struct Sqlite(&'static str, &'static str);
+
+    impl std::fmt::Display for Sqlite {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "(code: {}) {}", self.0, self.1)
+        }
+    }
+
+    impl std::error::Error for Sqlite {}
+
+    impl sqlx::error::DatabaseError for Sqlite {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    /// A write the disk refused (the file made immutable, an I/O error, a full disk) is
+    /// "the database cannot be written", as a locked or read-only one is; a constraint is not.
+    #[test]
+    fn disk_io_errors_count_as_a_database_that_cannot_be_written() {
+        let e = |code, msg| StoreError::Sql(sqlx::Error::Database(Box::new(Sqlite(code, msg))));
+        for (code, msg) in [
+            ("778", "disk I/O error"),
+            ("10", "disk I/O error"),
+            ("4874", "disk I/O error"),
+            ("13", "database or disk is full"),
+            ("8", "attempt to write a readonly database"),
+            ("5", "database is locked"),
+        ] {
+            assert!(e(code, msg).is_unavailable(), "{code} {msg}");
+        }
+        assert!(!e("2067", "UNIQUE constraint failed: surveys.slug").is_unavailable());
+        assert!(!e("1", "no such table: nowhere").is_unavailable());
+    }
+
     #[tokio::test]
     async fn events_are_claimed_once() {
         let dir = tempfile::tempdir().unwrap();
