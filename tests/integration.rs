@@ -26,6 +26,8 @@ mod deploy;
 mod digest;
 #[path = "integration/digest_delivery.rs"]
 mod digest_delivery;
+#[path = "integration/disk_faults.rs"]
+mod disk_faults;
 #[path = "integration/discord.rs"]
 mod discord;
 #[path = "integration/discord_delivery.rs"]
