@@ -26,14 +26,14 @@ mod deploy;
 mod digest;
 #[path = "integration/digest_delivery.rs"]
 mod digest_delivery;
-#[path = "integration/disk_faults.rs"]
-mod disk_faults;
 #[path = "integration/discord.rs"]
 mod discord;
 #[path = "integration/discord_delivery.rs"]
 mod discord_delivery;
 #[path = "integration/discord_polls.rs"]
 mod discord_polls;
+#[path = "integration/disk_faults.rs"]
+mod disk_faults;
 #[path = "integration/fake_discord.rs"]
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]

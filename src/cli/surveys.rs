@@ -30,7 +30,12 @@ pub(super) async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<Strin
         }
         Some(id) => {
             let Some(s) = app.store.survey_by_slug(id).await? else {
-                if app.config.surveys.iter().any(|c| c.survey.id.as_str() == id) {
+                if app
+                    .config
+                    .surveys
+                    .iter()
+                    .any(|c| c.survey.id.as_str() == id)
+                {
                     anyhow::bail!("{}", super::not_loaded(id));
                 }
                 anyhow::bail!("no survey with id {id:?}; `canvass surveys` lists them");

@@ -66,7 +66,10 @@ fn a_disk_io_error_is_logged_as_a_database_that_cannot_be_written() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    assert!(stdout.contains("Sorry"), "the member is asked to try again: {stdout}");
+    assert!(
+        stdout.contains("Sorry"),
+        "the member is asked to try again: {stdout}"
+    );
     let failed: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("nothing was saved"))

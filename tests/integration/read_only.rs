@@ -96,10 +96,7 @@ async fn read_only_commands_never_bring_a_config_survey_into_the_database() {
         err.contains("survey dinner is in bot.toml but not yet in the database"),
         "{err}"
     );
-    for args in [
-        &["surveys", "dinner"][..],
-        &["insights", "dinner"][..],
-    ] {
+    for args in [&["surveys", "dinner"][..], &["insights", "dinner"][..]] {
         let o = canvass(d, args);
         let (_, err) = text(&o);
         assert!(!o.status.success(), "{args:?}");
@@ -137,7 +134,10 @@ async fn read_only_commands_run_no_reload_check() {
         let o = canvass(d, args);
         let (_, err) = text(&o);
         assert!(o.status.success(), "{args:?}: {err}");
-        assert!(!err.contains("kept the stored definition"), "{args:?}: {err}");
+        assert!(
+            !err.contains("kept the stored definition"),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("synced"), "{args:?}: {err}");
     }
 }
@@ -191,7 +191,10 @@ fn digest_on_a_missing_database_creates_neither_the_database_nor_a_key() {
         let (_, err) = text(&o);
         assert!(!o.status.success(), "{args:?}");
         assert!(err.contains("no database at"), "{args:?}: {err}");
-        assert!(!d.join("canvass.db").exists(), "{args:?} created the database");
+        assert!(
+            !d.join("canvass.db").exists(),
+            "{args:?} created the database"
+        );
         assert!(!d.join("canvass.key").exists(), "{args:?} created a key");
     }
 }
@@ -205,6 +208,9 @@ fn migrate_into_a_missing_folder_names_it_and_leaves_no_key() {
     let o = canvass(d, &["--database", missing.to_str().unwrap(), "migrate"]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(err.contains(&d.join("nowhere").display().to_string()), "{err}");
+    assert!(
+        err.contains(&d.join("nowhere").display().to_string()),
+        "{err}"
+    );
     assert!(!d.join("canvass.key").exists(), "migrate left a key behind");
 }
