@@ -80,13 +80,14 @@ impl App {
         let renderer =
             Renderer::load(&prompts_dir(&config, &opts))?.with_team_locale(&config.team.locale);
         let database = opts.database.clone().unwrap_or_else(|| config.database());
+        // The database first: one that cannot be opened leaves no new key file behind.
+        let store = Store::open_writable(&database).await?;
         let key = match opts.anon_key.clone() {
             Some(k) => k,
             None => crate::privacy::load(&config.privacy, &config.path)?,
         };
         let now = opts.clock.now();
-        let (store, _) = Store::open_writable(&database)
-            .await?
+        let (store, _) = store
             .with_anon_key(key, now, crate::privacy::accept_new_key())
             .await?;
         // The first start on a fresh database records when this install began.
@@ -99,6 +100,29 @@ impl App {
                 other => tracing::debug!(?other, "survey synced"),
             }
         }
+        Self::assemble(config, opts, renderer, store, database)
+    }
+
+    /// For the commands that only read (`surveys`, `insights`, `digest`): the database is
+    /// opened read-only, with no migration, no anonymity key (none is created) and no survey
+    /// brought in from the config; only `run`, `console` (at start and on SIGHUP), `migrate`
+    /// and `import` write.
+    pub async fn start_read_only(config: Config, opts: Options) -> Result<Self, AppError> {
+        let renderer =
+            Renderer::load(&prompts_dir(&config, &opts))?.with_team_locale(&config.team.locale);
+        let database = opts.database.clone().unwrap_or_else(|| config.database());
+        let store = Store::open_read_only(&database).await?;
+        Self::assemble(config, opts, renderer, store, database)
+    }
+
+    /// The service and the shared state around an opened store.
+    fn assemble(
+        config: Config,
+        opts: Options,
+        renderer: Renderer,
+        store: Store,
+        database: String,
+    ) -> Result<Self, AppError> {
         let config = Arc::new(config);
         let renderer = Arc::new(renderer);
         let narrator = match &config.narrative {

@@ -33,10 +33,20 @@ pub async fn announce(app: &App) {
     };
     // `App::start` already refused a database it cannot write.
     tracing::info!(%database, "database");
+    // A survey already stored shows its stored status (closed with /close, or kept as
+    // stored on reload), which is what members see; the config's status only otherwise.
+    let stored = app.store.surveys().await.unwrap_or_default();
+    let now = app.clock.now();
     let surveys: Vec<String> = c
         .surveys
         .iter()
-        .map(|s| format!("{} ({})", s.survey.id, s.status.as_str()))
+        .map(|s| {
+            let status = stored
+                .iter()
+                .find(|st| st.survey.id == s.survey.id)
+                .map_or(s.status, |st| st.effective_status(now));
+            format!("{} ({})", s.survey.id, status.as_str())
+        })
         .collect();
     tracing::info!(
         count = surveys.len(),

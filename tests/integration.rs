@@ -34,6 +34,8 @@ mod discord;
 mod discord_delivery;
 #[path = "integration/discord_polls.rs"]
 mod discord_polls;
+#[path = "integration/disk_faults.rs"]
+mod disk_faults;
 #[path = "integration/fake_discord.rs"]
 mod fake_discord;
 #[path = "integration/fake_telegram.rs"]
@@ -56,6 +58,8 @@ mod platform_texts;
 mod privacy;
 #[path = "integration/promises.rs"]
 mod promises;
+#[path = "integration/read_only.rs"]
+mod read_only;
 #[path = "integration/read_path.rs"]
 mod read_path;
 #[path = "integration/report_formats.rs"]

@@ -35,6 +35,14 @@ pub(super) async fn insights(app: &App, args: Args) -> anyhow::Result<()> {
         narrative,
     } = args;
     let Some(s) = app.store.survey_by_slug(&survey).await? else {
+        if app
+            .config
+            .surveys
+            .iter()
+            .any(|c| c.survey.id.as_str() == survey)
+        {
+            anyhow::bail!("{}", super::not_loaded(&survey));
+        }
         anyhow::bail!("no survey with id {survey:?}; `canvass surveys` lists them");
     };
     let mut report = canvass::reporting::report(

@@ -210,10 +210,18 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             r.check_samples().and_then(|_| r.check_reports())?;
         }
     }
-    if let Cmd::Surveys { .. } | Cmd::Insights { .. } = cli.command {
-        require_database(&opts.database.clone().unwrap_or_else(|| config.database()))?;
-    }
-    let app = App::start(config, opts).await?;
+    let database = opts.database.clone().unwrap_or_else(|| config.database());
+    let read_only = matches!(
+        cli.command,
+        Cmd::Surveys { .. } | Cmd::Insights { .. } | Cmd::Digest { .. }
+    );
+    let app = if read_only {
+        require_database(&database)?;
+        App::start_read_only(config, opts).await?
+    } else {
+        require_folder(&database)?;
+        App::start(config, opts).await?
+    };
     match cli.command {
         Cmd::Run => serve::run(app).await?,
         Cmd::Console => serve::console(app).await?,
@@ -264,6 +272,32 @@ fn database_file(database: &str) -> Option<PathBuf> {
     }
     let file = path.split('?').next().unwrap_or(path);
     (!file.is_empty()).then(|| PathBuf::from(file))
+}
+
+/// A database file is created only in a folder that exists: named here, before anything
+/// (the anonymity key either) is created.
+fn require_folder(database: &str) -> anyhow::Result<()> {
+    let Some(file) = database_file(database) else {
+        return Ok(());
+    };
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => anyhow::bail!(
+            "the folder {} of the database {} does not exist: create it, or check --database \
+             or [storage] database",
+            dir.display(),
+            file.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A survey of `bot.toml` that the database does not hold yet: read-only commands say so
+/// rather than bring it in (only the running bot does, at start or on SIGHUP).
+pub(super) fn not_loaded(id: &str) -> String {
+    format!(
+        "survey {id} is in bot.toml but not yet in the database: start the bot or send it \
+         SIGHUP (`systemctl reload canvass`) to load it"
+    )
 }
 
 /// Read-only commands never create a database: a missing file is a typo, not a new install.

@@ -10,10 +10,13 @@ pub(super) async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<Strin
     let now = app.service.now();
     let msg = match id {
         None => {
-            let list: Vec<_> = app
-                .store
-                .list_surveys()
-                .await?
+            let stored = app.store.list_surveys().await?;
+            for c in &app.config.surveys {
+                if !stored.iter().any(|(s, _)| s.survey.id == c.survey.id) {
+                    eprintln!("{}", super::not_loaded(c.survey.id.as_str()));
+                }
+            }
+            let list: Vec<_> = stored
                 .iter()
                 .map(|(s, n)| {
                     json!({
@@ -27,6 +30,14 @@ pub(super) async fn surveys(app: &App, id: Option<&str>) -> anyhow::Result<Strin
         }
         Some(id) => {
             let Some(s) = app.store.survey_by_slug(id).await? else {
+                if app
+                    .config
+                    .surveys
+                    .iter()
+                    .any(|c| c.survey.id.as_str() == id)
+                {
+                    anyhow::bail!("{}", super::not_loaded(id));
+                }
                 anyhow::bail!("no survey with id {id:?}; `canvass surveys` lists them");
             };
             let n = app.store.respondent_count(s.key).await?;

@@ -189,14 +189,21 @@ impl super::Tx {
     ) -> Result<()> {
         for d in destinations {
             sqlx::query(
+                // Not when a later slot is already planned for this destination (a schedule
+                // moved back): an older digest never follows a newer one.
                 "INSERT INTO digest_deliveries (period, destination, slot_at, status, late, next_attempt_at)
-                 VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (period, destination) DO NOTHING",
+                 SELECT ?, ?, ?, 'pending', ?, ?
+                  WHERE NOT EXISTS (SELECT 1 FROM digest_deliveries
+                                     WHERE destination = ? AND slot_at > ?)
+                 ON CONFLICT (period, destination) DO NOTHING",
             )
             .bind(period)
             .bind(d)
             .bind(ms(slot))
             .bind(late)
             .bind(ms(now))
+            .bind(d)
+            .bind(ms(slot))
             .execute(&mut *self.tx)
             .await?;
         }

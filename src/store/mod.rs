@@ -63,6 +63,15 @@ pub enum StoreError {
          can then answer again as new respondents"
     )]
     AnonKeyChanged { respondents: i64 },
+    #[error(
+        "the database {database} is at migration {at} and this canvass needs {needs}: run \
+         `canvass migrate` (or start the bot) first; this command only reads"
+    )]
+    Outdated {
+        database: String,
+        at: i64,
+        needs: i64,
+    },
 }
 
 impl StoreError {
@@ -70,12 +79,22 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Sql(sqlx::Error::Database(e)) => {
+                // SQLite's primary result code is the low byte of the extended one: 5 busy,
+                // 6 locked, 8 read-only, 10 I/O error (778 is a failed write), 13 full.
+                let primary = e
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .map(|c| c & 0xff);
+                if matches!(primary, Some(5 | 6 | 8 | 10 | 13)) {
+                    return true;
+                }
                 let m = e.message().to_ascii_lowercase();
                 m.contains("readonly")
                     || m.contains("read-only")
                     || m.contains("full")
                     || m.contains("locked")
                     || m.contains("busy")
+                    || m.contains("disk i/o")
             }
             StoreError::Sql(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => true,
             _ => false,
@@ -268,6 +287,58 @@ impl Store {
         Ok(())
     }
 
+    /// Opens an existing database for reading only: nothing is created, migrated or written,
+    /// so it works beside a running bot that holds the write lock and on a read-only copy.
+    /// A database behind this binary's migrations is refused (`Outdated`).
+    pub async fn open_read_only(url: &str) -> Result<Store> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let opts = if path.contains('?') {
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+        } else {
+            SqliteConnectOptions::new().filename(path)
+        }
+        .read_only(true)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        let needs = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        // A database no migration ran on has no `_sqlx_migrations` table: migration 0.
+        let at: i64 = match sqlx::query_as::<_, (Option<i64>,)>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&pool)
+        .await
+        {
+            Ok(r) => r.0.unwrap_or(0),
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => 0,
+            Err(e) => {
+                pool.close().await;
+                return Err(e.into());
+            }
+        };
+        if at < needs {
+            pool.close().await;
+            return Err(StoreError::Outdated {
+                database: url.to_string(),
+                at,
+                needs,
+            });
+        }
+        Ok(Self {
+            pool,
+            writer: Default::default(),
+            postings: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            anon: None,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -368,6 +439,58 @@ pub(crate) fn random_salt() -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error as SQLite reports it: its extended result code and its message.
+    #[derive(Debug)]
+    struct Sqlite(&'static str, &'static str);
+
+    impl std::fmt::Display for Sqlite {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "(code: {}) {}", self.0, self.1)
+        }
+    }
+
+    impl std::error::Error for Sqlite {}
+
+    impl sqlx::error::DatabaseError for Sqlite {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    /// A write the disk refused (the file made immutable, an I/O error, a full disk) is
+    /// "the database cannot be written", as a locked or read-only one is; a constraint is not.
+    #[test]
+    fn disk_io_errors_count_as_a_database_that_cannot_be_written() {
+        let e = |code, msg| StoreError::Sql(sqlx::Error::Database(Box::new(Sqlite(code, msg))));
+        for (code, msg) in [
+            ("778", "disk I/O error"),
+            ("10", "disk I/O error"),
+            ("4874", "disk I/O error"),
+            ("13", "database or disk is full"),
+            ("8", "attempt to write a readonly database"),
+            ("5", "database is locked"),
+        ] {
+            assert!(e(code, msg).is_unavailable(), "{code} {msg}");
+        }
+        assert!(!e("2067", "UNIQUE constraint failed: surveys.slug").is_unavailable());
+        assert!(!e("1", "no such table: nowhere").is_unavailable());
+    }
 
     #[tokio::test]
     async fn events_are_claimed_once() {

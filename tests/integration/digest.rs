@@ -713,3 +713,60 @@ async fn the_surveys_setting_limits_the_digest_to_those_ids() {
     );
     assert!(!text.contains("Pizza"), "{text}");
 }
+
+// ---- the grace period and a schedule moved back --------------------------------------------
+
+#[tokio::test]
+async fn a_slot_up_to_fifteen_minutes_past_is_on_time_and_later_is_marked_late() {
+    let t = with_answers().await;
+    // Monday 09:00 CET is 08:00 UTC; the bot comes up 14 minutes after it.
+    let clock = SetClock::at(utc("2026-11-09T08:14:00Z"));
+    let tg = Recorder::new("telegram");
+    runner(&t, clock.clone(), vec![tg.clone()])
+        .tick()
+        .await
+        .unwrap();
+    // The next Monday, 16 minutes after the slot.
+    clock.set(utc("2026-11-16T08:16:00Z"));
+    runner(&t, clock.clone(), vec![tg.clone()])
+        .tick()
+        .await
+        .unwrap();
+    let posted = tg.posted();
+    let seen: Vec<(&str, bool)> = posted.iter().map(|p| (p.1.as_str(), p.2)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("2026-11-09 09:00 CET", false),
+            ("2026-11-16 09:00 CET", true)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_older_slot_is_never_posted_after_a_newer_one_was_delivered() {
+    let t = with_answers().await;
+    // Tuesday 2026-11-10 10:00 UTC: the "tue 10:00" digest is delivered.
+    let clock = SetClock::at(utc("2026-11-10T10:00:00Z"));
+    let tg = Recorder::new("telegram");
+    runner_on(&t, clock.clone(), "tue 10:00", tg.clone())
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(tg.posted().len(), 1, "{:?}", tg.posted());
+    // The operator moves the schedule back to 09:00 and restarts: that day's 09:00 slot is
+    // older than the delivered one and is not posted after it.
+    clock.set(utc("2026-11-10T10:05:00Z"));
+    let r = runner_on(&t, clock.clone(), "tue 09:00", tg.clone());
+    r.recover().await.unwrap();
+    r.tick().await.unwrap();
+    r.tick().await.unwrap();
+    let posted = tg.posted();
+    let periods: Vec<&str> = posted.iter().map(|p| p.1.as_str()).collect();
+    assert_eq!(periods, ["2026-11-10 10:00 UTC"], "{posted:?}");
+    // The next slot on the new schedule is posted as usual.
+    clock.set(utc("2026-11-17T09:00:00Z"));
+    r.tick().await.unwrap();
+    let periods: Vec<String> = tg.posted().into_iter().map(|p| p.1).collect();
+    assert_eq!(periods, ["2026-11-10 10:00 UTC", "2026-11-17 09:00 UTC"]);
+}

@@ -450,3 +450,20 @@ fn quit_ends_run_with_only_the_console_and_a_digest() {
     app.err.wait_for(0, &["digest on"]);
     app.quit();
 }
+
+#[test]
+fn the_start_log_shows_a_stored_survey_with_its_stored_status() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("bot.toml"), SURVEY).expect("config");
+    let mut app = Running::start(dir.path(), &[]);
+    app.err.wait_for(0, &["canvass started"]);
+    // The team closes it; bot.toml still says open.
+    app.type_line("/close lunch");
+    app.out.wait_for(0, &["Closed \"Lunch vote\""]);
+    app.quit();
+    let mut app = Running::start(dir.path(), &[]);
+    let at = app.err.wait_for(0, &["surveys from the config"]);
+    let line = app.err.seen[at].clone();
+    assert!(line.contains("lunch (closed)"), "{line}");
+    app.quit();
+}

@@ -513,6 +513,17 @@ scale = 5
     assert!(saved.contains("Second?"), "the flow goes on: {saved}");
 }
 
+/// What a start does with the edited `bot.toml` (`migrate` starts as `run` does and logs the
+/// sync; the read-only `surveys` brings nothing in), then the stored survey as `surveys`
+/// shows it: (its standard output, the start's log).
+fn start_then_show(dir: &Path, db: &str) -> (String, String) {
+    let started = canvass(dir, &["--database", db, "migrate"], "", &[]);
+    assert!(started.status.success(), "{}", err(&started));
+    let shown = canvass(dir, &["--database", db, "surveys", "lunch"], "", &[]);
+    assert!(shown.status.success(), "{}", err(&shown));
+    (out(&shown), err(&started))
+}
+
 /// README §Configuration: once a survey has answers its ids, types and option ids cannot
 /// change; the start-up log says so and the stored version is kept. Wording may change.
 #[tokio::test]
@@ -529,14 +540,8 @@ async fn a_survey_with_answers_keeps_its_shape_and_the_log_says_so() {
         r#"["Pizza", "Sushi", "Tacos"]"#,
     );
     let dir = workdir(&reshaped);
-    let o = canvass(
-        dir.path(),
-        &["--database", &db, "surveys", "lunch"],
-        "",
-        &[],
-    );
-    let (stdout, stderr) = (out(&o), err(&o));
-    assert!(o.status.success(), "{stderr}");
+    let o = start_then_show(dir.path(), &db);
+    let (stdout, stderr) = o;
     assert!(
         stderr.contains("kept the stored definition"),
         "log: {stderr}"
@@ -557,34 +562,16 @@ async fn a_survey_with_answers_keeps_its_shape_and_the_log_says_so() {
     );
     assert_ne!(retyped, CLI_CONFIG);
     let dir = workdir(&retyped);
-    let o = canvass(
-        dir.path(),
-        &["--database", &db, "surveys", "lunch"],
-        "",
-        &[],
-    );
-    assert!(
-        err(&o).contains("kept the stored definition"),
-        "{}",
-        err(&o)
-    );
-    assert!(out(&o).contains("[single]"), "{}", out(&o));
+    let o = start_then_show(dir.path(), &db);
+    assert!(o.1.contains("kept the stored definition"), "{}", o.1);
+    assert!(o.0.contains("[single]"), "{}", o.0);
 
     // New wording with the same ids is taken.
     let reworded = CLI_CONFIG.replace("What should we order?", "What shall we eat?");
     let dir = workdir(&reworded);
-    let o = canvass(
-        dir.path(),
-        &["--database", &db, "surveys", "lunch"],
-        "",
-        &[],
-    );
-    assert!(
-        !err(&o).contains("kept the stored definition"),
-        "{}",
-        err(&o)
-    );
-    assert!(out(&o).contains("What shall we eat?"), "{}", out(&o));
+    let o = start_then_show(dir.path(), &db);
+    assert!(!o.1.contains("kept the stored definition"), "{}", o.1);
+    assert!(o.0.contains("What shall we eat?"), "{}", o.0);
 }
 
 /// README §Configuration: `canvass check` lists, per locale, what falls back to the default
