@@ -366,19 +366,30 @@ mod tests {
 
     #[test]
     fn markdown_split_never_cuts_an_escape_a_code_span_or_a_mention() {
-        for member in ["*_~|".repeat(500), "\\".repeat(1500), format!("a{}", "*".repeat(2500))] {
+        for member in [
+            "*_~|".repeat(500),
+            "\\".repeat(1500),
+            format!("a{}", "*".repeat(2500)),
+        ] {
             let text = format!("Saved: {}", escape_markdown(&member));
             let chunks = split(&text, 2000, Target::Markdown);
             assert!(chunks.len() > 1);
             for c in &chunks {
                 assert!(c.chars().count() <= 2000);
-                assert!(!dangling_escape(c), "chunk ends with a lone backslash: {c:?}");
+                assert!(
+                    !dangling_escape(c),
+                    "chunk ends with a lone backslash: {c:?}"
+                );
             }
             assert_eq!(chunks.concat(), text, "nothing lost or added");
         }
         // A code span and a mention stay whole wherever the limit falls.
         for pad in 0..40 {
-            let text = format!("{}`code span` <@1234567> {}", "x".repeat(pad), "y".repeat(60));
+            let text = format!(
+                "{}`code span` <@1234567> {}",
+                "x".repeat(pad),
+                "y".repeat(60)
+            );
             for c in split(&text, 30, Target::Markdown) {
                 assert_eq!(c.matches('`').count() % 2, 0, "{c:?}");
                 assert_eq!(c.matches('<').count(), c.matches('>').count(), "{c:?}");

@@ -2,8 +2,8 @@
 
 use super::answer::is_blank;
 use super::ids::SurveyId;
-use super::usage::Problem;
 use super::survey::{MAX_LABEL_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS, ResultsVisibility};
+use super::usage::Problem;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 /// A parsed command. Arguments are validated here so handlers get clean values.
@@ -122,13 +122,7 @@ fn survey_arg(command: &'static str, arg: Option<&str>) -> Result<SurveyId, Comm
         if raw.chars().nth(32).is_some() {
             shown.push('…');
         }
-        usage(
-            command,
-            Problem::BadSurveyId {
-                shown,
-                reason: e,
-            },
-        )
+        usage(command, Problem::BadSurveyId { shown, reason: e })
     })
 }
 
@@ -312,10 +306,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     }
     let question = segments.first().map(|s| plain(s)).unwrap_or_default();
     if is_blank(&question) {
-        return Err(usage(
-            "poll",
-            Problem::NoQuestion,
-        ));
+        return Err(usage("poll", Problem::NoQuestion));
     }
     if question.chars().count() > MAX_QUESTION_CHARS {
         return Err(usage(
@@ -358,10 +349,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
             .iter()
             .any(|p| p.to_lowercase() == o.to_lowercase())
         {
-            return Err(usage(
-                "poll",
-                Problem::OptionTwice { shown: shown(o) },
-            ));
+            return Err(usage("poll", Problem::OptionTwice { shown: shown(o) }));
         }
     }
     // Flags: words split on unescaped whitespace; a flag word starts with an unescaped `--`.
@@ -390,12 +378,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
         }
         let values: Vec<String> = words[i + 1..j].iter().map(|(w, _)| w.clone()).collect();
         if seen.contains(&name) {
-            return Err(usage(
-                "poll",
-                Problem::FlagTwice {
-                    flag: shown(&name),
-                },
-            ));
+            return Err(usage("poll", Problem::FlagTwice { flag: shown(&name) }));
         }
         seen.push(name.clone());
         let one_value = |problem: Problem| -> Result<String, CommandError> {
@@ -411,12 +394,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=options.len()).contains(n))
-                    .ok_or_else(|| {
-                        usage(
-                            "poll",
-                            Problem::MaxRange { max: options.len() },
-                        )
-                    })?;
+                    .ok_or_else(|| usage("poll", Problem::MaxRange { max: options.len() }))?;
                 max = Some(n);
             }
             "anonymous" => {
@@ -427,12 +405,10 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
             }
             "results" => {
                 let v = one_value(Problem::ResultsOneValue)?;
-                results = Some(ResultsVisibility::parse(&v).ok_or_else(|| {
-                    usage(
-                        "poll",
-                        Problem::BadResults { shown: shown(&v) },
-                    )
-                })?);
+                results = Some(
+                    ResultsVisibility::parse(&v)
+                        .ok_or_else(|| usage("poll", Problem::BadResults { shown: shown(&v) }))?,
+                );
             }
             "closes" => {
                 closes = Some(match values.first() {

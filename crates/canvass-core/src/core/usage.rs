@@ -127,18 +127,32 @@ impl Problem {
         let s = |t: &str| t.to_string();
         vec![
             WhichSurvey,
-            BadSurveyId { shown: s("aaaa"), reason: IdError::Empty },
-            BadSurveyId { shown: s("aaaa…"), reason: IdError::TooLong(41) },
-            BadSurveyId { shown: s("Ab"), reason: IdError::BadChar('A') },
+            BadSurveyId {
+                shown: s("aaaa"),
+                reason: IdError::Empty,
+            },
+            BadSurveyId {
+                shown: s("aaaa…"),
+                reason: IdError::TooLong(41),
+            },
+            BadSurveyId {
+                shown: s("Ab"),
+                reason: IdError::BadChar('A'),
+            },
             BadDeadline { shown: s("soon") },
             PollDuration { max_days: 365 },
-            BadDate { shown: s("tomorrow") },
+            BadDate {
+                shown: s("tomorrow"),
+            },
             PollTooLong { max: 4000 },
             NoQuestion,
             QuestionTooLong { max: 300 },
             TooFewOptions,
             TooManyOptions { max: 25, found: 30 },
-            OptionTooLong { start: s("xxxx"), max: 80 },
+            OptionTooLong {
+                start: s("xxxx"),
+                max: 80,
+            },
             OptionTwice { shown: s("A") },
             FlagTwice { flag: s("max") },
             MaxOneValue,
