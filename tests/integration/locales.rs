@@ -480,15 +480,21 @@ fn every_usage_problem_is_worded_in_every_shipped_locale() {
                     .render_in(target, Some(locale), "error", &data)
                     .unwrap_or_else(|e| panic!("{locale} {p:?}: {e}"));
                 assert!(text.len() > 20, "{locale} {p:?}: {text:?}");
+                // `BadPoll` quotes the survey rules' own (English) reason after a translated
+                // lead-in; every other problem is worded wholly in the locale.
+                let english = match p {
+                    Problem::BadPoll { .. } => english.replace("question: too long", ""),
+                    _ => p.to_string(),
+                };
                 assert!(
-                    !text.contains(&p.to_string()) && !text.contains("the limit is"),
+                    !text.contains(&english) && !text.contains("the limit is"),
                     "{locale} {target:?} holds English: {text:?}"
                 );
             }
         }
     }
     let kinds: std::collections::BTreeSet<&str> = examples.iter().map(Problem::kind).collect();
-    assert_eq!(kinds.len(), 19, "one example of every variant: {kinds:?}");
+    assert_eq!(kinds.len(), 22, "one example of every variant: {kinds:?}");
 }
 
 #[tokio::test]

@@ -54,6 +54,13 @@ pub enum Problem {
     BadResults { shown: String },
     #[error("unknown flag --{shown}; {FLAGS_HELP}")]
     UnknownFlag { shown: String },
+    #[error("that deadline has already passed (times are UTC)")]
+    DeadlinePassed,
+    #[error("a poll runs at most {max_days} days")]
+    PollTooFar { max_days: i64 },
+    /// A poll the survey rules refuse; `detail` is their (English) reason.
+    #[error("{detail}")]
+    BadPoll { detail: String },
 }
 
 impl Problem {
@@ -80,7 +87,8 @@ impl Problem {
             | OptionTwice { shown }
             | BadResults { shown }
             | UnknownFlag { shown } => json!({ "shown": shown }),
-            PollDuration { max_days } => json!({ "max": max_days }),
+            PollDuration { max_days } | PollTooFar { max_days } => json!({ "max": max_days }),
+            BadPoll { detail } => json!({ "shown": detail }),
             PollTooLong { max } | QuestionTooLong { max } | MaxRange { max } => {
                 json!({ "max": max })
             }
@@ -88,7 +96,7 @@ impl Problem {
             OptionTooLong { start, max } => json!({ "shown": start, "max": max }),
             FlagTwice { flag } => json!({ "shown": flag }),
             WhichSurvey | NoQuestion | TooFewOptions | MaxOneValue | ResultsOneValue
-            | AnonymousNoValue => json!({}),
+            | AnonymousNoValue | DeadlinePassed => json!({}),
         };
         data["problem"] = json!(kind);
         data
@@ -117,6 +125,9 @@ impl Problem {
             AnonymousNoValue => "anonymous_no_value",
             BadResults { .. } => "bad_results",
             UnknownFlag { .. } => "unknown_flag",
+            DeadlinePassed => "deadline_passed",
+            PollTooFar { .. } => "poll_too_far",
+            BadPoll { .. } => "bad_poll",
         }
     }
 
@@ -161,6 +172,11 @@ impl Problem {
             AnonymousNoValue,
             BadResults { shown: s("never") },
             UnknownFlag { shown: s("colour") },
+            DeadlinePassed,
+            PollTooFar { max_days: 365 },
+            BadPoll {
+                detail: s("question: too long"),
+            },
         ]
     }
 }
