@@ -30,6 +30,6 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(Some(_)) => {}
         Err(CommandError::Unknown(name)) => assert!(name.chars().count() <= 32),
-        Err(CommandError::Usage { problem, .. }) => assert!(!problem.is_empty()),
+        Err(CommandError::Usage { problem, .. }) => assert!(!problem.to_string().is_empty()),
     }
 });

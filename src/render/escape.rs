@@ -73,7 +73,8 @@ pub fn isolate(s: &str) -> String {
 
 /// Splits text into chunks of at most `limit` characters, preferring paragraph, then line,
 /// then word boundaries. For HTML, tags open at a cut are closed and reopened so every
-/// chunk is well formed.
+/// chunk is well formed, and no cut falls inside a tag or an entity; for Markdown, no cut falls
+/// inside an escape (`\\*`), a code span or a mention.
 pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
     let limit = limit.max(16);
     if text.chars().count() <= limit {
@@ -122,6 +123,8 @@ pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
             if cut == 0 {
                 cut = cut_byte;
             }
+        } else if target == Target::Markdown {
+            cut = markdown_cut(rest, cut);
         }
         let piece = &rest[..cut];
         let mut chunk = format!("{prefix}{piece}");
@@ -135,6 +138,49 @@ pub fn split(text: &str, limit: usize, target: Target) -> Vec<String> {
         rest = rest[cut..].trim_start_matches([' ', '\n']);
     }
     chunks
+}
+
+/// The last byte index at or before `cut` where Discord Markdown may be split: never between
+/// a backslash and the character it escapes (a lone `\\` at a chunk's end would leave the next
+/// chunk's first character live), inside a code span or inside a `<@…>`-style mention. Falls
+/// back to the last escape boundary when the whole window is one code span.
+fn markdown_cut(text: &str, cut: usize) -> usize {
+    if cut >= text.len() {
+        return cut;
+    }
+    let mut safe = 0;
+    let mut unit = 0;
+    let mut code = false;
+    let mut angle = false;
+    let mut it = text.char_indices();
+    while let Some((i, c)) = it.next() {
+        if i > cut {
+            break;
+        }
+        unit = i;
+        if !code && !angle {
+            safe = i;
+        }
+        if i == cut {
+            break;
+        }
+        match c {
+            '\\' if !code => {
+                it.next();
+            }
+            '`' => code = !code,
+            '<' if !code => angle = true,
+            '>' | '\n' if angle => angle = false,
+            _ => {}
+        }
+    }
+    if safe > 0 {
+        safe
+    } else if unit > 0 {
+        unit
+    } else {
+        cut
+    }
 }
 
 /// Tags left open at the end of an HTML fragment, outermost first.

@@ -359,6 +359,58 @@ mod tests {
         assert_eq!(chunks.concat(), plain);
     }
 
+    /// Whether a Discord chunk ends in a backslash that escapes nothing.
+    fn dangling_escape(chunk: &str) -> bool {
+        chunk.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+    }
+
+    #[test]
+    fn markdown_split_never_cuts_an_escape_a_code_span_or_a_mention() {
+        for member in [
+            "*_~|".repeat(500),
+            "\\".repeat(1500),
+            format!("a{}", "*".repeat(2500)),
+        ] {
+            let text = format!("Saved: {}", escape_markdown(&member));
+            let chunks = split(&text, 2000, Target::Markdown);
+            assert!(chunks.len() > 1);
+            for c in &chunks {
+                assert!(c.chars().count() <= 2000);
+                assert!(
+                    !dangling_escape(c),
+                    "chunk ends with a lone backslash: {c:?}"
+                );
+            }
+            assert_eq!(chunks.concat(), text, "nothing lost or added");
+        }
+        // A code span and a mention stay whole wherever the limit falls.
+        for pad in 0..40 {
+            let text = format!(
+                "{}`code span` <@1234567> {}",
+                "x".repeat(pad),
+                "y".repeat(60)
+            );
+            for c in split(&text, 30, Target::Markdown) {
+                assert_eq!(c.matches('`').count() % 2, 0, "{c:?}");
+                assert_eq!(c.matches('<').count(), c.matches('>').count(), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn html_split_never_cuts_a_tag_or_an_entity() {
+        let member = escape_html(&"<&>\"".repeat(500));
+        let text = format!("<b>Saved:</b> <i>{member}</i>");
+        let chunks = split(&text, 4096, Target::Html);
+        assert!(chunks.len() > 1);
+        for c in &chunks {
+            assert!(c.chars().count() <= 4096);
+            let amp = c.rfind('&').expect("entities");
+            assert!(c[amp..].contains(';'), "entity cut: {:?}", &c[amp..]);
+            assert_eq!(c.matches("<i>").count(), c.matches("</i>").count(), "{c:?}");
+        }
+    }
+
     #[test]
     fn split_never_cuts_an_entity() {
         let text = "&amp;".repeat(1000);

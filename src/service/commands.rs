@@ -15,10 +15,9 @@ impl Service {
                 Ok(vec![reply(err("unknown_command", json!({ "name": name })))])
             }
             Err(CommandError::Usage { command, problem }) => {
-                let out = vec![reply(err(
-                    "usage",
-                    json!({ "command": command, "problem": problem }),
-                ))];
+                let mut data = problem.data();
+                data["command"] = json!(command);
+                let out = vec![reply(err("usage", data))];
                 // A team command's mistake is team output too: private outside team chats.
                 let team = command::TEAM_COMMANDS.contains(&command);
                 Ok(if team && !self.team_output_here(ev) {

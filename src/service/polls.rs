@@ -2,6 +2,7 @@
 //! closed polls still wait for their final edit.
 
 use super::*;
+use crate::core::usage::Problem;
 
 impl Service {
     /// The current message of a posted survey (counter, status, buttons), for refreshing.
@@ -76,16 +77,16 @@ impl Service {
         if closes_at.is_some_and(|c| c <= now) {
             return Ok(vec![reply(err(
                 "usage",
-                json!({ "command": "poll", "problem": "that deadline has already passed (times are UTC)" }),
+                usage_data(Problem::DeadlinePassed),
             ))]);
         }
         let longest = chrono::Duration::days(crate::core::command::MAX_POLL_DAYS);
         if closes_at.is_some_and(|c| c > now + longest) {
             return Ok(vec![reply(err(
                 "usage",
-                json!({ "command": "poll", "problem": format!(
-                    "a poll runs at most {} days", crate::core::command::MAX_POLL_DAYS
-                ) }),
+                usage_data(Problem::PollTooFar {
+                    max_days: crate::core::command::MAX_POLL_DAYS,
+                }),
             ))]);
         }
         let build = || -> Result<Survey, crate::core::survey::DefinitionError> {
@@ -125,7 +126,9 @@ impl Service {
             Err(e) => {
                 return Ok(vec![reply(err(
                     "usage",
-                    json!({ "command": "poll", "problem": e.to_string() }),
+                    usage_data(Problem::BadPoll {
+                        detail: e.to_string(),
+                    }),
                 ))]);
             }
         };
@@ -182,4 +185,11 @@ pub(super) struct PollFlags {
     pub(super) anonymous: bool,
     pub(super) results: Option<ResultsVisibility>,
     pub(super) closes: Option<command::Deadline>,
+}
+
+/// The `error` template's data for a `/poll` usage problem.
+fn usage_data(problem: Problem) -> Value {
+    let mut data = problem.data();
+    data["command"] = json!("poll");
+    data
 }

@@ -126,14 +126,31 @@ impl Service {
 
     /// The single writer: takes everything queued, applies it in one transaction, commits,
     /// then answers every caller.
+    ///
+    /// A batch that failed because the database cannot be written (locked past the busy
+    /// timeout, full, read-only) also fails everything queued while it waited, at once: each
+    /// later batch would wait out the same timeout, so members' "try again" would come one
+    /// timeout after another, long after Telegram's 15 s for answering a tap.
     pub(super) async fn write_loop(self, mut rx: mpsc::UnboundedReceiver<Job>) {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-            self.commit_batch(std::mem::take(&mut jobs)).await;
+            let Some(e) = self.commit_batch(std::mem::take(&mut jobs)).await else {
+                continue;
+            };
+            let mut failed = 0;
+            while let Ok(j) = rx.try_recv() {
+                let _ = j.done.send(Err(ServiceError::Commit(e.clone())));
+                failed += 1;
+            }
+            if failed > 0 {
+                tracing::error!(error = %e, events = failed, "events queued while the database could not be written fail with it; nothing of them was saved");
+            }
         }
     }
 
-    pub(super) async fn commit_batch(&self, jobs: Vec<Job>) {
+    /// Applies a batch in one transaction and answers its callers. Returns the error when the
+    /// batch failed because the database cannot be written.
+    pub(super) async fn commit_batch(&self, jobs: Vec<Job>) -> Option<Arc<StoreError>> {
         let mut tx = match self.store.begin().await {
             Ok(tx) => tx,
             Err(e) => {
@@ -142,7 +159,7 @@ impl Service {
                 for j in jobs {
                     let _ = j.done.send(Err(ServiceError::Commit(e.clone())));
                 }
-                return;
+                return e.is_unavailable().then_some(e);
             }
         };
         let mut results = Vec::with_capacity(jobs.len());
@@ -185,6 +202,7 @@ impl Service {
             // The caller may have gone away; the event is committed either way.
             let _ = j.done.send(r);
         }
+        committed.err().filter(|e| e.is_unavailable())
     }
 
     /// Applies one piece of work inside its own savepoint. The outer error means the savepoint

@@ -617,3 +617,69 @@ async fn insights_carry_a_checked_narrative_without_member_identities() {
     );
     r.stop().await;
 }
+
+/// Finding 4 of review 20: a reply over 2000 characters is split between whole escapes, so no
+/// chunk ends with a lone `\` and the next begins with a live `*`.
+#[tokio::test]
+async fn a_long_markdown_reply_is_split_between_whole_escapes() {
+    let config = format!(
+        "{CONFIG}
+[[surveys]]
+id = \"bigtext\"
+title = \"Big text\"
+[[surveys.questions]]
+id = \"note\"
+type = \"open_text\"
+text = \"Say it all\"
+max_chars = 2000
+"
+    );
+    let r = boot_with(spawn_app_with(&config).await).await;
+    let q = take(&r, &ana(), "bigtext", "Say it all").await;
+    let compose = q
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with("compose."))
+        .expect("a write-your-answer button");
+    let i = r.fake.click(GUILD, CHANNEL, &ana(), q.id, &compose);
+    r.fake.wait_for("the modal", |f| f.response(i)).await;
+    let member = "*_~|".repeat(500);
+    let i = r.fake.submit_modal(
+        GUILD,
+        CHANNEL,
+        &ana(),
+        "answer",
+        &[("text", member.as_str())],
+    );
+    let chunks = r
+        .fake
+        .wait_for("the whole saved reply", |f| {
+            let parts: Vec<String> = f
+                .messages(CHANNEL)
+                .into_iter()
+                .filter(|m| m.interaction_id == Some(i))
+                .map(|m| m.content)
+                .collect();
+            (parts.concat().matches("\\|").count() >= 500).then_some(parts)
+        })
+        .await;
+    assert!(chunks.len() > 1, "{chunks:?}");
+    for c in &chunks {
+        assert!(c.chars().count() <= 2000);
+        let trailing = c.chars().rev().take_while(|ch| *ch == '\\').count();
+        assert_eq!(trailing % 2, 0, "a chunk ends with a lone backslash: {c:?}");
+    }
+    for c in &chunks[1..] {
+        assert!(
+            c.starts_with('\\') || !c.starts_with(['*', '_', '~', '|']),
+            "a chunk starts with live Markdown: {:?}",
+            c.chars().take(20).collect::<String>()
+        );
+    }
+    assert_eq!(
+        r.t.current("bigtext", "note").await.len(),
+        1,
+        "the answer is stored"
+    );
+    r.stop().await;
+}

@@ -1008,6 +1008,103 @@ async fn a_full_disk_asks_members_to_try_again_and_loses_nothing_committed() {
     assert_eq!(t.app.store.integrity_check().await.expect("check"), "ok");
 }
 
+/// Waits until the captured log contains `needle`, for at most `limit`.
+async fn log_says(logs: &Logs, needle: &str, limit: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let text = logs.text();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never said {needle:?}: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tap_that_was_not_saved_is_never_logged_as_saved() {
+    let (logs, _guard) = Logs::capture();
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let r = start(spawn_app().await, fake).await;
+    let (poll, buttons) = lunch_poll(&r).await;
+    on_every_connection(r.t.app.store.pool(), "PRAGMA query_only = ON").await;
+    // Telegram refuses the acknowledgement for longer than a tap's answer is useful, so the
+    // "try again" cannot be shown and the bot logs why.
+    r.fake.rate_limit_answers(member(3).id, 30);
+    r.fake.tap(&member(3), &group_chat(), poll, &buttons[0].1);
+    let log = log_says(&logs, "could not tell a member to try again", BURST_LIMIT).await;
+    assert!(
+        !log.contains("its answer is saved"),
+        "nothing was saved, so the log must not say it was: {log}"
+    );
+    assert!(log.contains("retry after 30"), "the true cause: {log}");
+    let (t, _fake) = r.stop().await;
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 0);
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_every_waiting_tap_within_telegrams_limit() {
+    let (logs, _guard) = Logs::capture();
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let r = start(spawn_app().await, fake).await;
+    let (poll, buttons) = lunch_poll(&r).await;
+    // Another process holds the write lock (as `BEGIN EXCLUSIVE` in the sqlite3 shell would).
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", r.t.db.display());
+    let mut other = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("a second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut other)
+        .await
+        .expect("lock");
+    // One tap reaches the writer and waits out the busy timeout; more members tap meanwhile.
+    let (first, first_query) = r.fake.tap(&member(1), &group_chat(), poll, &buttons[0].1);
+    r.fake
+        .wait_for("the first tap taken", |f| f.delivered(first).then_some(()))
+        .await;
+    let mut queries = vec![(tokio::time::Instant::now(), first_query)];
+    for i in 2..6 {
+        let (_, q) = r.fake.tap(&member(i), &group_chat(), poll, &buttons[1].1);
+        queries.push((tokio::time::Instant::now(), q));
+    }
+    // Each is told to try again before Telegram's 15 s for answering a tap run out, not one
+    // busy timeout (10 s) after another.
+    for (tapped, query) in &queries {
+        let answer = r
+            .fake
+            .wait_for_within(Duration::from_secs(14), "a timely try again", |f| {
+                f.callback_answers().into_iter().find(|a| &a.id == query)
+            })
+            .await;
+        let text = answer.text.unwrap_or_default();
+        assert!(text.starts_with(TRY_AGAIN), "{text}");
+        let at = r.fake.answered_at(query).expect("answered");
+        assert!(
+            at.duration_since(*tapped) < Duration::from_secs(14),
+            "answered {:?} after the tap",
+            at.duration_since(*tapped)
+        );
+    }
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("unlock");
+    drop(other);
+    let (toast, stored) = tap_and_see(&r, &member(1), poll, &buttons[0].1).await;
+    assert!(toast.starts_with("Saved"), "trying again works: {toast}");
+    assert!(stored);
+    let log = logs.text();
+    assert!(!log.contains("its answer is saved"), "{log}");
+    let (t, _fake) = r.stop().await;
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 1);
+}
+
 // ---- platform errors ---------------------------------------------------------------------------
 
 /// Taps and waits until the fake recorded an answer to the query.

@@ -237,10 +237,7 @@ async fn poll_flags_on_telegram_and_an_anonymous_poll_names_no_voter() {
     );
     // Duplicate labels and bad flags are refused with a reason.
     for (args, why) in [
-        (
-            "Lunch? | Pizza | pizza",
-            "option &quot;pizza&quot; is given twice",
-        ),
+        ("Lunch? | Pizza | pizza", "option \"pizza\" is given twice"),
         (
             "Lunch? | Pizza | Sushi --closes whenever",
             "is not a deadline",

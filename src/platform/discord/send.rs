@@ -80,7 +80,8 @@ impl From<serenity::Error> for SendError {
 fn network(e: reqwest::Error) -> SendError {
     SendError::Network {
         connected: !e.is_connect(),
-        error: e.without_url().to_string(),
+        // With its causes: reqwest's own text ("error sending request") hides why.
+        error: crate::platform::chain(&e.without_url()),
     }
 }
 

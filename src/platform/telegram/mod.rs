@@ -188,7 +188,7 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
         Ok(Handled::Duplicate) => return Ok(()),
         Err(e) => {
             e.log();
-            Owed::Replies(vec![Outbound::Toast(try_again())])
+            Owed::NotSaved(vec![Outbound::Toast(try_again())])
         }
     };
     ctx.outbox.push(t, owed, window);

@@ -68,13 +68,13 @@ where
             Err(RequestError::Network(e)) if creates(what) && !e.is_connect() => {
                 tracing::warn!(
                     call = what,
-                    error = %e,
+                    error = %crate::platform::chain(&*e),
                     "network error after the request was sent; not repeated, as it may have been delivered"
                 );
                 return Err(RequestError::Network(e));
             }
             Err(RequestError::Network(e)) if attempt < RETRIES => {
-                tracing::warn!(call = what, error = %e, "network error; backing off");
+                tracing::warn!(call = what, error = %crate::platform::chain(&*e), "network error; backing off");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
@@ -95,7 +95,9 @@ pub(super) enum CallError {
     #[error("refused by Telegram ({code}): {description}")]
     Refused { code: u16, description: String },
     #[error("network error: {0}")]
-    Network(reqwest::Error),
+    Network(#[source] reqwest::Error),
+    #[error("too late: Telegram's time to answer had run out")]
+    TooLate,
     #[error("unreadable answer from Telegram (HTTP {0})")]
     Malformed(u16),
 }
@@ -171,8 +173,16 @@ pub(super) async fn call_idempotent(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(CallError::TooLate);
+        }
         let error = match call(bot, method, body, left.min(ATTEMPT_TIMEOUT)).await {
             Ok(v) => return Ok(v),
+            // Cut off by the deadline, not by Telegram: say so rather than "error sending
+            // request", which reads as if Telegram could not be reached.
+            Err(CallError::Network(e)) if e.is_timeout() && Instant::now() >= deadline => {
+                return Err(CallError::TooLate);
+            }
             Err(e) => e,
         };
         let wait = match &error {
@@ -183,7 +193,7 @@ pub(super) async fn call_idempotent(
         if Instant::now() + wait >= deadline {
             return Err(error);
         }
-        tracing::info!(call = method, error = %error, wait_ms = wait.as_millis() as u64, "retrying");
+        tracing::info!(call = method, error = %crate::platform::chain(&error), wait_ms = wait.as_millis() as u64, "retrying");
         tokio::time::sleep(wait).await;
         if !matches!(error, CallError::RetryAfter(_)) {
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -310,14 +320,13 @@ impl Sender {
     }
 
     /// Answers a tap (stops the member's spinner, shows `text` as a toast), retried until
-    /// `window` closes. `redelivered`: the update came again after a restart, so the query was
-    /// probably answered before and a refusal is expected.
+    /// `window` closes. `acked` says what happened to the tap, so a failure is logged truly.
     pub(super) async fn answer_callback(
         &self,
         id: &str,
         text: Option<String>,
         window: Instant,
-        redelivered: bool,
+        acked: Acked,
     ) {
         let mut body = json!({ "callback_query_id": id });
         if let Some(t) = text {
@@ -325,11 +334,19 @@ impl Sender {
         }
         match call_idempotent(&self.bot, "answerCallbackQuery", &body, window).await {
             Ok(_) => {}
-            Err(e) if redelivered => {
-                tracing::debug!(error = %e, "could not answer a redelivered tap (answered before?)");
-            }
             Err(e) => {
-                tracing::warn!(error = %e, "could not acknowledge a tap; its answer is saved");
+                let error = crate::platform::chain(&e);
+                match acked {
+                    Acked::Redelivered => {
+                        tracing::debug!(%error, "could not answer a redelivered tap (answered before?)");
+                    }
+                    Acked::Committed => {
+                        tracing::warn!(%error, "could not acknowledge a tap; its answer is saved");
+                    }
+                    Acked::NotSaved => {
+                        tracing::warn!(%error, "could not tell a member to try again; nothing of their tap was saved");
+                    }
+                }
             }
         }
     }
@@ -340,7 +357,13 @@ impl Sender {
 
     /// Sends everything the core asked for, in order. A tap is acknowledged first (until
     /// `window` closes), so the member's spinner stops even if a later message is slow.
-    pub(super) async fn deliver(&self, t: &Translated, replies: Vec<Outbound>, window: Instant) {
+    pub(super) async fn deliver(
+        &self,
+        t: &Translated,
+        replies: Vec<Outbound>,
+        window: Instant,
+        saved: bool,
+    ) {
         let ev = &t.inbound;
         let Some(chat) = Self::chat_id(&ev.chat.id) else {
             tracing::error!(chat = %ev.chat.id, "not a Telegram chat id");
@@ -356,7 +379,12 @@ impl Sender {
         match &t.callback_id {
             Some(id) => {
                 let text = (!toasts.is_empty()).then(|| toasts.join("\n"));
-                self.answer_callback(id, text, window, false).await;
+                let acked = if saved {
+                    Acked::Committed
+                } else {
+                    Acked::NotSaved
+                };
+                self.answer_callback(id, text, window, acked).await;
             }
             None => {
                 // A toast in answer to a typed message becomes a short reply.
@@ -569,10 +597,23 @@ impl Sender {
     }
 }
 
+/// What had happened to a tap when it is acknowledged.
+#[derive(Clone, Copy)]
+pub(super) enum Acked {
+    /// Its transaction committed.
+    Committed,
+    /// Its transaction failed: nothing was saved, the member is asked to try again.
+    NotSaved,
+    /// Telegram sent it again after a restart; it was applied before.
+    Redelivered,
+}
+
 /// What a member is owed once their update was committed.
 pub(super) enum Owed {
     /// The core's replies.
     Replies(Vec<Outbound>),
+    /// A "try again": the update's transaction failed and nothing of it was saved.
+    NotSaved(Vec<Outbound>),
     /// Only the tap's acknowledgement: a redelivered tap, already applied.
     Ack,
 }
@@ -659,12 +700,23 @@ impl Outbox {
                 }
             };
             match job.owed {
-                Owed::Replies(replies) => self.0.sender.deliver(&job.t, replies, job.window).await,
+                Owed::Replies(replies) => {
+                    self.0
+                        .sender
+                        .deliver(&job.t, replies, job.window, true)
+                        .await;
+                }
+                Owed::NotSaved(replies) => {
+                    self.0
+                        .sender
+                        .deliver(&job.t, replies, job.window, false)
+                        .await;
+                }
                 Owed::Ack => {
                     if let Some(id) = &job.t.callback_id {
                         self.0
                             .sender
-                            .answer_callback(id, None, job.window, true)
+                            .answer_callback(id, None, job.window, Acked::Redelivered)
                             .await;
                     }
                 }

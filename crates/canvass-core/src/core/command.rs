@@ -3,6 +3,7 @@
 use super::answer::is_blank;
 use super::ids::SurveyId;
 use super::survey::{MAX_LABEL_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS, ResultsVisibility};
+use super::usage::Problem;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 /// A parsed command. Arguments are validated here so handlers get clean values.
@@ -105,26 +106,23 @@ pub enum CommandError {
     #[error("/{command}: {problem}")]
     Usage {
         command: &'static str,
-        problem: String,
+        problem: Problem,
     },
 }
 
-fn usage(command: &'static str, problem: impl Into<String>) -> CommandError {
-    CommandError::Usage {
-        command,
-        problem: problem.into(),
-    }
+fn usage(command: &'static str, problem: Problem) -> CommandError {
+    CommandError::Usage { command, problem }
 }
 
 fn survey_arg(command: &'static str, arg: Option<&str>) -> Result<SurveyId, CommandError> {
-    let raw = arg.ok_or_else(|| usage(command, "which survey? Give its id, e.g. next-feature"))?;
+    let raw = arg.ok_or_else(|| usage(command, Problem::WhichSurvey))?;
     SurveyId::parse(&raw.to_lowercase()).map_err(|e| {
         // Echo a bounded prefix, as `/language` does: a 100 KB argument must not come back whole.
         let mut shown: String = raw.chars().take(32).collect();
         if raw.chars().nth(32).is_some() {
             shown.push('…');
         }
-        usage(command, format!("\"{shown}\" is not a survey id: {e}"))
+        usage(command, Problem::BadSurveyId { shown, reason: e })
     })
 }
 
@@ -213,9 +211,6 @@ fn flags_start(seg: &[(char, bool)]) -> Option<usize> {
     })
 }
 
-const FLAGS_HELP: &str = "flags are --max N, --anonymous, --results MODE (after_close, live, \
-     after_vote, team_only), --closes in 2d (m, h, d or w) or --closes until 2026-12-24 18:00 (UTC)";
-
 /// A bounded echo of what a member wrote.
 fn shown(s: &str) -> String {
     let mut out: String = s.chars().take(32).collect();
@@ -235,10 +230,9 @@ fn parse_duration(words: &[String]) -> Result<Duration, CommandError> {
     let bad = || {
         usage(
             "poll",
-            format!(
-                "\"--closes {}\" is not a deadline: write --closes in 2d (m, h, d or w) or --closes until 2026-12-24 18:00",
-                shown(&words.join(" "))
-            ),
+            Problem::BadDeadline {
+                shown: shown(&words.join(" ")),
+            },
         )
     };
     let [one] = w.as_slice() else {
@@ -258,7 +252,9 @@ fn parse_duration(words: &[String]) -> Result<Duration, CommandError> {
     if !(1..=MAX_POLL_DAYS * 24 * 60).contains(&minutes) {
         return Err(usage(
             "poll",
-            format!("a poll runs at least a minute and at most {MAX_POLL_DAYS} days"),
+            Problem::PollDuration {
+                max_days: MAX_POLL_DAYS,
+            },
         ));
     }
     Ok(Duration::minutes(minutes))
@@ -279,10 +275,9 @@ fn parse_until(words: &[String]) -> Result<DateTime<Utc>, CommandError> {
         .ok_or_else(|| {
             usage(
                 "poll",
-                format!(
-                    "\"{}\" is not a date and time: write --closes until 2026-12-24 18:00 (UTC)",
-                    shown(&text)
-                ),
+                Problem::BadDate {
+                    shown: shown(&text),
+                },
             )
         })
 }
@@ -293,7 +288,9 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     if args.chars().count() > MAX_POLL_CHARS {
         return Err(usage(
             "poll",
-            format!("the poll is longer than {MAX_POLL_CHARS} characters"),
+            Problem::PollTooLong {
+                max: MAX_POLL_CHARS,
+            },
         ));
     }
     let chars = marked(args);
@@ -309,15 +306,14 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
     }
     let question = segments.first().map(|s| plain(s)).unwrap_or_default();
     if is_blank(&question) {
-        return Err(usage(
-            "poll",
-            "write the question, then options separated by |",
-        ));
+        return Err(usage("poll", Problem::NoQuestion));
     }
     if question.chars().count() > MAX_QUESTION_CHARS {
         return Err(usage(
             "poll",
-            format!("the question is longer than {MAX_QUESTION_CHARS} characters"),
+            Problem::QuestionTooLong {
+                max: MAX_QUESTION_CHARS,
+            },
         ));
     }
     let options: Vec<String> = segments[1..]
@@ -326,19 +322,25 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
         .filter(|s| !is_blank(s))
         .collect();
     if options.len() < 2 {
-        return Err(usage("poll", "give at least two options separated by |"));
+        return Err(usage("poll", Problem::TooFewOptions));
     }
     if options.len() > MAX_OPTIONS {
         return Err(usage(
             "poll",
-            format!("at most {MAX_OPTIONS} options (found {})", options.len()),
+            Problem::TooManyOptions {
+                max: MAX_OPTIONS,
+                found: options.len(),
+            },
         ));
     }
     if let Some(o) = options.iter().find(|o| o.chars().count() > MAX_LABEL_CHARS) {
         let short: String = o.chars().take(20).collect();
         return Err(usage(
             "poll",
-            format!("option \"{short}…\" is longer than {MAX_LABEL_CHARS} characters"),
+            Problem::OptionTooLong {
+                start: short,
+                max: MAX_LABEL_CHARS,
+            },
         ));
     }
     // Two options members cannot tell apart would split one opinion in two.
@@ -347,10 +349,7 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
             .iter()
             .any(|p| p.to_lowercase() == o.to_lowercase())
         {
-            return Err(usage(
-                "poll",
-                format!("option \"{}\" is given twice", shown(o)),
-            ));
+            return Err(usage("poll", Problem::OptionTwice { shown: shown(o) }));
         }
     }
     // Flags: words split on unescaped whitespace; a flag word starts with an unescaped `--`.
@@ -379,51 +378,37 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
         }
         let values: Vec<String> = words[i + 1..j].iter().map(|(w, _)| w.clone()).collect();
         if seen.contains(&name) {
-            return Err(usage("poll", format!("--{} is given twice", shown(&name))));
+            return Err(usage("poll", Problem::FlagTwice { flag: shown(&name) }));
         }
         seen.push(name.clone());
-        let one_value = |what: &str| -> Result<String, CommandError> {
+        let one_value = |problem: Problem| -> Result<String, CommandError> {
             match values.as_slice() {
                 [v] => Ok(v.clone()),
-                _ => Err(usage("poll", format!("--{name} takes one value: {what}"))),
+                _ => Err(usage("poll", problem)),
             }
         };
         match name.as_str() {
             "max" => {
-                let v = one_value("how many options a member may pick")?;
+                let v = one_value(Problem::MaxOneValue)?;
                 let n = v
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=options.len()).contains(n))
-                    .ok_or_else(|| {
-                        usage(
-                            "poll",
-                            format!(
-                                "--max must be a number from 1 to {} (the number of options)",
-                                options.len()
-                            ),
-                        )
-                    })?;
+                    .ok_or_else(|| usage("poll", Problem::MaxRange { max: options.len() }))?;
                 max = Some(n);
             }
             "anonymous" => {
                 if !values.is_empty() {
-                    return Err(usage("poll", "--anonymous takes no value"));
+                    return Err(usage("poll", Problem::AnonymousNoValue));
                 }
                 anonymous = true;
             }
             "results" => {
-                let v = one_value(ResultsVisibility::NAMES)?;
-                results = Some(ResultsVisibility::parse(&v).ok_or_else(|| {
-                    usage(
-                        "poll",
-                        format!(
-                            "--results \"{}\" is not one of {}",
-                            shown(&v),
-                            ResultsVisibility::NAMES
-                        ),
-                    )
-                })?);
+                let v = one_value(Problem::ResultsOneValue)?;
+                results = Some(
+                    ResultsVisibility::parse(&v)
+                        .ok_or_else(|| usage("poll", Problem::BadResults { shown: shown(&v) }))?,
+                );
             }
             "closes" => {
                 closes = Some(match values.first() {
@@ -436,7 +421,9 @@ fn parse_poll(args: &str) -> Result<Command, CommandError> {
             other => {
                 return Err(usage(
                     "poll",
-                    format!("unknown flag --{}; {FLAGS_HELP}", shown(other)),
+                    Problem::UnknownFlag {
+                        shown: shown(other),
+                    },
                 ));
             }
         }

@@ -11,3 +11,4 @@ pub mod interact;
 pub mod pairs;
 pub mod payload;
 pub mod survey;
+pub mod usage;
