@@ -374,6 +374,42 @@ impl Service {
         out.into_iter().map(Outbound::privately).collect()
     }
 
+    /// The "try again" for an event that failed, in the member's language and where its reply
+    /// would have gone: privately for `/mydata` and for team commands outside team chats.
+    /// The store may be what failed, so the stored `/language` choice is only tried briefly;
+    /// without it the platform's language is matched to the shipped locales.
+    pub async fn failed(&self, ev: &Inbound) -> Vec<Outbound> {
+        let chosen = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            self.store
+                .member_locale_override(ev.actor.platform.as_str(), &ev.actor.user_id),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+        let locale = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
+        let msg = try_again().in_locale(&locale);
+        let private = match &ev.body {
+            Body::Text(t) => match command::parse(t) {
+                Ok(Some(Command::MyData)) => true,
+                Ok(Some(cmd)) => {
+                    cmd.needs_team() && self.is_team(&ev.actor) && !self.team_output_here(ev)
+                }
+                _ => false,
+            },
+            Body::Button(_) => false,
+        };
+        if private {
+            vec![Outbound::Private {
+                msg,
+                keyboard: Keyboard::default(),
+            }]
+        } else {
+            vec![Outbound::Toast(msg)]
+        }
+    }
+
     /// Handles one inbound event. Nothing is sent by the core: adapters send the replies after
     /// this returns, which is after the event's transaction has committed.
     pub async fn handle(&self, ev: &Inbound) -> Result<Handled, ServiceError> {

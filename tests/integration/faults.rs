@@ -1105,6 +1105,58 @@ async fn a_locked_database_answers_every_waiting_tap_within_telegrams_limit() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 1);
 }
 
+const TRY_AGAIN_DE: &str = "Das hat leider nicht geklappt, und es wurde nichts gespeichert.";
+
+#[tokio::test]
+async fn a_failed_tap_asks_a_german_member_to_try_again_in_german() {
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let r = start(spawn_app().await, fake).await;
+    let (poll, buttons) = lunch_poll(&r).await;
+    on_every_connection(r.t.app.store.pool(), "PRAGMA query_only = ON").await;
+    let mut de = member(7);
+    de.language_code = Some("de".into());
+    let (toast, stored) = tap_and_see(&r, &de, poll, &buttons[0].1).await;
+    assert!(toast.starts_with(TRY_AGAIN_DE), "{toast}");
+    assert!(!stored);
+    let _ = r.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_private_or_team_command_in_a_group_says_sorry_privately() {
+    let fake = FakeTelegram::start().await;
+    fake.add_chat(&group_chat());
+    let r = start(spawn_app().await, fake).await;
+    lunch_poll(&r).await;
+    on_every_connection(r.t.app.store.pool(), "PRAGMA query_only = ON").await;
+    let before = r.fake.sent().len();
+    // A member's /mydata and the team's /export: on success both answer privately.
+    for (who, text) in [(member(8), "/mydata"), (pm(), "/export lunch")] {
+        r.fake.send_text(&who, &group_chat(), text);
+        let sorry = r
+            .fake
+            .wait_for("the try again", |f| {
+                f.sent()
+                    .into_iter()
+                    .skip(before)
+                    .find(|m| m.chat_id == who.id)
+            })
+            .await;
+        assert!(sorry.text.starts_with(TRY_AGAIN), "{text}: {}", sorry.text);
+    }
+    r.drained().await;
+    let in_group: Vec<_> = r
+        .fake
+        .sent()
+        .into_iter()
+        .skip(before)
+        .filter(|m| m.chat_id == GROUP)
+        .map(|m| m.text)
+        .collect();
+    assert!(in_group.is_empty(), "posted in the group: {in_group:?}");
+    let _ = r.stop().await;
+}
+
 // ---- platform errors ---------------------------------------------------------------------------
 
 /// Taps and waits until the fake recorded an answer to the query.
@@ -1336,6 +1388,67 @@ mod discord {
         );
         // No answer lost.
         assert_eq!(t.current("lunch", "food").await.len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_failed_click_asks_a_german_member_to_try_again_in_german() {
+        let fake = FakeDiscord::start().await;
+        fake.add_guild(GUILD, "Community", &[CHANNEL], &[(TEAM_ROLE, "product")]);
+        let de = member(9).with_locale("de");
+        fake.add_member(GUILD, &pm());
+        fake.add_member(GUILD, &de);
+        let t = spawn_app().await;
+        let cfg = DiscordConfig {
+            token_env: "UNUSED".into(),
+            api_url: fake.url.clone(),
+            guilds: vec![GUILD],
+            poll_refresh_ms: 100,
+        };
+        let adapter = Discord::start(
+            t.app.service.clone(),
+            t.app.renderer.clone(),
+            &cfg,
+            &Secret::new(TOKEN),
+        )
+        .await
+        .expect("adapter starts");
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(adapter.run(async move {
+            let _ = rx.await;
+        }));
+        fake.wait_ready().await;
+        fake.slash(
+            GUILD,
+            CHANNEL,
+            &pm(),
+            "survey",
+            json!([{ "name": "post", "type": 1,
+                     "options": [{ "name": "survey", "type": 3, "value": "lunch" }] }]),
+        );
+        let poll = fake
+            .wait_for("the poll message", |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .find(|m| m.via == "channel" && !m.custom_ids().is_empty())
+            })
+            .await;
+        super::on_every_connection(t.app.store.pool(), "PRAGMA query_only = ON").await;
+        let click = fake.click(GUILD, CHANNEL, &de, poll.id, &poll.custom_ids()[0]);
+        let sorry = fake
+            .wait_for("the try again", |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .find(|m| m.interaction_id == Some(click) && !m.content.is_empty())
+            })
+            .await;
+        assert!(
+            sorry.content.starts_with(super::TRY_AGAIN_DE),
+            "{}",
+            sorry.content
+        );
+        let _ = stop.send(());
+        let _ = task.await;
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 0);
     }
 }
 

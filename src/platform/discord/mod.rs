@@ -179,7 +179,7 @@ impl Handler {
             Ok(Handled::Duplicate) => None,
             Err(e) => {
                 e.log();
-                Some(vec![Outbound::Toast(try_again())])
+                Some(self.service.failed(ev).await)
             }
         }
     }

@@ -10,7 +10,7 @@ mod translate;
 use crate::config::{Secret, TelegramConfig};
 use crate::core::event::{Outbound, Platform};
 use crate::render::Renderer;
-use crate::service::{Handled, Service, try_again};
+use crate::service::{Handled, Service};
 use send::{Outbox, Owed, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,7 +188,7 @@ async fn on_update(update: Update, ctx: Arc<Ctx>) -> Result<(), teloxide::Reques
         Ok(Handled::Duplicate) => return Ok(()),
         Err(e) => {
             e.log();
-            Owed::NotSaved(vec![Outbound::Toast(try_again())])
+            Owed::NotSaved(ctx.service.failed(&t.inbound).await)
         }
     };
     ctx.outbox.push(t, owed, window);
