@@ -1,5 +1,5 @@
 //! The handlebars helpers every registry knows (`bold`, `italic`, `code`, `plural`, `inc`, and
-//! the platform-aware `cmd` and `on`), and the registry of one target with them.
+//! the platform-aware `cmd`, `on` and `flag`), and the registry of one target with them.
 
 use super::Target;
 use super::escape::{escape_for, isolate};
@@ -129,6 +129,7 @@ pub(super) fn registry(target: Target) -> Handlebars<'static> {
     hb.register_helper("inc", Box::new(inc));
     hb.register_helper("cmd", Box::new(cmd));
     hb.register_helper("on", Box::new(On));
+    hb.register_helper("flag", Box::new(flag));
     hb
 }
 
@@ -191,6 +192,34 @@ pub(super) fn cmd(
     Ok(())
 }
 
+/// `{{flag "closes"}}`: a `/poll` flag as the reader's platform takes it: `--closes` in a text
+/// command, the separate option `closes:` on Discord (whose options keep these names in every
+/// locale). The name may be data (an echo), so it is escaped like any value.
+pub(super) fn flag(
+    h: &Helper<'_>,
+    r: &Handlebars<'_>,
+    ctx: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let name = h
+        .param(0)
+        .and_then(|p| p.value().as_str())
+        .ok_or(RenderErrorReason::InvalidParamType("string"))?;
+    let name = r.get_escape_fn()(name);
+    let platform = ctx
+        .data()
+        .get(PLATFORM_KEY)
+        .and_then(|o| o.get("platform"))
+        .and_then(Value::as_str);
+    if platform == Some(Platform::Discord.as_str()) {
+        out.write(&format!("{name}:"))?;
+    } else {
+        out.write(&format!("--{name}"))?;
+    }
+    Ok(())
+}
+
 /// `{{#on "discord"}}...{{else}}...{{/on}}`: wording for one platform, the rest otherwise.
 pub(super) struct On;
 
@@ -227,7 +256,7 @@ impl HelperDef for On {
 /// Helpers known to every registry: built-ins and ours. Anything else in a template is data.
 pub(super) const HELPERS: &[&str] = &[
     "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
-    "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc", "cmd", "on",
+    "and", "or", "not", "len", "bold", "italic", "code", "plural", "inc", "cmd", "on", "flag",
 ];
 
 #[cfg(test)]

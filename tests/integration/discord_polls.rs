@@ -342,3 +342,54 @@ async fn poll_flags_and_the_automatic_close_across_a_restart_on_discord() {
         .await;
     r.stop().await;
 }
+
+/// Finding 4 of review 20b: `/poll` with `closes:garbage` on Discord is explained with the
+/// option as Discord shows it (`closes: in 2d`), in English and German, never with the text
+/// command's `--closes`.
+#[tokio::test]
+async fn a_bad_closes_option_is_explained_as_the_discord_option() {
+    let r = boot().await;
+    let lena = DcUser::new(2_010, "Lena")
+        .with_roles(&[TEAM_ROLE])
+        .with_locale("de");
+    r.fake.add_member(GUILD, &lena);
+    let surveys = r.t.scalar("SELECT COUNT(*) FROM surveys").await;
+    for (who, command, needle) in [
+        (pm(), "/poll", "is not a deadline"),
+        (lena, "/umfrage", "ist keine Frist"),
+    ] {
+        let i = r.fake.slash(
+            GUILD,
+            CHANNEL,
+            &who,
+            "poll",
+            json!([
+                text("question", "Lunch?"),
+                text("options", "Pizza | Salad"),
+                text("closes", "garbage"),
+            ]),
+        );
+        let what = format!("the reply to {command} containing {needle:?}");
+        let reply = r
+            .fake
+            .wait_for(&what, |f| {
+                f.messages(CHANNEL)
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.interaction_id == Some(i) && plain(m).contains(needle))
+            })
+            .await;
+        let shown = plain(&reply);
+        assert!(shown.starts_with(command), "{shown}");
+        assert!(shown.contains("closes: garbage"), "{shown}");
+        assert!(shown.contains("closes: in 2d"), "{shown}");
+        assert!(shown.contains("closes: until 2026-12-24 18:00"), "{shown}");
+        assert!(!shown.contains("--"), "{shown}");
+    }
+    assert_eq!(
+        r.t.scalar("SELECT COUNT(*) FROM surveys").await,
+        surveys,
+        "no poll made"
+    );
+    r.stop().await;
+}

@@ -97,3 +97,49 @@ fn named_commands_are_found_where_a_member_would_read_them() {
         ]
     );
 }
+
+/// Finding 4 of review 20b: on Discord `/poll` takes `max`, `closes`, `results` and `anonymous`
+/// as separate options, so no usage problem there shows `--flag` syntax: each names the option
+/// (`closes: in 2d`). Telegram and the console keep the text command's `--closes in 2d`.
+#[test]
+fn usage_problems_name_poll_flags_the_way_each_platform_takes_them() {
+    use canvass::core::usage::Problem;
+    let r = Renderer::builtin().expect("templates load");
+    let flags = ["max", "closes", "results", "anonymous"];
+    let mut flagged = 0;
+    for p in Problem::examples() {
+        let mut data = p.data();
+        data["kind"] = serde_json::json!("usage");
+        data["command"] = serde_json::json!("poll");
+        let english = p.to_string();
+        let named: Vec<&str> = flags
+            .iter()
+            .copied()
+            .filter(|f| english.contains(&format!("--{f}")))
+            .collect();
+        flagged += usize::from(!named.is_empty());
+        for locale in r.locales() {
+            for (platform, target) in readers("error") {
+                let text = r
+                    .render_platform(platform, target, Some(locale), "error", &data)
+                    .unwrap_or_else(|e| panic!("{locale} {p:?}: {e}"));
+                let on = format!("{locale} {} {p:?}: {text:?}", platform.as_str());
+                if platform == Platform::Discord {
+                    assert!(!text.contains("--"), "flag syntax on Discord: {on}");
+                    for f in &named {
+                        assert!(text.contains(&format!("{f}:")), "no option {f}: {on}");
+                    }
+                } else {
+                    for f in &named {
+                        assert!(text.contains(&format!("--{f}")), "no --{f}: {on}");
+                    }
+                    if platform == Platform::Console && locale == "en" {
+                        let want = format!("/poll: {english}. /help shows how to use it.");
+                        assert_eq!(text, want, "English on the console unchanged");
+                    }
+                }
+            }
+        }
+    }
+    assert!(flagged >= 8, "only {flagged} problems name a flag");
+}
