@@ -2,6 +2,7 @@
 //! errors (429, 5xx, slow answers, broken connections) and a database that cannot be written.
 //! Nothing acknowledged may be lost, nothing counted twice, nothing posted twice.
 
+use crate::support::logs::Logs;
 use crate::support::telegram::*;
 use crate::support::*;
 use canvass::config::{Secret, TelegramConfig};
@@ -819,43 +820,6 @@ async fn five_hundred_members_toggle_at_once_and_counts_are_exact() {
 
 // ---- the disk ----------------------------------------------------------------------------------
 
-/// Log lines written while a test runs on the current thread.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// Captures this thread's log events (a current-thread runtime runs every task here).
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_env_filter(tracing_subscriber::EnvFilter::new("canvass=warn"))
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-}
-
 /// Runs `pragma` on every pooled connection (the pool holds at most 4).
 async fn on_every_connection(pool: &sqlx::SqlitePool, pragma: &str) {
     let mut held = Vec::new();
@@ -903,7 +867,7 @@ const TRY_AGAIN: &str = "Sorry, that did not go through and nothing was saved.";
 
 #[tokio::test]
 async fn a_read_only_database_asks_members_to_try_again_and_tells_the_operator() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("canvass=warn");
     let fake = FakeTelegram::start().await;
     fake.add_chat(&group_chat());
     let r = start(spawn_app().await, fake).await;
@@ -946,7 +910,7 @@ async fn a_read_only_database_asks_members_to_try_again_and_tells_the_operator()
 
 #[tokio::test]
 async fn a_full_disk_asks_members_to_try_again_and_loses_nothing_committed() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("canvass=warn");
     let fake = FakeTelegram::start().await;
     fake.add_chat(&group_chat());
     let r = start(spawn_app().await, fake).await;
@@ -1008,25 +972,9 @@ async fn a_full_disk_asks_members_to_try_again_and_loses_nothing_committed() {
     assert_eq!(t.app.store.integrity_check().await.expect("check"), "ok");
 }
 
-/// Waits until the captured log contains `needle`, for at most `limit`.
-async fn log_says(logs: &Logs, needle: &str, limit: Duration) -> String {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let text = logs.text();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the log never said {needle:?}: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_tap_that_was_not_saved_is_never_logged_as_saved() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("canvass=warn");
     let fake = FakeTelegram::start().await;
     fake.add_chat(&group_chat());
     let r = start(spawn_app().await, fake).await;
@@ -1036,7 +984,9 @@ async fn a_tap_that_was_not_saved_is_never_logged_as_saved() {
     // "try again" cannot be shown and the bot logs why.
     r.fake.rate_limit_answers(member(3).id, 30);
     r.fake.tap(&member(3), &group_chat(), poll, &buttons[0].1);
-    let log = log_says(&logs, "could not tell a member to try again", BURST_LIMIT).await;
+    let log = logs
+        .wait_for("could not tell a member to try again", BURST_LIMIT)
+        .await;
     assert!(
         !log.contains("its answer is saved"),
         "nothing was saved, so the log must not say it was: {log}"
@@ -1048,7 +998,7 @@ async fn a_tap_that_was_not_saved_is_never_logged_as_saved() {
 
 #[tokio::test]
 async fn a_locked_database_answers_every_waiting_tap_within_telegrams_limit() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("canvass=warn");
     let fake = FakeTelegram::start().await;
     fake.add_chat(&group_chat());
     let r = start(spawn_app().await, fake).await;

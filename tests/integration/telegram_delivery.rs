@@ -3,6 +3,7 @@
 //! the real teloxide client and the adapter's own listener, against the fake Bot API. Speeds
 //! are compared with a run without the fault, never with a fixed time.
 
+use crate::support::logs::Logs;
 use crate::support::telegram::*;
 use crate::support::*;
 use canvass::config::{Secret, TelegramConfig};
@@ -167,45 +168,6 @@ fn p99(mut latencies: Vec<Duration>) -> Duration {
     latencies.get(at).copied().unwrap_or_default()
 }
 
-// ---- log capture -------------------------------------------------------------------------------
-
-/// Log lines written while a test runs on the current thread.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// Captures this thread's warnings (a current-thread runtime runs every task here).
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-}
-
 // ---- the tests -----------------------------------------------------------------------------------
 
 /// Text that must never reach the log: an update's content.
@@ -237,7 +199,7 @@ const PAIRS: usize = 5;
 #[tokio::test]
 async fn unparseable_updates_mid_burst_are_confirmed_without_stalling() {
     const BURST: usize = 300;
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("warn");
     let r = start().await;
     let bad = std::cell::RefCell::new(Vec::new());
     let mut next = 0;
@@ -448,7 +410,7 @@ async fn a_5xx_on_every_call_safe_to_repeat_is_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn an_acknowledgement_that_cannot_arrive_in_time_is_a_warning() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = Logs::capture("warn");
     let r = start().await;
     let who = member(1);
     // Telegram asks to wait longer than a tap's answer is useful: the bot gives it up, says so,

@@ -4,6 +4,7 @@
 pub(crate) mod commands;
 pub(crate) mod discord;
 pub(crate) mod e2e;
+pub(crate) mod logs;
 pub(crate) mod openai;
 pub(crate) mod telegram;
 
