@@ -3,13 +3,11 @@
 //! same member's earlier delivery is waiting for; a 429's `retry_after` is waited out; a 5xx
 //! on an idempotent call is retried, a post whose outcome is unknown is not repeated.
 
+use crate::support::discord::adapter::RunningAdapter;
 use crate::support::discord::*;
 use crate::support::*;
-use canvass::config::{DiscordConfig, Secret};
-use canvass::platform::discord::Discord;
 use serde_json::json;
 use std::time::Duration;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 const GUILD: u64 = 7_000;
@@ -27,8 +25,7 @@ fn member(i: u64) -> DcUser {
 struct Running {
     t: TestApp,
     fake: FakeDiscord,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    adapter: RunningAdapter,
 }
 
 /// Boots the adapter against a fresh fake; `before` may arm faults for the start-up calls.
@@ -41,41 +38,17 @@ async fn boot(before: impl FnOnce(&FakeDiscord)) -> Running {
     }
     before(&fake);
     let t = spawn_app().await;
-    let cfg = DiscordConfig {
-        token_env: "UNUSED".into(),
-        api_url: fake.url.clone(),
-        guilds: vec![GUILD],
-        poll_refresh_ms: 100,
-    };
-    let adapter = Discord::start(
-        t.app.service.clone(),
-        t.app.renderer.clone(),
-        &cfg,
-        &Secret::new(TOKEN),
-    )
-    .await
-    .expect("adapter starts");
-    let (stop, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(adapter.run(async move {
-        let _ = rx.await;
-    }));
-    fake.wait_ready().await;
+    let adapter = RunningAdapter::start(&t, &fake, GUILD).await;
     fake.wait_for("commands registered", |f| {
         (f.commands().len() >= 7).then_some(())
     })
     .await;
-    Running {
-        t,
-        fake,
-        stop,
-        task,
-    }
+    Running { t, fake, adapter }
 }
 
 impl Running {
     async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.adapter.stop().await;
     }
 
     /// `/survey post lunch` by the product team; returns the slash interaction and the poll.

@@ -1202,12 +1202,10 @@ mod discord {
     //! The same faults against the Discord adapter, where 429s are ours to handle (serenity's
     //! rate limiter is off when pointed at a test server).
 
+    use crate::support::discord::adapter::RunningAdapter;
     use crate::support::discord::*;
     use crate::support::*;
-    use canvass::config::{DiscordConfig, Secret};
-    use canvass::platform::discord::Discord;
     use serde_json::json;
-    use tokio::sync::oneshot;
 
     const GUILD: u64 = 6_000;
     const CHANNEL: u64 = 6_001;
@@ -1230,25 +1228,7 @@ mod discord {
             fake.add_member(GUILD, &member(i));
         }
         let t = spawn_app().await;
-        let cfg = DiscordConfig {
-            token_env: "UNUSED".into(),
-            api_url: fake.url.clone(),
-            guilds: vec![GUILD],
-            poll_refresh_ms: 100,
-        };
-        let adapter = Discord::start(
-            t.app.service.clone(),
-            t.app.renderer.clone(),
-            &cfg,
-            &Secret::new(TOKEN),
-        )
-        .await
-        .expect("adapter starts");
-        let (stop, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(adapter.run(async move {
-            let _ = rx.await;
-        }));
-        fake.wait_ready().await;
+        let adapter = RunningAdapter::start(&t, &fake, GUILD).await;
 
         // A 429 on the deferral; the post's connection breaks after Discord created it: it is
         // retried with the same nonce, and Discord hands back the first message.
@@ -1304,8 +1284,7 @@ mod discord {
             .await;
             clicks.push(click);
         }
-        let _ = stop.send(());
-        let _ = task.await;
+        adapter.stop().await;
 
         assert_eq!(
             fake.messages(CHANNEL)
@@ -1348,25 +1327,7 @@ mod discord {
         fake.add_member(GUILD, &pm());
         fake.add_member(GUILD, &de);
         let t = spawn_app().await;
-        let cfg = DiscordConfig {
-            token_env: "UNUSED".into(),
-            api_url: fake.url.clone(),
-            guilds: vec![GUILD],
-            poll_refresh_ms: 100,
-        };
-        let adapter = Discord::start(
-            t.app.service.clone(),
-            t.app.renderer.clone(),
-            &cfg,
-            &Secret::new(TOKEN),
-        )
-        .await
-        .expect("adapter starts");
-        let (stop, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(adapter.run(async move {
-            let _ = rx.await;
-        }));
-        fake.wait_ready().await;
+        let adapter = RunningAdapter::start(&t, &fake, GUILD).await;
         fake.slash(
             GUILD,
             CHANNEL,
@@ -1396,8 +1357,7 @@ mod discord {
             "{}",
             sorry.content
         );
-        let _ = stop.send(());
-        let _ = task.await;
+        adapter.stop().await;
         assert_eq!(t.scalar("SELECT COUNT(*) FROM answers").await, 0);
     }
 }

@@ -113,6 +113,7 @@ pub(crate) const DEFAULT_PERMISSIONS: u64 = (1 << 0)
     | (1 << 49)
     | (1 << 50);
 
+pub(crate) mod adapter;
 mod fake;
 mod gateway;
 mod json;
