@@ -21,6 +21,9 @@ pub(crate) enum Workload {
 pub(crate) struct E2e {
     pub(crate) binary: Option<PathBuf>,
     pub(crate) sizes: Vec<usize>,
+    /// Keep each size's files (CSV, bot.toml, database) here instead of deleting them, to
+    /// profile a command on them afterwards.
+    pub(crate) keep: Option<PathBuf>,
 }
 
 /// Runs every workload (or only `only`) and prints a Markdown table; with `insight_only`, one
@@ -97,7 +100,13 @@ pub(super) async fn bench(
             Some(b) => b.clone(),
             None => std::env::current_exe()?,
         };
-        end_to_end(&exe, &dir, &sizes).await?;
+        end_to_end(
+            &exe,
+            e2e.keep.as_deref().unwrap_or(&dir),
+            &sizes,
+            e2e.keep.is_some(),
+        )
+        .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(ExitCode::SUCCESS)
@@ -161,7 +170,7 @@ fn measure(exe: &Path, dir: &Path, args: &[&str], keep_stdout: bool) -> anyhow::
 /// `insights --format text`, `insights --format json` and `digest --dry-run` as child
 /// processes of `exe`. Prints one table row per command and size, the growth per answer, the
 /// largest survey estimated to fit in `BUDGET_MIB`, and the raw SQLite reference.
-async fn end_to_end(exe: &Path, dir: &Path, sizes: &[usize]) -> anyhow::Result<()> {
+async fn end_to_end(exe: &Path, dir: &Path, sizes: &[usize], keep: bool) -> anyhow::Result<()> {
     let commands: [(&str, &[&str]); 4] = [
         ("import", &[]),
         (
@@ -246,7 +255,9 @@ async fn end_to_end(exe: &Path, dir: &Path, sizes: &[usize]) -> anyhow::Result<(
             );
             seen.push((k, answers, m.secs, m.peak_mib));
         }
-        let _ = std::fs::remove_dir_all(&d);
+        if !keep {
+            let _ = std::fs::remove_dir_all(&d);
+        }
     }
     // The largest survey that fits in the budget, from the two largest sizes measured: peak
     // memory taken as linear in the answers between and beyond them.

@@ -101,6 +101,10 @@ pub(crate) enum Cmd {
         /// Answer counts of the end-to-end workloads, comma-separated (default 10000,100000,1000000).
         #[arg(long, value_delimiter = ',')]
         sizes: Vec<usize>,
+        /// Keep the end-to-end workloads' files (CSV, database) in this folder, one
+        /// `e2e-SIZE` folder per size, to profile a command on them afterwards.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// The digest: what the next one will post, or how deliveries went.
     Digest {
@@ -196,9 +200,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         only,
         binary,
         sizes,
+        keep,
     } = cli.command
     {
-        let e2e = bench::E2e { binary, sizes };
+        let e2e = bench::E2e {
+            binary,
+            sizes,
+            keep,
+        };
         return bench::bench(smoke, insight_only, only, e2e).await;
     }
     let config = Config::load(&cli.config)?;
