@@ -8,8 +8,7 @@ use crate::config::DigestConfig;
 use crate::core::survey::Status;
 use crate::insight::digest::{Brief, Cadence, correct_across};
 use crate::insight::{self, Previous, Report};
-use crate::reporting::responses;
-use crate::store::{AnswerRow, Reader, StoreError, StoredSurvey};
+use crate::store::{Reader, StoreError, StoredSurvey};
 use chrono::{DateTime, Utc};
 
 /// The period a brief covers: its key, after when (`start`, exclusive), up to which slot
@@ -85,7 +84,7 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         cadence,
     } = window;
     let mut sections = Vec::new();
-    let mut pending: Option<tokio::task::JoinHandle<Option<Section>>> = None;
+    let mut pending: Option<tokio::task::JoinHandle<Section>> = None;
     for s in reader.surveys().await? {
         if !cfg.surveys.is_empty() && !cfg.surveys.iter().any(|id| id == s.survey.id.as_str()) {
             continue;
@@ -100,13 +99,29 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         if !active {
             continue;
         }
-        let history = reader.answer_history(s.key).await?;
+        // Quiet when no answer current at the slot was given after `start`. Otherwise the
+        // two views (as of the slot, as of the last digest) are read grouped per respondent
+        // in SQLite, never as a row per answer.
+        let answers = reader.answers_given(s.key, start, slot).await?;
         let s = word(s);
+        let section = if answers == 0 {
+            None
+        } else {
+            let now = reader.responses_as_of(s.key, slot).await?;
+            let before = match since {
+                Some(t) => reader.responses_as_of(s.key, t).await?,
+                None => Vec::new(),
+            };
+            Some((now, before))
+        };
         if let Some(p) = pending.take() {
             sections.extend(join(p).await);
         }
         pending = Some(tokio::task::spawn_blocking(move || {
-            analyse(&s, &history, min_segment, start, slot, since)
+            match section {
+                None => Section::Quiet(s.survey.title.clone()),
+                Some((now, before)) => analyse(&s, &now, &before, min_segment, slot, answers),
+            }
         }));
     }
     if let Some(p) = pending.take() {
@@ -145,9 +160,9 @@ enum Section {
     Quiet(String),
 }
 
-async fn join(task: tokio::task::JoinHandle<Option<Section>>) -> Option<Section> {
+async fn join(task: tokio::task::JoinHandle<Section>) -> Option<Section> {
     match task.await {
-        Ok(r) => r,
+        Ok(r) => Some(r),
         Err(e) => {
             // A panic in the engine loses one survey's section, not the digest.
             tracing::error!(error = %e, "a digest section failed; it is left out");
@@ -156,38 +171,23 @@ async fn join(task: tokio::task::JoinHandle<Option<Section>>) -> Option<Section>
     }
 }
 
-/// One survey's section: quiet when no answer current at the slot was given after `start`;
-/// else the report as of the slot, compared with the view as of `since` (the last digest).
+/// One survey's section of a period that brought `answers`: the report as of the slot
+/// (`now_rs`), compared with the view as of the last digest (`before_rs`, empty when there
+/// was none or nobody had answered by then).
 fn analyse(
     s: &StoredSurvey,
-    history: &[(AnswerRow, Option<DateTime<Utc>>)],
+    now_rs: &[insight::Response],
+    before_rs: &[insight::Response],
     min_segment: usize,
-    start: DateTime<Utc>,
     slot: DateTime<Utc>,
-    since: Option<DateTime<Utc>>,
-) -> Option<Section> {
-    // One read of the history gives both views: as of the slot and as of the last digest.
-    let as_of = |t: DateTime<Utc>| {
-        history
-            .iter()
-            .filter(|(row, gone)| row.answered_at <= t && gone.is_none_or(|g| g > t))
-            .map(|(row, _)| row.clone())
-            .collect::<Vec<_>>()
-    };
-    let now_rows = as_of(slot);
-    let answers = now_rows.iter().filter(|r| r.answered_at > start).count();
-    if answers == 0 {
-        return Some(Section::Quiet(s.survey.title.clone()));
-    }
-    let now_rs = responses(&now_rows);
-    drop(now_rows);
-    let before_rs = since.map(|t| responses(&as_of(t))).unwrap_or_default();
+    answers: usize,
+) -> Section {
     let status = s.survey.effective_status(s.status, slot);
     let before = (!before_rs.is_empty()).then(|| {
         insight::analyse(&insight::Input {
             survey: &s.survey,
             status,
-            responses: &before_rs,
+            responses: before_rs,
             min_segment,
             segment: None,
             previous: None,
@@ -197,7 +197,7 @@ fn analyse(
     let report = insight::analyse(&insight::Input {
         survey: &s.survey,
         status,
-        responses: &now_rs,
+        responses: now_rs,
         min_segment,
         segment: None,
         previous: before.as_ref().map(|r| Previous {
@@ -206,5 +206,5 @@ fn analyse(
         }),
         members_reached: None,
     });
-    Some(Section::Answered(Box::new(report), answers))
+    Section::Answered(Box::new(report), answers)
 }

@@ -12,6 +12,7 @@ use super::{Result, Store, StoreError, from_ms};
 use crate::core::answer::AnswerValue;
 use crate::core::ids::SurveyKey;
 use crate::insight::{Interner, Response};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// Respondents per round trip: few round trips, and each chunk's text stays near a MiB.
@@ -25,17 +26,28 @@ const BOUNDS_SQL: &str = "SELECT json_group_array(id) FROM (
 /// One chunk of respondents as a JSON array of
 /// `[id, segments, new_member, [[question, value, chat, shown_at, answered_at, locale, answer id], ...]]`.
 /// Built by concatenation, not JSON functions: the stored values and segments already are JSON
-/// text, and SQLite would parse them again. A respondent without current answers concatenates
-/// to NULL and drops out, as in the row-per-answer path. `+r.survey_id` keeps the planner on
-/// the id range.
+/// text, and SQLite would parse them again. A respondent without answers in the view
+/// concatenates to NULL and drops out, as in the row-per-answer path. `+r.survey_id` keeps the
+/// planner on the id range. `{view}` picks the answers: current ones, or those current at a
+/// moment (`AS_OF`).
 const CHUNK_SQL: &str = "SELECT '[' || group_concat(
         '[' || r.id || ',' || r.segments || ',' || r.new_member || ',[' ||
         (SELECT group_concat('[' || json_quote(a.question_id) || ',' || a.value || ',' ||
                 json_quote(a.chat_segment) || ',' || ifnull(a.shown_at, 'null') || ',' ||
                 a.answered_at || ',' || json_quote(a.locale) || ',' || a.id || ']', ',')
-           FROM answers a WHERE a.respondent_id = r.id AND a.superseded_at IS NULL)
+           FROM answers a WHERE a.respondent_id = r.id AND {view})
         || ']]', ',') || ']'
    FROM respondents r WHERE r.id BETWEEN ?1 AND ?2 AND +r.survey_id = ?3";
+
+/// The current answers (the partial index `answers_current` serves this).
+const CURRENT: &str = "a.superseded_at IS NULL";
+/// The answers current at moment ?4: given by then, and not yet replaced or retracted.
+const AS_OF: &str = "a.answered_at <= ?4 AND (a.superseded_at IS NULL OR a.superseded_at > ?4)";
+
+/// How many of a survey's answers current at ?3 were given after ?2.
+const GIVEN_SQL: &str = "SELECT count(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id
+     WHERE r.survey_id = ?1 AND a.answered_at > ?2 AND a.answered_at <= ?3
+       AND (a.superseded_at IS NULL OR a.superseded_at > ?3)";
 
 /// One respondent of a chunk.
 type RawRespondent = (i64, Vec<String>, i64, Vec<RawAnswer>);
@@ -93,6 +105,44 @@ impl Store {
     /// what `reporting::responses(&store.current_answers(survey))` gives, at a fraction of
     /// the time and memory. One read transaction, so every chunk sees the same snapshot.
     pub async fn current_responses(&self, survey: SurveyKey) -> Result<Vec<Response>> {
+        self.grouped_responses(survey, None).await
+    }
+
+    /// The responses as they stood at `at`: each respondent's answers given by then and not
+    /// yet replaced or retracted. What `reporting::responses` gives over the rows of
+    /// `Store::answer_history` current at `at`, without a row per answer crossing from SQLite
+    /// (the digest's "now" and "at the last digest" views).
+    pub async fn responses_as_of(
+        &self,
+        survey: SurveyKey,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Response>> {
+        self.grouped_responses(survey, Some(at)).await
+    }
+
+    /// How many of a survey's answers current at `until` were given after `after`: what a
+    /// digest period brought.
+    pub async fn answers_given(
+        &self,
+        survey: SurveyKey,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize> {
+        let (n,): (i64,) = sqlx::query_as(GIVEN_SQL)
+            .bind(survey.0)
+            .bind(after.timestamp_millis())
+            .bind(until.timestamp_millis())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn grouped_responses(
+        &self,
+        survey: SurveyKey,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Response>> {
+        let sql = CHUNK_SQL.replace("{view}", if at.is_some() { AS_OF } else { CURRENT });
         let mut tx = self.pool.begin().await?;
         let (bounds,): (String,) = sqlx::query_as(BOUNDS_SQL)
             .bind(survey.0)
@@ -116,10 +166,11 @@ impl Store {
         });
         for (i, lo) in starts.iter().enumerate() {
             let hi = starts.get(i + 1).map_or(i64::MAX, |next| next - 1);
-            let (text,): (Option<String>,) = sqlx::query_as(CHUNK_SQL)
-                .bind(lo)
-                .bind(hi)
-                .bind(survey.0)
+            let mut query = sqlx::query_as(&sql).bind(lo).bind(hi).bind(survey.0);
+            if let Some(at) = at {
+                query = query.bind(at.timestamp_millis());
+            }
+            let (text,): (Option<String>,) = query
                 .fetch_one(&mut *tx)
                 .await?;
             let Some(text) = text else { continue };

@@ -1,7 +1,7 @@
 //! A handle that can only read: what the digest composes and plans with, so that every digest
 //! write goes through the service's single writer.
 
-use super::{AnswerRow, Delivery, Result, Store, StoredPart, StoredSurvey};
+use super::{Delivery, Result, Store, StoredPart, StoredSurvey};
 use crate::core::ids::SurveyKey;
 use chrono::{DateTime, Utc};
 
@@ -22,12 +22,23 @@ impl Reader {
         self.0.surveys().await
     }
 
-    /// A survey's answer rows with when each was superseded (`Store::answer_history`).
-    pub async fn answer_history(
+    /// A survey's responses as they stood at `at` (`Store::responses_as_of`).
+    pub async fn responses_as_of(
         &self,
         survey: SurveyKey,
-    ) -> Result<Vec<(AnswerRow, Option<DateTime<Utc>>)>> {
-        self.0.answer_history(survey).await
+        at: DateTime<Utc>,
+    ) -> Result<Vec<crate::insight::Response>> {
+        self.0.responses_as_of(survey, at).await
+    }
+
+    /// How many answers current at `until` were given after `after` (`Store::answers_given`).
+    pub async fn answers_given(
+        &self,
+        survey: SurveyKey,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.0.answers_given(survey, after, until).await
     }
 
     /// `Store::last_delivered_slot`.

@@ -183,3 +183,59 @@ async fn grouped_read_gives_the_same_responses_and_reports_as_the_row_reference(
         );
     }
 }
+
+/// The digest's views: as of a moment (`Store::responses_as_of`) and what a period brought
+/// (`Store::answers_given`) equal the row reference (`Store::answer_history` filtered to the
+/// moment, then `reporting::responses`), including at the exact moment of an answer, of a
+/// replacement and of a retraction.
+#[tokio::test]
+async fn views_as_of_a_moment_equal_the_row_reference() {
+    let s = demo::survey().expect("demo survey");
+    let renderer = Renderer::load(&prompts()).expect("templates load");
+    for seed_value in [3u64, 11, 4242] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("c.db").display().to_string())
+            .await
+            .expect("opens");
+        let mut rng = Rng(seed_value);
+        let key = seed(&store, &s, 600, &mut rng).await;
+        let history = store.answer_history(key).await.expect("history");
+        assert!(
+            history.iter().any(|(_, gone)| gone.is_some()),
+            "seed {seed_value}: some answers were replaced or retracted"
+        );
+        let mut moments = vec![t0() - Duration::minutes(1), t0() + Duration::hours(20)];
+        for _ in 0..3 {
+            let (row, gone) = rng.pick(&history);
+            moments.push(row.answered_at);
+            moments.extend(*gone);
+            moments.push(t0() + Duration::minutes(rng.below(700) as i64));
+        }
+        for at in moments {
+            let rows: Vec<_> = history
+                .iter()
+                .filter(|(row, gone)| row.answered_at <= at && gone.is_none_or(|g| g > at))
+                .map(|(row, _)| row.clone())
+                .collect();
+            let old = canvass::reporting::responses(&rows);
+            let new = store.responses_as_of(key, at).await.expect("grouped read");
+            assert_eq!(old.len(), new.len(), "seed {seed_value}, at {at}");
+            for (o, n) in old.iter().zip(&new) {
+                assert_eq!(o, n, "seed {seed_value}, at {at}");
+            }
+            if !old.is_empty() {
+                assert_eq!(
+                    report_json(&renderer, &s, &old, None),
+                    report_json(&renderer, &s, &new, None),
+                    "seed {seed_value}, at {at}"
+                );
+            }
+            let after = at - Duration::minutes(90);
+            assert_eq!(
+                store.answers_given(key, after, at).await.expect("counts"),
+                rows.iter().filter(|r| r.answered_at > after).count(),
+                "seed {seed_value}, period ending {at}"
+            );
+        }
+    }
+}
