@@ -192,18 +192,46 @@ pub fn analyse(input: &Input<'_>) -> Report {
         }
     }
 
-    let mut questions: Vec<QuestionReport> = survey
-        .questions
-        .iter()
-        .map(|q| match input.segment {
-            Some(_) if small_cell(q, &rs, &all, input.min_segment) => {
-                withheld(q, input.min_segment)
+    let report_on = |q: &Question| match input.segment {
+        Some(_) if small_cell(q, &rs, &all, input.min_segment) => withheld(q, input.min_segment),
+        _ => analyse_question(q, &rs),
+    };
+    let is_text = |q: &Question| matches!(q.kind, QuestionKind::OpenText { .. });
+    // Open text (themes over every text) runs on a second core while the other questions and
+    // the segment tests run on this one; segments never test open text, so neither waits
+    // for the other. Pure work on shared data: the numbers are the same either way.
+    let (mut questions, tests, texts) = std::thread::scope(|scope| {
+        let texts = survey.questions.iter().any(is_text).then(|| {
+            scope.spawn(|| {
+                survey
+                    .questions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| is_text(q))
+                    .map(|(i, q)| (i, report_on(q)))
+                    .collect::<Vec<_>>()
+            })
+        });
+        let mut questions: Vec<QuestionReport> = survey
+            .questions
+            .iter()
+            .map(|q| if is_text(q) { empty_question(q) } else { report_on(q) })
+            .collect();
+        let tests = segments::attach(input, &rs, &mut questions);
+        (questions, tests, texts.map(|t| t.join()))
+    });
+    match texts {
+        Some(Ok(texts)) => {
+            for (i, r) in texts {
+                if let Some(q) = questions.get_mut(i) {
+                    *q = r;
+                }
             }
-            _ => analyse_question(q, &rs),
-        })
-        .collect();
-
-    let tests = segments::attach(input, &rs, &mut questions);
+        }
+        // A panic in the text analysis is the same bug it would be on this thread.
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => {}
+    }
 
     // Change since the previous run.
     if let Some(prev) = &input.previous {
