@@ -27,9 +27,10 @@ pub fn escape_html(s: &str) -> String {
 
 /// Escapes member text for Markdown (Discord's and CommonMark) so it renders literally, with a
 /// backslash only where a character would otherwise mean something there: always before
-/// emphasis, code, strike-through, table and spoiler pipes, HTML and link brackets; `#`, `>`,
-/// `-`, `+`, `=` and an ordered list's `1.` only at the start of a line (the text's own start
-/// counts: the template may put it there); `_` unless it joins two letters or digits; `\` before
+/// emphasis, code, strike-through, table and spoiler pipes, HTML and link brackets; a quote's
+/// `>`, a heading's `#`, a list's `-`, `+` or `1.` and a rule's `---` or `===` only where they
+/// would start a line's block (the text's own start counts: the template may put it at a line's
+/// start), so `-44` and `#1` stay as written; `_` unless it joins two letters or digits; `\` before
 /// punctuation or a line end; `&` only when it begins an entity; `:` only in `://` (no member link
 /// on Discord) and `@` only in `@everyone` and `@here`. So `Demo: sign-on (95%)` stays as written.
 pub fn escape_markdown(s: &str) -> String {
@@ -58,8 +59,18 @@ pub fn escape_markdown(s: &str) -> String {
             '&' => starts_entity(rest),
             ':' => rest.starts_with(&['/', '/']),
             '@' => starts_with_word(rest, "everyone") || starts_with_word(rest, "here"),
-            '#' | '>' | '-' | '+' | '=' => lead == Lead::Start,
-            '.' | ')' => lead == Lead::Digits,
+            '>' => lead == Lead::Start,
+            // A heading (`## x`), a list item (`- x`, `+ x`), Discord's small text (`-# x`), a
+            // rule or heading underline (`---`, `===`) only where a line starts, and only so.
+            '#' => lead == Lead::Start && ends_marker(rest.iter().skip_while(|c| **c == '#')),
+            '-' | '+' => {
+                lead == Lead::Start
+                    && (ends_marker(rest.iter())
+                        || (c == '-' && rest.first() == Some(&'#'))
+                        || (c == '-' && only(rest, '-')))
+            }
+            '=' => lead == Lead::Start && only(rest, '='),
+            '.' | ')' => lead == Lead::Digits && ends_marker(rest.iter()),
             _ => false,
         };
         if escape {
@@ -74,6 +85,18 @@ pub fn escape_markdown(s: &str) -> String {
         };
     }
     out
+}
+
+/// Whether a line-start marker ends here: at a space, a tab or the end of the line.
+fn ends_marker<'a>(mut rest: impl Iterator<Item = &'a char>) -> bool {
+    matches!(rest.next(), None | Some(' ' | '\t' | '\n'))
+}
+
+/// Whether the rest of the line holds only `mark` and blanks (a rule or a heading underline).
+fn only(rest: &[char], mark: char) -> bool {
+    rest.iter()
+        .take_while(|c| **c != '\n')
+        .all(|c| *c == mark || *c == ' ' || *c == '\t')
 }
 
 /// Whether text after a `&` would make it an entity or a numeric character reference.
