@@ -672,6 +672,27 @@ mod tests {
         assert_eq!(spec(&rating, "es").bars[0].label, "1 de 5");
     }
 
+    /// Below ten answers the chart, like every format, shows counts: no shares, no whiskers.
+    #[test]
+    fn below_ten_answers_the_chart_shows_counts_without_whiskers() {
+        let r = crate::insight::demo::report(6).expect("demo");
+        let s = spec(&r, "en");
+        assert!(!s.percent_axis);
+        assert!(s.bars.iter().all(|b| b.low.is_none() && b.high.is_none()));
+        let mut counts: Vec<f64> = r.questions[0]
+            .detail
+            .options()
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.count as f64)
+            .collect();
+        counts.sort_by(|a, b| b.total_cmp(a));
+        let drawn: Vec<f64> = s.bars.iter().map(|b| b.value).collect();
+        assert_eq!(drawn, counts);
+        let sub = s.subtitle.unwrap_or_default();
+        assert!(sub.contains("counts") && !sub.contains("whiskers"), "{sub}");
+    }
+
     #[test]
     fn the_subtitle_formats_n_and_says_when_shares_are_not_firm() {
         let r = only(|q| q.detail.options().is_some());
@@ -708,8 +729,8 @@ mod escaping {
         for (f, want) in [
             (Format::Chat(Target::Html), "Q&amp;A &lt;beta&gt;"),
             (Format::Html, "Q&amp;A &lt;beta&gt;"),
-            (Format::Chat(Target::Markdown), "Q&A \\<beta\\>"),
-            (Format::Markdown, "Q&A \\<beta\\>"),
+            (Format::Chat(Target::Markdown), "Q&A \\<beta>"),
+            (Format::Markdown, "Q&A \\<beta>"),
             (Format::Chat(Target::Plain), "Q&A <beta>"),
         ] {
             let out = renderer.report(f, &r).expect("renders");
