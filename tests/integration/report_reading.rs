@@ -153,6 +153,16 @@ fn tiny_samples_show_counts_only_in_every_locale_and_format() {
                 "{name}: NPS as counts: {text}"
             );
         }
+        // The option tables are headed as counts, with one column of them.
+        let (md_head, html_head) = match locale {
+            "de" => ("| Option | Anzahl |\n|---|---|", "<th>Anzahl</th></tr>"),
+            "es" => ("| opción | recuento |\n|---|---|", "<th>Recuento</th></tr>"),
+            _ => ("| option | count |\n|---|---|", "<th>Count</th></tr>"),
+        };
+        let md = renderer(locale).report(Format::Markdown, &r).expect("md");
+        assert!(md.contains(md_head), "{locale}: {md}");
+        let html = renderer(locale).report(Format::Html, &r).expect("html");
+        assert!(html.contains(html_head), "{locale}: {html}");
         // The JSON keeps every statistic and says which estimate the interval is centred on.
         let json: Value =
             serde_json::from_str(&renderer(locale).report(Format::Json, &r).expect("json"))
