@@ -64,10 +64,10 @@ mod read_only;
 mod read_path;
 #[path = "integration/report_formats.rs"]
 mod report_formats;
-#[path = "integration/report_reading.rs"]
-mod report_reading;
 #[path = "integration/report_json_golden.rs"]
 mod report_json_golden;
+#[path = "integration/report_reading.rs"]
+mod report_reading;
 #[path = "integration/results.rs"]
 mod results;
 #[path = "integration/small_cells.rs"]

@@ -118,7 +118,8 @@ fn starts_entity(rest: &[char]) -> bool {
 
 fn starts_with_word(rest: &[char], word: &str) -> bool {
     let mut it = rest.iter();
-    word.chars().all(|w| it.next().is_some_and(|c| c.eq_ignore_ascii_case(&w)))
+    word.chars()
+        .all(|w| it.next().is_some_and(|c| c.eq_ignore_ascii_case(&w)))
 }
 
 /// Plain text: keeps everything printable, drops terminal control sequences.

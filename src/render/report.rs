@@ -574,12 +574,18 @@ impl Renderer {
             let mut o: Vec<_> = opts.iter().collect();
             o.sort_by_key(|o| std::cmp::Reverse(o.count));
             o.iter()
-                .map(|o| if few { count(o.label.clone(), o.count) } else { Bar {
-                    label: o.label.clone(),
-                    value: o.share,
-                    low: Some(o.ci95[0]),
-                    high: Some(o.ci95[1]),
-                }})
+                .map(|o| {
+                    if few {
+                        count(o.label.clone(), o.count)
+                    } else {
+                        Bar {
+                            label: o.label.clone(),
+                            value: o.share,
+                            low: Some(o.ci95[0]),
+                            high: Some(o.ci95[1]),
+                        }
+                    }
+                })
                 .collect()
         } else if let Some(s) = q.detail.nps() {
             [
@@ -590,7 +596,11 @@ impl Renderer {
             .into_iter()
             .map(|(kind, c)| {
                 let label = word(kind, json!({}))?;
-                Ok(if few { count(label, c) } else { share(label, c) })
+                Ok(if few {
+                    count(label, c)
+                } else {
+                    share(label, c)
+                })
             })
             .collect::<Result<_, chart::ChartError>>()?
         } else if let Some(rt) = q.detail.rating() {
@@ -599,7 +609,11 @@ impl Renderer {
                 .enumerate()
                 .map(|(i, c)| {
                     let label = word("point", json!({ "point": i + 1, "scale": rt.scale }))?;
-                    Ok(if few { count(label, *c) } else { share(label, *c) })
+                    Ok(if few {
+                        count(label, *c)
+                    } else {
+                        share(label, *c)
+                    })
                 })
                 .collect::<Result<_, chart::ChartError>>()?
         } else {

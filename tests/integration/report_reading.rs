@@ -121,7 +121,11 @@ fn one_promoter() -> Report {
 #[test]
 fn tiny_samples_show_counts_only_in_every_locale_and_format() {
     let r = one_promoter();
-    let nps = r.questions.iter().find_map(|q| q.detail.nps()).expect("nps");
+    let nps = r
+        .questions
+        .iter()
+        .find_map(|q| q.detail.nps())
+        .expect("nps");
     assert!(nps.score > nps.ci95[1], "the case of the issue: {nps:?}");
     for locale in LOCALES {
         let nf = Numbers::for_locale(locale);
@@ -187,8 +191,15 @@ fn tiny_samples_show_counts_only_in_every_locale_and_format() {
 fn an_interval_shown_contains_the_estimate_beside_it() {
     for n in [10, 12, 240] {
         let r = demo(n);
-        let nps = r.questions.iter().find_map(|q| q.detail.nps()).expect("nps");
-        assert!(nps.ci95[0] <= nps.score && nps.score <= nps.ci95[1], "{nps:?}");
+        let nps = r
+            .questions
+            .iter()
+            .find_map(|q| q.detail.nps())
+            .expect("nps");
+        assert!(
+            nps.ci95[0] <= nps.score && nps.score <= nps.ci95[1],
+            "{nps:?}"
+        );
         for locale in LOCALES {
             let nf = Numbers::for_locale(locale);
             let md = renderer(locale).report(Format::Markdown, &r).expect("md");
@@ -249,7 +260,10 @@ fn punctuation_labels() -> Vec<String> {
 #[test]
 fn markdown_with_every_ascii_punctuation_mark_reads_as_written() {
     let labels = punctuation_labels();
-    let all: String = labels.iter().map(|l| l.chars().next().unwrap_or(' ')).collect();
+    let all: String = labels
+        .iter()
+        .map(|l| l.chars().next().unwrap_or(' '))
+        .collect();
     let mut r = demo(240);
     r.survey.title = format!("Demo: {all}");
     let q = &mut r.questions[0];
@@ -281,7 +295,10 @@ fn markdown_with_every_ascii_punctuation_mark_reads_as_written() {
     };
     for locale in LOCALES {
         let renderer = renderer(locale);
-        for (f, tables) in [(Format::Markdown, true), (Format::Chat(Target::Markdown), false)] {
+        for (f, tables) in [
+            (Format::Markdown, true),
+            (Format::Chat(Target::Markdown), false),
+        ] {
             let md = renderer.report(f, &r).expect("renders");
             let text = commonmark_text(&md, tables);
             for l in first.iter().chain([&labels[2], &r.survey.title]) {
@@ -325,13 +342,13 @@ fn tiny_p_values_read_less_than_a_thousandth_in_every_locale() {
             assert!(!text.contains(zero), "{name}: {text}");
         }
         let renderer = renderer(locale);
-        let md = commonmark_text(
-            &renderer.report(Format::Markdown, &r).expect("md"),
-            true,
-        );
+        let md = commonmark_text(&renderer.report(Format::Markdown, &r).expect("md"), true);
         assert!(md.contains(want), "{locale}: {md}");
         let html = renderer.report(Format::Html, &r).expect("html");
-        assert!(html.contains(&want.replace('<', "&lt;")), "{locale}: {html}");
+        assert!(
+            html.contains(&want.replace('<', "&lt;")),
+            "{locale}: {html}"
+        );
     }
 }
 
@@ -430,7 +447,10 @@ fn digest_option_lists_and_change_lines_read_right() {
         };
         for t in TARGETS {
             let text = renderer(locale).digest(t, &b).expect("digest");
-            assert!(!text.contains(";\n") && !text.contains("; \n"), "{locale} {t:?}: {text}");
+            assert!(
+                !text.contains(";\n") && !text.contains("; \n"),
+                "{locale} {t:?}: {text}"
+            );
             let line = text
                 .lines()
                 .find(|l| l.contains(r.questions[0].text.as_str()))
@@ -462,9 +482,21 @@ fn the_method_footer_states_min_size_and_the_tests_and_links_the_json_doc() {
     r.min_segment = 17;
     for locale in LOCALES {
         let words: &[&str] = match locale {
-            "de" => &["ohne Stetigkeitskorrektur", "exakter Test nach Fisher", "zusammengefasst"],
-            "es" => &["sin corrección de continuidad", "prueba exacta de Fisher", "agrupadas"],
-            _ => &["without continuity correction", "Fisher's exact test", "merged"],
+            "de" => &[
+                "ohne Stetigkeitskorrektur",
+                "exakter Test nach Fisher",
+                "zusammengefasst",
+            ],
+            "es" => &[
+                "sin corrección de continuidad",
+                "prueba exacta de Fisher",
+                "agrupadas",
+            ],
+            _ => &[
+                "without continuity correction",
+                "Fisher's exact test",
+                "merged",
+            ],
         };
         let renderer = renderer(locale);
         for f in TEXT_FORMATS {
@@ -530,7 +562,10 @@ fn the_export_caption_shows_code_without_literal_backticks() {
         let console = renderer
             .render_on(Platform::Console, Target::Plain, &msg)
             .expect("console");
-        assert!(!console.contains('`') && console.contains("canvass import"), "{console}");
+        assert!(
+            !console.contains('`') && console.contains("canvass import"),
+            "{console}"
+        );
     }
 }
 
@@ -562,9 +597,16 @@ async fn an_insights_segment_argument_is_capped_with_a_localised_message() {
             (Platform::Discord, Target::Markdown),
             (Platform::Console, Target::Plain),
         ] {
-            let text = t.app.renderer.render_on(platform, target, msg).expect("renders");
+            let text = t
+                .app
+                .renderer
+                .render_on(platform, target, msg)
+                .expect("renders");
             assert!(text.chars().count() < 200, "{tag:?}: {text}");
-            assert!(text.contains(want) && text.contains("200"), "{tag:?}: {text}");
+            assert!(
+                text.contains(want) && text.contains("200"),
+                "{tag:?}: {text}"
+            );
         }
     }
 }

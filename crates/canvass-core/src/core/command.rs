@@ -489,7 +489,9 @@ mod tests {
     #[test]
     fn an_insights_segment_is_capped_and_echoed_short() {
         let long = format!("/insights next-feature {}", "EU ".repeat(2_700));
-        let e = parse(&long).err().unwrap_or(CommandError::Unknown(String::new()));
+        let e = parse(&long)
+            .err()
+            .unwrap_or(CommandError::Unknown(String::new()));
         let CommandError::Usage {
             command: "insights",
             problem: Problem::SegmentTooLong { shown, max },
