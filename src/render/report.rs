@@ -381,6 +381,8 @@ impl Renderer {
             "surveys": surveys, "tests": b.tests, "answers": b.answers,
             "daily": b.cadence == crate::insight::digest::Cadence::Daily,
             "quiet_surveys": b.quiet_surveys,
+            // `segments.min_size`, the same for every report of a digest; null without one.
+            "min_segment": b.reports.first().map(|r| r.min_segment),
         });
         self.render_in(target, Some(locale), "digest", &data)
     }

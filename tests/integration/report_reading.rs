@@ -473,7 +473,7 @@ fn digest_option_lists_and_change_lines_read_right() {
     }
 }
 
-/// The method footer of every format states the report's own `min_size`, names the tests
+/// The method footer of every format and the digest states the report's own `min_size`, names the tests
 /// (chi-square without continuity correction, Fisher's exact, merged sparse columns) and
 /// points to docs/report-json.md, which lists each test name the JSON uses.
 #[test]
@@ -510,6 +510,16 @@ fn the_method_footer_states_min_size_and_the_tests_and_links_the_json_doc() {
             let footer = footer.replace("&#x27;", "'");
             for w in words.iter().chain(&["docs/report-json.md", " 17 "]) {
                 assert!(footer.contains(w), "{locale} {f:?}: {w:?} in {footer}");
+            }
+        }
+        for t in TARGETS {
+            let digest = renderer.digest(t, &brief(vec![r.clone()])).expect("digest");
+            let footer = digest.lines().last().unwrap_or_default();
+            for w in words.iter().chain(&["docs/report-json.md", " 17 "]) {
+                assert!(
+                    footer.contains(w),
+                    "{locale} digest {t:?}: {w:?} in {footer}"
+                );
             }
         }
         let md = renderer.report(Format::Markdown, &r).expect("md");
