@@ -27,7 +27,8 @@ pub fn escape_html(s: &str) -> String {
 
 /// Escapes member text for Markdown (Discord's and CommonMark) so it renders literally, with a
 /// backslash only where a character would otherwise mean something there: always before
-/// emphasis, code, strike-through, table and spoiler pipes, HTML and link brackets; a quote's
+/// emphasis, code, strike-through, table and spoiler pipes and link brackets; `<` where it could
+/// open a tag, an autolink or a mention; a quote's
 /// `>`, a heading's `#`, a list's `-`, `+` or `1.` and a rule's `---` or `===` only where they
 /// would start a line's block (the text's own start counts: the template may put it at a line's
 /// start), so `-44` and `#1` stay as written; `_` unless it joins two letters or digits; `\` before
@@ -53,7 +54,12 @@ pub fn escape_markdown(s: &str) -> String {
         let rest = &chars[i + 1..];
         let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
         let escape = match c {
-            '*' | '`' | '~' | '|' | '<' | '[' | ']' => true,
+            '*' | '`' | '~' | '|' | '[' | ']' => true,
+            // HTML, an autolink or a Discord mention (`<b>`, `</`, `<!`, `<?`, `<https:`, `<@1>`,
+            // `<#1>`, `<:e:1>`); `<1%` and `p < 0.001` are text.
+            '<' => next.is_none_or(|n| {
+                n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?' | '@' | '#' | ':')
+            }),
             '_' => !(word(prev) && word(next)),
             '\\' => next.is_none_or(|n| n.is_ascii_punctuation() || n == '\n'),
             '&' => starts_entity(rest),
