@@ -66,6 +66,8 @@ mod read_path;
 mod report_formats;
 #[path = "integration/report_json_golden.rs"]
 mod report_json_golden;
+#[path = "integration/report_reading.rs"]
+mod report_reading;
 #[path = "integration/results.rs"]
 mod results;
 #[path = "integration/small_cells.rs"]

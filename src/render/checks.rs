@@ -142,6 +142,13 @@ impl Renderer {
                     ("detractors", json!({})),
                     ("point", json!({ "point": 3, "scale": 5 })),
                     ("empty", json!({})),
+                    (
+                        "alt",
+                        json!({ "title": "T", "n": n, "bars": [
+                            { "label": "A", "value": "47%", "interval": "40–53%" },
+                            { "label": "B", "value": "3", "interval": null },
+                        ] }),
+                    ),
                 ] {
                     let w =
                         self.chart_word(locale, kind, &data)

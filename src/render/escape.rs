@@ -25,21 +25,107 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// Escapes Discord Markdown so member text renders literally.
+/// Escapes member text for Markdown (Discord's and CommonMark) so it renders literally, with a
+/// backslash only where a character would otherwise mean something there: always before
+/// emphasis, code, strike-through, table and spoiler pipes and link brackets; `<` where it could
+/// open a tag, an autolink or a mention; a quote's
+/// `>`, a heading's `#`, a list's `-`, `+` or `1.` and a rule's `---` or `===` only where they
+/// would start a line's block (the text's own start counts: the template may put it at a line's
+/// start), so `-44` and `#1` stay as written; `_` unless it joins two letters or digits; `\` before
+/// punctuation or a line end; `&` only when it begins an entity; `:` only in `://` (no member link
+/// on Discord) and `@` only in `@everyone` and `@here`. So `Demo: sign-on (95%)` stays as written.
 pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '-' | '@'
-            | '<' | ':' => {
-                out.push('\\');
-                out.push(c);
+    let chars: Vec<char> = s
+        .chars()
+        .filter(|&c| !((c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c)))
+        .collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    // Where the current line stands: before its first character, in leading digits, or past.
+    #[derive(PartialEq)]
+    enum Lead {
+        Start,
+        Digits,
+        Past,
+    }
+    let mut lead = Lead::Start;
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let rest = &chars[i + 1..];
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let escape = match c {
+            '*' | '`' | '~' | '|' | '[' | ']' => true,
+            // HTML, an autolink or a Discord mention (`<b>`, `</`, `<!`, `<?`, `<https:`, `<@1>`,
+            // `<#1>`, `<:e:1>`); `<1%` and `p < 0.001` are text.
+            '<' => next.is_none_or(|n| {
+                n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?' | '@' | '#' | ':')
+            }),
+            '_' => !(word(prev) && word(next)),
+            '\\' => next.is_none_or(|n| n.is_ascii_punctuation() || n == '\n'),
+            '&' => starts_entity(rest),
+            ':' => rest.starts_with(&['/', '/']),
+            '@' => starts_with_word(rest, "everyone") || starts_with_word(rest, "here"),
+            '>' => lead == Lead::Start,
+            // A heading (`## x`), a list item (`- x`, `+ x`), Discord's small text (`-# x`), a
+            // rule or heading underline (`---`, `===`) only where a line starts, and only so.
+            '#' => lead == Lead::Start && ends_marker(rest.iter().skip_while(|c| **c == '#')),
+            '-' | '+' => {
+                lead == Lead::Start
+                    && (ends_marker(rest.iter())
+                        || (c == '-' && rest.first() == Some(&'#'))
+                        || (c == '-' && only(rest, '-')))
             }
-            c if (c.is_control() && c != '\n' && c != '\t') || spoofs_direction(c) => {}
-            c => out.push(c),
+            '=' => lead == Lead::Start && only(rest, '='),
+            '.' | ')' => lead == Lead::Digits && ends_marker(rest.iter()),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
         }
+        out.push(c);
+        lead = match c {
+            '\n' => Lead::Start,
+            ' ' | '\t' if lead == Lead::Start => Lead::Start,
+            '0'..='9' if matches!(lead, Lead::Start | Lead::Digits) => Lead::Digits,
+            _ => Lead::Past,
+        };
     }
     out
+}
+
+/// Whether a line-start marker ends here: at a space, a tab or the end of the line.
+fn ends_marker<'a>(mut rest: impl Iterator<Item = &'a char>) -> bool {
+    matches!(rest.next(), None | Some(' ' | '\t' | '\n'))
+}
+
+/// Whether the rest of the line holds only `mark` and blanks (a rule or a heading underline).
+fn only(rest: &[char], mark: char) -> bool {
+    rest.iter()
+        .take_while(|c| **c != '\n')
+        .all(|c| *c == mark || *c == ' ' || *c == '\t')
+}
+
+/// Whether text after a `&` would make it an entity or a numeric character reference.
+fn starts_entity(rest: &[char]) -> bool {
+    let (body, numeric) = match rest {
+        ['#', 'x' | 'X', tail @ ..] => (tail, 16),
+        ['#', tail @ ..] => (tail, 10),
+        tail => (tail, 0),
+    };
+    let len = body
+        .iter()
+        .take_while(|c| match numeric {
+            0 => c.is_ascii_alphanumeric(),
+            r => c.is_digit(r),
+        })
+        .count();
+    len > 0 && body.get(len) == Some(&';')
+}
+
+fn starts_with_word(rest: &[char], word: &str) -> bool {
+    let mut it = rest.iter();
+    word.chars()
+        .all(|w| it.next().is_some_and(|c| c.eq_ignore_ascii_case(&w)))
 }
 
 /// Plain text: keeps everything printable, drops terminal control sequences.

@@ -273,7 +273,8 @@ mod tests {
         let out = hb
             .render("t", &serde_json::json!({ "id": "next-feature_2" }))
             .expect("renders");
-        assert_eq!(out, "id `next-feature_2` and next\\-feature\\_2");
+        // Outside the span only what Markdown needs is escaped: here nothing.
+        assert_eq!(out, "id `next-feature_2` and next-feature_2");
         let out = hb
             .render("t", &serde_json::json!({ "id": "a`b" }))
             .expect("renders");

@@ -340,6 +340,17 @@ mod tests {
     fn escapes_for_each_target() {
         assert_eq!(escape_html("<b>&</b>"), "&lt;b&gt;&amp;&lt;/b&gt;");
         assert_eq!(escape_markdown("**@everyone**"), "\\*\\*\\@everyone\\*\\*");
+        // Only what Markdown needs where it stands: nothing in ordinary report text.
+        let plain = "Demo: sign-on (95% interval) p < 0.001, <1%, -44, #1, 2. place, a_b";
+        assert_eq!(escape_markdown(plain), plain);
+        assert_eq!(
+            escape_markdown("- a\n# b\n> c\n1. d\n---"),
+            "\\- a\n\\# b\n\\> c\n1\\. d\n\\---"
+        );
+        assert_eq!(
+            escape_markdown("<b> _c_ http://x &amp; \\*"),
+            "\\<b> \\_c\\_ http\\://x \\&amp; \\\\\\*"
+        );
         assert_eq!(escape_plain("a\u{1b}[2Jb"), "a[2Jb");
     }
 

@@ -34,6 +34,19 @@ fn range(nf: &Numbers, ci: [f64; 2]) -> String {
     nf.pct_range(ci[0] * 100.0, ci[1] * 100.0, 0)
 }
 
+/// A p-value with its relation, the locale's way: `= 0.012`, or `< 0.001` where three places
+/// would show 0.000.
+fn p_shown(nf: &Numbers, p: f64) -> String {
+    if p < 0.001 {
+        format!("< {}", nf.num(0.001, 3))
+    } else {
+        format!("= {}", nf.num(p, 3))
+    }
+}
+
+/// How many options the digest names per question; it says how many more there are.
+const DIGEST_OPTIONS: usize = 3;
+
 fn signed(nf: &Numbers, x: f64) -> String {
     if x > 0.0 {
         format!("+{}", nf.num(x, 0))
@@ -103,10 +116,14 @@ impl Renderer {
         let pct = |x: f64| pct(nf, x);
         let range = |c: [f64; 2]| range(nf, c);
         let signed = |x: f64| signed(nf, x);
+        // Below the tier where intervals are shown (n < 10), every format shows counts only:
+        // there an adjusted interval need not contain the raw estimate (1 of 1 promoters:
+        // NPS +100, interval -48 to +98).
+        let counts_only = counts_only || q.n < 10;
         let mut v = json!({
             "id": q.id, "type": q.kind, "text": q.text, "n": q.n, "withheld": q.withheld,
             "finding": self.statement_in(locale, Target::Plain, &q.finding)?,
-            "counts_only": counts_only || q.n < 10,
+            "counts_only": counts_only,
         });
         if let Some(opts) = q.detail.options() {
             let mut sorted: Vec<_> = opts.iter().collect();
@@ -120,6 +137,8 @@ impl Renderer {
                     }))
                     .collect::<Vec<_>>()
             );
+            // The digest names the first few and says how many more there are.
+            v["more_options"] = json!(sorted.len().saturating_sub(DIGEST_OPTIONS));
         }
         if let Some(r) = q.detail.rating() {
             v["rating"] = json!({
@@ -184,24 +203,23 @@ impl Renderer {
             .iter()
             .filter(|s| s.differs)
             .map(|s| json!({
-                "segment": s.segment, "n": s.n, "p_adjusted": nf.num(s.p_adjusted, 3),
+                "segment": s.segment, "n": s.n, "p_adjusted": p_shown(nf, s.p_adjusted),
                 "gap": s.largest_gap.as_ref().map(|g| json!({"option": g.option, "segment": pct(g.segment_share), "others": pct(g.others_share)})),
             }))
             .collect();
         v["segments_differ"] = json!(differs);
         v["segments_tested"] = json!(q.segments.len());
         if let Some(c) = &q.change {
-            let fmt = |x: f64| {
-                if c.metric == "leader_share" {
-                    pct(x)
-                } else {
-                    nf.num(x, 1)
-                }
+            // Each metric as the report shows it: NPS a signed whole number, a mean to one place.
+            let fmt = |x: f64| match c.metric {
+                "leader_share" => pct(x),
+                "nps" => signed(x),
+                _ => nf.num(x, 1),
             };
             v["change"] = json!({
                 "since": c.since, "before": fmt(c.before), "after": fmt(c.after),
                 "within_noise": c.within_noise, "metric": c.metric,
-                "p": c.p_value.map(|p| nf.num(p, 3)),
+                "p": c.p_value.map(|p| p_shown(nf, p)),
                 // The option whose share changed (the current leader), so the line names it.
                 "option": (c.metric == "leader_share").then(|| q.detail.leader().map(|l| l.label.clone())).flatten(),
             });
@@ -242,6 +260,8 @@ impl Renderer {
                 Narrative::Checked { text, model } => json!({ "text": text, "model": model }),
                 _ => Value::Null,
             },
+            // The HTML page's embedded chart (`report_in` fills it in for that format only).
+            "chart": Value::Null,
         }))
     }
 
@@ -319,12 +339,11 @@ impl Renderer {
                 "insight/report_markdown",
                 &self.report_view_in(locale, r)?,
             ),
-            Format::Html => self.render_in(
-                Target::Html,
-                l,
-                "insight/report_page",
-                &self.report_view_in(locale, r)?,
-            ),
+            Format::Html => {
+                let mut view = self.report_view_in(locale, r)?;
+                view["chart"] = self.chart_figure(r, locale);
+                self.render_in(Target::Html, l, "insight/report_page", &view)
+            }
             Format::Json => {
                 let v = self.report_json(r)?;
                 serde_json::to_string_pretty(&v).map_err(|e| RenderError::Render {
@@ -362,6 +381,8 @@ impl Renderer {
             "surveys": surveys, "tests": b.tests, "answers": b.answers,
             "daily": b.cadence == crate::insight::digest::Cadence::Daily,
             "quiet_surveys": b.quiet_surveys,
+            // `segments.min_size`, the same for every report of a digest; null without one.
+            "min_segment": b.reports.first().map(|r| r.min_segment),
         });
         self.render_in(target, Some(locale), "digest", &data)
     }
@@ -395,6 +416,18 @@ impl Renderer {
         v["narrative_reason"] = json!(self.narrative_reason(r)?);
         Ok(v)
     }
+}
+
+/// The question the report's chart shows: the first with shares to draw (pairwise strengths
+/// only from ten answers: below that every format shows counts).
+fn chart_question(r: &Report) -> Option<&QuestionReport> {
+    r.questions.iter().find(|q| {
+        q.n > 0
+            && (q.detail.options().is_some()
+                || q.detail.nps().is_some()
+                || (q.detail.pairwise().is_some() && q.n >= 10)
+                || q.detail.rating().is_some())
+    })
 }
 
 /// Draws a report's chart for the product team, or nothing: a failure is logged and the
@@ -435,7 +468,8 @@ impl Renderer {
         given: &Value,
     ) -> Result<String, chart::ChartError> {
         // Every key is always present: templates run in strict mode.
-        let mut data = json!({ "n": "", "few": false, "point": 0, "scale": 0 });
+        let mut data =
+            json!({ "n": "", "few": false, "point": 0, "scale": 0, "title": "", "bars": [] });
         if let (Some(d), Some(g)) = (data.as_object_mut(), given.as_object()) {
             d.extend(g.clone());
         }
@@ -450,17 +484,66 @@ impl Renderer {
 }
 
 impl Renderer {
+    /// The chart of the HTML page: the PNG as a data URI, so the page stands alone, and alt text
+    /// that states its numbers. Null (the page goes out without it) when there is nothing to
+    /// draw or drawing failed.
+    fn chart_figure(&self, r: &Report, locale: &str) -> Value {
+        use base64::Engine as _;
+        let made = chart_question(r).map(|q| {
+            let spec = self.chart_spec_for(q, locale)?;
+            let alt = self.chart_alt(&spec, q.n, locale)?;
+            let png = chart::render_png(&spec)?;
+            Ok::<_, chart::ChartError>((png, alt))
+        });
+        match made {
+            Some(Ok((png, alt))) => json!({
+                "src": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)),
+                "alt": alt,
+            }),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "chart failed; the HTML report goes out without it");
+                Value::Null
+            }
+            None => Value::Null,
+        }
+    }
+
+    /// The chart in words (`insight/chart.hbs`, kind `alt`): title, n and each bar's number
+    /// with its interval, as the chart prints them.
+    fn chart_alt(
+        &self,
+        spec: &ChartSpec,
+        n: usize,
+        locale: &str,
+    ) -> Result<String, chart::ChartError> {
+        let nf = &spec.numbers;
+        let bars: Vec<Value> = spec
+            .bars
+            .iter()
+            .map(|b| {
+                let value = if spec.percent_axis {
+                    pct(nf, b.value)
+                } else {
+                    nf.num(b.value, 0)
+                };
+                let interval = match (spec.percent_axis, b.low, b.high) {
+                    (true, Some(lo), Some(hi)) => json!(range(nf, [lo, hi])),
+                    _ => Value::Null,
+                };
+                json!({ "label": b.label, "value": value, "interval": interval })
+            })
+            .collect();
+        self.chart_word(
+            locale,
+            "alt",
+            &json!({ "title": spec.title, "n": n, "bars": bars }),
+        )
+    }
+
     /// What the report's main chart shows: the first question with shares, captioned in
     /// `locale`. None when there is nothing to draw.
     fn chart_spec(&self, r: &Report, locale: &str) -> Option<Result<ChartSpec, chart::ChartError>> {
-        let q = r.questions.iter().find(|q| {
-            q.n > 0
-                && (q.detail.options().is_some()
-                    || q.detail.nps().is_some()
-                    || q.detail.pairwise().is_some()
-                    || q.detail.rating().is_some())
-        })?;
-        Some(self.chart_spec_for(q, locale))
+        Some(self.chart_spec_for(chart_question(r)?, locale))
     }
 
     /// A bar per option (or NPS group, or scale point) with its interval as a whisker.
@@ -471,6 +554,14 @@ impl Renderer {
     ) -> Result<ChartSpec, chart::ChartError> {
         let word = |kind: &str, data: Value| self.chart_word(locale, kind, &data);
         let n = q.n as u64;
+        // Below ten answers the chart, like every format, shows counts: no shares, no whiskers.
+        let few = q.n < 10;
+        let count = |label: String, c: u64| Bar {
+            label,
+            value: c as f64,
+            low: None,
+            high: None,
+        };
         // A count's share of the answers, with its Wilson interval.
         let share = |label: String, c: u64| {
             let w = crate::insight::stats::wilson(c, n);
@@ -485,11 +576,17 @@ impl Renderer {
             let mut o: Vec<_> = opts.iter().collect();
             o.sort_by_key(|o| std::cmp::Reverse(o.count));
             o.iter()
-                .map(|o| Bar {
-                    label: o.label.clone(),
-                    value: o.share,
-                    low: Some(o.ci95[0]),
-                    high: Some(o.ci95[1]),
+                .map(|o| {
+                    if few {
+                        count(o.label.clone(), o.count)
+                    } else {
+                        Bar {
+                            label: o.label.clone(),
+                            value: o.share,
+                            low: Some(o.ci95[0]),
+                            high: Some(o.ci95[1]),
+                        }
+                    }
                 })
                 .collect()
         } else if let Some(s) = q.detail.nps() {
@@ -499,7 +596,14 @@ impl Renderer {
                 ("detractors", s.detractors),
             ]
             .into_iter()
-            .map(|(kind, c)| Ok(share(word(kind, json!({}))?, c)))
+            .map(|(kind, c)| {
+                let label = word(kind, json!({}))?;
+                Ok(if few {
+                    count(label, c)
+                } else {
+                    share(label, c)
+                })
+            })
             .collect::<Result<_, chart::ChartError>>()?
         } else if let Some(rt) = q.detail.rating() {
             rt.distribution
@@ -507,7 +611,11 @@ impl Renderer {
                 .enumerate()
                 .map(|(i, c)| {
                     let label = word("point", json!({ "point": i + 1, "scale": rt.scale }))?;
-                    Ok(share(label, *c))
+                    Ok(if few {
+                        count(label, *c)
+                    } else {
+                        share(label, *c)
+                    })
                 })
                 .collect::<Result<_, chart::ChartError>>()?
         } else {
@@ -525,9 +633,9 @@ impl Renderer {
         };
         Ok(ChartSpec {
             title: q.text.chars().take(90).collect(),
-            subtitle: Some(word("subtitle", json!({ "n": q.n, "few": q.n < 10 }))?),
+            subtitle: Some(word("subtitle", json!({ "n": q.n, "few": few }))?),
             bars,
-            percent_axis: true,
+            percent_axis: !few,
             highlight: Some(0),
             empty: word("empty", json!({}))?,
             numbers: Numbers::for_locale(locale),
@@ -580,6 +688,27 @@ mod tests {
         assert_eq!(spec(&rating, "es").bars[0].label, "1 de 5");
     }
 
+    /// Below ten answers the chart, like every format, shows counts: no shares, no whiskers.
+    #[test]
+    fn below_ten_answers_the_chart_shows_counts_without_whiskers() {
+        let r = crate::insight::demo::report(6).expect("demo");
+        let s = spec(&r, "en");
+        assert!(!s.percent_axis);
+        assert!(s.bars.iter().all(|b| b.low.is_none() && b.high.is_none()));
+        let mut counts: Vec<f64> = r.questions[0]
+            .detail
+            .options()
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.count as f64)
+            .collect();
+        counts.sort_by(|a, b| b.total_cmp(a));
+        let drawn: Vec<f64> = s.bars.iter().map(|b| b.value).collect();
+        assert_eq!(drawn, counts);
+        let sub = s.subtitle.unwrap_or_default();
+        assert!(sub.contains("counts") && !sub.contains("whiskers"), "{sub}");
+    }
+
     #[test]
     fn the_subtitle_formats_n_and_says_when_shares_are_not_firm() {
         let r = only(|q| q.detail.options().is_some());
@@ -616,8 +745,8 @@ mod escaping {
         for (f, want) in [
             (Format::Chat(Target::Html), "Q&amp;A &lt;beta&gt;"),
             (Format::Html, "Q&amp;A &lt;beta&gt;"),
-            (Format::Chat(Target::Markdown), "Q&A \\<beta\\>"),
-            (Format::Markdown, "Q&A \\<beta\\>"),
+            (Format::Chat(Target::Markdown), "Q&A \\<beta>"),
+            (Format::Markdown, "Q&A \\<beta>"),
             (Format::Chat(Target::Plain), "Q&A <beta>"),
         ] {
             let out = renderer.report(f, &r).expect("renders");

@@ -136,7 +136,7 @@ async fn a_faithful_narrative_is_shown_marked_everywhere_and_identities_never_le
     assert!(v["narrative_reason"].is_null());
     let md = t.app.renderer.report(Format::Markdown, &report).unwrap();
     assert!(
-        md.contains("*Written by a language model (fake\\-model)"),
+        md.contains("*Written by a language model (fake-model)"),
         "{md}"
     );
     assert!(md.contains("Pizza leads with 66.7% of 45"), "{md}");

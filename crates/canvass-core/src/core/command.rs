@@ -97,6 +97,10 @@ impl Deadline {
 pub const MAX_POLL_CHARS: usize = 4000;
 /// The longest `--closes in` a poll may run.
 pub const MAX_POLL_DAYS: i64 = 365;
+/// Longest segment name `/insights` takes: room for a 128-character Telegram chat title or a
+/// Discord role name after its `chat: ` or `role: ` prefix. A longer argument names no segment
+/// and would only be echoed back across several messages.
+pub const MAX_SEGMENT_CHARS: usize = 200;
 
 /// Why a command could not be parsed; `usage` names the template-side usage line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,6 +159,15 @@ pub fn parse(text: &str) -> Result<Option<Command>, CommandError> {
         "insights" => {
             let survey = survey_arg("insights", words.next())?;
             let segment = words.collect::<Vec<_>>().join(" ");
+            if segment.chars().count() > MAX_SEGMENT_CHARS {
+                return Err(usage(
+                    "insights",
+                    Problem::SegmentTooLong {
+                        shown: segment.chars().take(32).collect(),
+                        max: MAX_SEGMENT_CHARS,
+                    },
+                ));
+            }
             Command::Insights {
                 survey,
                 segment: (!segment.is_empty()).then_some(segment),
@@ -469,6 +482,30 @@ mod tests {
                 e.chars().count()
             );
         }
+    }
+
+    /// `/insights ID SEGMENT`: a segment argument of any length came back whole (8,000
+    /// characters in five messages); now it is refused past the cap, echoed as a short prefix.
+    #[test]
+    fn an_insights_segment_is_capped_and_echoed_short() {
+        let long = format!("/insights next-feature {}", "EU ".repeat(2_700));
+        let e = parse(&long)
+            .err()
+            .unwrap_or(CommandError::Unknown(String::new()));
+        let CommandError::Usage {
+            command: "insights",
+            problem: Problem::SegmentTooLong { shown, max },
+        } = &e
+        else {
+            panic!("{e:?}");
+        };
+        assert_eq!((shown.chars().count(), *max), (32, MAX_SEGMENT_CHARS));
+        assert!(e.to_string().chars().count() < 120, "{e}");
+        let longest = format!("/insights next-feature {}", "x".repeat(MAX_SEGMENT_CHARS));
+        assert!(matches!(
+            parse(&longest),
+            Ok(Some(Command::Insights { segment: Some(s), .. })) if s.len() == MAX_SEGMENT_CHARS
+        ));
     }
 
     use super::*;

@@ -58,6 +58,8 @@ pub enum Problem {
     DeadlinePassed,
     #[error("a poll runs at most {max_days} days")]
     PollTooFar { max_days: i64 },
+    #[error("the segment \"{shown}…\" is longer than {max} characters")]
+    SegmentTooLong { shown: String, max: usize },
     /// A poll the survey rules refuse; `detail` is their (English) reason.
     #[error("{detail}")]
     BadPoll { detail: String },
@@ -94,6 +96,7 @@ impl Problem {
             }
             TooManyOptions { max, found } => json!({ "max": max, "found": found }),
             OptionTooLong { start, max } => json!({ "shown": start, "max": max }),
+            SegmentTooLong { shown, max } => json!({ "shown": shown, "max": max }),
             FlagTwice { flag } => json!({ "shown": flag }),
             WhichSurvey | NoQuestion | TooFewOptions | MaxOneValue | ResultsOneValue
             | AnonymousNoValue | DeadlinePassed => json!({}),
@@ -128,6 +131,7 @@ impl Problem {
             DeadlinePassed => "deadline_passed",
             PollTooFar { .. } => "poll_too_far",
             BadPoll { .. } => "bad_poll",
+            SegmentTooLong { .. } => "segment_too_long",
         }
     }
 
@@ -176,6 +180,10 @@ impl Problem {
             PollTooFar { max_days: 365 },
             BadPoll {
                 detail: s("question: too long"),
+            },
+            SegmentTooLong {
+                shown: s("persona: cust"),
+                max: 200,
             },
         ]
     }

@@ -178,6 +178,9 @@ pub struct Leader {
     pub runner_up: Option<String>,
     /// Leader share minus runner-up share, with its 95% interval.
     pub margin: f64,
+    /// The estimate `margin_ci95` is centred on: the adjusted-Wald difference for a single
+    /// choice (shrunk towards 0 in small samples), `margin` itself for a multiple choice.
+    pub margin_adjusted: f64,
     pub margin_ci95: [f64; 2],
     pub p_value: f64,
     pub clearly_ahead: bool,
@@ -198,6 +201,9 @@ pub struct RatingStat {
 pub struct NpsStat {
     /// -100..100
     pub score: f64,
+    /// The adjusted-Wald estimate `ci95` is centred on; below n = 10 `ci95` may not contain
+    /// `score`, which is why the text formats show counts only there.
+    pub adjusted_score: f64,
     pub ci95: [f64; 2],
     pub promoters: u64,
     pub passives: u64,

@@ -139,6 +139,9 @@ pub fn mean_t_interval(values: &[f64]) -> Option<MeanInterval> {
 pub struct Nps {
     /// 100 · (promoters - detractors) / n, from the raw counts.
     pub score: f64,
+    /// The adjusted-Wald estimate the interval is centred on: shrunk towards 0, it differs from
+    /// `score` most in small samples (1 promoter of 1: score 100, centre 25).
+    pub centre: f64,
     pub low: f64,
     pub high: f64,
     /// Scores 9-10.
@@ -168,6 +171,7 @@ pub fn nps(counts: &[u64; 11]) -> Option<Nps> {
     let (centre, half) = adjusted_wald_diff(promoters, detractors, n);
     Some(Nps {
         score,
+        centre: 100.0 * centre,
         low: (100.0 * (centre - half)).clamp(-100.0, 100.0),
         high: (100.0 * (centre + half)).clamp(-100.0, 100.0),
         promoters,
@@ -655,6 +659,8 @@ pub struct LeaderTest {
     pub runner_up: usize,
     /// Raw difference of shares (top - runner_up) / n, 0..1.
     pub diff: f64,
+    /// The adjusted-Wald estimate of the difference that the interval is centred on.
+    pub centre: f64,
     /// Adjusted-Wald 95% interval for the difference, within [-1, 1].
     pub low: f64,
     pub high: f64,
@@ -692,6 +698,7 @@ pub fn leader_test(counts: &[u64], n: u64) -> Option<LeaderTest> {
         top,
         runner_up,
         diff,
+        centre,
         low,
         high: (centre + half).clamp(-1.0, 1.0),
         p_value,

@@ -533,3 +533,43 @@ fn leader_test_ties_and_edges() {
     assert_eq!(z.leader, None);
     assert!(z.p_value.is_finite() && z.low.is_finite());
 }
+
+/// From n = 10 up, where the reports show intervals, every adjusted-Wald interval (NPS, leader
+/// against runner-up) contains the raw estimate shown beside it; at 1 of 1 it does not, which
+/// is why smaller samples are shown as counts only.
+#[test]
+fn adjusted_wald_intervals_contain_the_raw_estimate_from_ten_answers() {
+    for n in 10..=160u64 {
+        for p in 0..=n {
+            for d in 0..=(n - p) {
+                let mut counts = [0u64; 11];
+                counts[10] = p;
+                counts[0] = d;
+                counts[8] = n - p - d;
+                let s = nps(&counts).expect("answers");
+                assert!(
+                    s.low <= s.score + 1e-9 && s.score <= s.high + 1e-9,
+                    "NPS {p}/{d} of {n}: {} outside [{}, {}]",
+                    s.score,
+                    s.low,
+                    s.high
+                );
+                if p >= d {
+                    let t = leader_test(&[p, d, n - p - d], n).expect("two options");
+                    if t.top == 0 && t.runner_up == 1 {
+                        assert!(
+                            t.low <= t.diff + 1e-9 && t.diff <= t.high + 1e-9,
+                            "margin {p} vs {d} of {n}: {} outside [{}, {}]",
+                            t.diff,
+                            t.low,
+                            t.high
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let one = nps(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]).expect("one answer");
+    assert!(one.score > one.high, "{one:?}");
+    assert!((one.low..=one.high).contains(&one.centre), "{one:?}");
+}

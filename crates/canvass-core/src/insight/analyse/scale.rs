@@ -66,6 +66,7 @@ pub(super) fn nps(q: &Question, rs: &[&Response], rep: &mut QuestionReport) {
         rep.n = s.n as usize;
         rep.detail = QuestionDetail::Nps(NpsStat {
             score: s.score,
+            adjusted_score: s.centre,
             ci95: [s.low, s.high],
             promoters: s.promoters,
             passives: s.passives,
