@@ -19,7 +19,7 @@ pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
     for row in rows {
         let r = by.entry(row.respondent).or_insert_with(|| Response {
             respondent: row.respondent,
-            answers: BTreeMap::new(),
+            answers: Default::default(),
             segments: row.segments.iter().map(|s| ids.get(s)).collect(),
             new_member: row.new_member,
             first_at: row.answered_at,

@@ -117,11 +117,9 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         if let Some(p) = pending.take() {
             sections.extend(join(p).await);
         }
-        pending = Some(tokio::task::spawn_blocking(move || {
-            match section {
-                None => Section::Quiet(s.survey.title.clone()),
-                Some((now, before)) => analyse(&s, &now, &before, min_segment, slot, answers),
-            }
+        pending = Some(tokio::task::spawn_blocking(move || match section {
+            None => Section::Quiet(s.survey.title.clone()),
+            Some((now, before)) => analyse(&s, &now, &before, min_segment, slot, answers),
         }));
     }
     if let Some(p) = pending.take() {

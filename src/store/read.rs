@@ -13,7 +13,6 @@ use crate::core::answer::AnswerValue;
 use crate::core::ids::SurveyKey;
 use crate::insight::{Interner, Response};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 
 /// Respondents per round trip: few round trips, and each chunk's text stays near a MiB.
 const CHUNK: i64 = 512;
@@ -53,7 +52,8 @@ const CURRENT: &str = "a.superseded_at IS NULL";
 const AS_OF: &str = "a.answered_at <= ?4 AND (a.superseded_at IS NULL OR a.superseded_at > ?4)";
 
 /// How many of a survey's answers current at ?3 were given after ?2.
-const GIVEN_SQL: &str = "SELECT count(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id
+const GIVEN_SQL: &str =
+    "SELECT count(*) FROM answers a JOIN respondents r ON r.id = a.respondent_id
      WHERE r.survey_id = ?1 AND a.answered_at > ?2 AND a.answered_at <= ?3
        AND (a.superseded_at IS NULL OR a.superseded_at > ?3)";
 
@@ -97,7 +97,7 @@ fn response(record: &str, ids: &mut Interner) -> Result<Response> {
     let first = int(field()?, "answered at")?;
     let mut r = Response {
         respondent,
-        answers: BTreeMap::new(),
+        answers: Default::default(),
         segments: segments.iter().map(|s| ids.get(s)).collect(),
         new_member,
         first_at: from_ms(first),
@@ -144,6 +144,8 @@ fn response(record: &str, ids: &mut Interner) -> Result<Response> {
             r.seconds = Some(r.seconds.unwrap_or(0.0) + secs);
         }
     }
+    r.answers.shrink_to_fit();
+    r.segments.shrink_to_fit();
     Ok(r)
 }
 
@@ -218,9 +220,7 @@ impl Store {
             if let Some(at) = at {
                 query = query.bind(at.timestamp_millis());
             }
-            let (text,): (Option<String>,) = query
-                .fetch_one(&mut *tx)
-                .await?;
+            let (text,): (Option<String>,) = query.fetch_one(&mut *tx).await?;
             let Some(text) = text else { continue };
             if send.send(text).await.is_err() {
                 // The decoder stopped on corrupt data: its error is returned below.

@@ -2,11 +2,11 @@
 //! render the report templates, and by tests and benchmarks.
 
 use super::analyse::Response;
+use super::analyse::{Answers, Segments};
 use crate::core::answer::AnswerValue;
 use crate::core::ids::{OptionId, QuestionId, SurveyId};
 use crate::core::survey::{Question, QuestionKind, ResultsVisibility, Survey, make_choices};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use std::collections::{BTreeMap, BTreeSet};
 
 fn choices(labels: &[&str]) -> Vec<crate::core::survey::Choice> {
     make_choices(labels.iter().map(|l| (None, (*l).to_string())).collect()).unwrap_or_default()
@@ -136,7 +136,7 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
     (0..n)
         .map(|i| {
             let customer = i % 3 == 0;
-            let mut answers = BTreeMap::new();
+            let mut answers = Answers::default();
             // Customers lean to SSO; everyone else to dark mode.
             let pick = if customer {
                 [3, 3, 1, 0][rng.next(4) as usize]
@@ -186,7 +186,7 @@ pub fn responses(survey: &Survey, n: usize, t0: DateTime<Utc>) -> Vec<Response> 
                     AnswerValue::Text(WISHES[rng.next(8) as usize].to_string()),
                 );
             }
-            let mut segments = BTreeSet::new();
+            let mut segments = Segments::default();
             segments.insert(ids.get(if customer {
                 "persona: customer"
             } else {

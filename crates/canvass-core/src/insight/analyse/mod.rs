@@ -11,6 +11,7 @@ mod open_text;
 mod quality;
 mod ranking;
 mod recommendation;
+mod response;
 mod scale;
 mod segments;
 #[cfg(test)]
@@ -18,52 +19,17 @@ mod tests;
 
 use super::report::*;
 use super::stats;
-use crate::core::answer::AnswerValue;
 use crate::core::survey::{Question, QuestionKind, Status, Survey};
 use change::change;
-use chrono::{DateTime, Utc};
 use quality::{quality, quality_empty};
 use recommendation::{finding_is_clear, headline_question, recommend};
+pub use response::{Answers, Interner, Response, Segments};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 /// False discovery rate for segment findings.
 pub const FDR_Q: f64 = 0.10;
 /// Segment claims need this many respondents in the segment (and outside it).
 pub const CLAIM_MIN: usize = 30;
-
-/// One respondent's current answers and context.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Response {
-    pub respondent: i64,
-    /// By question id. Ids and segment names are shared `Arc<str>`s: a million answers
-    /// repeat the same few strings, and one allocation each would be most of the memory.
-    pub answers: BTreeMap<Arc<str>, AnswerValue>,
-    pub segments: BTreeSet<Arc<str>>,
-    pub new_member: bool,
-    pub first_at: DateTime<Utc>,
-    /// Total seconds between questions being shown and answered, where known.
-    pub seconds: Option<f64>,
-    /// The locale the respondent answered in; open text is grouped by it. `None`: default.
-    pub locale: Option<String>,
-}
-
-/// Hands out one shared copy of each string (question ids, segment names) while responses
-/// are built.
-#[derive(Debug, Default)]
-pub struct Interner(std::collections::HashSet<Arc<str>>);
-
-impl Interner {
-    pub fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(s);
-        self.0.insert(a.clone());
-        a
-    }
-}
 
 /// A previous report to compare against (an earlier run of a recurring survey, or the last digest).
 #[derive(Debug, Clone)]
@@ -215,7 +181,13 @@ pub fn analyse(input: &Input<'_>) -> Report {
         let mut questions: Vec<QuestionReport> = survey
             .questions
             .iter()
-            .map(|q| if is_text(q) { empty_question(q) } else { report_on(q) })
+            .map(|q| {
+                if is_text(q) {
+                    empty_question(q)
+                } else {
+                    report_on(q)
+                }
+            })
             .collect();
         let tests = segments::attach(input, &rs, &mut questions);
         (questions, tests, texts.map(|t| t.join()))

@@ -119,7 +119,9 @@ impl Bits {
     }
 
     pub(super) fn has(&self, i: usize) -> bool {
-        self.words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     pub(super) fn count(&self) -> usize {
@@ -542,7 +544,8 @@ mod reference {
                 }
             }
             if drop.is_none() && !shown.is_empty() {
-                let union: BTreeSet<i64> = shown.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+                let union: BTreeSet<i64> =
+                    shown.iter().flat_map(|(_, m)| m.iter().copied()).collect();
                 let outside = answered - union.len();
                 if outside > 0 && outside < min {
                     drop = shown
@@ -624,7 +627,10 @@ mod reference {
                     serde_json::to_string(&old).expect("json"),
                     "round {round}, min {min}"
                 );
-                assert!(tests_new > 0, "round {round}, min {min}: something was tested");
+                assert!(
+                    tests_new > 0,
+                    "round {round}, min {min}: something was tested"
+                );
             }
         }
     }

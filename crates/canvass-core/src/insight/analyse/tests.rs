@@ -1,7 +1,10 @@
 use super::*;
+use crate::core::answer::AnswerValue;
 use crate::core::ids::{OptionId, QuestionId, SurveyId};
 use crate::core::survey::{ResultsVisibility, make_choices};
 use chrono::TimeZone;
+use chrono::Utc;
+use std::sync::Arc;
 
 #[test]
 fn the_interner_shares_one_copy_per_string() {
