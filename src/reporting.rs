@@ -53,8 +53,10 @@ async fn plain_report(
 ) -> Result<Report, StoreError> {
     // Grouped per respondent in the store: the same responses as `responses` over
     // `current_answers`, without a row per answer crossing from SQLite.
+    let started = std::time::Instant::now();
     let rs = store.current_responses(s.key).await?;
-    Ok(insight::analyse(&insight::Input {
+    let read = started.elapsed();
+    let report = insight::analyse(&insight::Input {
         survey: &s.survey,
         status: s.effective_status(now),
         responses: &rs,
@@ -62,7 +64,15 @@ async fn plain_report(
         segment,
         previous,
         members_reached: None,
-    }))
+    });
+    tracing::debug!(
+        survey = %s.survey.id,
+        respondents = rs.len(),
+        read_ms = read.as_millis(),
+        analyse_ms = (started.elapsed() - read).as_millis(),
+        "report built"
+    );
+    Ok(report)
 }
 
 /// The report for a survey, compared with the survey it follows (a recurring survey's
