@@ -214,8 +214,8 @@ pub async fn digest_run(
     let seeded = Utc::now();
     app.store.bench_seed_surveys(surveys, per, seeded).await?;
     let start = Instant::now();
-    // A period holding every seeded answer (they start three days before `seeded`, one a
-    // minute), so every survey gets its section whatever the weekday.
+    // A period holding every seeded answer (they start three days before `seeded`, one
+    // respondent a minute), so every survey gets its section whatever the weekday.
     let cfg = crate::config::DigestConfig {
         schedule: "mon 09:00".into(),
         timezone: "UTC".into(),
@@ -228,7 +228,9 @@ pub async fn digest_run(
         start: seeded - chrono::Duration::days(4),
         slot: seeded + chrono::Duration::days(3650),
         late: false,
-        since: None,
+        // As every digest after the first: compared with the view as of the last one, which
+        // is a second read of each survey.
+        since: Some(seeded - chrono::Duration::days(1)),
         cadence: Default::default(),
     };
     let brief =

@@ -107,12 +107,15 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
         let section = if answers == 0 {
             None
         } else {
-            let now = reader.responses_as_of(s.key, slot).await?;
-            let before = match since {
-                Some(t) => reader.responses_as_of(s.key, t).await?,
-                None => Vec::new(),
+            // Both views are read at once, each in its own read transaction, on the store's
+            // two read connections: SQLite builds one while the other is decoded.
+            let before = async {
+                match since {
+                    Some(t) => reader.responses_as_of(s.key, t).await,
+                    None => Ok(Vec::new()),
+                }
             };
-            Some((now, before))
+            Some(tokio::try_join!(reader.responses_as_of(s.key, slot), before)?)
         };
         if let Some(p) = pending.take() {
             sections.extend(join(p).await);
