@@ -43,6 +43,26 @@ pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
     by.into_values().collect()
 }
 
+/// A previous run's report, only to compare against (`insight::baseline`).
+async fn baseline_report(
+    store: &Store,
+    s: &StoredSurvey,
+    segment: Option<&str>,
+    min_segment: usize,
+    now: DateTime<Utc>,
+) -> Result<Report, StoreError> {
+    let rs = store.current_responses(s.key).await?;
+    Ok(insight::baseline(&insight::Input {
+        survey: &s.survey,
+        status: s.effective_status(now),
+        responses: &rs,
+        min_segment,
+        segment,
+        previous: None,
+        members_reached: None,
+    }))
+}
+
 async fn plain_report(
     store: &Store,
     s: &StoredSurvey,
@@ -88,7 +108,7 @@ pub async fn report(
         Some(id) => match store.survey_by_slug(id.as_str()).await? {
             Some(p) if p.key != s.key => Some((
                 p.survey.title.clone(),
-                plain_report(store, &p, segment, min_segment, now, None).await?,
+                baseline_report(store, &p, segment, min_segment, now).await?,
             )),
             _ => None,
         },

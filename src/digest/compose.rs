@@ -115,7 +115,10 @@ pub async fn compose<W: Fn(StoredSurvey) -> StoredSurvey + ?Sized>(
                     None => Ok(Vec::new()),
                 }
             };
-            Some(tokio::try_join!(reader.responses_as_of(s.key, slot), before)?)
+            Some(tokio::try_join!(
+                reader.responses_as_of(s.key, slot),
+                before
+            )?)
         };
         if let Some(p) = pending.take() {
             sections.extend(join(p).await);
@@ -185,7 +188,7 @@ fn analyse(
 ) -> Section {
     let status = s.survey.effective_status(s.status, slot);
     let before = (!before_rs.is_empty()).then(|| {
-        insight::analyse(&insight::Input {
+        insight::baseline(&insight::Input {
             survey: &s.survey,
             status,
             responses: before_rs,

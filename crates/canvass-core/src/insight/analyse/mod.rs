@@ -81,6 +81,18 @@ fn analyse_question(q: &Question, rs: &[&Response]) -> QuestionReport {
 
 /// Builds the report.
 pub fn analyse(input: &Input<'_>) -> Report {
+    build(input, false)
+}
+
+/// A report good only as the `Previous` of another: the per-question statistics a change
+/// line compares (counts, shares, leader, NPS, mean rating), without open-text themes or
+/// segment tests, which no comparison reads. The digest's view as of the last digest and a
+/// recurring survey's previous run cost a fraction of a full report this way.
+pub fn baseline(input: &Input<'_>) -> Report {
+    build(input, true)
+}
+
+fn build(input: &Input<'_>, baseline: bool) -> Report {
     let survey = input.survey;
     let all: Vec<&Response> = input
         .responses
@@ -167,7 +179,7 @@ pub fn analyse(input: &Input<'_>) -> Report {
     // the segment tests run on this one; segments never test open text, so neither waits
     // for the other. Pure work on shared data: the numbers are the same either way.
     let (mut questions, tests, texts) = std::thread::scope(|scope| {
-        let texts = survey.questions.iter().any(is_text).then(|| {
+        let texts = (!baseline && survey.questions.iter().any(is_text)).then(|| {
             scope.spawn(|| {
                 survey
                     .questions
@@ -189,7 +201,11 @@ pub fn analyse(input: &Input<'_>) -> Report {
                 }
             })
             .collect();
-        let tests = segments::attach(input, &rs, &mut questions);
+        let tests = if baseline {
+            0
+        } else {
+            segments::attach(input, &rs, &mut questions)
+        };
         (questions, tests, texts.map(|t| t.join()))
     });
     match texts {

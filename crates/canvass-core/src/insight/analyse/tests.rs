@@ -515,3 +515,54 @@ fn a_burst_smaller_than_min_size_is_not_subtracted() {
     assert_eq!(r.quality.headline_without_flagged, None);
     assert_eq!(r.quality.leader_without_flagged, None);
 }
+
+/// A baseline (the previous view, built without themes or segment tests) gives every change
+/// line exactly what a full report as the previous gives, on the demo survey's eight types
+/// at many sizes, with and without a segment filter.
+#[test]
+fn a_baseline_as_previous_changes_nothing_in_the_report() {
+    let s = crate::insight::demo::survey().unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    for (before_n, after_n) in [(5, 9), (12, 40), (60, 61), (300, 180), (40, 400)] {
+        let before = crate::insight::demo::responses(&s, before_n, t0);
+        let after = crate::insight::demo::responses(&s, after_n, t0);
+        for segment in [None, Some("persona: customer")] {
+            fn input<'a>(s: &'a Survey, rs: &'a [Response], segment: Option<&'a str>) -> Input<'a> {
+                Input {
+                    survey: &s,
+                    status: Status::Open,
+                    responses: rs,
+                    min_segment: 10,
+                    segment,
+                    previous: None,
+                    members_reached: None,
+                }
+            }
+            let (full, base) = (
+                analyse(&input(&s, &before, segment)),
+                baseline(&input(&s, &before, segment)),
+            );
+            let with = |prev: &Report| {
+                analyse(&Input {
+                    previous: Some(Previous {
+                        label: "the last digest".into(),
+                        report: prev,
+                    }),
+                    ..input(&s, &after, segment)
+                })
+            };
+            let (a, b) = (with(&full), with(&base));
+            assert!(
+                a.questions.iter().any(|q| q.change.is_some())
+                    || before_n < 10
+                    || segment.is_some(),
+                "{before_n} → {after_n}: some change is compared"
+            );
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                serde_json::to_string(&b).unwrap(),
+                "{before_n} → {after_n}, segment {segment:?}"
+            );
+        }
+    }
+}
