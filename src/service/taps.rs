@@ -123,13 +123,14 @@ impl Service {
         let states = tx.tap_states(&keys).await?;
         // Decide every tap in memory first: what it writes and what its member is told.
         let mut decided = Vec::with_capacity(live.len());
-        for ((_, t), state) in live.iter().zip(states) {
+        for ((_, t), state) in live.iter().zip(&states) {
             decided.push(self.decide(t, state));
         }
         let writes: Vec<TapWrite<'_>> = decided
             .iter()
             .zip(&live)
-            .filter_map(|(d, (_, t))| d.write.as_ref().map(|w| w.as_write(t)))
+            .zip(&states)
+            .filter_map(|((d, (_, t)), state)| d.write.as_ref().map(|w| w.as_write(t, state)))
             .collect();
         tx.write_taps(&writes).await?;
         let mut out: Vec<Handled> = taps.iter().map(|_| Handled::Duplicate).collect();
@@ -142,7 +143,7 @@ impl Service {
     }
 
     /// What `on_inline` does with one tap, given what its member has stored.
-    fn decide(&self, t: &Tap<'_>, state: TapState) -> Decided {
+    fn decide(&self, t: &Tap<'_>, state: &TapState) -> Decided {
         let (ev, s) = (t.ev, &t.survey);
         let chosen = state.member.as_ref().and_then(|m| m.locale_override.clone());
         let locale = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
@@ -223,7 +224,7 @@ struct Write {
 }
 
 impl Write {
-    fn as_write<'a>(&'a self, t: &Tap<'a>) -> TapWrite<'a> {
+    fn as_write<'a>(&'a self, t: &Tap<'a>, before: &'a TapState) -> TapWrite<'a> {
         let actor = &t.ev.actor;
         TapWrite {
             platform: actor.platform.as_str(),
@@ -240,6 +241,7 @@ impl Write {
             draft: self.draft.as_ref(),
             locale: &self.locale,
             now: t.now,
+            before,
         }
     }
 }

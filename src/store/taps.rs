@@ -15,9 +15,6 @@ use crate::core::answer::AnswerValue;
 use crate::core::ids::SurveyKey;
 use crate::core::interact::Draft;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-use sqlx::Row;
-use std::collections::HashMap;
 
 /// Whose answer to which question a tap of the run reads.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +33,11 @@ pub struct TapState {
     pub respondent: Option<i64>,
     pub current: Option<AnswerValue>,
     pub draft: Draft,
+    /// The member row's display name and platform language, and the respondent's segments
+    /// (JSON): a tap that would write the same values leaves those rows alone.
+    pub display_name: Option<String>,
+    pub platform_locale: Option<String>,
+    pub segments: Option<String>,
 }
 
 /// What one tap writes: the member upserted, the respondent found or created with its
@@ -60,35 +62,75 @@ pub struct TapWrite<'a> {
     /// The locale the answer was given in.
     pub locale: &'a str,
     pub now: DateTime<Utc>,
+    /// What `Tx::tap_states` read for this tap.
+    pub before: &'a TapState,
 }
 
-/// A JSON array as one bound text.
-fn array(items: Vec<Value>) -> String {
-    Value::Array(items).to_string()
+impl TapWrite<'_> {
+    /// Whether the member upsert would change or create a row (`COALESCE` keeps a stored
+    /// value the platform did not send).
+    fn member_changes(&self) -> bool {
+        let b = self.before;
+        b.member.is_none()
+            || self
+                .display_name
+                .is_some_and(|n| b.display_name.as_deref() != Some(n))
+            || self
+                .platform_locale
+                .is_some_and(|l| b.platform_locale.as_deref() != Some(l))
+    }
 }
+
+/// A run's rows as one bound JSON text: an array of arrays (tuples), read in SQL as
+/// `j.value->>0`, `j.value->>1`, …, which costs less to build and to read than objects.
+fn batch<T: serde::Serialize>(rows: &[T]) -> Result<String> {
+    encode(&rows, "tap batch")
+}
+
+/// The one JSON text a `json_group_array` statement returned (every statement here answers
+/// with a single row: rows cross sqlx's worker channel one at a time, which costs).
+fn single(rows: Vec<(String,)>) -> Result<String> {
+    Ok(rows.into_iter().next().map(|r| r.0).unwrap_or_else(|| "[]".into()))
+}
+
+/// One row of `tap_states`: the tap's index, the member (id, persona, first seen, chosen
+/// locale, display name, platform locale), the respondent (id, segments), the current answer
+/// and the draft.
+type StateRow = (
+    usize,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 impl Tx {
     /// Opens the run's savepoint (`taps`) and claims the event ids not processed before, in
     /// one round trip. Each id is recorded with its own event's time. Returns, in `events`'
     /// order, whether each was new. The run's ids must be distinct.
     pub async fn claim_taps(&mut self, events: &[(&str, DateTime<Utc>)]) -> Result<Vec<bool>> {
-        let batch = array(
-            events
-                .iter()
-                .map(|(id, at)| json!({ "e": id, "at": ms(*at) }))
-                .collect(),
-        );
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let rows: Vec<(&str, i64)> = events.iter().map(|(id, at)| (*id, ms(*at))).collect();
+        let ids = batch(&rows)?;
+        let seen: Vec<(String,)> = sqlx::query_as(
             "SAVEPOINT taps;
+             SELECT json_group_array(p.event_id) FROM processed_events p
+              WHERE p.event_id IN (SELECT j.value->>0 FROM json_each(?) j);
              INSERT INTO processed_events (event_id, processed_at)
-             SELECT j.value->>'e', j.value->>'at' FROM json_each(?) j WHERE true ORDER BY j.key
-             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+             SELECT j.value->>0, j.value->>1 FROM json_each(?) j WHERE true ORDER BY j.key
+             ON CONFLICT (event_id) DO NOTHING",
         )
-        .bind(batch)
+        .bind(&ids)
+        .bind(&ids)
         .fetch_all(&mut *self.tx)
         .await?;
-        let claimed: std::collections::HashSet<String> = rows.into_iter().map(|r| r.0).collect();
-        Ok(events.iter().map(|(id, _)| claimed.contains(*id)).collect())
+        let seen: std::collections::HashSet<String> = decode(&single(seen)?, "tap batch")?;
+        Ok(events.iter().map(|(id, _)| !seen.contains(*id)).collect())
     }
 
     /// Undoes a run that failed part way (`ROLLBACK TO taps`) and closes its savepoint: the
@@ -104,169 +146,177 @@ impl Tx {
 
     /// The stored state of every tap of a run, in `keys`' order, in one statement.
     pub async fn tap_states(&mut self, keys: &[TapKey<'_>]) -> Result<Vec<TapState>> {
-        let batch = array(
-            keys.iter()
-                .map(|k| json!({ "p": k.platform, "u": k.user_id, "s": k.survey.0, "q": k.question }))
-                .collect(),
-        );
-        let rows = sqlx::query(
-            "SELECT j.key AS i, m.id AS mid, m.persona AS persona, m.first_seen_at AS seen,
-                    m.locale_override AS locale_override, r.id AS rid, a.value AS value,
-                    d.state AS draft
+        let rows: Vec<(&str, &str, i64, &str)> = keys
+            .iter()
+            .map(|k| (k.platform, k.user_id, k.survey.0, k.question))
+            .collect();
+        let found: Vec<(String,)> = sqlx::query_as(
+            "SELECT json_group_array(json_array(j.key, m.id, m.persona, m.first_seen_at,
+                    m.locale_override, m.display_name, m.locale, r.id, r.segments, a.value,
+                    d.state))
                FROM json_each(?) j
                LEFT JOIN members m
-                 ON m.platform = j.value->>'p' AND m.platform_user_id = j.value->>'u'
-               LEFT JOIN respondents r ON r.survey_id = j.value->>'s' AND r.member_id = m.id
+                 ON m.platform = j.value->>0 AND m.platform_user_id = j.value->>1
+               LEFT JOIN respondents r ON r.survey_id = j.value->>2 AND r.member_id = m.id
                LEFT JOIN answers a
-                 ON a.respondent_id = r.id AND a.question_id = j.value->>'q'
+                 ON a.respondent_id = r.id AND a.question_id = j.value->>3
                 AND a.superseded_at IS NULL
-               LEFT JOIN drafts d ON d.respondent_id = r.id AND d.question_id = j.value->>'q'",
+               LEFT JOIN drafts d ON d.respondent_id = r.id AND d.question_id = j.value->>3",
         )
-        .bind(batch)
+        .bind(batch(&rows)?)
         .fetch_all(&mut *self.tx)
         .await?;
+        let found: Vec<StateRow> = decode(&single(found)?, "tap states")?;
         let mut out = vec![TapState::default(); keys.len()];
-        for r in rows {
-            let i: i64 = r.try_get("i")?;
-            let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) else {
+        for (i, mid, persona, seen, chosen, name, locale, rid, segments, value, draft) in found {
+            let Some(slot) = out.get_mut(i) else {
                 continue;
             };
-            let member = match r.try_get::<Option<i64>, _>("mid")? {
-                Some(id) => Some(MemberRow {
-                    id,
-                    persona: r.try_get("persona")?,
-                    first_seen_at: from_ms(r.try_get("seen")?),
-                    locale_override: r.try_get("locale_override")?,
-                }),
-                None => None,
-            };
-            let current = r
-                .try_get::<Option<String>, _>("value")?
-                .map(|v| decode(&v, "answer value"))
-                .transpose()?;
-            let draft = r
-                .try_get::<Option<String>, _>("draft")?
-                .map(|v| decode(&v, "draft"))
-                .transpose()?
-                .unwrap_or_default();
             *slot = TapState {
-                member,
-                respondent: r.try_get("rid")?,
-                current,
-                draft,
+                member: mid.map(|id| MemberRow {
+                    id,
+                    persona,
+                    first_seen_at: from_ms(seen.unwrap_or_default()),
+                    locale_override: chosen,
+                }),
+                respondent: rid,
+                current: value.map(|v| decode(&v, "answer value")).transpose()?,
+                draft: draft
+                    .map(|v| decode(&v, "draft"))
+                    .transpose()?
+                    .unwrap_or_default(),
+                display_name: name,
+                platform_locale: locale,
+                segments,
             };
         }
         Ok(out)
     }
 
-    /// Writes a run's taps, one statement per table, and releases the run's savepoint:
-    /// members upserted (display name and language kept current), respondents found or
-    /// created with their segments, current answers superseded, new answers added, drafts
-    /// set. A run holds at most one tap per member.
+    /// Writes a run's taps and releases the run's savepoint, in two round trips: members
+    /// upserted (display name and language kept current), respondents found or created with
+    /// their segments, then current answers superseded, new answers added and drafts set.
+    /// Rows the per-event path would rewrite with the values they already hold are left
+    /// alone. A run holds at most one tap per member.
     pub async fn write_taps(&mut self, taps: &[TapWrite<'_>]) -> Result<()> {
         if taps.is_empty() {
             sqlx::query("RELEASE taps").execute(&mut *self.tx).await?;
             return Ok(());
         }
-        let members = array(
-            taps.iter()
-                .map(|t| {
-                    json!({ "p": t.platform, "u": t.user_id, "n": t.display_name,
-                            "l": t.platform_locale, "at": ms(t.now) })
-                })
-                .collect(),
-        );
-        let rows = sqlx::query(
+        let members: Vec<_> = taps
+            .iter()
+            .filter(|t| t.member_changes())
+            .map(|t| {
+                (
+                    t.platform,
+                    t.user_id,
+                    t.display_name,
+                    t.platform_locale,
+                    ms(t.now),
+                )
+            })
+            .collect();
+        let mut respondent_ids: Vec<Option<i64>> = Vec::with_capacity(taps.len());
+        let (mut respondents, mut unknown) = (Vec::new(), Vec::new());
+        for (i, t) in taps.iter().enumerate() {
+            let segments = encode(&t.segments, "segments")?;
+            let known = t.before.respondent.filter(|_| t.before.member.is_some());
+            respondent_ids.push(known);
+            if known.is_none() {
+                unknown.push((i, t.platform, t.user_id, t.survey.0));
+            } else if t.before.segments.as_deref() == Some(segments.as_str()) {
+                continue;
+            }
+            respondents.push((
+                t.survey.0,
+                t.platform,
+                t.user_id,
+                segments,
+                t.new_member,
+                ms(t.now),
+            ));
+        }
+        let made: Vec<(String,)> = sqlx::query_as(
             "INSERT INTO members (platform, platform_user_id, display_name, locale, first_seen_at)
-             SELECT j.value->>'p', j.value->>'u', j.value->>'n', j.value->>'l', j.value->>'at'
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4
                FROM json_each(?) j WHERE true ORDER BY j.key
              ON CONFLICT (platform, platform_user_id) DO UPDATE SET
                 display_name = COALESCE(excluded.display_name, members.display_name),
-                locale = COALESCE(excluded.locale, members.locale)
-             RETURNING platform, platform_user_id, id",
-        )
-        .bind(members)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut member_ids = HashMap::with_capacity(rows.len());
-        for r in rows {
-            let key: (String, String) = (r.try_get(0)?, r.try_get(1)?);
-            member_ids.insert(key, r.try_get::<i64, _>(2)?);
-        }
-        let member_of = |t: &TapWrite<'_>| {
-            member_ids
-                .get(&(t.platform.to_string(), t.user_id.to_string()))
-                .copied()
-        };
-        let mut respondents = Vec::with_capacity(taps.len());
-        for t in taps {
-            respondents.push(json!({
-                "s": t.survey.0, "m": member_of(t), "p": t.platform,
-                "g": encode(&t.segments, "segments")?, "n": t.new_member, "at": ms(t.now),
-            }));
-        }
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "INSERT INTO respondents (survey_id, member_id, platform, segments, new_member, created_at)
-             SELECT j.value->>'s', j.value->>'m', j.value->>'p', j.value->>'g', j.value->>'n',
-                    j.value->>'at'
+                locale = COALESCE(excluded.locale, members.locale);
+             INSERT INTO respondents (survey_id, member_id, platform, segments, new_member, created_at)
+             SELECT j.value->>0,
+                    (SELECT m.id FROM members m
+                      WHERE m.platform = j.value->>1 AND m.platform_user_id = j.value->>2),
+                    j.value->>1, j.value->>3, j.value->>4, j.value->>5
                FROM json_each(?) j WHERE true ORDER BY j.key
-             ON CONFLICT (survey_id, member_id) DO UPDATE SET segments = excluded.segments
-             RETURNING survey_id, member_id, id",
+             ON CONFLICT (survey_id, member_id) DO UPDATE SET segments = excluded.segments;
+             SELECT json_group_array(json_array(j.value->>0, r.id))
+               FROM json_each(?) j
+               JOIN members m ON m.platform = j.value->>1 AND m.platform_user_id = j.value->>2
+               JOIN respondents r ON r.survey_id = j.value->>3 AND r.member_id = m.id",
         )
-        .bind(array(respondents))
+        .bind(batch(&members)?)
+        .bind(batch(&respondents)?)
+        .bind(batch(&unknown)?)
         .fetch_all(&mut *self.tx)
         .await?;
-        let respondent_ids: HashMap<(i64, i64), i64> =
-            rows.into_iter().map(|(s, m, id)| ((s, m), id)).collect();
+        let made: Vec<(usize, i64)> = decode(&single(made)?, "tap batch")?;
+        for (i, id) in made {
+            if let Some(slot) = respondent_ids.get_mut(i) {
+                *slot = Some(id);
+            }
+        }
         let (mut supersede, mut insert, mut clear, mut drafts) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for t in taps {
-            let Some(r) = member_of(t).and_then(|m| respondent_ids.get(&(t.survey.0, m))) else {
-                // Cannot happen: the statements above made both rows.
+        for (t, r) in taps.iter().zip(respondent_ids) {
+            let Some(r) = r else {
+                // Cannot happen: the statements above made the row.
                 return Err(super::StoreError::Task(
                     "a tap's respondent was not written".into(),
                 ));
             };
             let at = ms(t.now);
             if t.answer.is_some() || t.retract {
-                supersede.push(json!({ "r": r, "q": t.question, "at": at }));
+                supersede.push((r, t.question, at));
             }
             if let Some(v) = t.answer {
-                insert.push(json!({
-                    "r": r, "q": t.question, "v": encode(v, "answer value")?,
-                    "c": t.chat_segment, "l": t.locale, "at": at,
-                }));
+                insert.push((
+                    r,
+                    t.question,
+                    encode(v, "answer value")?,
+                    t.chat_segment,
+                    t.locale,
+                    at,
+                ));
             }
             match t.draft {
-                Some(Draft::Empty) => clear.push(json!({ "r": r, "q": t.question })),
-                Some(d) => drafts.push(json!({
-                    "r": r, "q": t.question, "d": encode(d, "draft")?, "at": at,
-                })),
+                Some(Draft::Empty) => clear.push((r, t.question)),
+                Some(d) => drafts.push((r, t.question, encode(d, "draft")?, at)),
                 None => {}
             }
         }
         sqlx::query(
-            "UPDATE answers SET superseded_at = j.value->>'at'
+            "UPDATE answers SET superseded_at = j.value->>2
                FROM json_each(?) j
-              WHERE answers.respondent_id = j.value->>'r' AND answers.question_id = j.value->>'q'
+              WHERE answers.respondent_id = j.value->>0 AND answers.question_id = j.value->>1
                 AND answers.superseded_at IS NULL;
              INSERT INTO answers (respondent_id, question_id, value, chat_segment, shown_at, answered_at, locale)
-             SELECT j.value->>'r', j.value->>'q', j.value->>'v', j.value->>'c', NULL,
-                    j.value->>'at', j.value->>'l'
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, NULL, j.value->>5,
+                    j.value->>4
                FROM json_each(?) j ORDER BY j.key;
              DELETE FROM drafts WHERE (respondent_id, question_id) IN
-                (SELECT j.value->>'r', j.value->>'q' FROM json_each(?) j);
+                (SELECT j.value->>0, j.value->>1 FROM json_each(?) j);
              INSERT INTO drafts (respondent_id, question_id, state, updated_at)
-             SELECT j.value->>'r', j.value->>'q', j.value->>'d', j.value->>'at'
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3
                FROM json_each(?) j WHERE true ORDER BY j.key
              ON CONFLICT (respondent_id, question_id) DO UPDATE
                 SET state = excluded.state, updated_at = excluded.updated_at;
              RELEASE taps",
         )
-        .bind(array(supersede))
-        .bind(array(insert))
-        .bind(array(clear))
-        .bind(array(drafts))
+        .bind(batch(&supersede)?)
+        .bind(batch(&insert)?)
+        .bind(batch(&clear)?)
+        .bind(batch(&drafts)?)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -52,7 +52,8 @@ const POLLS: [&str; 6] = ["lunch", "tools", "rank", "secret", "aftervote", "clos
 
 /// Random batches of events: taps on every posted poll (also from a chat it was not posted
 /// in, and forged ones), the same member twice in a batch, redeliveries within and across
-/// batches, and `/language` changes between taps.
+/// batches, `/language` changes between taps, and platform languages and roles (segments)
+/// that change from one tap to the next.
 fn script(seed: u64, payloads: &[Vec<String>]) -> Vec<Vec<Inbound>> {
     let mut rng = Rng(seed);
     let mut seen: Vec<Inbound> = Vec::new();
@@ -85,6 +86,10 @@ fn script(seed: u64, payloads: &[Vec<String>]) -> Vec<Vec<Inbound>> {
             let mut actor = actor(&user);
             actor.locale = [None, Some("de".to_string()), Some("es-MX".to_string())][rng.below(3)]
                 .clone();
+            // A mapped role now and then changes the member's segments between taps.
+            if rng.below(4) == 0 {
+                actor.roles = vec!["778".to_string()];
+            }
             n += 1;
             let ev = Inbound {
                 event_id: format!("ev{n}"),
