@@ -53,8 +53,16 @@ pub(super) async fn bench(
         // The writer's set-based path for taps, then the per-event path it replaced, each
         // against the raw insert measured in its own run.
         for (set_based, name, sub) in [
-            (true, "ingestion (Bot::handle, group commit, committed before the ack)", "ingest"),
-            (false, "ingestion, per-event writer path (before issue 21)", "ingest-per-event"),
+            (
+                true,
+                "ingestion (Bot::handle, group commit, committed before the ack)",
+                "ingest",
+            ),
+            (
+                false,
+                "ingestion, per-event writer path (before issue 21)",
+                "ingest-per-event",
+            ),
         ] {
             std::fs::create_dir_all(dir.join(sub))?;
             let i = bench::ingest(&dir.join(sub), members, taps, set_based).await?;

@@ -96,11 +96,7 @@ impl Service {
         }
     }
 
-    async fn try_taps(
-        &self,
-        tx: &mut Tx,
-        taps: &[Tap<'_>],
-    ) -> Result<Vec<Handled>, StoreError> {
+    async fn try_taps(&self, tx: &mut Tx, taps: &[Tap<'_>]) -> Result<Vec<Handled>, StoreError> {
         let ids: Vec<(&str, DateTime<Utc>)> = taps
             .iter()
             .map(|t| (t.ev.event_id.as_str(), t.now))
@@ -145,7 +141,10 @@ impl Service {
     /// What `on_inline` does with one tap, given what its member has stored.
     fn decide(&self, t: &Tap<'_>, state: &TapState) -> Decided {
         let (ev, s) = (t.ev, &t.survey);
-        let chosen = state.member.as_ref().and_then(|m| m.locale_override.clone());
+        let chosen = state
+            .member
+            .as_ref()
+            .and_then(|m| m.locale_override.clone());
         let locale = self.resolve_locale(chosen.as_deref(), ev.actor.locale.as_deref());
         let worded = self.localised(&s.survey, &locale);
         let survey = worded.as_ref().unwrap_or(&s.survey);

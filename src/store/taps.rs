@@ -90,7 +90,11 @@ fn batch<T: serde::Serialize>(rows: &[T]) -> Result<String> {
 /// The one JSON text a `json_group_array` statement returned (every statement here answers
 /// with a single row: rows cross sqlx's worker channel one at a time, which costs).
 fn single(rows: Vec<(String,)>) -> Result<String> {
-    Ok(rows.into_iter().next().map(|r| r.0).unwrap_or_else(|| "[]".into()))
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|r| r.0)
+        .unwrap_or_else(|| "[]".into()))
 }
 
 /// One row of `tap_states`: the tap's index, the member (id, persona, first seen, chosen

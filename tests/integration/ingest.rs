@@ -84,8 +84,8 @@ fn script(seed: u64, payloads: &[Vec<String>]) -> Vec<Vec<Inbound>> {
                 Body::Button(poll[rng.below(poll.len())].clone())
             };
             let mut actor = actor(&user);
-            actor.locale = [None, Some("de".to_string()), Some("es-MX".to_string())][rng.below(3)]
-                .clone();
+            actor.locale =
+                [None, Some("de".to_string()), Some("es-MX".to_string())][rng.below(3)].clone();
             // A mapped role now and then changes the member's segments between taps.
             if rng.below(4) == 0 {
                 actor.roles = vec!["778".to_string()];
@@ -209,7 +209,13 @@ async fn a_failing_run_of_taps_falls_back_to_one_event_at_a_time() {
     .await
     .expect("trigger");
     let batch: Vec<Inbound> = (0..40)
-        .map(|m| t.event(&format!("member{m}"), group(), Body::Button(p[m % 2].clone())))
+        .map(|m| {
+            t.event(
+                &format!("member{m}"),
+                group(),
+                Body::Button(p[m % 2].clone()),
+            )
+        })
         .collect();
     let before = t.app.service.set_based_taps();
     let results =
@@ -224,9 +230,8 @@ async fn a_failing_run_of_taps_falls_back_to_one_event_at_a_time() {
         before,
         "the failed run counts no set-based taps: its events went one by one"
     );
-    let claimed = |id: &str| {
-        format!("SELECT COUNT(*) FROM processed_events WHERE event_id = '{id}'")
-    };
+    let claimed =
+        |id: &str| format!("SELECT COUNT(*) FROM processed_events WHERE event_id = '{id}'");
     assert_eq!(
         t.scalar(&claimed(&batch[17].event_id)).await,
         0,
@@ -239,8 +244,7 @@ async fn a_failing_run_of_taps_falls_back_to_one_event_at_a_time() {
         .execute(t.app.store.pool())
         .await
         .expect("drop");
-    let again =
-        futures_util::future::join_all(batch.iter().map(|e| t.app.service.handle(e))).await;
+    let again = futures_util::future::join_all(batch.iter().map(|e| t.app.service.handle(e))).await;
     let applied: Vec<usize> = (0..again.len())
         .filter(|i| !matches!(again[*i], Ok(Handled::Duplicate)))
         .collect();
