@@ -3,7 +3,8 @@
 //! moment runs in one `BEGIN IMMEDIATE` transaction, each in its own savepoint that also records
 //! its event id, and no caller gets its replies before that transaction has committed. So a
 //! redelivered event changes nothing, a failing event rolls back alone, and an acknowledged
-//! answer is committed.
+//! answer is committed. Consecutive poll taps share one savepoint and a handful of set-based
+//! statements (`taps.rs`); if one fails, they are applied one by one.
 
 mod buttons;
 mod commands;

@@ -1,6 +1,6 @@
 //! The set-based path of the group commit for its common case: consecutive taps on posted
-//! inline polls. A run of them is claimed, looked up and written with about five statements
-//! for the whole run (`store/taps.rs`) instead of about eleven round trips to SQLite per tap;
+//! inline polls. A run of them is claimed, looked up and written in four round trips for the
+//! whole run (`store/taps.rs`) instead of about eleven round trips to SQLite per tap;
 //! the decisions are the per-event path's (`buttons.rs`, `on_inline`), taken in memory.
 //! Everything else, and a whole run whose statements failed, goes through the per-event path.
 
