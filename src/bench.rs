@@ -45,6 +45,8 @@ pub struct Ingest {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub raw_per_second: f64,
+    /// Taps the writer applied set-based (`service/taps.rs`); 0 on the per-event path.
+    pub set_based_taps: u64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -86,8 +88,15 @@ fn event(id: String, user: &str, body: Body) -> Inbound {
 
 /// `members` concurrent members each tap `taps` times (answer, then change) through
 /// `Bot::handle`, the path every adapter uses; each tap is committed before it returns.
-pub async fn ingest(dir: &Path, members: usize, taps: usize) -> Result<Ingest, BenchError> {
+/// `set_based` false applies every tap on the writer's per-event path (as before issue 21).
+pub async fn ingest(
+    dir: &Path,
+    members: usize,
+    taps: usize,
+    set_based: bool,
+) -> Result<Ingest, BenchError> {
     let app = bench_app(dir).await?;
+    app.service.set_set_based_taps(set_based);
     let posted = app
         .service
         .handle(&event(
@@ -154,6 +163,7 @@ pub async fn ingest(dir: &Path, members: usize, taps: usize) -> Result<Ingest, B
         p50_ms: percentile(&lat, 0.5),
         p99_ms: percentile(&lat, 0.99),
         raw_per_second: raw,
+        set_based_taps: app.service.set_based_taps(),
     })
 }
 

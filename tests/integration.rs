@@ -42,6 +42,8 @@ mod fake_discord;
 mod fake_telegram;
 #[path = "integration/faults.rs"]
 mod faults;
+#[path = "integration/ingest.rs"]
+mod ingest;
 #[path = "integration/insights.rs"]
 mod insights;
 #[path = "integration/layers.rs"]

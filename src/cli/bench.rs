@@ -50,18 +50,35 @@ pub(super) async fn bench(
     out!("| workload | size | result |\n|---|---|---|");
     let dir = tempfile_dir()?;
     if run(Workload::Ingest) {
-        let i = bench::ingest(&dir.join("ingest"), members, taps).await?;
-        out!(
-            "| ingestion (Bot::handle, group commit, committed before the ack) | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}% |",
-            i.members,
-            taps,
-            i.answers,
-            i.per_second,
-            i.p50_ms,
-            i.p99_ms,
-            i.raw_per_second,
-            100.0 * i.per_second / i.raw_per_second.max(1e-9)
-        );
+        // The writer's set-based path for taps, then the per-event path it replaced, each
+        // against the raw insert measured in its own run.
+        for (set_based, name, sub) in [
+            (
+                true,
+                "ingestion (Bot::handle, group commit, committed before the ack)",
+                "ingest",
+            ),
+            (
+                false,
+                "ingestion, per-event writer path (before issue 21)",
+                "ingest-per-event",
+            ),
+        ] {
+            std::fs::create_dir_all(dir.join(sub))?;
+            let i = bench::ingest(&dir.join(sub), members, taps, set_based).await?;
+            out!(
+                "| {name} | {} members x {} taps = {} answers | {:.0} answers/s; ack p50 {:.1} ms, p99 {:.1} ms; raw batched insert {:.0} rows/s; ratio {:.1}%; {} taps set-based |",
+                i.members,
+                taps,
+                i.answers,
+                i.per_second,
+                i.p50_ms,
+                i.p99_ms,
+                i.raw_per_second,
+                100.0 * i.per_second / i.raw_per_second.max(1e-9),
+                i.set_based_taps
+            );
+        }
     }
     let exe = std::env::current_exe()?;
     for n in sizes.into_iter().filter(|_| run(Workload::Insight)) {

@@ -3,7 +3,8 @@
 //! moment runs in one `BEGIN IMMEDIATE` transaction, each in its own savepoint that also records
 //! its event id, and no caller gets its replies before that transaction has committed. So a
 //! redelivered event changes nothing, a failing event rolls back alone, and an acknowledged
-//! answer is committed.
+//! answer is committed. Consecutive poll taps share one savepoint and a handful of set-based
+//! statements (`taps.rs`); if one fails, they are applied one by one.
 
 mod buttons;
 mod commands;
@@ -12,6 +13,7 @@ mod language;
 mod members;
 mod polls;
 mod steps;
+mod taps;
 mod views;
 mod writer;
 
@@ -121,6 +123,11 @@ pub struct Service {
     charts: Arc<crate::render::report::Charts>,
     /// Survey translations from `bot.toml` by survey id; replaced whole on reload (SIGHUP).
     wording: Arc<std::sync::RwLock<Arc<Wording>>>,
+    /// Whether the writer applies runs of poll taps set-based (`taps.rs`); off, every event
+    /// takes the per-event path (the equivalence test and the benchmark compare the two).
+    set_based: Arc<std::sync::atomic::AtomicBool>,
+    /// Taps committed by the set-based path so far (tests and the benchmark read it).
+    set_based_taps: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type Wording = std::collections::BTreeMap<
@@ -178,6 +185,8 @@ impl Service {
             writer: Default::default(),
             narrator: None,
             charts: Arc::new(|_| None),
+            set_based: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            set_based_taps: Default::default(),
         };
         bot = bot.with_locales(vec![(DEFAULT_LOCALE.to_string(), "English".to_string())]);
         bot
@@ -202,6 +211,21 @@ impl Service {
         }
         self.locales = Arc::new(locales);
         self
+    }
+
+    /// Turns the writer's set-based path for poll taps on (the default) or off, for every
+    /// clone of this service. Off, each tap costs about eleven statements of its own; the
+    /// stored rows and the replies are the same either way.
+    pub fn set_set_based_taps(&self, on: bool) {
+        self.set_based
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many taps the set-based path has applied (counted when their run's statements
+    /// succeeded; a run that fell back to the per-event path counts none).
+    pub fn set_based_taps(&self) -> u64 {
+        self.set_based_taps
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Locale codes members can be served in, the default first.

@@ -42,6 +42,34 @@ pub(super) enum Work {
     Digest(DigestWrite),
 }
 
+/// Consecutive taps of a batch the set-based path applies together (`taps.rs`): at most one
+/// per member and per event id, so applying them together is applying them in order.
+#[derive(Default)]
+struct Run<'a> {
+    taps: Vec<super::taps::Tap<'a>>,
+    /// Each tap's index in the batch.
+    at: Vec<usize>,
+    members: std::collections::HashSet<(Platform, &'a str)>,
+    events: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Run<'a> {
+    fn takes(&self, t: &super::taps::Tap<'a>) -> bool {
+        !self
+            .members
+            .contains(&(t.ev.actor.platform, t.ev.actor.user_id.as_str()))
+            && !self.events.contains(t.ev.event_id.as_str())
+    }
+
+    fn push(&mut self, i: usize, t: super::taps::Tap<'a>) {
+        self.members
+            .insert((t.ev.actor.platform, t.ev.actor.user_id.as_str()));
+        self.events.insert(t.ev.event_id.as_str());
+        self.at.push(i);
+        self.taps.push(t);
+    }
+}
+
 /// The committed result of one `Work`.
 pub(super) enum Applied {
     Event(Handled),
@@ -162,30 +190,51 @@ impl Service {
                 return e.is_unavailable().then_some(e);
             }
         };
-        let mut results = Vec::with_capacity(jobs.len());
+        // Each job's time is read in queue order, whichever path applies it.
+        let mut applied: Vec<Option<Result<Applied, ServiceError>>> =
+            Vec::with_capacity(jobs.len());
         let mut broken = None;
-        for j in jobs {
-            let r = if broken.is_some() {
-                Err(ServiceError::Stopped)
-            } else {
-                match self
-                    .apply(&mut tx, &j.work)
-                    .instrument(j.span.clone())
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // The savepoint could not be rolled back: nothing of this batch may
-                        // be committed.
-                        j.span
-                            .in_scope(|| tracing::error!(error = %e, "savepoint failed"));
-                        broken = Some(Arc::new(e));
-                        Err(ServiceError::Stopped)
+        let set_based = self.set_based.load(std::sync::atomic::Ordering::Relaxed);
+        let mut run = Run::default();
+        for (i, j) in jobs.iter().enumerate() {
+            applied.push(None);
+            if broken.is_some() {
+                continue;
+            }
+            // The clock is read as before this path existed: twice for an event (the time of
+            // the second reading is its time), once for a record. Tests' stepping clocks
+            // count the readings.
+            if matches!(j.work, Work::Event { .. }) {
+                self.clock.now();
+            }
+            let now = self.clock.now();
+            let tap = match set_based {
+                true => self.as_tap(&mut tx, &j.work, now).await,
+                false => None,
+            };
+            match tap {
+                Some(t) if run.takes(&t) => run.push(i, t),
+                tap => {
+                    self.flush(&mut tx, &jobs, &mut run, &mut applied, &mut broken)
+                        .await;
+                    match tap {
+                        Some(t) => run.push(i, t),
+                        None if broken.is_none() => {
+                            applied[i] = Some(self.apply_job(&mut tx, j, now, &mut broken).await)
+                        }
+                        None => {}
                     }
                 }
-            };
-            results.push((j, r));
+            }
         }
+        self.flush(&mut tx, &jobs, &mut run, &mut applied, &mut broken)
+            .await;
+        drop(run);
+        let results: Vec<(Job, Result<Applied, ServiceError>)> = jobs
+            .into_iter()
+            .zip(applied)
+            .map(|(j, r)| (j, r.unwrap_or(Err(ServiceError::Stopped))))
+            .collect();
         let committed = match broken {
             Some(e) => Err(e),
             None => tx.commit().await.map_err(Arc::new),
@@ -205,17 +254,84 @@ impl Service {
         committed.err().filter(|e| e.is_unavailable())
     }
 
+    /// Applies one job on the per-event path; a failed savepoint breaks the batch.
+    async fn apply_job(
+        &self,
+        tx: &mut Tx,
+        j: &Job,
+        now: DateTime<Utc>,
+        broken: &mut Option<Arc<StoreError>>,
+    ) -> Result<Applied, ServiceError> {
+        match self
+            .apply(tx, &j.work, now)
+            .instrument(j.span.clone())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                // The savepoint could not be rolled back: nothing of this batch may be
+                // committed.
+                j.span
+                    .in_scope(|| tracing::error!(error = %e, "savepoint failed"));
+                *broken = Some(Arc::new(e));
+                Err(ServiceError::Stopped)
+            }
+        }
+    }
+
+    /// Applies the taps gathered in `run` (set-based, or one by one if that failed) and
+    /// empties it.
+    async fn flush(
+        &self,
+        tx: &mut Tx,
+        jobs: &[Job],
+        run: &mut Run<'_>,
+        applied: &mut [Option<Result<Applied, ServiceError>>],
+        broken: &mut Option<Arc<StoreError>>,
+    ) {
+        let taps = std::mem::take(&mut run.taps);
+        let at = std::mem::take(&mut run.at);
+        run.members.clear();
+        run.events.clear();
+        if taps.is_empty() || broken.is_some() {
+            return;
+        }
+        match self.apply_taps(tx, &taps).await {
+            Ok(Some(done)) => {
+                for (i, h) in at.iter().zip(done) {
+                    if let Some(slot) = applied.get_mut(*i) {
+                        *slot = Some(Ok(Applied::Event(h)));
+                    }
+                }
+            }
+            Ok(None) => {
+                for (i, t) in at.iter().zip(&taps) {
+                    if broken.is_some() {
+                        break;
+                    }
+                    if let (Some(j), Some(slot)) = (jobs.get(*i), applied.get_mut(*i)) {
+                        *slot = Some(self.apply_job(tx, j, t.now, broken).await);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "savepoint of a run of taps failed");
+                *broken = Some(Arc::new(e));
+            }
+        }
+    }
+
     /// Applies one piece of work inside its own savepoint. The outer error means the savepoint
     /// itself failed; the inner result is the work's own outcome, rolled back if an error.
     pub(super) async fn apply(
         &self,
         tx: &mut Tx,
         work: &Work,
+        now: DateTime<Utc>,
     ) -> Result<Result<Applied, ServiceError>, StoreError> {
-        let now = self.clock.now();
         match work {
             Work::Event { ev, claim_only } => Ok(self
-                .apply_event(tx, ev, *claim_only)
+                .apply_event(tx, ev, *claim_only, now)
                 .await?
                 .map(Applied::Event)),
             Work::Posting {
@@ -276,8 +392,8 @@ impl Service {
         tx: &mut Tx,
         ev: &Inbound,
         claim_only: bool,
+        now: DateTime<Utc>,
     ) -> Result<Result<Handled, ServiceError>, StoreError> {
-        let now = self.clock.now();
         if !tx.claim_event_in_savepoint(&ev.event_id, now).await? {
             tracing::debug!("duplicate event ignored");
             return Ok(Ok(Handled::Duplicate));

@@ -9,6 +9,7 @@ mod read;
 mod reader;
 mod respondents;
 mod surveys;
+mod taps;
 mod transfer;
 
 pub use anon::KeyUpgrade;
@@ -17,6 +18,7 @@ pub use members::{MemberData, MemberRow};
 pub use reader::Reader;
 pub use respondents::{AnswerRow, Who};
 pub use surveys::{PostingRow, StoredSurvey, SurveySync};
+pub use taps::{TapKey, TapState, TapWrite};
 pub use transfer::{ExportAnswer, ImportAnswer, ImportHasher, ImportPerson};
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -30,11 +30,11 @@ pub struct AnswerRow {
     pub locale: Option<String>,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> Result<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(raw: &str, what: &'static str) -> Result<T> {
     serde_json::from_str(raw).map_err(|source| StoreError::Corrupt { what, source })
 }
 
-fn encode<T: serde::Serialize>(v: &T, what: &'static str) -> Result<String> {
+pub(super) fn encode<T: serde::Serialize>(v: &T, what: &'static str) -> Result<String> {
     serde_json::to_string(v).map_err(|source| StoreError::Encode { what, source })
 }
 

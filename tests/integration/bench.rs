@@ -5,10 +5,11 @@ async fn every_workload_runs_at_smoke_size() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("i")).unwrap();
     std::fs::create_dir_all(dir.path().join("d")).unwrap();
-    let i = canvass::bench::ingest(&dir.path().join("i"), 10, 2)
+    let i = canvass::bench::ingest(&dir.path().join("i"), 10, 2, true)
         .await
         .unwrap();
     assert_eq!(i.answers, 20, "every tap acknowledged");
+    assert_eq!(i.set_based_taps, 20, "every tap took the set-based path");
     assert!(i.per_second > 0.0 && i.raw_per_second > 0.0 && i.p99_ms >= i.p50_ms);
     let (secs, answers) = canvass::bench::insight_run(1_000).unwrap();
     assert!(secs >= 0.0 && answers > 500, "{answers}");

@@ -1517,6 +1517,7 @@ fn no_network_io_happens_inside_a_transaction() {
         "mod",
         "polls",
         "steps",
+        "taps",
         "writer",
     ]
     .map(|f| format!("src/service/{f}.rs"));
