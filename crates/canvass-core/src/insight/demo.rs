@@ -1,8 +1,7 @@
 //! A deterministic synthetic survey with answers of every type, used by `canvass check` to
 //! render the report templates, and by tests and benchmarks.
 
-use super::analyse::Response;
-use super::analyse::{Answers, Segments};
+use super::{Answers, Response, Segments};
 use crate::core::answer::AnswerValue;
 use crate::core::ids::{OptionId, QuestionId, SurveyId};
 use crate::core::survey::{Question, QuestionKind, ResultsVisibility, Survey, make_choices};

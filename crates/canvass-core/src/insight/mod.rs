@@ -11,5 +11,5 @@ pub mod stats;
 pub mod text;
 pub mod voting;
 
-pub use analyse::{Input, Interner, Previous, Response, analyse, baseline};
+pub use analyse::{Answers, Input, Interner, Previous, Response, Segments, analyse, baseline};
 pub use report::Report;

@@ -564,11 +564,72 @@ mod reference {
         }
     }
 
-    /// Random segments over the demo survey's answers: overlapping ones, exact complements,
-    /// near-duplicates (that pruning must drop) and small ones, at several minimum sizes.
+    /// Random answers to five question types with random segments: overlapping ones, exact
+    /// complements, near-duplicates (that pruning must drop) and small ones, at several
+    /// minimum sizes.
     #[test]
     fn bit_sets_find_exactly_what_sets_of_ids_found() {
-        let survey = crate::insight::demo::survey().expect("demo survey");
+        use crate::core::answer::AnswerValue;
+        use crate::core::ids::{OptionId, QuestionId, SurveyId};
+        use crate::core::survey::{ResultsVisibility, Survey, make_choices};
+        let opts = |labels: &[&str]| {
+            make_choices(labels.iter().map(|l| (None, l.to_string())).collect()).expect("options")
+        };
+        let kinds = [
+            (
+                "pick",
+                QuestionKind::Single {
+                    options: opts(&["A", "B", "C", "D"]),
+                },
+            ),
+            (
+                "tools",
+                QuestionKind::Multi {
+                    options: opts(&["X", "Y", "Z"]),
+                    max_choices: 2,
+                },
+            ),
+            (
+                "ease",
+                QuestionKind::Rating {
+                    scale: 5,
+                    low_label: "Hard".into(),
+                    high_label: "Easy".into(),
+                },
+            ),
+            (
+                "nps",
+                QuestionKind::Nps {
+                    low_label: "No".into(),
+                    high_label: "Yes".into(),
+                },
+            ),
+            (
+                "rank",
+                QuestionKind::Ranking {
+                    options: opts(&["P", "Q", "R"]),
+                    top_k: None,
+                },
+            ),
+        ];
+        let survey = Survey {
+            id: SurveyId::parse("s").expect("id"),
+            title: "S".into(),
+            intro: None,
+            questions: kinds
+                .into_iter()
+                .map(|(id, k)| {
+                    Question::new(QuestionId::parse(id).expect("id"), "Q?", k, false)
+                        .expect("question")
+                })
+                .collect(),
+            anonymous: false,
+            opens_at: None,
+            closes_at: None,
+            results: ResultsVisibility::AfterClose,
+            follows: None,
+            headline: None,
+        };
         let t0 = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         let mut state = 0x2545_f491_u64;
         let mut below = |n: u64| {
@@ -577,15 +638,35 @@ mod reference {
             state ^= state << 17;
             state % n
         };
+        let id = |s: &str| OptionId::parse(s).expect("option");
         for round in 0..12 {
             let n = 60 + below(400) as usize;
-            let mut rs = crate::insight::demo::responses(&survey, n, t0);
             let names: Vec<Arc<str>> = ["a", "b", "c", "not c", "c twin", "tiny", "half", "e"]
                 .iter()
                 .map(|s| Arc::from(*s))
                 .collect();
-            for (i, r) in rs.iter_mut().enumerate() {
-                r.segments.clear();
+            let mut rs = Vec::new();
+            for i in 0..n {
+                let mut answers = crate::insight::Answers::default();
+                let skew = usize::from(i % 3 == 0);
+                if below(10) != 0 {
+                    let o = ["a", "b", "c", "d"][(below(4) as usize + skew) % 4];
+                    answers.insert(Arc::from("pick"), AnswerValue::Choice(id(o)));
+                }
+                if below(10) != 0 {
+                    let picked: Vec<OptionId> = ["x", "y", "z"]
+                        .iter()
+                        .filter(|_| below(2) == 0)
+                        .map(|o| id(o))
+                        .collect();
+                    answers.insert(Arc::from("tools"), AnswerValue::Choices(picked));
+                }
+                answers.insert(Arc::from("ease"), AnswerValue::Scale(1 + below(5) as u8));
+                answers.insert(Arc::from("nps"), AnswerValue::Scale(below(11) as u8));
+                let mut order = vec![id("p"), id("q"), id("r")];
+                order.rotate_left(below(3) as usize);
+                answers.insert(Arc::from("rank"), AnswerValue::Ranking(order));
+                let mut segments = crate::insight::Segments::default();
                 let in_c = below(3) == 0;
                 for (k, name) in names.iter().enumerate() {
                     let on = match k {
@@ -598,9 +679,18 @@ mod reference {
                         _ => below(4) == 0,
                     };
                     if on {
-                        r.segments.insert(name.clone());
+                        segments.insert(name.clone());
                     }
                 }
+                rs.push(Response {
+                    respondent: i as i64 + 1,
+                    answers,
+                    segments,
+                    new_member: false,
+                    first_at: t0,
+                    seconds: None,
+                    locale: None,
+                });
             }
             for min in [1, 5, 10, 30] {
                 let input = Input {
