@@ -672,14 +672,16 @@ fn pairwise_below_ten_answers_is_counts_only_in_every_locale_and_format() {
         small += usize::from(q.n < 10);
         let p = q.detail.pairwise().expect("pairwise");
         let top = &p.bradley_terry[0];
-        let wins: u64 = p.wins.iter().map(|w| w.iter().sum::<u64>()).max().unwrap_or(0);
+        let wins: u64 = p
+            .wins
+            .iter()
+            .map(|w| w.iter().sum::<u64>())
+            .max()
+            .unwrap_or(0);
         assert!(q.n > 0, "n = {n}");
         for locale in LOCALES {
             let (modelled, counts) = match locale {
-                "de" => (
-                    " der Fälle",
-                    format!("{} gewann ", top.label),
-                ),
+                "de" => (" der Fälle", format!("{} gewann ", top.label)),
                 "es" => (" de las veces", format!("{} ganó ", top.label)),
                 _ => (" of the time", format!("{} won ", top.label)),
             };
@@ -714,8 +716,14 @@ fn pairwise_below_ten_answers_is_counts_only_in_every_locale_and_format() {
 /// `Since <label>:` in every format and the digest's own.
 fn since_prefixes(locale: &str, label: &str) -> [String; 2] {
     match locale {
-        "de" => [format!("Seit {label}: "), "Seit dem letzten Bericht: ".into()],
-        "es" => [format!("Desde {label}: "), "Desde el último resumen: ".into()],
+        "de" => [
+            format!("Seit {label}: "),
+            "Seit dem letzten Bericht: ".into(),
+        ],
+        "es" => [
+            format!("Desde {label}: "),
+            "Desde el último resumen: ".into(),
+        ],
         _ => [format!("Since {label}: "), "Since the last digest: ".into()],
     }
 }
@@ -755,11 +763,7 @@ fn change_lines_need_ten_answers_on_both_sides() {
             } else {
                 &report
             };
-            assert_eq!(
-                text.matches(p.as_str()).count(),
-                changes,
-                "{name}: {text}"
-            );
+            assert_eq!(text.matches(p.as_str()).count(), changes, "{name}: {text}");
         }
     }
 }
@@ -775,7 +779,12 @@ fn report_change_lines_name_the_option_in_every_locale_and_format() {
         .questions
         .iter()
         .enumerate()
-        .find_map(|(i, q)| q.change.as_ref().filter(|c| c.metric == "leader_share").map(|c| (i, c)))
+        .find_map(|(i, q)| {
+            q.change
+                .as_ref()
+                .filter(|c| c.metric == "leader_share")
+                .map(|c| (i, c))
+        })
         .expect("a share change");
     let leader = r.questions[qi]
         .detail
@@ -841,7 +850,11 @@ fn markdown_headings_keep_a_trailing_hash() {
         for locale in LOCALES {
             let md = renderer(locale).report(Format::Markdown, &r).expect("md");
             let hs = headings(&md);
-            assert_eq!(hs.first().map(String::as_str), Some(title), "{locale}: {md}");
+            assert_eq!(
+                hs.first().map(String::as_str),
+                Some(title),
+                "{locale}: {md}"
+            );
             assert_eq!(
                 hs.get(1).map(String::as_str),
                 Some(format!("1. {}", text.trim_end()).as_str()),
@@ -902,13 +915,22 @@ fn counts_only_text_uses_singular_and_plural_in_every_locale() {
         };
         for t in TARGETS {
             let text = r.statement(t, &nps).expect("nps");
-            assert!(text.contains(nps_want) && !text.contains(nps_bad), "{locale}: {text}");
+            assert!(
+                text.contains(nps_want) && !text.contains(nps_bad),
+                "{locale}: {text}"
+            );
             for s in [&robust, &none] {
                 let text = r.statement(t, s).expect("ranking");
-                assert!(text.contains(rank) && !text.contains(rank_bad), "{locale}: {text}");
+                assert!(
+                    text.contains(rank) && !text.contains(rank_bad),
+                    "{locale}: {text}"
+                );
             }
             let text = r.statement(t, &zero).expect("zero");
-            assert!(!text.contains(zero_bad) && !text.contains(" 0 "), "{locale}: {text}");
+            assert!(
+                !text.contains(zero_bad) && !text.contains(" 0 "),
+                "{locale}: {text}"
+            );
             let text = r.statement(t, &one).expect("one");
             assert!(text.contains(one_want), "{locale}: {text}");
         }
@@ -940,15 +962,29 @@ fn no_chart_message_states_the_true_reason_in_every_locale() {
     for locale in LOCALES {
         let r = renderer(locale);
         let (none, not_drawn, too_few) = match locale {
-            "de" => ("noch keine Antworten", "Nichts in dieser Umfrage", "weniger als 10"),
-            "es" => ("aún no tiene respuestas", "nada de esta encuesta", "menos de 10"),
+            "de" => (
+                "noch keine Antworten",
+                "Nichts in dieser Umfrage",
+                "weniger als 10",
+            ),
+            "es" => (
+                "aún no tiene respuestas",
+                "nada de esta encuesta",
+                "menos de 10",
+            ),
             _ => ("no answers", "nothing in this survey", "fewer than 10"),
         };
         assert!(r.chart(&ranking).is_none() && r.chart(&pairwise).is_none());
         let why = r.no_chart_reason(&ranking).expect("reason");
-        assert!(why.contains(not_drawn) && !why.contains(none), "{locale}: {why}");
+        assert!(
+            why.contains(not_drawn) && !why.contains(none),
+            "{locale}: {why}"
+        );
         let why = r.no_chart_reason(&pairwise).expect("reason");
-        assert!(why.contains(too_few) && !why.contains(none), "{locale}: {why}");
+        assert!(
+            why.contains(too_few) && !why.contains(none),
+            "{locale}: {why}"
+        );
         let why = r.no_chart_reason(&demo(0)).expect("reason");
         assert!(why.contains(none), "{locale}: {why}");
     }
@@ -1032,19 +1068,27 @@ fn a_mean_and_its_interval_share_one_number_style() {
         let r = renderer(locale);
         let text = r.statement(Target::Plain, &s).expect("rating");
         let want = format!("{}–{}", nf.num(3.0, 1), nf.num(4.3, 1));
-        assert!(text.contains(&want) && text.contains(&nf.num(3.7, 1)), "{locale}: {text}");
+        assert!(
+            text.contains(&want) && text.contains(&nf.num(3.7, 1)),
+            "{locale}: {text}"
+        );
         let five = nf.num(5.0, 1);
         for (name, text) in every_text(&r10, locale) {
             for bad in ["5–5", &format!("{five}–{five}")] {
                 assert!(!text.contains(bad), "{name}: {bad:?} in {text}");
             }
         }
-        let finding = r.statement(Target::Plain, &r10.questions[0].finding).expect("finding");
+        let finding = r
+            .statement(Target::Plain, &r10.questions[0].finding)
+            .expect("finding");
         let all = match locale {
             "de" => "die alle",
             "es" => "que eligieron todos",
             _ => "every one of whom chose",
         };
-        assert!(finding.contains(&format!("{all} {five}")), "{locale}: {finding}");
+        assert!(
+            finding.contains(&format!("{all} {five}")),
+            "{locale}: {finding}"
+        );
     }
 }
