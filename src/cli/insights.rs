@@ -86,7 +86,7 @@ pub(super) async fn insights(app: &App, args: Args) -> anyhow::Result<()> {
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("chart written to {}", path.display());
             }
-            None => eprintln!("no chart: the survey has no answers to draw yet"),
+            None => eprintln!("{}", app.renderer.no_chart_reason(&report)?),
         }
     }
     Ok(())

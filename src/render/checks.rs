@@ -142,6 +142,9 @@ impl Renderer {
                     ("detractors", json!({})),
                     ("point", json!({ "point": 3, "scale": 5 })),
                     ("empty", json!({})),
+                    ("none_no_answers", json!({})),
+                    ("none_too_few", json!({})),
+                    ("none_not_drawn", json!({})),
                     (
                         "alt",
                         json!({ "title": "T", "n": n, "bars": [

@@ -68,7 +68,18 @@ pub fn escape_markdown(s: &str) -> String {
             '>' => lead == Lead::Start,
             // A heading (`## x`), a list item (`- x`, `+ x`), Discord's small text (`-# x`), a
             // rule or heading underline (`---`, `===`) only where a line starts, and only so.
-            '#' => lead == Lead::Start && ends_marker(rest.iter().skip_while(|c| **c == '#')),
+            // Also a heading's closing sequence: `#`s after a blank (or first in the text) with
+            // only blanks after them on the line, which CommonMark drops (`# Which issue #`).
+            '#' => {
+                (lead == Lead::Start && ends_marker(rest.iter().skip_while(|c| **c == '#')))
+                    || (prev != Some('#')
+                        && prev.is_none_or(|p| matches!(p, ' ' | '\t'))
+                        && rest
+                            .iter()
+                            .skip_while(|c| **c == '#')
+                            .take_while(|c| **c != '\n')
+                            .all(|c| matches!(c, ' ' | '\t')))
+            }
             '-' | '+' => {
                 lead == Lead::Start
                     && (ends_marker(rest.iter())

@@ -352,6 +352,11 @@ mod tests {
             "\\<b> \\_c\\_ http\\://x \\&amp; \\\\\\*"
         );
         assert_eq!(escape_plain("a\u{1b}[2Jb"), "a[2Jb");
+        // A heading's closing sequence (`#`s after a blank, at the line's end) is escaped;
+        // a `#` inside a word or before more text is not.
+        assert_eq!(escape_markdown("Which issue #"), "Which issue \\#");
+        assert_eq!(escape_markdown("Which issue ## "), "Which issue \\## ");
+        assert_eq!(escape_markdown("issue#, #2 and C#"), "issue#, #2 and C#");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::chart::{self, Bar, ChartSpec};
 use super::{RenderError, Renderer, Target};
-use crate::insight::report::{Narrative, QuestionReport, Report, Statement, Tier};
+use crate::insight::report::{Code, Narrative, QuestionReport, Report, Statement, Tier};
 use crate::locale::Numbers;
 use serde_json::{Value, json};
 
@@ -90,7 +90,20 @@ impl Renderer {
             Value::Object(m) => Value::Object(m.clone()),
             _ => json!({}),
         };
-        localise_numbers(&Numbers::for_locale(locale), &mut data);
+        let nf = Numbers::for_locale(locale);
+        if matches!(s.code, Code::Rating | Code::RatingCounts) {
+            // A mean and its interval in one style: one decimal for all three, as the report's
+            // tables show them (not "3.7 (3–4.3)").
+            for k in ["mean", "low", "high"] {
+                if let Some(x) = data.get(k).and_then(Value::as_f64) {
+                    data[k] = json!(nf.num(x, 1));
+                }
+            }
+            if data.get("same").is_none() {
+                data["same"] = json!(false);
+            }
+        }
+        localise_numbers(&nf, &mut data);
         data["code"] = json!(s.code);
         self.render_in(target, Some(locale), "insight/statement", &data)
     }
@@ -143,7 +156,10 @@ impl Renderer {
         if let Some(r) = q.detail.rating() {
             v["rating"] = json!({
                 "mean": nf.num(r.mean, 1),
-                "ci": r.ci95.map(|c| format!("{}–{}", nf.num(c[0], 1), nf.num(c[1], 1))),
+                // No interval when every answer is the same point (it would read "5.0–5.0");
+                // the finding says so in words.
+                "ci": r.ci95.filter(|_| r.distribution.iter().filter(|c| **c > 0).count() > 1)
+                    .map(|c| format!("{}–{}", nf.num(c[0], 1), nf.num(c[1], 1))),
                 "top2": pct(r.top2_share), "top2_ci": range(r.top2_ci95), "scale": r.scale,
                 "distribution": r.distribution.iter().enumerate().map(|(i, c)| json!({"point": i + 1, "count": c})).collect::<Vec<_>>(),
             });
@@ -450,6 +466,24 @@ impl Renderer {
     /// The report's main chart, captioned in the team's locale (`insight/chart.hbs`).
     pub fn chart(&self, r: &Report) -> Option<Result<Vec<u8>, chart::ChartError>> {
         self.chart_in(r, &self.team)
+    }
+
+    /// Why [`Renderer::chart`] draws nothing for this report, in the team's locale
+    /// (`insight/chart.hbs`): no answers yet, a head-to-head question under ten answers, or
+    /// nothing in the survey that is drawn as a chart (rankings, written answers).
+    pub fn no_chart_reason(&self, r: &Report) -> Result<String, chart::ChartError> {
+        let kind = if r.questions.iter().all(|q| q.n == 0) {
+            "none_no_answers"
+        } else if r
+            .questions
+            .iter()
+            .any(|q| q.n > 0 && q.detail.pairwise().is_some())
+        {
+            "none_too_few"
+        } else {
+            "none_not_drawn"
+        };
+        self.chart_word(&self.team, kind, &json!({}))
     }
 
     /// The report's main chart with its captions in `locale`.

@@ -367,10 +367,10 @@ fn statement_sample(code: canvass::insight::report::Code) -> serde_json::Value {
         Tie => json!({ "labels": ["Sync", "Dark mode"], "n": 20, "share": 40.0 }),
         KeepCollecting => json!({ "n": 12, "min": 50, "leader": "Variant A" }),
         Rating => {
-            json!({ "mean": 3.9, "scale": 5, "n": 240, "low": 3.7, "high": 4.1, "top2": 68.3, "top2_count": 164 })
+            json!({ "mean": 3.9, "scale": 5, "n": 240, "low": 3.7, "high": 4.1, "top2": 68.3, "top2_count": 164, "same": false })
         }
         RatingCounts => {
-            json!({ "mean": 4.2, "scale": 5, "n": 6, "low": null, "high": null, "top2": 66.7, "top2_count": 4 })
+            json!({ "mean": 4.2, "scale": 5, "n": 6, "low": null, "high": null, "top2": 66.7, "top2_count": 4, "same": false })
         }
         Nps => {
             json!({ "score": -12, "low": -22, "high": -2, "n": 240, "promoters": 50, "passives": 111, "detractors": 79 })
@@ -384,6 +384,9 @@ fn statement_sample(code: canvass::insight::report::Code) -> serde_json::Value {
         }
         PairwiseTop => {
             json!({ "label": "Speed", "strength": 52.4, "prob": 71.2, "n": 200, "judgements": 950, "second": "Price" })
+        }
+        PairwiseCounts => {
+            json!({ "label": "Speed", "n": 5, "judgements": 5, "wins": 3, "comparisons": 4 })
         }
         TopTheme => {
             json!({ "label": "pricing", "count": 28, "n": 120, "themes": 5, "unclassified": 31, "language": "en" })

@@ -620,3 +620,475 @@ async fn an_insights_segment_argument_is_capped_with_a_localised_message() {
         }
     }
 }
+
+/// Every text of the report and digest, as in [`every_text`], for the demo survey analysed over
+/// `now` respondents against an earlier run over `before` (the survey it follows, or the
+/// last digest), with the change labelled `since`.
+fn demo_since(before: usize, now: usize, since: &str) -> Report {
+    use canvass::insight::{self, Input, Previous};
+    let s = canvass::insight::demo::survey().expect("demo survey");
+    let t0 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 5, 9, 0, 0)
+        .single()
+        .expect("a time");
+    let input = |rs: &[insight::Response]| -> Report {
+        insight::analyse(&Input {
+            survey: &s,
+            status: canvass::core::survey::Status::Closed,
+            responses: rs,
+            min_segment: 10,
+            segment: None,
+            previous: None,
+            members_reached: None,
+        })
+    };
+    let earlier = input(&insight::demo::responses(&s, before, t0));
+    let rs = insight::demo::responses(&s, now, t0);
+    insight::analyse(&Input {
+        survey: &s,
+        status: canvass::core::survey::Status::Closed,
+        responses: &rs,
+        min_segment: 10,
+        segment: None,
+        previous: Some(Previous {
+            label: since.into(),
+            report: &earlier,
+        }),
+        members_reached: None,
+    })
+}
+
+/// Below ten answers a head-to-head question is counts only: the top option's wins out of its
+/// comparisons, never a modelled "would beat ... 71.3% of the time", in every locale, format
+/// and the digest (1, 5 and 9 answers); from ten answers the percentage is back.
+#[test]
+fn pairwise_below_ten_answers_is_counts_only_in_every_locale_and_format() {
+    let mut small = 0;
+    for n in [1, 2, 3, 5, 9, 10] {
+        let r = demo(n);
+        // The demo's first respondents may make no head-to-head choice.
+        let Some(q) = r.questions.iter().find(|q| q.detail.pairwise().is_some()) else {
+            continue;
+        };
+        small += usize::from(q.n < 10);
+        let p = q.detail.pairwise().expect("pairwise");
+        let top = &p.bradley_terry[0];
+        let wins: u64 = p
+            .wins
+            .iter()
+            .map(|w| w.iter().sum::<u64>())
+            .max()
+            .unwrap_or(0);
+        assert!(q.n > 0, "n = {n}");
+        for locale in LOCALES {
+            let (modelled, counts) = match locale {
+                "de" => (" der Fälle", format!("{} gewann ", top.label)),
+                "es" => (" de las veces", format!("{} ganó ", top.label)),
+                _ => (" of the time", format!("{} won ", top.label)),
+            };
+            for (name, text) in every_text(&r, locale) {
+                if q.n < 10 {
+                    assert!(!text.contains(modelled), "n = {n} {name}: {text}");
+                    if !name.contains("digest") {
+                        assert!(
+                            text.contains(&counts),
+                            "n = {n} {name}: {counts:?} in {text}"
+                        );
+                    }
+                } else if !name.contains("digest") {
+                    assert!(text.contains(modelled), "n = {n} {name}: {text}");
+                }
+            }
+        }
+        if q.n < 10 {
+            assert_eq!(q.finding.code.as_str(), "pairwise_counts", "n = {n}");
+            assert!(
+                q.finding.params["wins"].as_u64() <= Some(wins),
+                "{:?}",
+                q.finding
+            );
+            assert_eq!(q.finding.params["comparisons"], json!(top.comparisons));
+        }
+    }
+    assert!(small >= 3, "{small} small pairwise samples checked");
+}
+
+/// The lines that compare with an earlier run, as each locale starts them: the report's
+/// `Since <label>:` in every format and the digest's own.
+fn since_prefixes(locale: &str, label: &str) -> [String; 2] {
+    match locale {
+        "de" => [
+            format!("Seit {label}: "),
+            "Seit dem letzten Bericht: ".into(),
+        ],
+        "es" => [
+            format!("Desde {label}: "),
+            "Desde el último resumen: ".into(),
+        ],
+        _ => [format!("Since {label}: "), "Since the last digest: ".into()],
+    }
+}
+
+/// A change needs ten answers to the question on both sides: a last digest (or an earlier
+/// survey) with 1 respondent against 21 now, 20 against 3 and 3 against 20 show no score or
+/// share change ("NPS +100 → -19", "Alpha 100% → 81%") anywhere; the line is left out, as
+/// the rating's already was. 60 against 240 still shows every change.
+#[test]
+fn change_lines_need_ten_answers_on_both_sides() {
+    let label = "Survey fold";
+    for (before, now) in [(1, 21), (20, 3), (3, 20), (9, 240)] {
+        let r = demo_since(before, now, label);
+        for q in &r.questions {
+            assert!(q.change.is_none(), "{before} → {now}: {q:?}");
+        }
+        for locale in LOCALES {
+            let prefixes = since_prefixes(locale, label);
+            for (name, text) in every_text(&r, locale) {
+                for p in &prefixes {
+                    assert!(
+                        !text.contains(p.trim_end()),
+                        "{before} → {now} {name}: {p:?} in {text}"
+                    );
+                }
+            }
+        }
+    }
+    let r = demo_since(60, 240, label);
+    let changes = r.questions.iter().filter(|q| q.change.is_some()).count();
+    assert!(changes >= 3, "{changes}");
+    for locale in LOCALES {
+        let [report, digest] = since_prefixes(locale, label);
+        for (name, text) in every_text(&r, locale) {
+            let p = if name.contains("digest") {
+                &digest
+            } else {
+                &report
+            };
+            assert_eq!(text.matches(p.as_str()).count(), changes, "{name}: {text}");
+        }
+    }
+}
+
+/// A report's change against the survey it follows names what changed, as the digest does:
+/// the option whose share moved ("Since Survey fold: Dark mode 42% → 45%"), "NPS" and
+/// "mean", in every locale and format.
+#[test]
+fn report_change_lines_name_the_option_in_every_locale_and_format() {
+    let label = "Survey fold";
+    let r = demo_since(60, 240, label);
+    let (qi, c) = r
+        .questions
+        .iter()
+        .enumerate()
+        .find_map(|(i, q)| {
+            q.change
+                .as_ref()
+                .filter(|c| c.metric == "leader_share")
+                .map(|c| (i, c))
+        })
+        .expect("a share change");
+    let leader = r.questions[qi]
+        .detail
+        .leader()
+        .map(|l| l.label.clone())
+        .expect("leader");
+    for locale in LOCALES {
+        let nf = Numbers::for_locale(locale);
+        let [since, _] = since_prefixes(locale, label);
+        let want = format!("{since}{leader} {}", nf.pct(c.before * 100.0, 0));
+        let (nps, mean) = match locale {
+            "de" => ("NPS ", "Mittelwert "),
+            "es" => ("NPS ", "media "),
+            _ => ("NPS ", "mean "),
+        };
+        for f in TEXT_FORMATS {
+            let text = renderer(locale).report(f, &r).expect("renders");
+            assert!(text.contains(&want), "{locale} {f:?}: {want:?} in {text}");
+            assert!(
+                text.contains(&format!("{since}{nps}")),
+                "{locale} {f:?}: {text}"
+            );
+            assert!(
+                text.contains(&format!("{since}{mean}")),
+                "{locale} {f:?}: {text}"
+            );
+        }
+    }
+}
+
+/// The heading texts of a CommonMark document, one per heading.
+fn headings(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for e in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        match e {
+            Event::Start(pulldown_cmark::Tag::Heading { .. }) => current = Some(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = &mut current {
+                    c.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A survey title or question text ending in `#` or ` #` keeps it in the Markdown headings:
+/// CommonMark reads `# Which issue #` as "Which issue" (a closing sequence), so that `#` is
+/// escaped, in every locale; the chat Markdown reads as written too.
+#[test]
+fn markdown_headings_keep_a_trailing_hash() {
+    for (title, text) in [
+        ("Which issue #", "Best language C#"),
+        ("Rank ##", "Pick one # "),
+        ("C#", "#"),
+    ] {
+        let mut r = demo(240);
+        r.survey.title = title.into();
+        r.questions[0].text = text.into();
+        for locale in LOCALES {
+            let md = renderer(locale).report(Format::Markdown, &r).expect("md");
+            let hs = headings(&md);
+            assert_eq!(
+                hs.first().map(String::as_str),
+                Some(title),
+                "{locale}: {md}"
+            );
+            assert_eq!(
+                hs.get(1).map(String::as_str),
+                Some(format!("1. {}", text.trim_end()).as_str()),
+                "{locale}: {md}"
+            );
+            let chat = renderer(locale)
+                .report(Format::Chat(Target::Markdown), &r)
+                .expect("chat");
+            let read = commonmark_text(&chat, false);
+            assert!(read.contains(title), "{locale}: {read}");
+        }
+    }
+}
+
+/// Counts read as counts: "1 promoter", "1 ranking", never "1 promoters" or "1 Promotoren",
+/// and no "Only 0 respondents", in every locale (the templates' `plural`).
+#[test]
+fn counts_only_text_uses_singular_and_plural_in_every_locale() {
+    use canvass::insight::report::{Code, Statement};
+    let nps = Statement::new(
+        Code::NpsCounts,
+        json!({ "score": 100, "low": -48, "high": 98, "n": 1, "promoters": 1, "passives": 1, "detractors": 2 }),
+    );
+    let robust = Statement::new(Code::RobustWinner, json!({ "label": "Sync", "n": 1 }));
+    let none = Statement::new(
+        Code::NoRobustWinner,
+        json!({ "n": 1, "borda": "A", "schulze": "B", "irv": "A", "plurality": "B" }),
+    );
+    let zero = Statement::new(Code::CountsOnlyCaveat, json!({ "n": 0 }));
+    let one = Statement::new(Code::CountsOnlyCaveat, json!({ "n": 1 }));
+    for locale in LOCALES {
+        let r = renderer(locale);
+        let (nps_want, nps_bad, rank, rank_bad, zero_bad, one_want) = match locale {
+            "de" => (
+                "1 Promotor, 1 Passiver, 2 Kritiker",
+                "1 Promotoren",
+                "1 Rangfolge",
+                "1 Rangfolgen",
+                "Nur 0",
+                "Nur 1 Person hat",
+            ),
+            "es" => (
+                "1 promotor, 1 pasivo y 2 detractores",
+                "1 promotores",
+                "1 clasificación",
+                "1 clasificaciones",
+                "Solo 0",
+                "Solo 1 participante:",
+            ),
+            _ => (
+                "1 promoter, 1 passive, 2 detractors",
+                "1 promoters",
+                "1 ranking",
+                "1 rankings",
+                "Only 0",
+                "Only 1 respondent:",
+            ),
+        };
+        for t in TARGETS {
+            let text = r.statement(t, &nps).expect("nps");
+            assert!(
+                text.contains(nps_want) && !text.contains(nps_bad),
+                "{locale}: {text}"
+            );
+            for s in [&robust, &none] {
+                let text = r.statement(t, s).expect("ranking");
+                assert!(
+                    text.contains(rank) && !text.contains(rank_bad),
+                    "{locale}: {text}"
+                );
+            }
+            let text = r.statement(t, &zero).expect("zero");
+            assert!(
+                !text.contains(zero_bad) && !text.contains(" 0 "),
+                "{locale}: {text}"
+            );
+            let text = r.statement(t, &one).expect("one");
+            assert!(text.contains(one_want), "{locale}: {text}");
+        }
+        // And through whole reports of 0 and 1 respondents.
+        for n in [0, 1] {
+            for (name, text) in every_text(&demo(n), locale) {
+                for bad in [nps_bad, rank_bad, zero_bad] {
+                    assert!(!text.contains(bad), "{name}: {bad:?} in {text}");
+                }
+            }
+        }
+    }
+}
+
+/// `canvass insights --chart` says why there is no chart: "no answers" only when there are
+/// none; a ranking-only survey with 10 answers is not drawn as a chart, and a head-to-head
+/// question with 5 answers has too few to draw, in every locale.
+#[test]
+fn no_chart_message_states_the_true_reason_in_every_locale() {
+    let only = |n: usize, keep: fn(&QuestionDetail) -> bool| {
+        let mut r = demo(n);
+        r.questions.retain(|q| keep(&q.detail));
+        assert_eq!(r.questions.len(), 1, "n = {n}");
+        r
+    };
+    let ranking = only(10, |d| d.ranking().is_some());
+    let pairwise = only(5, |d| d.pairwise().is_some());
+    assert!(ranking.questions[0].n >= 10 && pairwise.questions[0].n > 0);
+    for locale in LOCALES {
+        let r = renderer(locale);
+        let (none, not_drawn, too_few) = match locale {
+            "de" => (
+                "noch keine Antworten",
+                "Nichts in dieser Umfrage",
+                "weniger als 10",
+            ),
+            "es" => (
+                "aún no tiene respuestas",
+                "nada de esta encuesta",
+                "menos de 10",
+            ),
+            _ => ("no answers", "nothing in this survey", "fewer than 10"),
+        };
+        assert!(r.chart(&ranking).is_none() && r.chart(&pairwise).is_none());
+        let why = r.no_chart_reason(&ranking).expect("reason");
+        assert!(
+            why.contains(not_drawn) && !why.contains(none),
+            "{locale}: {why}"
+        );
+        let why = r.no_chart_reason(&pairwise).expect("reason");
+        assert!(
+            why.contains(too_few) && !why.contains(none),
+            "{locale}: {why}"
+        );
+        let why = r.no_chart_reason(&demo(0)).expect("reason");
+        assert!(why.contains(none), "{locale}: {why}");
+    }
+}
+
+/// Each quote in the Markdown report is a blockquote of its own, not one paragraph run
+/// together from consecutive `> ` lines, in every locale.
+#[test]
+fn markdown_quotes_are_each_their_own_blockquote() {
+    let r = demo(240);
+    let quotes: Vec<String> = r
+        .questions
+        .iter()
+        .filter_map(|q| q.detail.themes())
+        .flatten()
+        .flat_map(|t| t.quotes.iter().map(move |q| format!("{q} ({})", t.label)))
+        .collect();
+    assert!(quotes.len() >= 2, "{quotes:?}");
+    for locale in LOCALES {
+        let md = renderer(locale).report(Format::Markdown, &r).expect("md");
+        let mut blocks: Vec<String> = Vec::new();
+        let mut depth = 0;
+        for e in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+            match e {
+                Event::Start(pulldown_cmark::Tag::BlockQuote(_)) => {
+                    depth += 1;
+                    blocks.push(String::new());
+                }
+                Event::End(TagEnd::BlockQuote(_)) => depth -= 1,
+                Event::Text(t) if depth > 0 => {
+                    if let Some(b) = blocks.last_mut() {
+                        b.push_str(&t);
+                    }
+                }
+                Event::SoftBreak if depth > 0 => {
+                    if let Some(b) = blocks.last_mut() {
+                        b.push('\n');
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(blocks, quotes, "{locale}: {md}");
+    }
+}
+
+/// One number style for a mean and its interval: one decimal for the mean and both ends in
+/// the finding, as the tables show them ("3.7 (3.0–4.3)", never "3.7 (3–4.3)"), in every
+/// locale; ten identical ratings of 5 say so in words instead of "95% interval 5–5".
+#[test]
+fn a_mean_and_its_interval_share_one_number_style() {
+    use canvass::core::answer::AnswerValue;
+    use canvass::insight::report::{Code, Statement};
+    let s = Statement::new(
+        Code::Rating,
+        json!({ "mean": 3.7, "scale": 5, "n": 40, "low": 3.0, "high": 4.3, "top2": 60.0, "top2_count": 24, "same": false }),
+    );
+    let mut r10 = {
+        let sv = canvass::insight::demo::survey().expect("survey");
+        let t0 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 5, 9, 0, 0)
+            .single()
+            .expect("a time");
+        let mut rs = canvass::insight::demo::responses(&sv, 10, t0);
+        for x in &mut rs {
+            x.answers.insert("ease".into(), AnswerValue::Scale(5));
+        }
+        canvass::insight::analyse(&canvass::insight::Input {
+            survey: &sv,
+            status: canvass::core::survey::Status::Closed,
+            responses: &rs,
+            min_segment: 10,
+            segment: None,
+            previous: None,
+            members_reached: None,
+        })
+    };
+    r10.questions.retain(|q| q.detail.rating().is_some());
+    assert_eq!(r10.questions[0].n, 10);
+    for locale in LOCALES {
+        let nf = Numbers::for_locale(locale);
+        let r = renderer(locale);
+        let text = r.statement(Target::Plain, &s).expect("rating");
+        let want = format!("{}–{}", nf.num(3.0, 1), nf.num(4.3, 1));
+        assert!(
+            text.contains(&want) && text.contains(&nf.num(3.7, 1)),
+            "{locale}: {text}"
+        );
+        let five = nf.num(5.0, 1);
+        for (name, text) in every_text(&r10, locale) {
+            for bad in ["5–5", &format!("{five}–{five}")] {
+                assert!(!text.contains(bad), "{name}: {bad:?} in {text}");
+            }
+        }
+        let finding = r
+            .statement(Target::Plain, &r10.questions[0].finding)
+            .expect("finding");
+        let all = match locale {
+            "de" => "die alle",
+            "es" => "que eligieron todos",
+            _ => "every one of whom chose",
+        };
+        assert!(
+            finding.contains(&format!("{all} {five}")),
+            "{locale}: {finding}"
+        );
+    }
+}

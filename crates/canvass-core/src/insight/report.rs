@@ -58,6 +58,7 @@ codes! {
     RobustWinner => "robust_winner",
     NoRobustWinner => "no_robust_winner",
     PairwiseTop => "pairwise_top",
+    PairwiseCounts => "pairwise_counts",
     TopTheme => "top_theme",
     NoThemes => "no_themes",
     SegmentTooSmall => "segment_too_small",

@@ -8,6 +8,11 @@ pub(super) fn change(
     after: &QuestionReport,
     since: &str,
 ) -> Option<Change> {
+    // Below the counts-only tier on either side there is no score or share to compare (one
+    // answer is NPS +100 or a 100% share): no change line at all, as for a rating.
+    if Tier::of(before.n) == Tier::CountsOnly || Tier::of(after.n) == Tier::CountsOnly {
+        return None;
+    }
     let z_p = |d: f64, se: f64| {
         if se > 0.0 {
             Some(crate::insight::special::normal_two_sided_p(d / se))

@@ -136,7 +136,16 @@ pub(super) fn pairwise(
             judgements: judgements.len(),
             top_beats_second: p,
         });
-        if let Some(t) = top {
+        if let Some(t) = top.filter(|_| people < 10) {
+            // Below the counts-only tier: the top option's own wins and comparisons, no modelled
+            // percentage (one answer gave "it would beat ... 71.3% of the time").
+            let wins: u64 = bt.wins.get(t).map(|w| w.iter().sum()).unwrap_or(0);
+            rep.finding = Statement::new(
+                Code::PairwiseCounts,
+                json!({ "label": options[t].label, "n": people, "judgements": judgements.len(),
+                        "wins": wins, "comparisons": bt.comparisons.get(t).copied().unwrap_or(0) }),
+            );
+        } else if let Some(t) = top {
             rep.finding = Statement::new(
                 Code::PairwiseTop,
                 json!({ "label": options[t].label, "strength": pct(bt.strengths[t]),

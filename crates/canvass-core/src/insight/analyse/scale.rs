@@ -30,6 +30,7 @@ pub(super) fn rating(q: &Question, scale: &u8, rs: &[&Response], rep: &mut Quest
             .iter()
             .filter(|v| **v >= f64::from(*scale) - 1.0)
             .count() as u64;
+        let same = dist.iter().filter(|c| **c > 0).count() == 1;
         rep.detail = QuestionDetail::Rating(RatingStat {
             scale: *scale,
             mean: m.mean,
@@ -47,7 +48,9 @@ pub(super) fn rating(q: &Question, scale: &u8, rs: &[&Response], rep: &mut Quest
             json!({ "mean": (m.mean * 10.0).round() / 10.0, "scale": scale, "n": n,
                     "low": m.interval().map(|i| (i.low * 10.0).round() / 10.0),
                     "high": m.interval().map(|i| (i.high * 10.0).round() / 10.0),
-                    "top2": pct(share(top, n)), "top2_count": top }),
+                    "top2": pct(share(top, n)), "top2_count": top,
+                    // Every answer the same point: a zero-width interval, said in words.
+                    "same": same }),
         );
     }
 }
