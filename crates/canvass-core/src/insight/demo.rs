@@ -222,6 +222,9 @@ pub fn report(n: usize) -> Option<super::Report> {
 
 #[cfg(test)]
 mod tests {
+    use crate::core::survey::{Status, Survey};
+    use crate::insight::{Input, Previous, Report, Response, analyse, baseline};
+    use chrono::TimeZone;
     #[test]
     fn demo_report_has_every_part() {
         let r = super::report(240).expect("demo report");
@@ -243,5 +246,60 @@ mod tests {
                 .themes()
                 .is_some_and(|t| !t.is_empty())
         );
+    }
+
+    /// A baseline (the previous view, built without themes or segment tests) gives every change
+    /// line exactly what a full report as the previous gives, on the demo survey's eight types
+    /// at many sizes, with and without a segment filter.
+    #[test]
+    fn a_baseline_as_previous_changes_nothing_in_the_report() {
+        let s = super::survey().unwrap();
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        for (before_n, after_n) in [(5, 9), (12, 40), (60, 61), (300, 180), (40, 400)] {
+            let before = super::responses(&s, before_n, t0);
+            let after = super::responses(&s, after_n, t0);
+            for segment in [None, Some("persona: customer")] {
+                fn input<'a>(
+                    s: &'a Survey,
+                    rs: &'a [Response],
+                    segment: Option<&'a str>,
+                ) -> Input<'a> {
+                    Input {
+                        survey: s,
+                        status: Status::Open,
+                        responses: rs,
+                        min_segment: 10,
+                        segment,
+                        previous: None,
+                        members_reached: None,
+                    }
+                }
+                let (full, base) = (
+                    analyse(&input(&s, &before, segment)),
+                    baseline(&input(&s, &before, segment)),
+                );
+                let with = |prev: &Report| {
+                    analyse(&Input {
+                        previous: Some(Previous {
+                            label: "the last digest".into(),
+                            report: prev,
+                        }),
+                        ..input(&s, &after, segment)
+                    })
+                };
+                let (a, b) = (with(&full), with(&base));
+                assert!(
+                    a.questions.iter().any(|q| q.change.is_some())
+                        || before_n < 10
+                        || segment.is_some(),
+                    "{before_n} → {after_n}: some change is compared"
+                );
+                assert_eq!(
+                    serde_json::to_string(&a).unwrap(),
+                    serde_json::to_string(&b).unwrap(),
+                    "{before_n} → {after_n}, segment {segment:?}"
+                );
+            }
+        }
     }
 }

@@ -502,7 +502,7 @@ mod reference {
             let mut rest = vec![0u64; labels.len()];
             let (mut n_seg, mut n_rest) = (0, 0);
             for (r, cats) in &answered {
-                let (t, n) = if r.segments.contains(*name) {
+                let (t, n) = if r.segments.contains(name) {
                     (&mut seg, &mut n_seg)
                 } else {
                     (&mut rest, &mut n_rest)
