@@ -14,4 +14,10 @@ async fn main() {
             r.members, r.seconds, r.per_second, r.stored
         );
     }
+    // What the fake itself can serve, with a bare client and no bot, beside the figures above.
+    println!("\n| fake's own ceiling: members | seconds | taps/s |\n|---|---|---|");
+    for members in [200, 2_000] {
+        let r = support::e2e::fake_ceiling(members).await;
+        println!("| {} | {:.2} | {:.0} |", r.members, r.seconds, r.per_second);
+    }
 }

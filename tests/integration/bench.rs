@@ -24,6 +24,11 @@ async fn the_telegram_end_to_end_workload_runs_at_smoke_size() {
     let r = crate::support::e2e::telegram_taps(30).await;
     assert_eq!(r.stored, 30, "every confirmed tap is stored");
     assert!(r.per_second > 0.0);
+    let ceiling = crate::support::e2e::fake_ceiling(30).await;
+    assert_eq!(
+        ceiling.stored, 30,
+        "the bare client confirmed every tap at the fake"
+    );
 }
 
 /// `canvass bench --smoke --only e2e`: the real binary generates a file, imports it (the
