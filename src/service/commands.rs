@@ -141,14 +141,21 @@ impl Service {
                     // A closed survey stays visible: members see that it closed, and its
                     // result when they may.
                     Some(s) if self.team_view(ev) || s.effective_status(now) != Status::Draft => {
-                        let n = self.store.respondent_count(s.key).await?;
-                        let mut data = survey_json(&s, n, now, cx.locale(), self.team_view(ev));
                         // Members see tallies of polls answered in the open only: a survey
                         // taken privately shows none (one respondent's tally is their answers).
-                        if (s.survey.is_inline_poll() || self.team_view(ev))
-                            && views::results_visible(&s.survey, s.effective_status(now))
-                        {
-                            let rows = self.store.current_answers(s.key).await?;
+                        // With tallies, the count of people comes from the same read.
+                        let tallied = (s.survey.is_inline_poll() || self.team_view(ev))
+                            && views::results_visible(&s.survey, s.effective_status(now));
+                        let rows = match tallied {
+                            true => Some(self.store.current_answers(s.key).await?),
+                            false => None,
+                        };
+                        let n = match &rows {
+                            Some(rows) => views::people(rows),
+                            None => self.store.respondent_count(s.key).await?,
+                        };
+                        let mut data = survey_json(&s, n, now, cx.locale(), self.team_view(ev));
+                        if let Some(rows) = rows {
                             for (q, v) in s
                                 .survey
                                 .questions

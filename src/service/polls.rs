@@ -12,9 +12,8 @@ impl Service {
         };
         let team = &self.cfg.team.locale;
         let s = self.worded(s, team);
-        let n = self.store.respondent_count(key).await?;
         let status = s.effective_status(self.clock.now());
-        let results = self.poll_results(key, &s.survey, status, team).await?;
+        let (n, results) = self.poll_results(key, &s.survey, status, team).await?;
         let (msg, kb) = views::posted(key, &s.survey, status, n, results, team);
         Ok(Some(in_locale(msg, kb, team)))
     }
@@ -41,27 +40,31 @@ impl Service {
         Ok((due, next))
     }
 
-    /// The tallies of an inline poll, when members may see them (`results = "live"`, or closed).
+    /// How many people answered a posted survey, and the tallies of an inline poll when
+    /// members may see them (`results = "live"`, or closed). Both come from one read of the
+    /// current answers when there are tallies: two reads could straddle a commit of a burst
+    /// and show counts that do not add up to the people beside them.
     pub(super) async fn poll_results(
         &self,
         key: SurveyKey,
         survey: &crate::core::survey::Survey,
         status: Status,
         locale: &str,
-    ) -> Result<Option<Value>, ServiceError> {
-        let Some(q) = survey.questions.first() else {
-            return Ok(None);
+    ) -> Result<(i64, Option<Value>), ServiceError> {
+        let q = match survey.questions.first() {
+            Some(q) if survey.is_inline_poll() && views::results_visible(survey, status) => q,
+            _ => return Ok((self.store.respondent_count(key).await?, None)),
         };
-        if !survey.is_inline_poll() || !views::results_visible(survey, status) {
-            return Ok(None);
-        }
         let rows = self.store.current_answers(key).await?;
         let answers: Vec<_> = rows
             .iter()
             .filter(|r| r.question_id == q.id.as_str())
             .map(|r| &r.value)
             .collect();
-        Ok(Some(views::tallies(q, &answers, locale)))
+        Ok((
+            views::people(&rows),
+            Some(views::tallies(q, &answers, locale)),
+        ))
     }
 
     pub(super) async fn quick_poll(
@@ -162,13 +165,12 @@ impl Service {
         let (ev, now) = (cx.ev, cx.now);
         tx.reserve_posting(key, ev.actor.platform, &ev.chat.id, now)
             .await?;
-        let n = self.store.respondent_count(key).await?;
         // A group message is read by everyone: it speaks the team's locale, like its refreshes.
         let team = self.cfg.team.locale.clone();
         let worded = self
             .localised(survey, &team)
             .unwrap_or_else(|| survey.clone());
-        let results = self.poll_results(key, &worded, Status::Open, &team).await?;
+        let (n, results) = self.poll_results(key, &worded, Status::Open, &team).await?;
         let (msg, keyboard) = views::posted(key, &worded, Status::Open, n, results, &team);
         let (msg, keyboard) = in_locale(msg, keyboard, &team);
         Ok(vec![Outbound::PostPoll {

@@ -160,6 +160,16 @@ fn bar(share: f64) -> String {
 /// The tallies a poll message shows: per option (per scale value for ratings; first places for
 /// rankings) how many respondents chose it and their share of those who answered, written the
 /// way `locale` writes percentages. `answers` are the current answers to the poll's question.
+/// How many people the current answer rows are from (respondents with at least one).
+pub(super) fn people(rows: &[crate::store::AnswerRow]) -> i64 {
+    let n = rows
+        .iter()
+        .map(|r| r.respondent)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 pub(super) fn tallies(q: &Question, answers: &[&AnswerValue], locale: &str) -> Value {
     let mut counts: Vec<(String, usize)> = match q.kind.scale() {
         Some((lo, hi)) => (lo..=hi).map(|v| (v.to_string(), 0)).collect(),

@@ -562,3 +562,57 @@ async fn a_reload_takes_over_no_poll_and_a_reopened_poll_is_final_no_longer() {
             .contains(&key)
     );
 }
+
+/// A hostile tester's find: during a burst, a live poll's refresh showed counts adding up to
+/// 900 beside "801 people have answered" (two reads straddling a commit). Every view taken
+/// while taps commit must add up: on a single-choice poll the counts sum to the people.
+#[tokio::test]
+async fn a_live_polls_counts_add_up_to_its_people_while_a_burst_commits() {
+    let t = std::sync::Arc::new(spawn_app().await);
+    let (key, _, buttons) = poll(&t, "Snack? | Apples | Pears | Plums --results live").await;
+    let burst = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            let taps = (0..300).map(|i| {
+                let (t, buttons) = (t.clone(), buttons.clone());
+                async move {
+                    let who = format!("m{}", i % 200);
+                    t.tap(&who, group(), &buttons[i % buttons.len()]).await
+                }
+            });
+            futures_util::future::join_all(taps).await
+        })
+    };
+    let mut views = 0;
+    loop {
+        let done = burst.is_finished();
+        let (msg, _) = t
+            .app
+            .service
+            .poll_view(key)
+            .await
+            .expect("view")
+            .expect("poll exists");
+        let people = msg.data["respondents"].as_i64().expect("respondents");
+        let counted: i64 = msg.data["results"]["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["count"].as_i64())
+            .sum();
+        assert_eq!(counted, people, "view {views}: {}", msg.data);
+        views += 1;
+        if done {
+            break;
+        }
+    }
+    burst.await.expect("burst");
+    let (msg, _) = t
+        .app
+        .service
+        .poll_view(key)
+        .await
+        .expect("view")
+        .expect("poll");
+    assert_eq!(msg.data["respondents"].as_i64(), Some(200), "{}", msg.data);
+}
