@@ -305,25 +305,22 @@ impl Store {
         .read_only(true)
         .create_if_missing(false)
         .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(opts)
-            .await?;
-        let needs = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        // A database no migration ran on has no `_sqlx_migrations` table: migration 0.
-        let at: i64 = match sqlx::query_as::<_, (Option<i64>,)>(
-            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
-        )
-        .fetch_one(&pool)
-        .await
-        {
-            Ok(r) => r.0.unwrap_or(0),
-            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => 0,
-            Err(e) => {
-                pool.close().await;
-                return Err(e.into());
+        let (pool, at) = match Self::open_reading(opts.clone()).await {
+            // A WAL database copied into a folder nobody may write to, without its -wal and
+            // -shm files: SQLite cannot create the shared-memory file it reads through
+            // (SQLITE_READONLY_DIRECTORY). Nothing can write there either, so the file is
+            // read as immutable. With a -wal file beside it, that would skip its pages:
+            // the error stands.
+            Err(StoreError::Sql(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("1544")
+                    && !std::path::Path::new(&format!("{}-wal", opts.get_filename().display()))
+                        .exists() =>
+            {
+                Self::open_reading(opts.immutable(true)).await?
             }
+            r => r?,
         };
+        let needs = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
         if at < needs {
             pool.close().await;
             return Err(StoreError::Outdated {
@@ -339,6 +336,29 @@ impl Store {
             commits: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
             anon: None,
         })
+    }
+
+    /// A read-only pool and the migration version of its database.
+    async fn open_reading(opts: SqliteConnectOptions) -> Result<(sqlx::SqlitePool, i64)> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        // A database no migration ran on has no `_sqlx_migrations` table: migration 0.
+        let at: i64 = match sqlx::query_as::<_, (Option<i64>,)>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&pool)
+        .await
+        {
+            Ok(r) => r.0.unwrap_or(0),
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => 0,
+            Err(e) => {
+                pool.close().await;
+                return Err(e.into());
+            }
+        };
+        Ok((pool, at))
     }
 
     pub async fn close(&self) {

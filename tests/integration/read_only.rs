@@ -214,3 +214,68 @@ fn migrate_into_a_missing_folder_names_it_and_leaves_no_key() {
     );
     assert!(!d.join("canvass.key").exists(), "migrate left a key behind");
 }
+
+/// A hostile tester's find: a copy of the database (no -wal or -shm file) in a folder nobody
+/// may write to failed every read-only command with "attempt to write a readonly database"
+/// (SQLite could not create the shared-memory file). Run as an unprivileged user: as root
+/// through `setpriv` to `nobody`, otherwise as ourselves (the folder is then read-only for us
+/// too).
+#[tokio::test]
+async fn read_only_commands_work_on_a_copy_in_a_folder_nobody_may_write() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, db) = installed();
+    // Everything in the main file, as a backup or a copy of a stopped bot's database has it.
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ro = outer.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::copy(&db, ro.join("canvass.db")).unwrap();
+    std::fs::copy(dir.path().join("bot.toml"), ro.join("bot.toml")).unwrap();
+    for f in ["canvass.db", "bot.toml"] {
+        std::fs::set_permissions(ro.join(f), std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // A copy of the binary `nobody` may run wherever the checkout lives.
+    let exe = outer.path().join("canvass");
+    std::fs::copy(bin(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    for args in [
+        &["surveys"][..],
+        &["insights", "lunch", "--format", "json"][..],
+        &["digest", "--dry-run"][..],
+    ] {
+        let mut cmd = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let o = cmd
+            .current_dir(&ro)
+            .arg("--config")
+            .arg(ro.join("bot.toml"))
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        assert!(o.status.success(), "{args:?}: {:?}", text(&o));
+    }
+    assert!(
+        !ro.join("canvass.db-wal").exists() && !ro.join("canvass.db-shm").exists(),
+        "nothing was written beside the copy"
+    );
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
