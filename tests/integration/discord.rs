@@ -1,13 +1,11 @@
 //! The Discord adapter end to end: the real serenity client against the fake Discord.
 
 use crate::support::commands::{Registered, named};
+use crate::support::discord::adapter::RunningAdapter;
 use crate::support::discord::*;
 use crate::support::*;
-use canvass::config::{DiscordConfig, Secret};
 use canvass::core::event::Platform;
-use canvass::platform::discord::Discord;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const GUILD: u64 = 5_000;
 const CHANNEL: u64 = 5_001;
@@ -17,8 +15,7 @@ const BETA_ROLE: u64 = 778;
 struct Running {
     t: TestApp,
     fake: FakeDiscord,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    adapter: RunningAdapter,
 }
 
 fn pm() -> DcUser {
@@ -46,35 +43,12 @@ async fn boot_with(t: TestApp) -> Running {
     for u in [pm(), ana(), ben()] {
         fake.add_member(GUILD, &u);
     }
-    let cfg = DiscordConfig {
-        token_env: "UNUSED".into(),
-        api_url: fake.url.clone(),
-        guilds: vec![GUILD],
-        poll_refresh_ms: 100,
-    };
-    let adapter = Discord::start(
-        t.app.service.clone(),
-        t.app.renderer.clone(),
-        &cfg,
-        &Secret::new(TOKEN),
-    )
-    .await
-    .expect("adapter starts");
-    let (stop, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(adapter.run(async move {
-        let _ = rx.await;
-    }));
-    fake.wait_ready().await;
+    let adapter = RunningAdapter::start(&t, &fake, GUILD).await;
     fake.wait_for("commands registered", |f| {
         (f.commands().len() >= 7).then_some(())
     })
     .await;
-    Running {
-        t,
-        fake,
-        stop,
-        task,
-    }
+    Running { t, fake, adapter }
 }
 
 fn opt(name: &str, value: &str) -> Value {
@@ -87,8 +61,7 @@ fn sub(name: &str, options: Value) -> Value {
 
 impl Running {
     async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.adapter.stop().await;
     }
 
     /// Posts a survey as the product team and returns the public poll message.

@@ -3,12 +3,10 @@
 //! question), each `results` mode before and after close, and the automatic close across a
 //! restart (the message edited to its final result exactly once).
 
+use crate::support::discord::adapter::RunningAdapter;
 use crate::support::discord::*;
 use crate::support::*;
-use canvass::config::{DiscordConfig, Secret};
-use canvass::platform::discord::Discord;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const GUILD: u64 = 6_000;
 const CHANNEL: u64 = 6_001;
@@ -17,8 +15,7 @@ const TEAM_ROLE: u64 = 777;
 struct Running {
     t: TestApp,
     fake: FakeDiscord,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    adapter: RunningAdapter,
 }
 
 fn pm() -> DcUser {
@@ -32,37 +29,8 @@ fn ben() -> DcUser {
 }
 
 async fn start(t: TestApp, fake: FakeDiscord) -> Running {
-    // After a restart the fake still counts the old session: wait for this one's IDENTIFY.
-    let sessions = fake.identifies();
-    let cfg = DiscordConfig {
-        token_env: "UNUSED".into(),
-        api_url: fake.url.clone(),
-        guilds: vec![GUILD],
-        poll_refresh_ms: 100,
-    };
-    let adapter = Discord::start(
-        t.app.service.clone(),
-        t.app.renderer.clone(),
-        &cfg,
-        &Secret::new(TOKEN),
-    )
-    .await
-    .expect("adapter starts");
-    let (stop, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(adapter.run(async move {
-        let _ = rx.await;
-    }));
-    fake.wait_for("the new session's IDENTIFY", |f| {
-        (f.identifies() > sessions).then_some(())
-    })
-    .await;
-    fake.wait_ready().await;
-    Running {
-        t,
-        fake,
-        stop,
-        task,
-    }
+    let adapter = RunningAdapter::start(&t, &fake, GUILD).await;
+    Running { t, fake, adapter }
 }
 
 async fn boot() -> Running {
@@ -99,8 +67,7 @@ fn text(name: &str, value: &str) -> Value {
 
 impl Running {
     async fn stop(self) -> (TestApp, FakeDiscord) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.adapter.stop().await;
         (self.t, self.fake)
     }
 

@@ -13,8 +13,11 @@ pub(crate) struct RunningAdapter {
 }
 
 impl RunningAdapter {
-    /// Starts the adapter on `t`'s service for `guild` and returns once the gateway is ready.
+    /// Starts the adapter on `t`'s service for `guild` and returns once the gateway is ready
+    /// for this session (after a restart the fake still counts the old one, so this waits for
+    /// the new session's IDENTIFY first).
     pub(crate) async fn start(t: &TestApp, fake: &FakeDiscord, guild: u64) -> RunningAdapter {
+        let sessions = fake.identifies();
         let cfg = DiscordConfig {
             token_env: "UNUSED".into(),
             api_url: fake.url.clone(),
@@ -33,6 +36,10 @@ impl RunningAdapter {
         let task = tokio::spawn(adapter.run(async move {
             let _ = rx.await;
         }));
+        fake.wait_for("the new session's IDENTIFY", |f| {
+            (f.identifies() > sessions).then_some(())
+        })
+        .await;
         fake.wait_ready().await;
         RunningAdapter { stop, task }
     }
