@@ -43,40 +43,23 @@ pub fn responses(rows: &[AnswerRow]) -> Vec<Response> {
     by.into_values().collect()
 }
 
-/// A previous run's report, only to compare against (`insight::baseline`).
-async fn baseline_report(
-    store: &Store,
-    s: &StoredSurvey,
-    segment: Option<&str>,
-    min_segment: usize,
-    now: DateTime<Utc>,
-) -> Result<Report, StoreError> {
-    let rs = store.current_responses(s.key).await?;
-    Ok(insight::baseline(&insight::Input {
-        survey: &s.survey,
-        status: s.effective_status(now),
-        responses: &rs,
-        min_segment,
-        segment,
-        previous: None,
-        members_reached: None,
-    }))
-}
-
-async fn plain_report(
+/// One survey's report from its current responses, built by `engine`: `insight::analyse`,
+/// or `insight::baseline` for a previous run that is only compared against.
+async fn report_with(
     store: &Store,
     s: &StoredSurvey,
     segment: Option<&str>,
     min_segment: usize,
     now: DateTime<Utc>,
     previous: Option<Previous<'_>>,
+    engine: fn(&insight::Input<'_>) -> Report,
 ) -> Result<Report, StoreError> {
     // Grouped per respondent in the store: the same responses as `responses` over
     // `current_answers`, without a row per answer crossing from SQLite.
     let started = std::time::Instant::now();
     let rs = store.current_responses(s.key).await?;
     let read = started.elapsed();
-    let report = insight::analyse(&insight::Input {
+    let report = engine(&insight::Input {
         survey: &s.survey,
         status: s.effective_status(now),
         responses: &rs,
@@ -108,7 +91,16 @@ pub async fn report(
         Some(id) => match store.survey_by_slug(id.as_str()).await? {
             Some(p) if p.key != s.key => Some((
                 p.survey.title.clone(),
-                baseline_report(store, &p, segment, min_segment, now).await?,
+                report_with(
+                    store,
+                    &p,
+                    segment,
+                    min_segment,
+                    now,
+                    None,
+                    insight::baseline,
+                )
+                .await?,
             )),
             _ => None,
         },
@@ -118,7 +110,16 @@ pub async fn report(
         label: label.clone(),
         report,
     });
-    plain_report(store, s, segment, min_segment, now, previous).await
+    report_with(
+        store,
+        s,
+        segment,
+        min_segment,
+        now,
+        previous,
+        insight::analyse,
+    )
+    .await
 }
 
 /// The members' current open-text answers to a survey: the only passages a narrative may
