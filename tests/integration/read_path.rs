@@ -36,7 +36,7 @@ async fn seed(store: &Store, s: &Survey, n: usize, rng: &mut Rng) -> canvass::co
     // Answer values come from the demo's responses: valid for every question of the survey.
     let pool = demo::responses(s, 300, t0());
     let mut other = s.clone();
-    other.id = canvass::core::ids::SurveyId::parse("other").expect("survey id");
+    other.id = canvass::core::ids::SurveyId::parse(&format!("{}-other", s.id)).expect("survey id");
     let mut tx = store.begin().await.expect("begins");
     let key = tx
         .insert_survey(s, Status::Open, "import", t0())
@@ -238,4 +238,65 @@ async fn views_as_of_a_moment_equal_the_row_reference() {
             );
         }
     }
+}
+
+/// A survey that `follows` an earlier run: `reporting::report` (the earlier run read from the
+/// store and built as a baseline) gives exactly the report whose previous is the earlier run's
+/// full report from the row reference.
+#[tokio::test]
+async fn a_followed_runs_baseline_gives_the_report_a_full_previous_gives() {
+    let renderer = Renderer::load(&prompts()).expect("templates load");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("c.db").display().to_string())
+        .await
+        .expect("opens");
+    let mut rng = Rng(99);
+    let mut before = demo::survey().expect("demo survey");
+    before.id = canvass::core::ids::SurveyId::parse("q3").expect("id");
+    before.title = "Q3 run".into();
+    let mut now = demo::survey().expect("demo survey");
+    now.id = canvass::core::ids::SurveyId::parse("q4").expect("id");
+    now.follows = Some(before.id.clone());
+    let prev_key = seed(&store, &before, 300, &mut rng).await;
+    let key = seed(&store, &now, 300, &mut rng).await;
+    let full_prev = insight::analyse(&Input {
+        survey: &before,
+        status: Status::Open,
+        responses: &canvass::reporting::responses(
+            &store.current_answers(prev_key).await.expect("rows"),
+        ),
+        min_segment: 10,
+        segment: None,
+        previous: None,
+        members_reached: None,
+    });
+    let expected = insight::analyse(&Input {
+        survey: &now,
+        status: Status::Open,
+        responses: &canvass::reporting::responses(&store.current_answers(key).await.expect("rows")),
+        min_segment: 10,
+        segment: None,
+        previous: Some(insight::Previous {
+            label: "Q3 run".into(),
+            report: &full_prev,
+        }),
+        members_reached: None,
+    });
+    assert!(
+        expected.questions.iter().any(|q| q.change.is_some()),
+        "the runs are compared"
+    );
+    let stored = store
+        .survey_by_key(key)
+        .await
+        .expect("reads")
+        .expect("survey");
+    let via = canvass::reporting::report(&store, &stored, None, 10, t0())
+        .await
+        .expect("report");
+    assert_eq!(
+        serde_json::to_string_pretty(&renderer.report_json(&via).expect("renders")).expect("json"),
+        serde_json::to_string_pretty(&renderer.report_json(&expected).expect("renders"))
+            .expect("json"),
+    );
 }
