@@ -131,17 +131,14 @@ impl Renderer {
                     translations.push((rest.to_string(), name, file, src, built_in));
                 }
                 _ => {
-                    for hb in by_target.values_mut() {
-                        hb.register_template_string(&name, &src)
-                            .map_err(|e| template_error(&file, &src, &e))?;
-                    }
+                    let compiled = compile(&name, &file, &src)?;
+                    register(&mut by_target, &name, compiled);
                     names.push(name);
                 }
             }
         }
         for (base, name, file, src, built_in) in translations {
-            let compiled =
-                handlebars::Template::compile(&src).map_err(|e| template_error(&file, &src, &e))?;
+            let compiled = compile(&name, &file, &src)?;
             let Some(default) = by_target
                 .get(&Target::Plain)
                 .and_then(|hb| hb.get_template(&base))
@@ -165,10 +162,7 @@ impl Renderer {
                     ),
                 });
             }
-            for hb in by_target.values_mut() {
-                hb.register_template_string(&name, &src)
-                    .map_err(|e| template_error(&file, &src, &e))?;
-            }
+            register(&mut by_target, &name, compiled);
         }
         Ok(Self {
             by_target: std::sync::RwLock::new(Arc::new(by_target)),
@@ -178,6 +172,26 @@ impl Renderer {
             dir: dir.map(Path::to_path_buf).unwrap_or_default(),
             overrides,
         })
+    }
+}
+
+/// Compiles a template once, named as `register_template_string` would name it (render
+/// errors quote the name).
+fn compile(name: &str, file: &str, src: &str) -> Result<handlebars::Template, RenderError> {
+    let mut t = handlebars::Template::compile(src).map_err(|e| template_error(file, src, &e))?;
+    t.name = Some(name.to_string());
+    Ok(t)
+}
+
+/// One compiled template in every target's registry: compiling is most of the start-up
+/// time of a command, and the targets differ only in their escaping and helpers.
+fn register(
+    by_target: &mut BTreeMap<Target, Handlebars<'static>>,
+    name: &str,
+    t: handlebars::Template,
+) {
+    for hb in by_target.values_mut() {
+        hb.register_template(name, t.clone());
     }
 }
 

@@ -212,6 +212,7 @@ impl Renderer {
                 "unclassified": t.unclassified, "unclassified_pct": pct(t.unclassified_share),
                 "phrases": t.phrases.iter().take(8).map(|p| json!({"text": p.text, "respondents": p.respondents})).collect::<Vec<_>>(),
                 "sentiment": t.overall_sentiment,
+                "sample": t.sample.map(|s| json!({"analysed": s.analysed, "answers": s.answers})),
             });
         }
         let differs: Vec<Value> = q

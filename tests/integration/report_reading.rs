@@ -1092,3 +1092,50 @@ fn a_mean_and_its_interval_share_one_number_style() {
         );
     }
 }
+
+/// An open-text question whose themes came from a sample says so in every locale and
+/// format, the digest included, and the JSON carries the sample.
+#[test]
+fn themes_from_a_sample_say_so_in_every_locale_and_format() {
+    let mut r = demo(120);
+    let q = r
+        .questions
+        .iter_mut()
+        .find(|q| q.detail.themes().is_some_and(|t| !t.is_empty()))
+        .expect("the demo has themes");
+    let analysed = q.detail.text_summary().expect("summary").unclassified + 7;
+    if let QuestionDetail::OpenText { summary, .. } = &mut q.detail {
+        summary.sample = Some(canvass::insight::report::TextSample {
+            analysed,
+            answers: 86_890,
+        });
+    }
+    q.finding.params["sample_of"] = json!(86_890);
+    let json: Value = serde_json::from_str(&renderer("en").report(Format::Json, &r).expect("json"))
+        .expect("json");
+    let sampled: Vec<&Value> = json["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .filter_map(|q| q["text_summary"].get("sample"))
+        .collect();
+    assert_eq!(sampled, [&json!({"analysed": analysed, "answers": 86_890})]);
+    for locale in LOCALES {
+        let (report_words, digest_words) = match locale {
+            "de" => ("Zufallsstichprobe", "von einer Stichprobe von"),
+            "es" => ("muestra aleatoria", "de una muestra de"),
+            _ => ("random sample of", "of a sample of"),
+        };
+        for (name, text) in every_text(&r, locale) {
+            let words = if name.contains("digest") {
+                digest_words
+            } else {
+                report_words
+            };
+            assert!(
+                text.contains(words) && text.contains(&analysed.to_string()),
+                "{name} does not state the sample:\n{text}"
+            );
+        }
+    }
+}

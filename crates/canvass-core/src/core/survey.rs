@@ -236,8 +236,14 @@ impl Question {
         })
     }
 
+    /// Where option `id` sits in the question's list. Asked once per answer by the engine:
+    /// lengths and first bytes are compared before the bytes.
     pub fn option_index(&self, id: &OptionId) -> Option<usize> {
-        self.kind.options().iter().position(|o| &o.id == id)
+        let b = id.as_str().as_bytes();
+        self.kind.options().iter().position(|o| {
+            let o = o.id.as_str().as_bytes();
+            o.len() == b.len() && o.first() == b.first() && o == b
+        })
     }
 }
 

@@ -290,6 +290,19 @@ pub struct TextStat {
     pub unclassified_share: f64,
     pub phrases: Vec<PhraseStat>,
     pub overall_sentiment: String,
+    /// Set when themes, phrases, sentiment and their shares come from a random sample of the
+    /// answers (more than `THEME_SAMPLE`); omitted when every answer was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<TextSample>,
+}
+
+/// The sample an open-text question's themes were found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TextSample {
+    /// Answers read for themes.
+    pub analysed: usize,
+    /// Answers to the question.
+    pub answers: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

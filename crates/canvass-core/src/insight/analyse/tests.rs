@@ -515,3 +515,81 @@ fn a_burst_smaller_than_min_size_is_not_subtracted() {
     assert_eq!(r.quality.headline_without_flagged, None);
     assert_eq!(r.quality.leader_without_flagged, None);
 }
+
+/// Above the cap, themes come from a fixed random sample of that size, stated in the
+/// finding and the summary; at or below it every answer is read, exactly as before.
+#[test]
+fn open_text_themes_beyond_the_cap_come_from_a_stated_fixed_sample() {
+    let s = survey(vec![("t", QuestionKind::OpenText { max_chars: 500 })]);
+    let texts = [
+        "Dark mode please",
+        "Offline sync keeps failing",
+        "The price is too high",
+        "Dark mode at night",
+    ];
+    let rs: Vec<_> = (0..400)
+        .map(|i| {
+            resp(
+                i,
+                "t",
+                AnswerValue::Text(texts[i as usize % texts.len()].into()),
+                &[],
+            )
+        })
+        .collect();
+    let refs: Vec<&Response> = rs.iter().collect();
+    let q = &s.questions[0];
+    let report = |cap: usize| {
+        let mut rep = empty_question(q);
+        open_text::analyse_capped(q, &refs, &mut rep, cap);
+        rep
+    };
+    // Not sampled: the same report as the uncapped path, and no sample stated.
+    let all = report(400);
+    assert_eq!(all, report(usize::MAX));
+    assert_eq!(all.n, 400);
+    assert_eq!(all.detail.text_summary().unwrap().sample, None);
+    assert!(
+        all.finding
+            .params
+            .get("sample_of")
+            .is_none_or(|v| v.is_null())
+    );
+    // Sampled: 100 of 400 read, the sample stated, shares of the sample.
+    let some = report(100);
+    assert_eq!(some.n, 400, "n counts every answer");
+    let summary = some.detail.text_summary().unwrap();
+    assert_eq!(
+        summary.sample,
+        Some(TextSample {
+            analysed: 100,
+            answers: 400
+        })
+    );
+    let themes = some.detail.themes().unwrap();
+    let classified: usize = themes.iter().map(|t| t.count).sum();
+    assert_eq!(classified + summary.unclassified, 100);
+    for t in themes {
+        assert_eq!(t.share, t.count as f64 / 100.0);
+    }
+    assert_eq!(some.finding.params["sample_of"], 400);
+    assert_eq!(some.finding.params["n"], 100);
+    // The same respondents every run, whatever order they come in.
+    let mut shuffled = refs.clone();
+    shuffled.reverse();
+    let mut again = empty_question(q);
+    open_text::analyse_capped(q, &shuffled, &mut again, 100);
+    assert_eq!(again.detail.text_summary().unwrap().sample, summary.sample);
+    let counts = |r: &QuestionReport| {
+        let mut c: Vec<(String, usize)> = r
+            .detail
+            .themes()
+            .unwrap()
+            .iter()
+            .map(|t| (t.label.clone(), t.count))
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(counts(&again), counts(&some));
+}
