@@ -18,23 +18,33 @@ pub(super) fn attach(
 ) -> usize {
     let survey = input.survey;
     let n = rs.len();
-    // Segments: only those large enough to show, inside and outside.
-    let mut seg_sizes: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in rs {
-        for s in &r.segments {
-            *seg_sizes.entry(s).or_default() += 1;
-        }
-    }
-    // Who is in each candidate segment, as bits over `rs`: set operations on respondents
-    // cost a word per 64 of them instead of a tree node each.
-    let index: BTreeMap<&str, usize> = seg_sizes.keys().enumerate().map(|(i, s)| (*s, i)).collect();
-    let mut bits = vec![Bits::new(n); index.len()];
+    // Segments: only those large enough to show, inside and outside. Names are shared
+    // `Arc<str>`s, so each distinct allocation is looked up by name once, not once per
+    // respondent (equal names in different allocations still meet in `names`).
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seen: std::collections::HashMap<*const u8, usize> = Default::default();
+    let mut member_of: Vec<(usize, usize)> = Vec::new();
     for (i, r) in rs.iter().enumerate() {
         for s in &r.segments {
-            if let Some(&k) = index.get(&**s) {
-                bits[k].set(i);
-            }
+            let next = names.len();
+            let k = *seen
+                .entry(s.as_ptr())
+                .or_insert_with(|| *names.entry(s).or_insert(next));
+            member_of.push((k, i));
         }
+    }
+    // Who is in each candidate segment, as bits over `rs`, in name order: set operations
+    // on respondents cost a word per 64 of them instead of a tree node each.
+    let mut sets = vec![Bits::new(n); names.len()];
+    for (k, i) in member_of {
+        sets[k].set(i);
+    }
+    let mut bits = Vec::with_capacity(names.len());
+    let mut seg_sizes = Vec::with_capacity(names.len());
+    for (name, k) in names {
+        let members = std::mem::replace(&mut sets[k], Bits::new(0));
+        seg_sizes.push((name, members.count()));
+        bits.push(members);
     }
     let mut segs: Vec<Segment> = Vec::new();
     for ((name, c), members) in seg_sizes.into_iter().zip(bits) {
